@@ -1,0 +1,42 @@
+/**
+ * `store.context(id)`: the per-context methods of any {@link ContextStore}, bound to an id.
+ * Works the same over the embedded store and the HTTP client.
+ */
+import type { ContextHandle, ContextStore } from "./types.js";
+
+/**
+ * Binds the per-context methods of `store` to `id`.
+ * @example
+ * ```ts
+ * const chat = store.context("chat-1");
+ * await chat.append({ type: "message", data: { role: "user", content: "hi" } });
+ * ```
+ */
+export function contextHandle(store: ContextStore, id: string): ContextHandle {
+  return {
+    id,
+    store,
+    info: (o) => store.getContext(id, o),
+    update: (input, o) => store.updateContext(id, input, o),
+    archive: (o) => store.archiveContext(id, o),
+    delete: (o) => store.deleteContext(id, o),
+    getState: (o) => store.getState(id, o),
+    replaceState: (state, o) => store.replaceState(id, state, o),
+    patchState: (patch, o) => store.patchState(id, patch, o),
+    setStateAt: (path, value, o) => store.setStateAt(id, path, value, o),
+    removeStateAt: (path, o) => store.removeStateAt(id, path, o),
+    stateAt: (selector, o) => store.stateAt(id, selector, o),
+    diff: (from, to, o) => store.diff(id, from, to, o),
+    append: (events, o) => store.append(id, events, o),
+    readEvents: (q) => store.readEvents(id, q),
+    countEvents: (q) => store.countEvents(id, q),
+    lastEvents: (n, q) => store.lastEvents(id, n, q),
+    createSnapshot: (input) => store.createSnapshot(id, input),
+    listSnapshots: (o) => store.listSnapshots(id, o),
+    restore: (target, o) => store.restore(id, target, o),
+    fork: (input) => store.fork(id, input),
+    acquireLease: (o) => store.acquireLease(id, o),
+    watch: (o) => store.watch(id, o),
+    compact: (o) => store.compact(id, o),
+  };
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { isContextError } from "../errors.js";
+import { canonicalJson, diffJson, encodeJson, jsonEqual, mergePatch, parsePath, removeAtPath, setAtPath } from "./json.js";
+import type { JsonObject, JsonPatchOperation, JsonValue } from "./types.js";
+
+function applyPatch(doc: JsonValue, ops: JsonPatchOperation[]): JsonValue {
+  let root = structuredClone(doc);
+  for (const op of ops) {
+    if (op.path === "") {
+      root = op.op === "remove" ? null : structuredClone(op.value);
+      continue;
+    }
+    const segs = parsePath(op.path);
+    if (op.op === "remove") removeAtPath(root as JsonObject, segs);
+    else setAtPath(root as JsonObject, segs, structuredClone(op.value));
+  }
+  return root;
+}
+
+describe("encodeJson", () => {
+  it("returns the JSON text of plain values", () => {
+    expect(encodeJson({ a: [1, "x", null, true, { b: 2.5 }] }, "f", 1000)).toBe('{"a":[1,"x",null,true,{"b":2.5}]}');
+  });
+
+  it.each([
+    ["undefined inside an object", { a: undefined }, "/a"],
+    ["a function", { f: () => 1 }, "/f"],
+    ["NaN", [1, Number.NaN], "/1"],
+    ["Infinity", { x: { y: Infinity } }, "/x/y"],
+    ["a BigInt", { n: 1n }, "/n"],
+    ["a Symbol", { s: Symbol("s") }, "/s"],
+    ["a Date", { d: new Date() }, "/d"],
+    ["a Map", { m: new Map() }, "/m"],
+  ])("refuses %s with INVALID_INPUT naming the path", (_name, value, path) => {
+    try {
+      encodeJson(value, "data", 1000);
+      expect.unreachable();
+    } catch (e) {
+      expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+      expect((e as { details: { path: string } }).details.path).toBe(path);
+    }
+  });
+
+  it("refuses cycles and oversized text", () => {
+    const a: Record<string, unknown> = {};
+    a.self = a;
+    expect(() => encodeJson(a, "data", 1000)).toThrow(/cyclic/);
+    expect(() => encodeJson({ s: "x".repeat(100) }, "data", 50)).toThrow(/exceed the limit of 50/);
+  });
+
+  it("accepts the same object twice when it is not a cycle", () => {
+    const shared = { x: 1 };
+    expect(encodeJson({ a: shared, b: shared }, "data", 100)).toBe('{"a":{"x":1},"b":{"x":1}}');
+  });
+});
+
+describe("mergePatch (RFC 7396 appendix A examples)", () => {
+  it.each<[JsonValue, JsonValue, JsonValue]>([
+    [{ a: "b" }, { a: "c" }, { a: "c" }],
+    [{ a: "b" }, { b: "c" }, { a: "b", b: "c" }],
+    [{ a: "b" }, { a: null }, {}],
+    [{ a: "b", b: "c" }, { a: null }, { b: "c" }],
+    [{ a: ["b"] }, { a: "c" }, { a: "c" }],
+    [{ a: "c" }, { a: ["b"] }, { a: ["b"] }],
+    [{ a: { b: "c" } }, { a: { b: "d", c: null } }, { a: { b: "d" } }],
+    [{ a: [{ b: "c" }] }, { a: [1] }, { a: [1] }],
+    [["a", "b"], ["c", "d"], ["c", "d"]],
+    [{ a: "b" }, ["c"], ["c"]],
+    [{ a: "foo" }, null, null],
+    [{ a: "foo" }, "bar", "bar"],
+    [{ e: null }, { a: 1 }, { e: null, a: 1 }],
+    [[1, 2], { a: "b", c: null }, { a: "b" }],
+    [{}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
+  ])("merge %j with %j", (target, patch, expected) => {
+    expect(mergePatch(structuredClone(target), patch)).toEqual(expected);
+  });
+});
+
+describe("JSON pointers", () => {
+  it("parses escapes ~0 and ~1", () => {
+    expect(parsePath("/a~1b/c~0d/0")).toEqual(["a/b", "c~d", "0"]);
+    expect(parsePath(["x", 3])).toEqual(["x", "3"]);
+  });
+
+  it("refuses pointers without a leading slash, bad escapes and the root", () => {
+    expect(() => parsePath("a")).toThrow(/must start with/);
+    expect(() => parsePath("/a~2")).toThrow(/bad escape/);
+    expect(() => parsePath("")).toThrow();
+    expect(() => parsePath([])).toThrow(/root/);
+  });
+
+  it("sets deep values creating objects, appends with -, and removes", () => {
+    const s: JsonObject = { list: [1] };
+    setAtPath(s, ["a", "b"], 1);
+    setAtPath(s, ["list", "-"], 2);
+    expect(s).toEqual({ a: { b: 1 }, list: [1, 2] });
+    removeAtPath(s, ["list", "0"]);
+    expect(s).toEqual({ a: { b: 1 }, list: [2] });
+    expect(() => removeAtPath(s, ["nope"])).toThrow(/nothing at \/nope/);
+    expect(() => setAtPath(s, ["a", "b", "c"], 1)).toThrow(/cannot descend/);
+  });
+});
+
+describe("diffJson", () => {
+  const cases: [JsonValue, JsonValue][] = [
+    [{ a: 1 }, { a: 2 }],
+    [{ a: 1, b: { c: [1, 2, 3] } }, { b: { c: [1, 5] }, d: "x" }],
+    [{ list: [1] }, { list: [1, 2, 3, { z: 1 }] }],
+    [{ "a/b": 1, "c~d": 2 }, { "a/b": 3 }],
+    [{ x: { y: 1 } }, { x: [1] }],
+  ];
+  it.each(cases)("patch from %j to %j applies exactly", (a, b) => {
+    const ops = diffJson(a, b);
+    expect(applyPatch(a, ops)).toEqual(b);
+  });
+
+  it("is empty for equal values regardless of key order", () => {
+    expect(diffJson({ a: 1, b: 2 }, { b: 2, a: 1 })).toEqual([]);
+    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(canonicalJson({ b: 1, a: [2, { d: 1, c: 2 }] })).toBe('{"a":[2,{"c":2,"d":1}],"b":1}');
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * `watch`: replay the history after a sequence number, then follow it live.
+ *
+ * Why there is no gap and no duplicate: the watcher subscribes to change notices
+ * *before* its first read, and every read asks the driver for `seq > last seen`. A commit
+ * that lands while a read is running raises a notice that triggers one more read; events
+ * are never taken from the notice itself, only from the table, in seq order.
+ */
+import type { EventRecord } from "../drivers/driver.js";
+import type { Engine } from "./engine.js";
+import { toContextEvent } from "./engine.js";
+import { contextNotFound } from "../errors.js";
+import { checkInt, checkOptions } from "./validate.js";
+import { createWakeup } from "./wakeup.js";
+import type { ContextEvent, WatchOptions } from "./types.js";
+
+const PAGE = 500;
+
+/** Follows the history of `id`; see the module docs. */
+export function watchContext(engine: Engine, tenant: string, id: string, input: WatchOptions | undefined): AsyncIterableIterator<ContextEvent> {
+  const o = checkOptions<WatchOptions>(input, "options", ["afterSeq", "signal"]);
+  const afterSeq = o.afterSeq === undefined ? undefined : checkInt(o.afterSeq, "afterSeq", 0);
+  engine.enter(o);
+  return run(engine, tenant, id, afterSeq, o.signal);
+}
+
+async function* run(
+  engine: Engine,
+  tenant: string,
+  id: string,
+  afterSeq: number | undefined,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<ContextEvent, void, undefined> {
+  const d = engine.driver;
+  const wakeup = createWakeup(engine, signal);
+  const unsubscribe = d.subscribe((n) => {
+    if (n.contextId === undefined || (n.contextId === id && n.tenant === tenant)) wakeup.wake();
+  });
+  try {
+    let last: number | undefined = afterSeq;
+    if (last === undefined) {
+      const now = engine.now();
+      const record = await engine.run(() => d.getContext(tenant, id, now));
+      if (record === null) throw contextNotFound(id);
+      last = record.lastSeq;
+    }
+    for (;;) {
+      if (signal?.aborted || engine.closed) return;
+      const from: number = last;
+      const page: EventRecord[] = await engine.run(() => d.readEvents(tenant, id, { afterSeq: from, order: "asc", limit: PAGE }));
+      for (const e of page) {
+        last = e.seq;
+        yield toContextEvent(id, e);
+        if (signal?.aborted || engine.closed) return;
+      }
+      if (page.length === PAGE) continue;
+      const reason = await wakeup.wait();
+      if (reason !== "woken") return;
+    }
+  } finally {
+    unsubscribe();
+    wakeup.dispose();
+  }
+}

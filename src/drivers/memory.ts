@@ -1,0 +1,420 @@
+/**
+ * The in-memory driver: the reference implementation of the driver contract, and the
+ * fastest store for tests. Every method runs synchronously to completion, so each call is
+ * atomic in one process. Nothing survives the process.
+ */
+import { ContextError, VersionConflictError, contextNotFound } from "../errors.js";
+import type { JsonObject, JsonValue } from "../core/types.js";
+import type {
+  BindingSlot,
+  ChangeNotice,
+  CommitResult,
+  ContextPatch,
+  ContextQuery,
+  ContextRecord,
+  Driver,
+  EventRecord,
+  EventRecordInput,
+  EventRecordQuery,
+  LeaseRecord,
+  Mutation,
+  SchemaRecord,
+  SnapshotRecord,
+  StateUpdate,
+} from "./driver.js";
+
+interface StoredEvent {
+  seq: number;
+  type: string;
+  timestamp: number;
+  data: string;
+  metadata: string;
+  tokens: number | null;
+  version: number | null;
+}
+
+interface StoredSnapshot {
+  name: string;
+  label: string | null;
+  metadata: string;
+  version: number;
+  seq: number;
+  stateJson: string;
+  createdAt: number;
+}
+
+interface Entry {
+  record: ContextRecord;
+  metadataJson: string;
+  stateJson: string;
+  events: StoredEvent[];
+  checkpoints: { version: number; stateJson: string }[];
+  snapshots: Map<string, StoredSnapshot>;
+  lease: { holder: string | null; token: number; expiresAt: number } | null;
+}
+
+/** Options of {@link memoryDriver} (none yet; reserved). */
+export type MemoryDriverOptions = Record<string, never>;
+
+const parse = <T>(text: string): T => JSON.parse(text) as T;
+
+function toEvent(e: StoredEvent): EventRecord {
+  return {
+    seq: e.seq,
+    type: e.type,
+    timestamp: e.timestamp,
+    data: parse<JsonValue>(e.data),
+    metadata: parse<JsonObject>(e.metadata),
+    tokens: e.tokens,
+    version: e.version,
+  };
+}
+
+function toSnapshot(s: StoredSnapshot): SnapshotRecord {
+  return {
+    name: s.name,
+    label: s.label,
+    metadata: parse<JsonObject>(s.metadata),
+    version: s.version,
+    seq: s.seq,
+    state: parse<JsonObject>(s.stateJson),
+    createdAt: s.createdAt,
+  };
+}
+
+function matches(e: StoredEvent, q: Omit<EventRecordQuery, "order" | "limit">): boolean {
+  if (q.afterSeq !== undefined && e.seq <= q.afterSeq) return false;
+  if (q.beforeSeq !== undefined && e.seq >= q.beforeSeq) return false;
+  if (q.since !== undefined && e.timestamp < q.since) return false;
+  if (q.until !== undefined && e.timestamp > q.until) return false;
+  if (q.types !== undefined && !q.types.includes(e.type)) return false;
+  if (q.minVersion !== undefined && (e.version === null || e.version <= q.minVersion)) return false;
+  if (q.maxVersion !== undefined && (e.version === null || e.version > q.maxVersion)) return false;
+  return true;
+}
+
+/**
+ * The in-memory reference driver.
+ * @example
+ * ```ts
+ * const store = await createStore(memoryDriver());
+ * ```
+ */
+export function memoryDriver(_options: MemoryDriverOptions = {}): Driver {
+  const tenants = new Map<string, Map<string, Entry>>();
+  const bindings = new Map<string, string>();
+  const schemas = new Map<string, Map<string, { json: string; revision: number; updatedAt: number }>>();
+  const listeners = new Set<(n: ChangeNotice) => void>();
+  let schemaRevision = 0;
+
+  const notify = (n: ChangeNotice) => {
+    for (const l of [...listeners]) l(n);
+  };
+  const entries = (tenant: string) => {
+    let m = tenants.get(tenant);
+    if (!m) tenants.set(tenant, (m = new Map()));
+    return m;
+  };
+  const visible = (e: Entry | undefined, now: number): e is Entry =>
+    e !== undefined && (e.record.expiresAt === null || e.record.expiresAt > now);
+  const find = (tenant: string, id: string, now: number): Entry | null => {
+    const e = tenants.get(tenant)?.get(id);
+    return visible(e, now) ? e : null;
+  };
+  const need = (tenant: string, id: string, now: number): Entry => {
+    const e = find(tenant, id, now);
+    if (!e) throw contextNotFound(id);
+    return e;
+  };
+  const recordOf = (e: Entry): ContextRecord => ({ ...e.record, metadata: parse<JsonObject>(e.metadataJson) });
+  const schemaOf = (tenant: string, kind: string): SchemaRecord | null => {
+    const s = schemas.get(tenant)?.get(kind);
+    return s ? { kind, schema: parse<JsonObject>(s.json), revision: s.revision, updatedAt: s.updatedAt } : null;
+  };
+  const eventsOf = (e: Entry, q: Omit<EventRecordQuery, "order" | "limit">): StoredEvent[] => {
+    // Events are in seq order without gaps from firstSeq: start at the right index.
+    const first = e.events[0]?.seq ?? 1;
+    const start = q.afterSeq === undefined ? 0 : Math.max(0, q.afterSeq - first + 1);
+    const end = q.beforeSeq === undefined ? e.events.length : Math.max(0, Math.min(e.events.length, q.beforeSeq - first));
+    const out: StoredEvent[] = [];
+    for (let i = start; i < end; i++) {
+      const ev = e.events[i] as StoredEvent;
+      if (matches(ev, q)) out.push(ev);
+    }
+    return out;
+  };
+
+  return {
+    name: "memory",
+    capabilities: { crossProcessWatch: false, durable: false },
+
+    async open() {},
+    async close() {
+      listeners.clear();
+    },
+    async ping() {
+      return { contexts: [...tenants.values()].reduce((n, m) => n + m.size, 0) };
+    },
+
+    async insertContext(record, stateJson, events) {
+      const m = entries(record.tenant);
+      if (m.has(record.id)) {
+        throw new ContextError("ALREADY_EXISTS", `context ${record.id} already exists`, { details: { contextId: record.id } });
+      }
+      const stored = events.map((ev, i) => ({ ...ev, seq: i + 1, version: null }));
+      const { metadata, ...rest } = record;
+      const entry: Entry = {
+        record: { ...rest, metadata: {}, lastSeq: stored.length, firstSeq: 1 },
+        metadataJson: JSON.stringify(metadata),
+        stateJson,
+        events: stored,
+        checkpoints: [{ version: record.version, stateJson }],
+        snapshots: new Map(),
+        lease: null,
+      };
+      m.set(record.id, entry);
+      if (stored.length > 0) notify({ tenant: record.tenant, contextId: record.id, lastSeq: stored.length });
+      return { record: recordOf(entry), events: stored.map(toEvent) };
+    },
+
+    async getContext(tenant, id, now) {
+      const e = find(tenant, id, now);
+      return e && recordOf(e);
+    },
+
+    async listContexts(tenant, q: ContextQuery) {
+      const rows = [...(tenants.get(tenant)?.values() ?? [])].filter(
+        (e) =>
+          visible(e, q.now) &&
+          (q.kind === undefined || e.record.kind === q.kind) &&
+          (q.userId === undefined || e.record.userId === q.userId) &&
+          (q.chatId === undefined || e.record.chatId === q.chatId) &&
+          (q.agentId === undefined || e.record.agentId === q.agentId) &&
+          (q.status === undefined || e.record.status === q.status) &&
+          (q.updatedSince === undefined || e.record.updatedAt >= q.updatedSince) &&
+          (q.afterId === undefined || (q.order === "asc" ? e.record.id > q.afterId : e.record.id < q.afterId)),
+      );
+      rows.sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+      if (q.order === "desc") rows.reverse();
+      return rows.slice(0, q.limit).map(recordOf);
+    },
+
+    async updateContext(tenant, id, patch: ContextPatch) {
+      const e = find(tenant, id, patch.now);
+      if (!e) return null;
+      if (patch.title !== undefined) e.record.title = patch.title;
+      if (patch.metadata !== undefined) e.metadataJson = patch.metadata;
+      if (patch.expiresAt !== undefined) e.record.expiresAt = patch.expiresAt;
+      if (patch.status !== undefined) e.record.status = patch.status;
+      e.record.updatedAt = patch.now;
+      return recordOf(e);
+    },
+
+    async deleteContext(tenant, id, now) {
+      if (!find(tenant, id, now)) return false;
+      tenants.get(tenant)?.delete(id);
+      notify({ tenant, contextId: id });
+      return true;
+    },
+
+    async readHead(tenant, id, now) {
+      const e = find(tenant, id, now);
+      return e && { record: recordOf(e), state: parse<JsonObject>(e.stateJson) };
+    },
+
+    async commit(tenant, id, m: Mutation): Promise<CommitResult> {
+      const e = need(tenant, id, m.now);
+      if (m.fencingToken !== undefined) {
+        const l = e.lease;
+        if (!l || l.holder === null || l.token !== m.fencingToken || l.expiresAt <= m.now) {
+          throw new ContextError("LEASE_LOST", `fencing token ${m.fencingToken} is not the current lease of context ${id}`, {
+            details: { contextId: id, fencingToken: m.fencingToken, currentToken: l?.token ?? null },
+          });
+        }
+      }
+      if (m.expectedVersion !== undefined && m.expectedVersion !== e.record.version) {
+        throw new VersionConflictError(id, m.expectedVersion, e.record.version);
+      }
+      let update: StateUpdate | undefined;
+      let version = e.record.version;
+      if (m.update) {
+        update = m.update({ record: recordOf(e), state: parse<JsonObject>(e.stateJson), schema: schemaOf(tenant, e.record.kind) });
+        version += 1;
+      }
+      if (m.snapshot && e.snapshots.has(m.snapshot.name)) {
+        throw new ContextError("ALREADY_EXISTS", `context ${id} already has a snapshot "${m.snapshot.name}"`, {
+          details: { contextId: id, snapshot: m.snapshot.name },
+        });
+      }
+      // Every check has passed: from here on nothing throws, so the mutation is all-or-nothing.
+      const inputs: EventRecordInput[] = update ? [{ ...update.event, version }, ...m.events] : m.events;
+      let seq = e.record.lastSeq;
+      const written: StoredEvent[] = inputs.map((ev) => ({
+        seq: ++seq,
+        type: ev.type,
+        timestamp: ev.timestamp,
+        data: ev.data,
+        metadata: ev.metadata,
+        tokens: ev.tokens,
+        version: ev.version ?? null,
+      }));
+      e.events.push(...written);
+      e.record.lastSeq = seq;
+      e.record.updatedAt = m.now;
+      let snapshot: SnapshotRecord | undefined;
+      if (update) {
+        e.stateJson = update.stateJson;
+        e.record.version = version;
+        if (update.checkpoint) e.checkpoints.push({ version, stateJson: update.stateJson });
+      }
+      if (m.snapshot) {
+        const firstOfEvents = written[update ? 1 : 0];
+        const s: StoredSnapshot = {
+          ...m.snapshot,
+          version,
+          seq: firstOfEvents?.seq ?? seq,
+          stateJson: e.stateJson,
+          createdAt: m.now,
+        };
+        e.snapshots.set(s.name, s);
+        snapshot = toSnapshot(s);
+      }
+      if (written.length > 0) notify({ tenant, contextId: id, lastSeq: seq });
+      return {
+        record: recordOf(e),
+        events: written.map(toEvent),
+        ...(update && { state: update.state }),
+        ...(snapshot && { snapshot }),
+      };
+    },
+
+    async readEvents(tenant, id, q) {
+      const e = need(tenant, id, Date.now());
+      const rows = eventsOf(e, q);
+      if (q.order === "desc") rows.reverse();
+      return rows.slice(0, q.limit).map(toEvent);
+    },
+
+    async countEvents(tenant, id, q) {
+      return eventsOf(need(tenant, id, Date.now()), q).length;
+    },
+
+    async readCheckpoint(tenant, id, version) {
+      const e = find(tenant, id, Date.now());
+      if (!e) return null;
+      let best: { version: number; stateJson: string } | undefined;
+      for (const c of e.checkpoints) if (c.version <= version && (!best || c.version > best.version)) best = c;
+      return best ? { version: best.version, state: parse<JsonObject>(best.stateJson) } : null;
+    },
+
+    async listSnapshots(tenant, id) {
+      const e = need(tenant, id, Date.now());
+      return [...e.snapshots.values()].sort((a, b) => a.seq - b.seq).map(toSnapshot);
+    },
+
+    async getSnapshot(tenant, id, name) {
+      const s = find(tenant, id, Date.now())?.snapshots.get(name);
+      return s ? toSnapshot(s) : null;
+    },
+
+    async latestSnapshotBefore(tenant, id, time) {
+      const e = find(tenant, id, Date.now());
+      let best: StoredSnapshot | undefined;
+      for (const s of e?.snapshots.values() ?? []) {
+        if (s.createdAt <= time && (!best || s.seq > best.seq)) best = s;
+      }
+      return best ? toSnapshot(best) : null;
+    },
+
+    async compact(tenant, id, beforeSeq, checkpoint) {
+      const e = need(tenant, id, Date.now());
+      const before = e.events.length;
+      e.events = e.events.filter((ev) => ev.seq >= beforeSeq);
+      e.checkpoints = e.checkpoints.filter((c) => c.version > checkpoint.version);
+      e.checkpoints.unshift({ version: checkpoint.version, stateJson: checkpoint.stateJson });
+      e.record.firstSeq = Math.max(e.record.firstSeq, beforeSeq);
+      return before - e.events.length;
+    },
+
+    async purgeExpired(tenant, now) {
+      let n = 0;
+      for (const [t, m] of tenants) {
+        if (tenant !== undefined && t !== tenant) continue;
+        for (const [id, e] of m) {
+          if (e.record.expiresAt !== null && e.record.expiresAt <= now) {
+            m.delete(id);
+            n++;
+          }
+        }
+      }
+      return n;
+    },
+
+    async tryAcquireLease(tenant, id, holder, ttlMs, now) {
+      const e = need(tenant, id, now);
+      const l = e.lease;
+      if (l && l.holder !== null && l.holder !== holder && l.expiresAt > now) {
+        return { granted: false, lease: { holder: l.holder, token: l.token, expiresAt: l.expiresAt } };
+      }
+      e.lease = { holder, token: (l?.token ?? 0) + 1, expiresAt: now + ttlMs };
+      return { granted: true, lease: { holder, token: e.lease.token, expiresAt: e.lease.expiresAt } };
+    },
+
+    async renewLease(tenant, id, holder, token, ttlMs, now) {
+      const l = need(tenant, id, now).lease;
+      if (!l || l.holder !== holder || l.token !== token || l.expiresAt <= now) {
+        throw new ContextError("LEASE_LOST", `the lease with token ${token} on context ${id} is no longer held by ${holder}`, {
+          details: { contextId: id, token, currentToken: l?.token ?? null },
+        });
+      }
+      l.expiresAt = now + ttlMs;
+      return { holder, token, expiresAt: l.expiresAt };
+    },
+
+    async releaseLease(tenant, id, holder, token) {
+      const l = find(tenant, id, Date.now())?.lease;
+      if (!l || l.holder !== holder || l.token !== token) return false;
+      l.holder = null;
+      notify({ tenant, contextId: id });
+      return true;
+    },
+
+    async getLease(tenant, id, now): Promise<LeaseRecord | null> {
+      const l = find(tenant, id, now)?.lease;
+      return l && l.holder !== null && l.expiresAt > now ? { holder: l.holder, token: l.token, expiresAt: l.expiresAt } : null;
+    },
+
+    async getBinding(tenant, holder, slot: BindingSlot) {
+      return bindings.get(`${tenant}\u0000${holder}\u0000${slot}`) ?? null;
+    },
+
+    async setBinding(tenant, holder, slot, contextId) {
+      const key = `${tenant}\u0000${holder}\u0000${slot}`;
+      const previous = bindings.get(key) ?? null;
+      if (contextId === null) bindings.delete(key);
+      else bindings.set(key, contextId);
+      return previous;
+    },
+
+    async putSchema(tenant, kind, schemaJson, now) {
+      let m = schemas.get(tenant);
+      if (!m) schemas.set(tenant, (m = new Map()));
+      m.set(kind, { json: schemaJson, revision: ++schemaRevision, updatedAt: now });
+      return schemaOf(tenant, kind) as SchemaRecord;
+    },
+    async getSchema(tenant, kind) {
+      return schemaOf(tenant, kind);
+    },
+    async listSchemas(tenant) {
+      return [...(schemas.get(tenant)?.keys() ?? [])].sort().map((k) => schemaOf(tenant, k) as SchemaRecord);
+    },
+    async deleteSchema(tenant, kind) {
+      return schemas.get(tenant)?.delete(kind) ?? false;
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * `openStore`: picks a driver from a store URL and opens a store on it.
+ * Drivers load with dynamic `import()`, so pg and redis are needed only when used.
+ */
+import { join } from "node:path";
+import { ContextError, invalidInput } from "./errors.js";
+import { createStore } from "./core/store.js";
+import type { StoreOptions } from "./core/engine.js";
+import type { ContextStore } from "./core/types.js";
+import type { Driver } from "./drivers/driver.js";
+import { memoryDriver } from "./drivers/memory.js";
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions extends StoreOptions {
+  /** A store URL: `memory:`, `sqlite:./path.db`, `sqlite::memory:`, `postgres://…[?cache=redis://…]`. */
+  url?: string;
+  /** A driver made by the caller (takes precedence over `url`). */
+  driver?: Driver;
+  /** Where the default SQLite file lives. @default "./.contextd" */
+  dataDir?: string;
+  /** SQLite durability: NORMAL survives a process crash, FULL also a power loss. @default "NORMAL" */
+  synchronous?: "NORMAL" | "FULL";
+}
+
+/** The SQLite file `openStore()` uses when given no URL. */
+export function defaultStorePath(dataDir = "./.contextd"): string {
+  return join(dataDir, "contextd.db");
+}
+
+async function load<T>(what: string, importer: () => Promise<T>, install: string): Promise<T> {
+  try {
+    return await importer();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ERR_MODULE_NOT_FOUND") {
+      throw new ContextError("DRIVER_UNAVAILABLE", `the ${what} driver needs ${install}: run \`npm install ${install}\``, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Makes the driver a store URL names. */
+export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions, "synchronous"> = {}): Promise<Driver> {
+  if (typeof url !== "string" || url.length === 0) throw invalidInput("url", "must be a store URL such as sqlite:./data.db");
+  if (url === "memory:" || url === "memory://") return memoryDriver();
+  if (url.startsWith("sqlite:")) {
+    const [rest = "", query = ""] = url.slice("sqlite:".length).replace(/^\/\//, "").split("?", 2);
+    const params = new URLSearchParams(query);
+    const synchronous = (params.get("synchronous")?.toUpperCase() ?? options.synchronous ?? "NORMAL") as "NORMAL" | "FULL";
+    if (synchronous !== "NORMAL" && synchronous !== "FULL") throw invalidInput("url", "synchronous must be NORMAL or FULL");
+    if (rest.length === 0) throw invalidInput("url", "sqlite: needs a path, e.g. sqlite:./data.db or sqlite::memory:");
+    const { sqliteDriver } = await import("./drivers/sqlite/driver.js");
+    return sqliteDriver({ path: rest, synchronous });
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const parsed = new URL(url);
+    const cache = parsed.searchParams.get("cache");
+    const schema = parsed.searchParams.get("schema");
+    parsed.searchParams.delete("cache");
+    parsed.searchParams.delete("schema");
+    const { postgresDriver } = await load("postgres", () => import("./drivers/postgres/driver.js"), "pg");
+    const inner = postgresDriver({ connectionString: parsed.toString(), ...(schema !== null && { schema }) });
+    if (cache === null) return inner;
+    if (!cache.startsWith("redis://") && !cache.startsWith("rediss://")) throw invalidInput("url", "cache must be a redis:// URL");
+    const { redisCache } = await load("redis", () => import("./drivers/redis/cache.js"), "redis");
+    return redisCache(inner, { url: cache });
+  }
+  throw invalidInput("url", `unknown store URL ${JSON.stringify(url.slice(0, 40))} (use memory:, sqlite:PATH or postgres://…)`);
+}
+
+/**
+ * Opens a store: the embedded SQLite default under `./.contextd/`, or the one a URL names.
+ * @example
+ * ```ts
+ * await using store = await openStore("sqlite:./agent.db");
+ * const ctx = await store.createContext({ kind: "chat" });
+ * ```
+ * @throws `STORE_INCOMPATIBLE` / `CORRUPT` for a file that is not a usable contextd database
+ */
+export async function openStore(target?: string | OpenStoreOptions, options: StoreOptions = {}): Promise<ContextStore> {
+  const o: OpenStoreOptions = typeof target === "string" ? { ...options, url: target } : { ...options, ...target };
+  const { url, driver, dataDir, synchronous, ...storeOptions } = o;
+  const d =
+    driver ??
+    (await driverFromUrl(url ?? `sqlite:${defaultStorePath(dataDir)}`, synchronous === undefined ? {} : { synchronous }));
+  return createStore(d, storeOptions);
+}
