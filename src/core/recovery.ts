@@ -6,7 +6,7 @@ import { ContextError, contextNotFound, invalidInput } from "../errors.js";
 import type { Engine } from "./engine.js";
 import { diffJson } from "./json.js";
 import { applyStateOp, readStateOp } from "./state-ops.js";
-import { checkInt, checkOptions, checkTime } from "./validate.js";
+import { checkId, checkInt, checkOptions, checkTime } from "./validate.js";
 import type { CompactResult, JsonObject, JsonPatchOperation, RestoreTarget, StateRecord, StateSelector } from "./types.js";
 
 /** Rebuilds the state at `version` (≥ 1). */
@@ -114,8 +114,7 @@ export async function resolveTarget(
   if (given.length !== 1) throw invalidInput("target", "give exactly one of snapshot, version, before, at");
   const d = engine.driver;
   if (t.snapshot !== undefined) {
-    if (typeof t.snapshot !== "string") throw invalidInput("target.snapshot", "must be a snapshot name");
-    const name = t.snapshot;
+    const name = checkId(t.snapshot, "target.snapshot");
     const snap = await engine.run(() => d.getSnapshot(tenant, id, name));
     if (snap === null) {
       await requireContext(engine, tenant, id);

@@ -23,6 +23,8 @@ import {
   iso,
 } from "./validate.js";
 import { watchContext } from "./watch.js";
+import { startTask, type StartTaskInput, type Task } from "./task.js";
+import { usage, type UsageQuery, type UsageReport } from "./usage.js";
 import { parseEvents, parseEventQuery } from "./event-input.js";
 import type {
   AcquireLeaseOptions,
@@ -102,6 +104,14 @@ class EmbeddedStore implements ContextStore {
     return contextHandle(this, checkId(id, "id"));
   }
 
+  startTask(input?: StartTaskInput): Promise<Task> {
+    return startTask(this, input);
+  }
+
+  usage(query?: UsageQuery): Promise<UsageReport> {
+    return usage(this, query);
+  }
+
   // ── contexts ──────────────────────────────────────────────────────────────
 
   async createContext(input: CreateContextInput = {}, options?: CallOptions): Promise<ContextInfo> {
@@ -110,7 +120,7 @@ class EmbeddedStore implements ContextStore {
     this.#e.enter(o);
     const now = this.#e.now();
     const record = this.#newRecord(i, now, null, null);
-    const stateJson = encodeJsonObject(i.state ?? {}, "state", this.#e.limits.maxStateChars);
+    const stateJson = encodeJsonObject(i.state === undefined ? {} : i.state, "state", this.#e.limits.maxStateChars);
     await this.#checkSchema(record.kind, JSON.parse(stateJson) as JsonObject);
     const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, []));
     return toContextInfo(r.record);

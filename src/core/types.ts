@@ -2,6 +2,10 @@
  * The public data model of contextd and the {@link ContextStore} interface that the
  * embedded store and the HTTP client both implement.
  */
+import type { StartTaskInput, Task } from "./task.js";
+import type { UsageQuery, UsageReport } from "./usage.js";
+import type { ContextWindow, WindowOptions } from "./window.js";
+import type { OptimizeOptions, OptimizeResult } from "./optimize.js";
 
 /** A JSON scalar. */
 export type JsonPrimitive = string | number | boolean | null;
@@ -293,6 +297,10 @@ export interface ContextStore extends AsyncDisposable {
   withTenant(tenant: string): ContextStore;
   /** A handle whose methods act on one context (no I/O until a method is called). */
   context(id: string): ContextHandle;
+  /** Starts a task scope (`await using task = await store.startTask(…)`); see `startTask` in `core/task.ts`. */
+  startTask(input?: StartTaskInput): Promise<Task>;
+  /** Token and cost totals of `model_usage` events; see `usage` in `core/usage.ts`. */
+  usage(query?: UsageQuery): Promise<UsageReport>;
 
   createContext(input?: CreateContextInput, options?: CallOptions): Promise<ContextInfo>;
   /** @throws `NOT_FOUND` */
@@ -394,4 +402,8 @@ export interface ContextHandle {
   acquireLease(options: AcquireLeaseOptions): Promise<Lease>;
   watch(options?: WatchOptions): AsyncIterableIterator<ContextEvent>;
   compact(options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
+  /** The history fitted to a token budget; see `buildWindow` in `core/window.ts`. */
+  window(options: WindowOptions): Promise<ContextWindow>;
+  /** AIECS `optimize_context` over the history; see `optimize` in `core/optimize.ts`. */
+  optimize(options: OptimizeOptions): Promise<OptimizeResult>;
 }

@@ -1,0 +1,68 @@
+/**
+ * The conformance suite of contextd: one set of vitest tests of the public
+ * {@link ContextStore} interface that every driver and the HTTP client must pass.
+ * Exported as `contextd/testing`; `vitest` is a peer dependency of this entry point.
+ */
+import { describe } from "vitest";
+import type { ContextStore } from "../core/types.js";
+import { createSuite } from "./harness.js";
+import type { ConformanceOptions } from "./harness.js";
+import { contextsTests } from "./contexts.js";
+import { stateTests } from "./state.js";
+import { historyTests } from "./history.js";
+import { snapshotsTests } from "./snapshots.js";
+import { timeTravelTests } from "./time-travel.js";
+import { adapterTests } from "./adapter.js";
+import { schemasTests } from "./schemas.js";
+import { leasesTests } from "./leases.js";
+import { watchTests } from "./watch.js";
+import { retentionTests } from "./retention.js";
+import { tenancyTests } from "./tenancy.js";
+import { badInputTests } from "./bad-input.js";
+import { errorsTests } from "./errors.js";
+import { sharedBackendTests } from "./shared-backend.js";
+
+export type {
+  ConformanceCapability,
+  ConformanceFeature,
+  ConformanceOptions,
+  ConformanceSkipKey,
+} from "./harness.js";
+
+/**
+ * Registers the conformance suite for one store configuration.
+ * `makeStore` is called before every test and must return an open store; the suite closes it.
+ *
+ * @example
+ * ```ts
+ * import { describeConformance } from "contextd/testing";
+ * import { openStore } from "contextd";
+ *
+ * describeConformance("memory", () => openStore("memory:"), {
+ *   skip: { crossProcessWatch: "memory driver is per-process" },
+ * });
+ * ```
+ */
+export function describeConformance(
+  name: string,
+  makeStore: () => Promise<ContextStore>,
+  options: ConformanceOptions = {},
+): void {
+  describe(`contextd conformance: ${name}`, () => {
+    const suite = createSuite(makeStore, options);
+    contextsTests(suite);
+    stateTests(suite);
+    historyTests(suite);
+    snapshotsTests(suite);
+    timeTravelTests(suite);
+    adapterTests(suite);
+    schemasTests(suite);
+    leasesTests(suite);
+    watchTests(suite);
+    retentionTests(suite);
+    tenancyTests(suite);
+    badInputTests(suite);
+    errorsTests(suite);
+    sharedBackendTests(suite);
+  });
+}
