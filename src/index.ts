@@ -7,6 +7,47 @@ export type { OpenStoreOptions } from "./open.js";
 export { createStore } from "./core/store.js";
 export type { StoreOptions, TokenCounter } from "./core/engine.js";
 export { contextHandle } from "./core/handle.js";
+export { exportContexts, importContexts } from "./core/transfer.js";
+export type { ExportFilter, ImportOptions, ImportResult, ImportSource } from "./core/transfer.js";
+export { startTask } from "./core/task.js";
+export type { Task } from "./core/task.js";
+export type {
+  EndTaskOptions,
+  FileTrack,
+  ModelTrack,
+  ModelUsageInput,
+  StartTaskInput,
+  TaskJSON,
+  TaskOutcome,
+} from "./core/task-types.js";
+export { withTask } from "./core/with-task.js";
+export type { WithTaskOptions } from "./core/with-task.js";
+export { buildWindow, toolCallId, windowMessages } from "./core/window.js";
+export type { ChatMessage, ContextWindow, WindowOptions, WindowStrategy, WindowSummary } from "./core/window.js";
+export { optimize } from "./core/optimize.js";
+export type { OptimizeBudget, OptimizeOptions, OptimizeResult } from "./core/optimize.js";
+export { readModelCall, usage } from "./core/usage.js";
+export type { ModelCall, UsageGroup, UsageQuery, UsageReport, UsageRow, UsageTotals } from "./core/usage.js";
+export { DEFAULT_PRICES, findPrice, priceCall } from "./core/prices.js";
+export type { ModelPrice, PriceTable, TokenUsage } from "./core/prices.js";
+export {
+  DEFAULT_ENCODING,
+  TOKEN_ENCODINGS,
+  countTokens,
+  createTokenizer,
+  defaultTokenCounter,
+  eventText,
+  tokenizerFor,
+} from "./core/tokens.js";
+export type { TokenEncoding, Tokenizer } from "./core/tokens.js";
+export { extractiveSummary } from "./core/summarize.js";
+export type { SummarizeInput, Summarizer } from "./core/summarize.js";
+export { AIECS_FILE_PATTERN, importAiecsHistory } from "./core/aiecs.js";
+export type { AiecsImportOptions, AiecsImportResult } from "./core/aiecs.js";
+export { CONFIG_VARIABLES, loadConfig } from "./core/config.js";
+export type { ContextdConfig, LogLevel } from "./core/config.js";
+export { createSuppressedError, isSuppressedError } from "./core/disposal.js";
+export type { Releasable, SuppressedErrorLike } from "./core/disposal.js";
 export { newId } from "./core/ids.js";
 export { canonicalJson, diffJson, jsonEqual, mergePatch } from "./core/json.js";
 export { DEFAULT_LIMITS } from "./core/validate.js";

@@ -3,6 +3,8 @@
  * Works the same over the embedded store and the HTTP client.
  */
 import type { ContextHandle, ContextStore } from "./types.js";
+import { optimize } from "./optimize.js";
+import { buildWindow } from "./window.js";
 
 /**
  * Binds the per-context methods of `store` to `id`.
@@ -38,5 +40,7 @@ export function contextHandle(store: ContextStore, id: string): ContextHandle {
     acquireLease: (o) => store.acquireLease(id, o),
     watch: (o) => store.watch(id, o),
     compact: (o) => store.compact(id, o),
+    window: (o) => buildWindow(store, id, o),
+    optimize: (o) => optimize(store, id, o),
   };
 }

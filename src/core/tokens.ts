@@ -1,0 +1,150 @@
+/**
+ * Token counting with a real BPE tokenizer (gpt-tokenizer). Encodings load lazily, on the
+ * first count that needs them, so importing contextd costs nothing until tokens are counted.
+ *
+ * What an event "costs" is defined once, here: the tokens of {@link eventText} (stored in
+ * `ContextEvent.tokens` for the default encoding when the event is appended), plus a fixed
+ * per-event overhead the window adds for the chat framing (role, separators).
+ */
+import { createRequire } from "node:module";
+import { invalidInput } from "../errors.js";
+import type { EventInput, JsonValue } from "./types.js";
+import { canonicalJson } from "./json.js";
+
+/** The encodings contextd can count with. `o200k_base` is GPT-4o / GPT-4.1 / GPT-5 / o-series; `cl100k_base` is GPT-4 / GPT-3.5. */
+export type TokenEncoding = "o200k_base" | "cl100k_base" | "p50k_base" | "r50k_base";
+
+/** All encodings, default first. */
+export const TOKEN_ENCODINGS: readonly TokenEncoding[] = ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"];
+
+/** The encoding stored token counts are computed with. */
+export const DEFAULT_ENCODING: TokenEncoding = "o200k_base";
+
+/**
+ * Tokens the window adds per event for the chat framing (`<|im_start|>role<|im_sep|>…<|im_end|>`
+ * is 3 tokens plus about 1 for the role, per OpenAI's counting guide).
+ */
+export const EVENT_OVERHEAD_TOKENS = 4;
+
+/** Counts tokens of text and of events, in one encoding. */
+export interface Tokenizer {
+  readonly encoding: TokenEncoding;
+  /** Tokens of `text`. Special-token strings such as `<|endoftext|>` count as plain text. */
+  countText(text: string): number;
+  /** Tokens of {@link eventText} of the event: the value stored in `ContextEvent.tokens`. */
+  countEvent(event: Pick<EventInput, "type" | "data">): number;
+}
+
+interface Encoder {
+  countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
+}
+
+const require = createRequire(import.meta.url);
+const loaded = new Map<TokenEncoding, Encoder>();
+// Treat special-token strings in user text as text, not as an error (gpt-tokenizer's default throws).
+const PLAIN_TEXT = Object.freeze({ disallowedSpecial: new Set<string>() });
+
+function loadEncoder(encoding: TokenEncoding): Encoder {
+  let encoder = loaded.get(encoding);
+  if (encoder === undefined) {
+    // The CommonJS build loads synchronously, so counting stays synchronous while the
+    // multi-megabyte rank tables are only read when first needed.
+    encoder = require(`gpt-tokenizer/cjs/encoding/${encoding}`) as Encoder;
+    loaded.set(encoding, encoder);
+  }
+  return encoder;
+}
+
+/**
+ * Validates an encoding name; accepts the short forms `o200k`, `cl100k`, `p50k`, `r50k`.
+ *
+ * @throws `INVALID_INPUT` naming the allowed encodings
+ */
+export function resolveEncoding(name: string | undefined): TokenEncoding {
+  if (name === undefined) return DEFAULT_ENCODING;
+  const full = name.endsWith("_base") ? name : `${name}_base`;
+  if ((TOKEN_ENCODINGS as readonly string[]).includes(full)) return full as TokenEncoding;
+  throw invalidInput("encoding", `unknown encoding ${JSON.stringify(name)}; use one of ${TOKEN_ENCODINGS.join(", ")}`);
+}
+
+/**
+ * The text of an event as a model sees it: for a `message` (or `system`) event, its
+ * `content` (a string `data` is the content itself); for other events `"<type>: <data>"`,
+ * with `data` as a string or canonical JSON.
+ */
+export function eventText(event: Pick<EventInput, "type" | "data">): string {
+  const data = event.data ?? null;
+  if (event.type === "message" || event.type === "system") {
+    if (typeof data === "string") return data;
+    const content = contentOf(data);
+    if (content !== undefined) return content;
+    return canonicalJson(data);
+  }
+  return `${event.type}: ${typeof data === "string" ? data : canonicalJson(data)}`;
+}
+
+/** The string `content` of a message-like object, if it has one. */
+export function contentOf(data: JsonValue | undefined): string | undefined {
+  if (data !== null && typeof data === "object" && !Array.isArray(data)) {
+    const content = data["content"];
+    if (typeof content === "string") return content;
+    if (content !== undefined && content !== null) return canonicalJson(content);
+  }
+  return undefined;
+}
+
+/**
+ * A counter for one encoding. The encoding loads on the first count.
+ *
+ * @example
+ * ```ts
+ * const tokenizer = createTokenizer("cl100k_base");
+ * tokenizer.countText("hello world"); // 2
+ * ```
+ */
+export function createTokenizer(encoding: TokenEncoding | string = DEFAULT_ENCODING): Tokenizer {
+  const name = resolveEncoding(encoding);
+  let encoder: Encoder | undefined;
+  const countText = (text: string): number => {
+    if (text.length === 0) return 0;
+    encoder ??= loadEncoder(name);
+    return encoder.countTokens(text, PLAIN_TEXT);
+  };
+  return {
+    encoding: name,
+    countText,
+    countEvent: (event) => countText(eventText(event)),
+  };
+}
+
+const tokenizers = new Map<TokenEncoding, Tokenizer>();
+
+/** The shared tokenizer of an encoding (one per encoding per process). */
+export function tokenizerFor(encoding: TokenEncoding | string = DEFAULT_ENCODING): Tokenizer {
+  const name = resolveEncoding(encoding);
+  let tokenizer = tokenizers.get(name);
+  if (tokenizer === undefined) {
+    tokenizer = createTokenizer(name);
+    tokenizers.set(name, tokenizer);
+  }
+  return tokenizer;
+}
+
+/**
+ * Counts an event's tokens in the default encoding (o200k). Pass it as
+ * `createStore(driver, { tokenCounter: defaultTokenCounter })` so every appended event
+ * stores its count and windows never re-tokenize history.
+ *
+ * @example
+ * ```ts
+ * defaultTokenCounter({ type: "message", data: { role: "user", content: "hello world" } }); // 2
+ * ```
+ */
+export function defaultTokenCounter(event: { type: string; data: JsonValue }): number {
+  return tokenizerFor(DEFAULT_ENCODING).countEvent(event);
+}
+
+/** Counts the tokens of `text` (default encoding: o200k). */
+export function countTokens(text: string, encoding?: TokenEncoding | string): number {
+  return tokenizerFor(encoding).countText(text);
+}

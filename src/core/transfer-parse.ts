@@ -1,0 +1,171 @@
+/**
+ * Parsing and validation of the JSON Lines export format (see `transfer.ts`): the whole
+ * input is checked before an import writes anything; errors name the line.
+ */
+import { z } from "zod";
+import { ContextError } from "../errors.js";
+import type { JsonObject } from "./types.js";
+
+/** The header's `format`. */
+export const EXPORT_FORMAT = "contextd-export";
+
+const json: z.ZodType<unknown> = z.unknown();
+const object = z.record(z.string(), json);
+const header = z.object({ format: z.literal(EXPORT_FORMAT), version: z.literal(1) }).loose();
+const contextLine = z.object({
+  type: z.literal("context"),
+  context: z
+    .object({
+      id: z.string().min(1),
+      kind: z.string().min(1),
+      userId: z.string().nullable(),
+      chatId: z.string().nullable(),
+      agentId: z.string().nullable(),
+      title: z.string().nullable(),
+      metadata: object,
+      version: z.number().int().min(1),
+      status: z.enum(["active", "archived"]),
+      expiresAt: z.string().nullable(),
+    })
+    .loose(),
+  baseState: object,
+});
+const eventLine = z.object({
+  type: z.literal("event"),
+  contextId: z.string(),
+  event: z
+    .object({
+      seq: z.number().int().min(1),
+      type: z.string().min(1),
+      timestamp: z.string(),
+      data: json,
+      metadata: object,
+      tokens: z.number().int().min(0).nullable(),
+    })
+    .loose(),
+  state: object.optional(),
+});
+const snapshotLine = z.object({
+  type: z.literal("snapshot"),
+  contextId: z.string(),
+  snapshot: z.object({ name: z.string().min(1), label: z.string().nullable(), metadata: object, seq: z.number().int() }).loose(),
+});
+const endLine = z.object({ type: z.literal("end"), contextId: z.string(), events: z.number().int().min(0), version: z.number().int().min(1) });
+
+type ContextLine = z.infer<typeof contextLine>;
+/** An event line of an export. */
+export type EventLine = z.infer<typeof eventLine>;
+
+/** One context as parsed from the input. */
+export interface ParsedContext {
+  line: number;
+  context: ContextLine["context"];
+  baseState: JsonObject;
+  events: EventLine[];
+  snapshots: Map<string, { label: string | null; metadata: JsonObject }>;
+  ended: boolean;
+  /** Version the replay produces: 1 + state writes. */
+  version: number;
+}
+
+/** A source of JSON Lines: text, lines, or chunks (e.g. a `fs.createReadStream`). */
+export type ImportSource = string | Iterable<string> | AsyncIterable<string | Uint8Array>;
+
+async function* linesOf(source: ImportSource): AsyncGenerator<string> {
+  if (typeof source === "string") {
+    yield* source.split(/\r?\n/);
+    return;
+  }
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
+    rest += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    const parts = rest.split(/\r?\n/);
+    rest = parts.pop() ?? "";
+    yield* parts;
+  }
+  rest += decoder.decode();
+  yield rest;
+}
+
+function bad(lineNo: number, message: string, cause?: unknown): ContextError {
+  return new ContextError("INVALID_INPUT", `line ${lineNo}: ${message}`, { details: { line: lineNo }, ...(cause !== undefined && { cause }) });
+}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, lineNo: number, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw bad(lineNo, `not a valid ${what}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Parses and validates the whole input. @throws `INVALID_INPUT` with the line number */
+export async function parseExport(source: ImportSource): Promise<ParsedContext[]> {
+  const contexts = new Map<string, ParsedContext>();
+  let lineNo = 0;
+  let sawHeader = false;
+  for await (const text of linesOf(source)) {
+    lineNo++;
+    if (text.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw bad(lineNo, `not JSON (${(e as Error).message})`, e);
+    }
+    if (!sawHeader) {
+      check(header, value, lineNo, `header (expected {"format":"${EXPORT_FORMAT}","version":1})`);
+      sawHeader = true;
+      continue;
+    }
+    const type = (value as { type?: unknown } | null)?.type;
+    if (type === "context") {
+      const c = check(contextLine, value, lineNo, "context line");
+      if (contexts.has(c.context.id)) throw bad(lineNo, `context ${c.context.id} appears twice`);
+      contexts.set(c.context.id, {
+        line: lineNo,
+        context: c.context,
+        baseState: c.baseState as JsonObject,
+        events: [],
+        snapshots: new Map(),
+        ended: false,
+        version: 1,
+      });
+      continue;
+    }
+    const owner = (id: string): ParsedContext => {
+      const p = contexts.get(id);
+      if (p === undefined) throw bad(lineNo, `context ${id} has no context line before this one`);
+      if (p.ended) throw bad(lineNo, `context ${id} already ended`);
+      return p;
+    };
+    if (type === "event") {
+      const e = check(eventLine, value, lineNo, "event line");
+      const p = owner(e.contextId);
+      const previous = p.events[p.events.length - 1];
+      if (previous !== undefined && e.event.seq <= previous.event.seq) throw bad(lineNo, "events are not in sequence order");
+      if ((e.event.type === "state" || e.event.type === "restore") && e.state === undefined) {
+        throw bad(lineNo, `a ${e.event.type} event needs the state it produced`);
+      }
+      if (e.event.type === "state" || e.event.type === "restore") p.version++;
+      p.events.push(e);
+    } else if (type === "snapshot") {
+      const s = check(snapshotLine, value, lineNo, "snapshot line");
+      owner(s.contextId).snapshots.set(s.snapshot.name, { label: s.snapshot.label, metadata: s.snapshot.metadata as JsonObject });
+    } else if (type === "end") {
+      const end = check(endLine, value, lineNo, "end line");
+      const p = owner(end.contextId);
+      if (p.events.length !== end.events) throw bad(lineNo, `context ${end.contextId} has ${p.events.length} events, its end line says ${end.events}`);
+      p.ended = true;
+    } else {
+      throw bad(lineNo, `unknown line type ${JSON.stringify(type)}`);
+    }
+  }
+  if (!sawHeader) throw bad(1, "empty input: no export header");
+  for (const p of contexts.values()) {
+    if (!p.ended) throw bad(lineNo, `context ${p.context.id} (line ${p.line}) has no end line: the file is truncated`);
+  }
+  return [...contexts.values()];
+}

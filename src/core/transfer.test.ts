@@ -1,0 +1,151 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createStore } from "./store.js";
+import { memoryDriver } from "../drivers/memory.js";
+import { openStore } from "../open.js";
+import { isContextError } from "../errors.js";
+import { exportContexts, importContexts } from "./transfer.js";
+import type { ContextStore } from "./types.js";
+
+async function text(store: ContextStore, filter = {}): Promise<string> {
+  let out = "";
+  for await (const l of exportContexts(store, filter)) out += l;
+  return out;
+}
+
+async function seed(store: ContextStore): Promise<string[]> {
+  const a = await store.createContext({ id: "chat-a", kind: "chat", userId: "u1", chatId: "a", title: "A", metadata: { x: 1 }, state: { step: 0 } });
+  await store.append(a.id, [
+    { type: "message", data: { role: "user", content: "hi" }, tokens: 3, timestamp: "2024-01-01T00:00:00.000Z" },
+    { type: "message", data: { role: "assistant", content: "hello" }, metadata: { m: true } },
+  ]);
+  await store.patchState(a.id, { step: 1 });
+  await store.createSnapshot(a.id, { name: "s1", label: "after step 1" });
+  await store.setStateAt(a.id, "/step", 2);
+  await store.append(a.id, { type: "tool_call", data: { id: "c1" } });
+  const b = await store.createContext({ id: "chat-b", kind: "chat" });
+  await store.append(b.id, { type: "note", data: null });
+  await store.archiveContext(b.id);
+  return [a.id, b.id];
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("export and import", () => {
+  it("round-trips contexts with state, history and snapshots into another store", async () => {
+    await using source = await createStore(memoryDriver());
+    await seed(source);
+    const dump = await text(source);
+    const dir = mkdtempSync(join(tmpdir(), "ctxd-transfer-"));
+    dirs.push(dir);
+    await using target = await openStore(`sqlite:${join(dir, "t.db")}`);
+    const r = await importContexts(target, dump);
+    expect(r.imported).toEqual(["chat-a", "chat-b"]);
+    for (const id of ["chat-a", "chat-b"]) {
+      const [s, t] = [await source.getContext(id), await target.getContext(id)];
+      expect({ ...t, createdAt: 0, updatedAt: 0 }).toEqual({ ...s, createdAt: 0, updatedAt: 0 });
+      expect(await target.getState(id)).toEqual(await source.getState(id));
+      const se = (await source.readEvents(id, { limit: 100 })).items;
+      const te = (await target.readEvents(id, { limit: 100 })).items;
+      expect(te.map((e) => [e.seq, e.type, e.data, e.metadata, e.tokens, e.version])).toEqual(
+        se.map((e) => [e.seq, e.type, e.data, e.metadata, e.tokens, e.version]),
+      );
+      // Plain events keep their timestamps.
+      expect(te.filter((e) => e.type === "message").map((e) => e.timestamp)).toEqual(
+        se.filter((e) => e.type === "message").map((e) => e.timestamp),
+      );
+    }
+    expect((await target.getSnapshot("chat-a", "s1")).state).toEqual({ step: 1 });
+    expect((await target.stateAt("chat-a", { version: 2 })).state).toEqual({ step: 1 });
+  });
+
+  it("re-importing the same file is a no-op, into the source or the target", async () => {
+    await using source = await createStore(memoryDriver());
+    await seed(source);
+    const dump = await text(source);
+    const again = await importContexts(source, dump);
+    expect(again).toEqual({ imported: [], unchanged: ["chat-a", "chat-b"], events: 0 });
+    await using target = await createStore(memoryDriver());
+    await importContexts(target, dump);
+    expect((await importContexts(target, dump)).unchanged).toHaveLength(2);
+    expect(await target.countEvents("chat-a")).toBe(await source.countEvents("chat-a"));
+  });
+
+  it("refuses a context that exists with different content, writing nothing", async () => {
+    await using source = await createStore(memoryDriver());
+    await seed(source);
+    const dump = await text(source);
+    await using target = await createStore(memoryDriver());
+    await target.createContext({ id: "chat-b" });
+    await target.append("chat-b", { type: "other" });
+    const e = await importContexts(target, dump).catch((x: unknown) => x);
+    expect(isContextError(e, "ALREADY_EXISTS")).toBe(true);
+    expect((e as Error).message).toContain("chat-b");
+    await expect(target.getContext("chat-a")).rejects.toSatisfy((x: unknown) => isContextError(x, "NOT_FOUND"));
+  });
+
+  it("fails a malformed line with its line number and imports nothing", async () => {
+    await using source = await createStore(memoryDriver());
+    await seed(source);
+    const lines = (await text(source)).split("\n");
+    await using target = await createStore(memoryDriver());
+    const broken = [...lines];
+    broken[lines.length - 3] = "{not json";
+    const e = await importContexts(target, broken.join("\n")).catch((x: unknown) => x);
+    expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+    expect((e as Error).message).toMatch(new RegExp(`^line ${lines.length - 2}: not JSON`));
+    expect((await target.listContexts()).items).toHaveLength(0);
+
+    const wrongShape = [...lines];
+    wrongShape[2] = JSON.stringify({ type: "event", contextId: "chat-a", event: { seq: "x" } });
+    const e2 = await importContexts(target, wrongShape.join("\n")).catch((x: unknown) => x);
+    expect((e2 as Error).message).toMatch(/^line 3: not a valid event line/);
+
+    const truncated = lines.slice(0, 5).join("\n");
+    const e3 = await importContexts(target, truncated).catch((x: unknown) => x);
+    expect((e3 as Error).message).toContain("truncated");
+    expect((await target.listContexts()).items).toHaveLength(0);
+  });
+
+  it("undoes the contexts it created when the store fails midway", async () => {
+    await using source = await createStore(memoryDriver());
+    await seed(source);
+    const dump = await text(source);
+    await using target = await createStore(memoryDriver());
+    let calls = 0;
+    const failing = new Proxy(target, {
+      get(t, prop, receiver) {
+        if (prop === "archiveContext") {
+          return async () => {
+            calls++;
+            throw new Error("backend went away");
+          };
+        }
+        const v: unknown = Reflect.get(t, prop, receiver);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    await expect(importContexts(failing, dump)).rejects.toThrow("backend went away");
+    expect(calls).toBe(1);
+    expect((await target.listContexts()).items).toHaveLength(0);
+  });
+
+  it("reads chunked input split anywhere and exports by ids", async () => {
+    await using source = await createStore(memoryDriver());
+    await seed(source);
+    const dump = await text(source, { ids: ["chat-a"] });
+    expect(dump).not.toContain('"chat-b"');
+    const bytes = new TextEncoder().encode(dump);
+    async function* chunks() {
+      for (let i = 0; i < bytes.length; i += 7) yield bytes.slice(i, i + 7);
+    }
+    await using target = await createStore(memoryDriver());
+    const r = await importContexts(target, chunks());
+    expect(r.imported).toEqual(["chat-a"]);
+  });
+});
