@@ -94,6 +94,7 @@ export type {
   StatePath,
   StateSchema,
   StateSelector,
+  StateWriteOptions,
   StateWriteResult,
   StoreHealth,
   TimeInput,

@@ -34,6 +34,53 @@ function escapeSegment(segment: string): string {
  *   or when the text is longer than `maxChars`.
  */
 export function encodeJson(value: unknown, field: string, maxChars: number): string {
+  // The common case is valid input: check it without building JSON pointers, and walk again
+  // with pointers only to name the first bad value.
+  if (!isJson(value, new Set(), 0)) explainNotJson(value, field);
+  const text = JSON.stringify(value);
+  if (text.length > maxChars) {
+    throw invalidInput(field, `${text.length} characters of JSON exceed the limit of ${maxChars}`, {
+      size: text.length,
+      limit: maxChars,
+    });
+  }
+  return text;
+}
+
+function isJson(v: unknown, ancestors: Set<object>, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(v);
+    case "object": {
+      if (v === null) return true;
+      if (depth > MAX_DEPTH || ancestors.has(v)) return false;
+      ancestors.add(v);
+      let ok = true;
+      if (Array.isArray(v)) {
+        for (let i = 0; ok && i < v.length; i++) ok = i in v && isJson(v[i], ancestors, depth + 1);
+      } else if (isPlainObject(v)) {
+        for (const key in v) {
+          if (!Object.hasOwn(v, key)) continue;
+          if (!isJson(v[key], ancestors, depth + 1)) {
+            ok = false;
+            break;
+          }
+        }
+      } else {
+        ok = false;
+      }
+      ancestors.delete(v);
+      return ok;
+    }
+    default:
+      return false;
+  }
+}
+
+function explainNotJson(value: unknown, field: string): never {
   const ancestors = new Set<object>();
   const walk = (v: unknown, path: string, depth: number): void => {
     switch (typeof v) {
@@ -68,14 +115,7 @@ export function encodeJson(value: unknown, field: string, maxChars: number): str
     }
   };
   walk(value, "", 0);
-  const text = JSON.stringify(value);
-  if (text.length > maxChars) {
-    throw invalidInput(field, `${text.length} characters of JSON exceed the limit of ${maxChars}`, {
-      size: text.length,
-      limit: maxChars,
-    });
-  }
-  return text;
+  throw invalidInput(field, "is not JSON");
 }
 
 /** Like {@link encodeJson}, and the value must be a plain object. */

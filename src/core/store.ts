@@ -51,6 +51,7 @@ import type {
   StateRecord,
   StateSchema,
   StatePath,
+  StateWriteOptions,
   StateSelector,
   StateWriteResult,
   StoreHealth,
@@ -61,6 +62,7 @@ import type {
 
 const CALL = ["signal"] as const;
 const WRITE = ["expectedVersion", "fencingToken", "metadata", "signal"] as const;
+const STATE_WRITE = [...WRITE, "events"] as const;
 const CREATE_FIELDS = ["id", "kind", "userId", "chatId", "agentId", "title", "metadata", "state", "expiresAt", "ttlMs"];
 
 function toSnapshot(contextId: string, s: SnapshotRecord): Snapshot {
@@ -244,28 +246,31 @@ class EmbeddedStore implements ContextStore {
     return { state: head.state, version: head.record.version };
   }
 
-  replaceState(id: string, state: JsonObject, options?: WriteOptions): Promise<StateWriteResult> {
+  replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
     const value = JSON.parse(encodeJsonObject(state, "state", this.#e.limits.maxStateChars)) as JsonObject;
     return this.#writeState(id, { op: "replace", value }, options, "state");
   }
 
-  patchState(id: string, patch: JsonObject, options?: WriteOptions): Promise<StateWriteResult> {
+  patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
     const value = JSON.parse(encodeJsonObject(patch, "patch", this.#e.limits.maxStateChars)) as JsonObject;
     return this.#writeState(id, { op: "merge", patch: value }, options, "state");
   }
 
-  setStateAt(id: string, path: StatePath, value: JsonValue, options?: WriteOptions): Promise<StateWriteResult> {
+  setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult> {
     const pointer = formatPointer(parsePath(path));
     const v = JSON.parse(encodeJson(value, "value", this.#e.limits.maxStateChars)) as JsonValue;
     return this.#writeState(id, { op: "set", path: pointer, value: v }, options, "state");
   }
 
-  removeStateAt(id: string, path: StatePath, options?: WriteOptions): Promise<StateWriteResult> {
+  removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult> {
     return this.#writeState(id, { op: "remove", path: formatPointer(parsePath(path)) }, options, "state");
   }
 
-  #writeGuards(options: WriteOptions | undefined): { mutation: Pick<Mutation, "expectedVersion" | "fencingToken">; metadata: string; o: WriteOptions } {
-    const o = checkOptions<WriteOptions>(options, "options", WRITE);
+  #writeGuards(
+    options: StateWriteOptions | undefined,
+    allowed: readonly string[] = WRITE,
+  ): { mutation: Pick<Mutation, "expectedVersion" | "fencingToken">; metadata: string; o: StateWriteOptions } {
+    const o = checkOptions<StateWriteOptions>(options, "options", allowed);
     return {
       o,
       mutation: {
@@ -279,22 +284,24 @@ class EmbeddedStore implements ContextStore {
   async #writeState(
     id: string,
     op: StateOp,
-    options: WriteOptions | undefined,
+    options: StateWriteOptions | undefined,
     type: "state" | "restore",
     extra: JsonObject = {},
   ): Promise<StateWriteResult> {
     checkId(id, "id");
-    const { o, mutation, metadata } = this.#writeGuards(options);
+    const { o, mutation, metadata } = this.#writeGuards(options, STATE_WRITE);
     const data = encodeJson({ ...op, ...extra }, "state", this.#e.limits.maxStateChars + 1024);
-    this.#e.enter(o);
     const e = this.#e;
-    const tenant = this.tenant;
     const now = e.now();
+    if (o.events !== undefined && !Array.isArray(o.events)) throw invalidInput("options.events", "must be an array of events");
+    const events = o.events === undefined ? [] : parseEvents(o.events, now, e.limits, e.tokenCounter);
+    e.enter(o);
+    const tenant = this.tenant;
     const result = await e.run(() =>
       e.driver.commit(tenant, id, {
         now,
         ...mutation,
-        events: [],
+        events,
         update: (head) => {
           const state = applyStateOp(head.state, op);
           const stateJson = JSON.stringify(state);
@@ -315,13 +322,15 @@ class EmbeddedStore implements ContextStore {
         },
       }),
     );
-    return this.#stateResult(result);
+    return this.#stateResult(id, result, o.events !== undefined);
   }
 
-  #stateResult(r: CommitResult): StateWriteResult {
-    const event = r.events[0];
+  #stateResult(id: string, r: CommitResult, withEvents: boolean): StateWriteResult {
+    const [event, ...rest] = r.events;
     if (r.state === undefined || event === undefined) throw new ContextError("INTERNAL", "the driver returned no state");
-    return { state: r.state, version: r.record.version, seq: event.seq, timestamp: iso(event.timestamp) };
+    const result: StateWriteResult = { state: r.state, version: r.record.version, seq: event.seq, timestamp: iso(event.timestamp) };
+    if (withEvents) result.events = rest.map((ev) => toContextEvent(id, ev));
+    return result;
   }
 
   stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord> {
@@ -431,9 +440,9 @@ class EmbeddedStore implements ContextStore {
     return toSnapshot(id, s);
   }
 
-  async restore(id: string, target: RestoreTarget, options?: WriteOptions): Promise<StateWriteResult> {
+  async restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult> {
     checkId(id, "id");
-    this.#writeGuards(options);
+    this.#writeGuards(options, STATE_WRITE);
     this.#e.enter(options);
     const t = await resolveTarget(this.#e, this.tenant, id, target);
     return this.#writeState(id, { op: "replace", value: t.state }, options, "restore", {

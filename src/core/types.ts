@@ -175,6 +175,15 @@ export interface WriteOptions extends CallOptions {
   metadata?: JsonObject;
 }
 
+/** Options of state writes: the guards, plus events recorded in the same transaction. */
+export interface StateWriteOptions extends WriteOptions {
+  /**
+   * Events appended in the same transaction, after the `state` event: the state change and
+   * these events land together or not at all (an agent step: the message and the new state).
+   */
+  events?: EventInput[];
+}
+
 /** The state of a context and its version. */
 export interface StateRecord {
   state: JsonObject;
@@ -186,6 +195,8 @@ export interface StateWriteResult extends StateRecord {
   /** The sequence number of the `state` (or `restore`) event the write recorded. */
   seq: number;
   timestamp: string;
+  /** The events given in {@link StateWriteOptions.events}, as stored (present when some were given). */
+  events?: ContextEvent[];
 }
 
 /** A path into the state: a JSON Pointer (`/a/0/b`) or its segments. */
@@ -312,13 +323,13 @@ export interface ContextStore extends AsyncDisposable {
   deleteContext(id: string, options?: CallOptions): Promise<void>;
 
   getState(id: string, options?: CallOptions): Promise<StateRecord>;
-  replaceState(id: string, state: JsonObject, options?: WriteOptions): Promise<StateWriteResult>;
+  replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
   /** RFC 7396 JSON Merge Patch; the result must still be an object. */
-  patchState(id: string, patch: JsonObject, options?: WriteOptions): Promise<StateWriteResult>;
+  patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
   /** Sets the value at a path, creating missing objects on the way. */
-  setStateAt(id: string, path: StatePath, value: JsonValue, options?: WriteOptions): Promise<StateWriteResult>;
+  setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult>;
   /** Removes the value at a path; `NOT_FOUND` when nothing is there. */
-  removeStateAt(id: string, path: StatePath, options?: WriteOptions): Promise<StateWriteResult>;
+  removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult>;
   /** Rebuilds a past state. @throws `NOT_FOUND` for a version that never existed, `COMPACTED` for one compacted away */
   stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord>;
   /** The RFC 6902 JSON Patch that turns version `from` into version `to`. */
@@ -335,7 +346,7 @@ export interface ContextStore extends AsyncDisposable {
   listSnapshots(id: string, options?: CallOptions): Promise<Snapshot[]>;
   getSnapshot(id: string, name: string, options?: CallOptions): Promise<Snapshot>;
   /** Writes a past state as the new current state (a new version) and records a `restore` event. */
-  restore(id: string, target: RestoreTarget, options?: WriteOptions): Promise<StateWriteResult>;
+  restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;
   /** Creates a new context from a snapshot or version of this one (default: the current state). */
   fork(id: string, input?: ForkInput): Promise<ContextInfo>;
 
@@ -385,10 +396,10 @@ export interface ContextHandle {
   archive(options?: CallOptions): Promise<ContextInfo>;
   delete(options?: CallOptions): Promise<void>;
   getState(options?: CallOptions): Promise<StateRecord>;
-  replaceState(state: JsonObject, options?: WriteOptions): Promise<StateWriteResult>;
-  patchState(patch: JsonObject, options?: WriteOptions): Promise<StateWriteResult>;
-  setStateAt(path: StatePath, value: JsonValue, options?: WriteOptions): Promise<StateWriteResult>;
-  removeStateAt(path: StatePath, options?: WriteOptions): Promise<StateWriteResult>;
+  replaceState(state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
+  patchState(patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
+  setStateAt(path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult>;
+  removeStateAt(path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult>;
   stateAt(selector: StateSelector, options?: CallOptions): Promise<StateRecord>;
   diff(from: number, to: number, options?: CallOptions): Promise<JsonPatchOperation[]>;
   append(events: EventInput | EventInput[], options?: WriteOptions): Promise<ContextEvent[]>;
@@ -397,7 +408,7 @@ export interface ContextHandle {
   lastEvents(n: number, query?: Pick<EventQuery, "types" | "signal">): Promise<ContextEvent[]>;
   createSnapshot(input?: CreateSnapshotInput): Promise<Snapshot>;
   listSnapshots(options?: CallOptions): Promise<Snapshot[]>;
-  restore(target: RestoreTarget, options?: WriteOptions): Promise<StateWriteResult>;
+  restore(target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;
   fork(input?: ForkInput): Promise<ContextInfo>;
   acquireLease(options: AcquireLeaseOptions): Promise<Lease>;
   watch(options?: WatchOptions): AsyncIterableIterator<ContextEvent>;

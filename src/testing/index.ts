@@ -20,6 +20,7 @@ import { retentionTests } from "./retention.js";
 import { tenancyTests } from "./tenancy.js";
 import { badInputTests } from "./bad-input.js";
 import { errorsTests } from "./errors.js";
+import { stepsTests } from "./steps.js";
 import { sharedBackendTests } from "./shared-backend.js";
 
 export type {
@@ -52,6 +53,7 @@ export function describeConformance(
     const suite = createSuite(makeStore, options);
     contextsTests(suite);
     stateTests(suite);
+    stepsTests(suite);
     historyTests(suite);
     snapshotsTests(suite);
     timeTravelTests(suite);
