@@ -1,0 +1,69 @@
+/**
+ * Change notices for `subscribe`: this process's commits are announced at once; commits of
+ * other connections (other processes) are noticed by polling `PRAGMA data_version`, which
+ * changes when another connection commits. The timer runs only while there are listeners,
+ * is `unref()`ed, and stops on close.
+ */
+import type { ChangeNotice } from "../driver.js";
+
+type Listener = (notice: ChangeNotice) => void;
+
+/** See the module comment. */
+export class ChangeFeed {
+  readonly #listeners = new Set<Listener>();
+  readonly #dataVersion: () => number | undefined;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #last: number | undefined;
+
+  /** `dataVersion` reads `PRAGMA data_version`, or undefined when it cannot (closed, busy). */
+  constructor(dataVersion: () => number | undefined, intervalMs: number) {
+    this.#dataVersion = dataVersion;
+    this.#intervalMs = intervalMs;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    if (this.#timer === undefined) {
+      this.#last = this.#dataVersion();
+      this.#timer = setInterval(() => this.#poll(), this.#intervalMs);
+      this.#timer.unref();
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#stop();
+    };
+  }
+
+  /** Announces a change made through this connection. */
+  notify(notice: ChangeNotice): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(notice);
+      } catch {
+        // A failing listener must not turn a committed write into an error.
+      }
+    }
+  }
+
+  get active(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  close(): void {
+    this.#listeners.clear();
+    this.#stop();
+  }
+
+  #stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #poll(): void {
+    const version = this.#dataVersion();
+    if (version === undefined || version === this.#last) return;
+    this.#last = version;
+    this.notify({});
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * The embedded SQLite driver (better-sqlite3, WAL). Each method is one transaction;
+ * `commit` runs under `BEGIN IMMEDIATE`, which serialises writers across processes.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import type { JsonObject } from "../../core/types.js";
+import { ContextError, contextNotFound } from "../../errors.js";
+import type {
+  BindingSlot,
+  ChangeNotice,
+  CommitResult,
+  ContextPatch,
+  ContextQuery,
+  ContextRecord,
+  Driver,
+  DriverCapabilities,
+  EventRecord,
+  EventRecordInput,
+  EventRecordQuery,
+  LeaseRecord,
+  Mutation,
+  SchemaRecord,
+  SnapshotRecord,
+} from "../driver.js";
+import { ChangeFeed } from "./change-feed.js";
+import { type CommitScope, commitBody, insertContextBody } from "./commit.js";
+import { wrapNative } from "./errors.js";
+import { inspectDatabaseFile } from "./inspect.js";
+import { acquireLease, readLease, releaseLease, renewLease } from "./leases.js";
+import { SCHEMA_VERSION, applyMigrations } from "./migrations.js";
+import { RecordCache } from "./record-cache.js";
+import {
+  type ContextRow,
+  type EventRow,
+  type HeadTuple,
+  type SchemaRow,
+  type SnapshotRow,
+  parseObject,
+  toContextRecord,
+  toEventRecord,
+  toSchemaRecord,
+  toSnapshotRecord,
+} from "./rows.js";
+import { type BuiltQuery, type Statements, contextsQuery, eventsQuery, patchQuery, prepareStatements } from "./statements.js";
+
+/** Options of {@link sqliteDriver}. */
+export interface SqliteDriverOptions {
+  /** A file path (its directory is created) or `":memory:"`. */
+  path: string;
+  /**
+   * `NORMAL`: in WAL mode an acknowledged commit survives a crash of the process (the last
+   * commits may be lost on a power failure). `FULL`: they survive a power failure too.
+   * @default "NORMAL"
+   */
+  synchronous?: "NORMAL" | "FULL";
+  /** How long a write waits for another connection's lock before `DRIVER_UNAVAILABLE`. @default 5000 */
+  busyTimeoutMs?: number;
+  /** How often subscribers look for commits of other processes. @default 30 */
+  pollIntervalMs?: number;
+}
+
+type Db = Database.Database;
+type CommitTransaction = (tenant: string, id: string, m: Mutation) => CommitResult;
+
+const STATEMENT_CACHE_SIZE = 128;
+
+/**
+ * A failure of `open` that another process can cause for a moment: a lock conflict (native,
+ * or wrapped by the file inspection) or a finding the inspection marks `retryable`.
+ */
+function isTransient(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const { code, details } = e as { code?: unknown; details?: { sqliteCode?: unknown; retryable?: unknown } };
+  if (details?.retryable === true) return true;
+  const sqliteCode = details?.sqliteCode ?? code;
+  return typeof sqliteCode === "string" && /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode);
+}
+
+/**
+ * Creates a driver that keeps contexts in one SQLite file, safe for several processes.
+ * Opening refuses (and never modifies) a file that is not a contextd store.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore({ driver: sqliteDriver({ path: "./.contextd/contextd.db" }) });
+ * ```
+ */
+export function sqliteDriver(options: SqliteDriverOptions): Driver {
+  return new SqliteDriver(options);
+}
+
+class SqliteDriver implements Driver {
+  readonly name = "sqlite";
+  readonly capabilities: DriverCapabilities;
+  readonly #path: string;
+  readonly #synchronous: "NORMAL" | "FULL";
+  readonly #busyTimeoutMs: number;
+  #db: Db | undefined;
+  #scope: CommitScope | undefined;
+  #closed = false;
+  readonly #cache = new Map<string, Database.Statement>();
+  readonly #records = new RecordCache();
+  readonly #feed: ChangeFeed;
+  #commitTx: CommitTransaction | undefined;
+
+  constructor(options: SqliteDriverOptions) {
+    const memory = options.path === ":memory:";
+    this.#path = memory ? options.path : resolve(options.path);
+    this.#synchronous = options.synchronous ?? "NORMAL";
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.capabilities = { crossProcessWatch: true, durable: !memory };
+    this.#feed = new ChangeFeed(() => {
+      try {
+        return this.#scope?.s.dataVersion.get() as number | undefined;
+      } catch {
+        return undefined; // Busy or closing: the next tick looks again.
+      }
+    }, options.pollIntervalMs ?? 30);
+  }
+
+  async open(): Promise<void> {
+    if (this.#db !== undefined) return;
+    if (this.#closed) throw this.#closedError();
+    const path = this.#path;
+    // Opening a file that other processes open, checkpoint or recover at the same moment can
+    // fail for a moment, e.g. SQLITE_BUSY at once where SQLite skips the busy handler to
+    // avoid a deadlock (switching a new file to WAL): retry until the busy timeout.
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        if (path !== ":memory:") {
+          // Refuse foreign, newer or damaged files before touching them (not even the journal mode).
+          inspectDatabaseFile(path);
+          mkdirSync(dirname(path), { recursive: true });
+        }
+        this.#connect(path);
+        return;
+      } catch (e) {
+        if (!isTransient(e) || Date.now() + delay > deadline) throw wrapNative(e, "open", path);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.#closed) throw this.#closedError();
+    }
+  }
+
+  /** Opens the connection, sets it up and migrates; closes it again on failure. */
+  #connect(path: string): void {
+    const db = new Database(path, { timeout: this.#busyTimeoutMs });
+    try {
+      if (path !== ":memory:") db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${this.#synchronous}`);
+      applyMigrations(db, path);
+      const scope: CommitScope = { s: prepareStatements(db), records: this.#records, schemas: new Map() };
+      this.#commitTx = db.transaction((tenant: string, id: string, m: Mutation) => commitBody(scope, tenant, id, m)).immediate;
+      this.#scope = scope;
+      this.#db = db;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#feed.close();
+    this.#cache.clear();
+    this.#records.clear();
+    const db = this.#db;
+    this.#db = undefined;
+    this.#scope = undefined;
+    if (db?.open === true) db.close();
+    return Promise.resolve();
+  }
+
+  ping(): Promise<Record<string, unknown>> {
+    return this.#run("ping", (s, db) => {
+      s.ping.get();
+      return {
+        path: this.#path,
+        journalMode: db.pragma("journal_mode", { simple: true }),
+        synchronous: this.#synchronous,
+        synchronousLevel: db.pragma("synchronous", { simple: true }),
+        schemaVersion: SCHEMA_VERSION,
+      };
+    });
+  }
+
+  insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[]): Promise<CommitResult> {
+    return this.#run("insertContext", (_s, db) =>
+      db.transaction(() => insertContextBody(this.#scope as CommitScope, record, stateJson, events)).immediate(),
+    ).then((result) => this.#announce(record.tenant, record.id, result));
+  }
+
+  getContext(tenant: string, id: string, now: number): Promise<ContextRecord | null> {
+    return this.#run("getContext", (s) => {
+      const head = s.contextHead.get(tenant, id, now) as HeadTuple | undefined;
+      if (head === undefined) return null;
+      const cached = this.#records.record(head);
+      if (cached !== undefined) return cached;
+      const row = s.contextFull.get(tenant, id, now) as ContextRow | undefined;
+      return row === undefined ? null : this.#records.remember(row);
+    });
+  }
+
+  listContexts(tenant: string, query: ContextQuery): Promise<ContextRecord[]> {
+    return this.#run("listContexts", () => {
+      const q = contextsQuery(tenant, query);
+      return (this.#statement(q).all(...q.params) as ContextRow[]).map(toContextRecord);
+    });
+  }
+
+  updateContext(tenant: string, id: string, patch: ContextPatch): Promise<ContextRecord | null> {
+    return this.#run("updateContext", () => {
+      const q = patchQuery(tenant, id, patch);
+      const row = this.#statement(q).get(...q.params) as ContextRow | undefined;
+      return row === undefined ? null : this.#records.remember(row);
+    });
+  }
+
+  deleteContext(tenant: string, id: string, now: number): Promise<boolean> {
+    return this.#run("deleteContext", (s, db) =>
+      db
+        .transaction(() => {
+          const pk = s.visiblePk.get(tenant, id, now) as number | undefined;
+          if (pk === undefined) return false;
+          this.#deleteByPk(s, pk);
+          return true;
+        })
+        .immediate(),
+    ).then((deleted) => {
+      if (deleted) this.#feed.notify({ tenant, contextId: id });
+      return deleted;
+    });
+  }
+
+  readHead(tenant: string, id: string, now: number): Promise<{ record: ContextRecord; state: JsonObject } | null> {
+    return this.#run("readHead", (s) => {
+      const head = s.readHead.get(tenant, id, now) as [...HeadTuple, string] | undefined;
+      if (head === undefined) return null;
+      const cached = this.#records.record(head as unknown as HeadTuple);
+      if (cached !== undefined) return { record: cached, state: parseObject(head[6]) };
+      // First read of this context here, or it was updated: read the whole row once.
+      const row = s.readHeadFull.get(tenant, id, now) as (ContextRow & { state: string }) | undefined;
+      return row === undefined ? null : { record: this.#records.remember(row), state: parseObject(row.state) };
+    });
+  }
+
+  commit(tenant: string, id: string, mutation: Mutation): Promise<CommitResult> {
+    return this.#run("commit", () => (this.#commitTx as CommitTransaction)(tenant, id, mutation)).then((result) =>
+      this.#announce(tenant, id, result),
+    );
+  }
+
+  readEvents(tenant: string, id: string, query: EventRecordQuery): Promise<EventRecord[]> {
+    return this.#run("readEvents", (s) => {
+      const now = Date.now();
+      const q = eventsQuery(tenant, id, now, query, "rows");
+      const rows = this.#statement(q).all(...q.params) as EventRow[];
+      if (rows.length === 0) this.#mustExist(s, tenant, id, now);
+      return rows.map(toEventRecord);
+    });
+  }
+
+  countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">): Promise<number> {
+    return this.#run("countEvents", (s) => {
+      const now = Date.now();
+      const q = eventsQuery(tenant, id, now, query, "count");
+      const count = this.#statement(q).pluck().get(...q.params) as number;
+      if (count === 0) this.#mustExist(s, tenant, id, now);
+      return count;
+    });
+  }
+
+  readCheckpoint(tenant: string, id: string, version: number): Promise<{ version: number; state: JsonObject } | null> {
+    return this.#run("readCheckpoint", (s) => {
+      const row = s.readCheckpoint.get(tenant, id, Date.now(), version) as { version: number; state: string } | undefined;
+      return row === undefined ? null : { version: row.version, state: parseObject(row.state) };
+    });
+  }
+
+  listSnapshots(tenant: string, id: string): Promise<SnapshotRecord[]> {
+    return this.#run("listSnapshots", (s) => {
+      const now = Date.now();
+      const rows = s.listSnapshots.all(tenant, id, now) as SnapshotRow[];
+      if (rows.length === 0) this.#mustExist(s, tenant, id, now);
+      return rows.map(toSnapshotRecord);
+    });
+  }
+
+  getSnapshot(tenant: string, id: string, name: string): Promise<SnapshotRecord | null> {
+    return this.#run("getSnapshot", (s) => {
+      const row = s.getSnapshot.get(tenant, id, Date.now(), name) as SnapshotRow | undefined;
+      return row === undefined ? null : toSnapshotRecord(row);
+    });
+  }
+
+  latestSnapshotBefore(tenant: string, id: string, time: number): Promise<SnapshotRecord | null> {
+    return this.#run("latestSnapshotBefore", (s) => {
+      const row = s.latestSnapshotBefore.get(tenant, id, Date.now(), time) as SnapshotRow | undefined;
+      return row === undefined ? null : toSnapshotRecord(row);
+    });
+  }
+
+  compact(tenant: string, id: string, beforeSeq: number, checkpoint: { version: number; stateJson: string }): Promise<number> {
+    return this.#run("compact", (s, db) =>
+      db
+        .transaction(() => {
+          const pk = s.visiblePk.get(tenant, id, Date.now()) as number | undefined;
+          if (pk === undefined) throw contextNotFound(id);
+          s.putCheckpoint.run(pk, checkpoint.version, checkpoint.stateJson);
+          const removed = s.compactEvents.run(pk, beforeSeq).changes;
+          s.compactCheckpoints.run(pk, checkpoint.version);
+          s.setFirstSeq.run(beforeSeq, pk);
+          return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  purgeExpired(tenant: string | undefined, now: number): Promise<number> {
+    return this.#run("purgeExpired", (s, db) =>
+      db
+        .transaction(() => {
+          const pks = (tenant === undefined ? s.expiredPks.all(now) : s.expiredPksOfTenant.all(tenant, now)) as number[];
+          for (const pk of pks) this.#deleteByPk(s, pk);
+          return pks.length;
+        })
+        .immediate(),
+    );
+  }
+
+  tryAcquireLease(
+    tenant: string,
+    id: string,
+    holder: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<{ granted: boolean; lease: LeaseRecord }> {
+    return this.#run("tryAcquireLease", (s, db) =>
+      db.transaction(() => acquireLease(s, tenant, id, holder, ttlMs, now)).immediate(),
+    );
+  }
+
+  renewLease(tenant: string, id: string, holder: string, token: number, ttlMs: number, now: number): Promise<LeaseRecord> {
+    return this.#run("renewLease", (s, db) =>
+      db.transaction(() => renewLease(s, tenant, id, holder, token, ttlMs, now)).immediate(),
+    );
+  }
+
+  releaseLease(tenant: string, id: string, holder: string, token: number): Promise<boolean> {
+    return this.#run("releaseLease", (s, db) =>
+      db.transaction(() => releaseLease(s, tenant, id, holder, token, Date.now())).immediate(),
+    ).then((released) => {
+      if (released) this.#feed.notify({ tenant, contextId: id });
+      return released;
+    });
+  }
+
+  getLease(tenant: string, id: string, now: number): Promise<LeaseRecord | null> {
+    return this.#run("getLease", (s, db) => db.transaction(() => readLease(s, tenant, id, now))());
+  }
+
+  getBinding(tenant: string, holder: string, slot: BindingSlot): Promise<string | null> {
+    return this.#run("getBinding", (s) => (s.getBinding.get(tenant, holder, slot) as string | undefined) ?? null);
+  }
+
+  setBinding(tenant: string, holder: string, slot: BindingSlot, contextId: string | null): Promise<string | null> {
+    return this.#run("setBinding", (s, db) =>
+      db
+        .transaction(() => {
+          const previous = (s.getBinding.get(tenant, holder, slot) as string | undefined) ?? null;
+          if (contextId === null) s.deleteBinding.run(tenant, holder, slot);
+          else s.putBinding.run(tenant, holder, slot, contextId);
+          return previous;
+        })
+        .immediate(),
+    );
+  }
+
+  putSchema(tenant: string, kind: string, schemaJson: string, now: number): Promise<SchemaRecord> {
+    return this.#run("putSchema", (s, db) =>
+      db
+        .transaction(() => {
+          // Revisions come from one counter, so a kind deleted and set again never reuses one.
+          const revision = s.nextSchemaRevision.get() as number;
+          s.putSchema.run(tenant, kind, schemaJson, revision, now);
+          return toSchemaRecord({ kind, schema: schemaJson, revision, updated_at: now });
+        })
+        .immediate(),
+    );
+  }
+
+  getSchema(tenant: string, kind: string): Promise<SchemaRecord | null> {
+    return this.#run("getSchema", (s) => {
+      const row = s.getSchema.get(tenant, kind) as SchemaRow | undefined;
+      return row === undefined ? null : toSchemaRecord(row);
+    });
+  }
+
+  listSchemas(tenant: string): Promise<SchemaRecord[]> {
+    return this.#run("listSchemas", (s) => (s.listSchemas.all(tenant) as SchemaRow[]).map(toSchemaRecord));
+  }
+
+  deleteSchema(tenant: string, kind: string): Promise<boolean> {
+    return this.#run("deleteSchema", (s) => s.deleteSchema.run(tenant, kind).changes > 0);
+  }
+
+  subscribe(listener: (notice: ChangeNotice) => void): () => void {
+    if (this.#closed) return () => {};
+    return this.#feed.subscribe(listener);
+  }
+
+  /** Tells subscribers about written events, then passes the result through. */
+  #announce(tenant: string, contextId: string, result: CommitResult): CommitResult {
+    if (result.events.length > 0 && this.#feed.active) {
+      this.#feed.notify({ tenant, contextId, lastSeq: result.record.lastSeq });
+    }
+    return result;
+  }
+
+  /** Throws `NOT_FOUND` unless the context is visible (after a query that found nothing). */
+  #mustExist(s: Statements, tenant: string, id: string, now: number): void {
+    if (s.visiblePk.get(tenant, id, now) === undefined) throw contextNotFound(id);
+  }
+
+  #deleteByPk(s: Statements, pk: number): void {
+    s.deleteEvents.run(pk);
+    s.deleteCheckpoints.run(pk);
+    s.deleteSnapshots.run(pk);
+    s.deleteLease.run(pk);
+    s.deleteContext.run(pk);
+    this.#records.forget(pk);
+  }
+
+  /** The prepared statement of a built query, from the cache when its shape was seen. */
+  #statement(q: BuiltQuery): Database.Statement {
+    let stmt = this.#cache.get(q.key);
+    if (stmt === undefined) {
+      stmt = (this.#db as Db).prepare(q.sql);
+      if (this.#cache.size >= STATEMENT_CACHE_SIZE) this.#cache.clear();
+      this.#cache.set(q.key, stmt);
+    }
+    return stmt;
+  }
+
+  #closedError(): ContextError {
+    return new ContextError("CLOSED", "the SQLite driver is closed", { details: { path: this.#path } });
+  }
+
+  /** Runs one synchronous operation as a promise, wrapping native errors. */
+  #run<T>(operation: string, fn: (s: Statements, db: Db) => T): Promise<T> {
+    const scope = this.#scope;
+    const db = this.#db;
+    if (scope === undefined || db === undefined) {
+      return Promise.reject(
+        this.#closed
+          ? this.#closedError()
+          : new ContextError("INTERNAL", `sqlite ${operation} called before open()`, { details: { operation } }),
+      );
+    }
+    try {
+      return Promise.resolve(fn(scope.s, db));
+    } catch (e) {
+      return Promise.reject(wrapNative(e, operation, this.#path));
+    }
+  }
+}

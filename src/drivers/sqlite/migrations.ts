@@ -1,0 +1,199 @@
+/**
+ * The schema of the SQLite driver: an ordered list of migrations whose index is the
+ * version, recorded in `contextd_migrations`, plus a header marker (`application_id`,
+ * `user_version`) so that a contextd file is recognised before anything is read.
+ */
+import type Database from "better-sqlite3";
+import { ContextError } from "../../errors.js";
+
+/** `PRAGMA application_id` of a contextd database: "ctxd" in ASCII. */
+export const APPLICATION_ID = 0x63747864;
+
+/** The table that records applied migrations. */
+export const MIGRATIONS_TABLE = "contextd_migrations";
+
+/** One schema change. */
+export interface Migration {
+  /** A short name, recorded with the version. */
+  name: string;
+  /** The DDL, run inside the migration transaction. */
+  sql: string;
+}
+
+/**
+ * All migrations, in order: `migrations[n]` is migration number `n`, and a database with
+ * `user_version = k` has migrations `0 … k-1` applied. Never edit a released entry; append.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    name: "initial schema",
+    sql: `
+      CREATE TABLE contexts (
+        pk INTEGER PRIMARY KEY AUTOINCREMENT,
+        meta_rev INTEGER NOT NULL DEFAULT 0,
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        user_id TEXT,
+        chat_id TEXT,
+        agent_id TEXT,
+        title TEXT,
+        metadata TEXT NOT NULL,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL DEFAULT 1,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        parent_id TEXT,
+        parent_version INTEGER
+      );
+      CREATE UNIQUE INDEX contexts_tenant_id ON contexts (tenant, id);
+      CREATE INDEX contexts_kind ON contexts (tenant, kind, id);
+      CREATE INDEX contexts_user ON contexts (tenant, user_id, id) WHERE user_id IS NOT NULL;
+      CREATE INDEX contexts_chat ON contexts (tenant, chat_id, id) WHERE chat_id IS NOT NULL;
+      CREATE INDEX contexts_agent ON contexts (tenant, agent_id, id) WHERE agent_id IS NOT NULL;
+      CREATE INDEX contexts_expiry ON contexts (expires_at) WHERE expires_at IS NOT NULL;
+
+      CREATE TABLE events (
+        ctx INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        tokens INTEGER,
+        version INTEGER,
+        PRIMARY KEY (ctx, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX events_time ON events (ctx, ts);
+      -- "message" events are the bulk of a history: a filter that includes them reads the
+      -- primary key, so they stay out of the type index and an append of one writes one
+      -- b-tree fewer. Queries for other types add "type <> 'message'" to use it.
+      CREATE INDEX events_type ON events (ctx, type, seq) WHERE type <> 'message';
+      CREATE INDEX events_version ON events (ctx, version, ts) WHERE version IS NOT NULL;
+
+      CREATE TABLE checkpoints (
+        ctx INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (ctx, version)
+      );
+
+      CREATE TABLE snapshots (
+        ctx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        label TEXT,
+        metadata TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (ctx, name)
+      );
+      CREATE INDEX snapshots_time ON snapshots (ctx, created_at, seq);
+
+      CREATE TABLE leases (
+        ctx INTEGER PRIMARY KEY,
+        holder TEXT,
+        token INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE bindings (
+        tenant TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        context_id TEXT NOT NULL,
+        PRIMARY KEY (tenant, holder, slot)
+      ) WITHOUT ROWID;
+
+      -- Monotonic counters (schema revisions never repeat, even after a delete).
+      CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE schemas (
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        schema TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, kind)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this code writes: the number of migrations. */
+export const SCHEMA_VERSION = migrations.length;
+
+/**
+ * Applies the missing migrations in one `BEGIN IMMEDIATE` transaction, so that
+ * processes opening a new file at once apply each migration exactly once.
+ * @throws `STORE_INCOMPATIBLE` when the file turns out to be foreign or newer.
+ */
+export function applyMigrations(db: Database.Database, path: string, now: number = Date.now()): number {
+  // The common case, an up-to-date store, needs no write lock.
+  const current = db.pragma("user_version", { simple: true }) as number;
+  const appId = db.pragma("application_id", { simple: true }) as number;
+  if (current === SCHEMA_VERSION && appId === APPLICATION_ID) return 0;
+  const run = db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    const appId = db.pragma("application_id", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) throw newerSchema(path, current);
+    if (appId !== APPLICATION_ID) {
+      const tables = userTables(db);
+      if (tables.length > 0) throw foreignDatabase(path, tables);
+    }
+    if (current === SCHEMA_VERSION && appId === APPLICATION_ID) return 0;
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+         version INTEGER PRIMARY KEY,
+         name TEXT NOT NULL,
+         applied_at INTEGER NOT NULL
+       )`,
+    );
+    const record = db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`);
+    let applied = 0;
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      const migration = migrations[version] as Migration;
+      db.exec(migration.sql);
+      record.run(version, migration.name, now);
+      applied++;
+    }
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return applied;
+  });
+  return run.immediate();
+}
+
+/** Names of the tables that are not SQLite's own. */
+export function userTables(db: Database.Database): string[] {
+  return db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .pluck()
+    .all() as string[];
+}
+
+/** `STORE_INCOMPATIBLE` for a database made by a newer contextd. */
+export function newerSchema(path: string, version: number): ContextError {
+  return new ContextError(
+    "STORE_INCOMPATIBLE",
+    `${path} has contextd schema version ${version}, newer than the ${SCHEMA_VERSION} this version knows; upgrade contextd`,
+    { details: { path, schemaVersion: version, supported: SCHEMA_VERSION } },
+  );
+}
+
+/** `STORE_INCOMPATIBLE` for a SQLite database that another program made. */
+export function foreignDatabase(path: string, tables: string[]): ContextError {
+  return new ContextError(
+    "STORE_INCOMPATIBLE",
+    `${path} is a SQLite database but not a contextd store (it has tables ${tables.slice(0, 5).join(", ")}); refusing to touch it`,
+    { details: { path, tables } },
+  );
+}

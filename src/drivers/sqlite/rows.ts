@@ -1,0 +1,159 @@
+/**
+ * Row shapes of the SQLite schema and their mapping to driver records.
+ */
+import type { JsonObject, JsonValue } from "../../core/types.js";
+import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from "../driver.js";
+
+/** Columns of a context row, in the order of {@link ContextRow}. */
+export const CONTEXT_COLUMNS =
+  "pk, meta_rev, id, tenant, kind, user_id, chat_id, agent_id, title, metadata, version, last_seq, first_seq, " +
+  "status, created_at, updated_at, expires_at, parent_id, parent_version";
+
+/** A `contexts` row without its state. */
+export interface ContextRow {
+  pk: number;
+  /** Incremented by every `updateContext`: the identity part of the row changed. */
+  meta_rev: number;
+  id: string;
+  tenant: string;
+  kind: string;
+  user_id: string | null;
+  chat_id: string | null;
+  agent_id: string | null;
+  title: string | null;
+  metadata: string;
+  version: number;
+  last_seq: number;
+  first_seq: number;
+  status: "active" | "archived";
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  parent_id: string | null;
+  parent_version: number | null;
+}
+
+/**
+ * The columns a commit changes, in the order of {@link HeadTuple}; with the cached rest of
+ * the row (see `RecordCache`) they make the record without reading every column.
+ */
+export const HEAD_COLUMNS = "pk, meta_rev, version, last_seq, first_seq, updated_at";
+
+/** The {@link HEAD_COLUMNS} of a row, as better-sqlite3 returns them in raw mode. */
+export type HeadTuple = [pk: number, metaRev: number, version: number, lastSeq: number, firstSeq: number, updatedAt: number];
+
+/** The head of a context inside a commit: its state and the schema of its kind. */
+export interface CommitHeadRow {
+  pk: number;
+  meta_rev: number;
+  version: number;
+  last_seq: number;
+  first_seq: number;
+  updated_at: number;
+  state: string;
+  schema_json: string | null;
+  schema_revision: number | null;
+  schema_updated_at: number | null;
+}
+
+/** Columns of an event row, in the order of {@link EventRow}. */
+export const EVENT_COLUMNS = "seq, type, ts, data, metadata, tokens, version";
+
+/** An `events` row. */
+export interface EventRow {
+  seq: number;
+  type: string;
+  ts: number;
+  data: string;
+  metadata: string;
+  tokens: number | null;
+  version: number | null;
+}
+
+/** A `snapshots` row. */
+export interface SnapshotRow {
+  name: string;
+  label: string | null;
+  metadata: string;
+  version: number;
+  seq: number;
+  state: string;
+  created_at: number;
+}
+
+/** A `schemas` row. */
+export interface SchemaRow {
+  kind: string;
+  schema: string;
+  revision: number;
+  updated_at: number;
+}
+
+/** A `leases` row. */
+export interface LeaseRow {
+  holder: string | null;
+  token: number;
+  expires_at: number;
+}
+
+/** The expiry filter of every visible-context query; binds `now`. */
+export const VISIBLE = "(expires_at IS NULL OR expires_at > ?)";
+
+/** Parses JSON text that the core encoded as an object. */
+export function parseObject(text: string): JsonObject {
+  return text === "{}" ? {} : (JSON.parse(text) as JsonObject);
+}
+
+/** Maps a context row to its record. */
+export function toContextRecord(row: ContextRow): ContextRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    kind: row.kind,
+    userId: row.user_id,
+    chatId: row.chat_id,
+    agentId: row.agent_id,
+    title: row.title,
+    metadata: parseObject(row.metadata),
+    version: row.version,
+    lastSeq: row.last_seq,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    parentId: row.parent_id,
+    parentVersion: row.parent_version,
+    firstSeq: row.first_seq,
+  };
+}
+
+/** Maps an event row to its record. */
+export function toEventRecord(row: EventRow): EventRecord {
+  return {
+    seq: row.seq,
+    type: row.type,
+    timestamp: row.ts,
+    data: JSON.parse(row.data) as JsonValue,
+    metadata: parseObject(row.metadata),
+    tokens: row.tokens,
+    version: row.version,
+  };
+}
+
+/** Maps a snapshot row to its record. */
+export function toSnapshotRecord(row: SnapshotRow): SnapshotRecord {
+  return {
+    name: row.name,
+    label: row.label,
+    metadata: parseObject(row.metadata),
+    version: row.version,
+    seq: row.seq,
+    state: parseObject(row.state),
+    createdAt: row.created_at,
+  };
+}
+
+/** Maps a schema row to its record. */
+export function toSchemaRecord(row: SchemaRow): SchemaRecord {
+  return { kind: row.kind, schema: parseObject(row.schema), revision: row.revision, updatedAt: row.updated_at };
+}

@@ -1,0 +1,343 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, openSync, writeSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { createStore } from "../../core/store.js";
+import { ContextError, isContextError } from "../../errors.js";
+import type { ContextErrorCode } from "../../errors.js";
+import { describeConformance } from "../../testing/index.js";
+import type { ContextRecord, Driver, EventRecordInput } from "../driver.js";
+import { sqliteDriver } from "./driver.js";
+import { APPLICATION_ID, MIGRATIONS_TABLE, SCHEMA_VERSION, migrations } from "./migrations.js";
+
+const dir = mkdtempSync(join(tmpdir(), "contextd-sqlite-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshPath = (name = "db") => join(dir, `${name}-${++files}.db`);
+
+// The file configuration runs in sqlite-file.test.ts (a second vitest worker).
+describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":memory:" })), {
+  skip: {
+    crossProcessWatch: "each :memory: connection is its own database",
+    sharedBackend: "each :memory: connection is its own database",
+  },
+});
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+async function expectCode(promise: Promise<unknown>, code: ContextErrorCode): Promise<void> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isContextError(error), `expected ContextError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+function record(id: string, now: number, tenant = "t"): ContextRecord {
+  return {
+    id,
+    tenant,
+    kind: "chat",
+    userId: null,
+    chatId: null,
+    agentId: null,
+    title: null,
+    metadata: {},
+    version: 1,
+    lastSeq: 0,
+    status: "active",
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: null,
+    parentId: null,
+    parentVersion: null,
+    firstSeq: 1,
+  };
+}
+
+function event(n: number, now: number): EventRecordInput {
+  return { type: "message", data: JSON.stringify({ n }), metadata: "{}", tokens: null, timestamp: now };
+}
+
+async function withDriver<T>(driver: Driver, fn: (d: Driver) => Promise<T>): Promise<T> {
+  await driver.open();
+  try {
+    return await fn(driver);
+  } finally {
+    await driver.close();
+  }
+}
+
+describe("sqlite driver: files and migrations", () => {
+  it("creates the parent directory and records every migration with the header marker", async () => {
+    const path = join(dir, "nested", "deeper", "store.db");
+    await withDriver(sqliteDriver({ path }), async () => {});
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare(`SELECT version, name FROM ${MIGRATIONS_TABLE} ORDER BY version`).all();
+      expect(rows).toEqual(migrations.map((m, version) => ({ version, name: m.name })));
+      expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      expect(db.pragma("application_id", { simple: true })).toBe(APPLICATION_ID);
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    } finally {
+      db.close();
+    }
+  });
+
+  it("keeps contexts, state and history across a reopen, and migrates only once", async () => {
+    const path = freshPath();
+    const now = Date.now();
+    await withDriver(sqliteDriver({ path }), async (d) => {
+      await d.insertContext(record("c1", now), JSON.stringify({ a: 1 }), []);
+      await d.commit("t", "c1", { now, events: [event(1, now), event(2, now)] });
+    });
+    await withDriver(sqliteDriver({ path }), async (d) => {
+      const head = await d.readHead("t", "c1", Date.now());
+      expect(head?.state).toEqual({ a: 1 });
+      expect(head?.record.lastSeq).toBe(2);
+      const events = await d.readEvents("t", "c1", { order: "asc", limit: 10 });
+      expect(events.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }]);
+    });
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare(`SELECT count(*) FROM ${MIGRATIONS_TABLE}`).pluck().get()).toBe(migrations.length);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a SQLite database of another program with STORE_INCOMPATIBLE and leaves it intact", async () => {
+    const path = freshPath("foreign");
+    const foreign = new Database(path);
+    foreign.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada');");
+    foreign.close();
+    const before = sha256(path);
+    await expectCode(sqliteDriver({ path }).open(), "STORE_INCOMPATIBLE");
+    await expectCode(createStore(sqliteDriver({ path })), "STORE_INCOMPATIBLE");
+    expect(sha256(path)).toBe(before);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it("refuses a foreign database in WAL mode without checkpointing or changing it", async () => {
+    const path = freshPath("foreign-wal");
+    const foreign = new Database(path);
+    foreign.pragma("journal_mode = WAL");
+    foreign.exec("CREATE TABLE notes (body TEXT)");
+    foreign.close();
+    const before = sha256(path);
+    await expectCode(sqliteDriver({ path }).open(), "STORE_INCOMPATIBLE");
+    expect(sha256(path)).toBe(before);
+  });
+
+  it("refuses a contextd database from a newer schema version and leaves it intact", async () => {
+    const path = freshPath("newer");
+    await withDriver(sqliteDriver({ path }), async (d) => {
+      await d.insertContext(record("c1", Date.now()), "{}", []);
+    });
+    const db = new Database(path);
+    db.exec(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (${SCHEMA_VERSION}, 'from the future', 0)`);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const before = sha256(path);
+    await expectCode(sqliteDriver({ path }).open(), "STORE_INCOMPATIBLE");
+    expect(sha256(path)).toBe(before);
+  });
+
+  it("refuses a file that is not SQLite with CORRUPT and leaves it intact", async () => {
+    const path = freshPath("text");
+    writeFileSync(path, "this is a text file, not a database\n".repeat(50));
+    const before = sha256(path);
+    await expectCode(sqliteDriver({ path }).open(), "CORRUPT");
+    expect(sha256(path)).toBe(before);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it("refuses a damaged contextd database with CORRUPT and leaves it intact", async () => {
+    const path = freshPath("damaged");
+    await withDriver(sqliteDriver({ path }), async (d) => {
+      await d.insertContext(record("c1", Date.now()), "{}", []);
+    });
+    // Overwrite the schema table on page 1, after the 100-byte file header.
+    const fd = openSync(path, "r+");
+    writeSync(fd, Buffer.alloc(400, 0xa5), 0, 400, 100);
+    closeSync(fd);
+    const before = sha256(path);
+    await expectCode(sqliteDriver({ path }).open(), "CORRUPT");
+    expect(sha256(path)).toBe(before);
+  });
+
+  it("refuses a truncated contextd database with CORRUPT", async () => {
+    const path = freshPath("truncated");
+    await withDriver(sqliteDriver({ path }), async (d) => {
+      await d.insertContext(record("c1", Date.now()), "{}", []);
+    });
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 4096));
+    const before = sha256(path);
+    // A truncation is believed only once it outlasts the busy timeout (it could be another
+    // process's checkpoint caught half-way).
+    await expectCode(sqliteDriver({ path, busyTimeoutMs: 100 }).open(), "CORRUPT");
+    expect(sha256(path)).toBe(before);
+  });
+
+  it("applies the synchronous option: NORMAL by default, FULL when asked", async () => {
+    for (const [synchronous, expected] of [
+      [undefined, 1],
+      ["FULL", 2],
+    ] as const) {
+      const path = freshPath("sync");
+      await withDriver(sqliteDriver({ path, ...(synchronous && { synchronous }) }), async (d) => {
+        const info = await d.ping();
+        expect(info.synchronous).toBe(synchronous ?? "NORMAL");
+        // The pragma is per connection: read it through the driver's own connection.
+        expect(info.synchronousLevel).toBe(expected);
+      });
+    }
+  });
+
+  it("reports durability by path", () => {
+    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false });
+    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true });
+  });
+});
+
+describe("sqlite driver: commits", () => {
+  it("keeps sequence numbers gapless and rolls back every part of a failed commit", async () => {
+    await withDriver(sqliteDriver({ path: ":memory:" }), async (d) => {
+      const now = Date.now();
+      await d.insertContext(record("c", now), JSON.stringify({ n: 0 }), [event(0, now)]);
+      const boom = new Error("update failed");
+      await expect(
+        d.commit("t", "c", {
+          now,
+          events: [event(1, now)],
+          snapshot: { name: "s", label: null, metadata: "{}" },
+          update: () => {
+            throw boom;
+          },
+        }),
+      ).rejects.toThrow();
+      const violation = new ContextError("SCHEMA_VIOLATION", "no");
+      const thrown: unknown = await d
+        .commit("t", "c", {
+          now,
+          events: [event(1, now)],
+          update: () => {
+            throw violation;
+          },
+        })
+        .catch((e: unknown) => e);
+      expect(thrown).toBe(violation);
+      await expectCode(d.commit("t", "c", { now, expectedVersion: 7, events: [event(1, now)] }), "VERSION_CONFLICT");
+      await expectCode(d.commit("t", "c", { now, fencingToken: 1, events: [event(1, now)] }), "LEASE_LOST");
+      const result = await d.commit("t", "c", {
+        now,
+        expectedVersion: 1,
+        events: [event(1, now)],
+        update: ({ state }) => ({
+          state: { n: (state.n as number) + 1 },
+          stateJson: JSON.stringify({ n: (state.n as number) + 1 }),
+          event: { type: "state", data: "{}", metadata: "{}", tokens: null, timestamp: now },
+          checkpoint: true,
+        }),
+      });
+      expect(result.events.map((e) => [e.seq, e.version])).toEqual([
+        [2, 2],
+        [3, null],
+      ]);
+      expect((await d.readHead("t", "c", now))?.state).toEqual({ n: 1 });
+      expect(await d.listSnapshots("t", "c")).toEqual([]);
+      expect(await d.readCheckpoint("t", "c", 5)).toEqual({ version: 2, state: { n: 1 } });
+    });
+  });
+
+  it("notifies in-process listeners after a commit and other connections through polling", async () => {
+    const path = freshPath("watch");
+    const writer = sqliteDriver({ path });
+    const watcher = sqliteDriver({ path, pollIntervalMs: 5 });
+    await writer.open();
+    await watcher.open();
+    try {
+      const now = Date.now();
+      await writer.insertContext(record("c", now), "{}", []);
+      const local: unknown[] = [];
+      const offLocal = writer.subscribe((n) => local.push(n));
+      const remote = new Promise((resolve) => {
+        const off = watcher.subscribe((n) => {
+          off();
+          resolve(n);
+        });
+      });
+      await writer.commit("t", "c", { now, events: [event(1, now)] });
+      expect(local).toEqual([{ tenant: "t", contextId: "c", lastSeq: 1 }]);
+      expect(await remote).toEqual({});
+      offLocal();
+    } finally {
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
+  it("sees updates and re-creations made through another connection (no stale cached rows)", async () => {
+    const path = freshPath("peers");
+    const a = sqliteDriver({ path });
+    const b = sqliteDriver({ path });
+    await a.open();
+    await b.open();
+    try {
+      const now = Date.now();
+      await a.insertContext(record("c", now), JSON.stringify({ v: 1 }), []);
+      expect((await a.readHead("t", "c", now))?.record.title).toBeNull();
+      expect((await a.getContext("t", "c", now))?.title).toBeNull();
+      await b.updateContext("t", "c", { title: "renamed", metadata: JSON.stringify({ k: 1 }), now });
+      expect((await a.readHead("t", "c", now))?.record).toMatchObject({ title: "renamed", metadata: { k: 1 } });
+      expect(await a.getContext("t", "c", now)).toMatchObject({ title: "renamed", metadata: { k: 1 } });
+      await b.commit("t", "c", { now, events: [event(1, now)] });
+      expect((await a.commit("t", "c", { now, events: [event(2, now)] })).record).toMatchObject({ title: "renamed", lastSeq: 2 });
+
+      expect(await b.deleteContext("t", "c", now)).toBe(true);
+      await b.insertContext({ ...record("c", now), kind: "other" }, JSON.stringify({ v: 2 }), []);
+      const head = await a.readHead("t", "c", now);
+      expect(head?.record).toMatchObject({ kind: "other", title: null, lastSeq: 0 });
+      expect(head?.state).toEqual({ v: 2 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("gives DRIVER_UNAVAILABLE when another connection holds the write lock past the busy timeout", async () => {
+    const path = freshPath("busy");
+    const d = sqliteDriver({ path, busyTimeoutMs: 50 });
+    await d.open();
+    const now = Date.now();
+    await d.insertContext(record("c", now), "{}", []);
+    const locker = new Database(path);
+    locker.exec("BEGIN IMMEDIATE");
+    try {
+      await expectCode(d.commit("t", "c", { now, events: [event(1, now)] }), "DRIVER_UNAVAILABLE");
+    } finally {
+      locker.exec("ROLLBACK");
+      locker.close();
+    }
+    expect((await d.commit("t", "c", { now, events: [event(1, now)] })).events[0]?.seq).toBe(1);
+    await d.close();
+  });
+
+  it("gives DRIVER_UNAVAILABLE when the directory cannot be created", async () => {
+    const blocker = freshPath("blocker");
+    writeFileSync(blocker, "a file where a directory should be");
+    await expectCode(sqliteDriver({ path: join(blocker, "sub", "x.db") }).open(), "DRIVER_UNAVAILABLE");
+  });
+
+  it("fails with CLOSED after close, and closing twice is safe", async () => {
+    const d = sqliteDriver({ path: ":memory:" });
+    await d.open();
+    await d.close();
+    await d.close();
+    await expectCode(d.getContext("t", "x", Date.now()), "CLOSED");
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * The SQL of the SQLite driver: fixed statements prepared once at open, and builders
+ * for the few query shapes that depend on filters (cached by shape).
+ */
+import type Database from "better-sqlite3";
+import type { ContextPatch, ContextQuery, EventRecordQuery } from "../driver.js";
+import { CONTEXT_COLUMNS, EVENT_COLUMNS, HEAD_COLUMNS, VISIBLE } from "./rows.js";
+
+const E_COLUMNS = EVENT_COLUMNS.split(", ")
+  .map((c) => `e.${c}`)
+  .join(", ");
+/** The event type left out of the type index (see the initial migration). */
+const UNINDEXED_TYPE = "message";
+
+const C_VISIBLE = "c.tenant = ? AND c.id = ? AND (c.expires_at IS NULL OR c.expires_at > ?)";
+
+/** How to prepare a fixed statement: `pluck` returns the first column, `raw` returns arrays. */
+interface StatementSpec {
+  sql: string;
+  pluck?: boolean;
+  raw?: boolean;
+}
+
+/** The fixed statements of the driver. */
+const FIXED = {
+  insertContext: { sql: `INSERT INTO contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata, state, version,
+       last_seq, first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (tenant, id) DO NOTHING RETURNING pk`, pluck: true },
+  contextHead: { sql: `SELECT ${HEAD_COLUMNS} FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, raw: true },
+  contextFull: { sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
+  contextByPk: { sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE pk = ?` },
+  readHead: { sql: `SELECT ${HEAD_COLUMNS}, state FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, raw: true },
+  readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, state FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
+  commitHead: {
+    sql: `SELECT c.pk, c.meta_rev, c.version, c.last_seq, c.first_seq, c.updated_at, c.state,
+       s.schema AS schema_json, s.revision AS schema_revision, s.updated_at AS schema_updated_at
+     FROM contexts c LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
+     WHERE ${C_VISIBLE}`,
+  },
+  bumpSeq: {
+    sql: `UPDATE contexts SET last_seq = last_seq + ?, updated_at = ?
+     WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${HEAD_COLUMNS}`,
+    raw: true,
+  },
+  writeHead: { sql: "UPDATE contexts SET state = ?, version = ?, last_seq = ?, updated_at = ? WHERE pk = ?" },
+  setLastSeq: { sql: "UPDATE contexts SET last_seq = ?, updated_at = ? WHERE pk = ?" },
+  insertEvent: { sql: "INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
+  putCheckpoint: { sql: "INSERT OR REPLACE INTO checkpoints (ctx, version, state) VALUES (?, ?, ?)" },
+  insertSnapshot: { sql: `INSERT INTO snapshots (ctx, name, label, metadata, version, seq, state, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ctx, name) DO NOTHING` },
+  visiblePk: { sql: `SELECT pk FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, pluck: true },
+  deleteEvents: { sql: "DELETE FROM events WHERE ctx = ?" },
+  deleteCheckpoints: { sql: "DELETE FROM checkpoints WHERE ctx = ?" },
+  deleteSnapshots: { sql: "DELETE FROM snapshots WHERE ctx = ?" },
+  deleteLease: { sql: "DELETE FROM leases WHERE ctx = ?" },
+  deleteContext: { sql: "DELETE FROM contexts WHERE pk = ?" },
+  expiredPks: { sql: "SELECT pk FROM contexts WHERE expires_at <= ?", pluck: true },
+  expiredPksOfTenant: { sql: "SELECT pk FROM contexts WHERE tenant = ? AND expires_at <= ?", pluck: true },
+  readCheckpoint: { sql: `SELECT k.version, k.state FROM contexts c JOIN checkpoints k ON k.ctx = c.pk
+     WHERE ${C_VISIBLE} AND k.version <= ? ORDER BY k.version DESC LIMIT 1` },
+  listSnapshots: { sql: `SELECT s.name, s.label, s.metadata, s.version, s.seq, s.state, s.created_at
+     FROM contexts c JOIN snapshots s ON s.ctx = c.pk WHERE ${C_VISIBLE} ORDER BY s.seq, s.name` },
+  getSnapshot: { sql: `SELECT s.name, s.label, s.metadata, s.version, s.seq, s.state, s.created_at
+     FROM contexts c JOIN snapshots s ON s.ctx = c.pk WHERE ${C_VISIBLE} AND s.name = ?` },
+  latestSnapshotBefore: { sql: `SELECT s.name, s.label, s.metadata, s.version, s.seq, s.state, s.created_at
+     FROM contexts c JOIN snapshots s ON s.ctx = c.pk WHERE ${C_VISIBLE} AND s.created_at <= ?
+     ORDER BY s.seq DESC LIMIT 1` },
+  compactEvents: { sql: "DELETE FROM events WHERE ctx = ? AND seq < ?" },
+  compactCheckpoints: { sql: "DELETE FROM checkpoints WHERE ctx = ? AND version < ?" },
+  setFirstSeq: { sql: "UPDATE contexts SET first_seq = max(first_seq, ?) WHERE pk = ?" },
+  getLease: { sql: "SELECT holder, token, expires_at FROM leases WHERE ctx = ?" },
+  putLease: { sql: `INSERT INTO leases (ctx, holder, token, expires_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (ctx) DO UPDATE SET holder = excluded.holder, token = excluded.token,
+       expires_at = excluded.expires_at` },
+  renewLease: { sql: "UPDATE leases SET expires_at = ? WHERE ctx = ?" },
+  releaseLease: { sql: "UPDATE leases SET holder = NULL, expires_at = 0 WHERE ctx = ?" },
+  getBinding: { sql: "SELECT context_id FROM bindings WHERE tenant = ? AND holder = ? AND slot = ?", pluck: true },
+  putBinding: { sql: `INSERT INTO bindings (tenant, holder, slot, context_id) VALUES (?, ?, ?, ?)
+     ON CONFLICT (tenant, holder, slot) DO UPDATE SET context_id = excluded.context_id` },
+  deleteBinding: { sql: "DELETE FROM bindings WHERE tenant = ? AND holder = ? AND slot = ?" },
+  nextSchemaRevision: { sql: `INSERT INTO counters (name, value) VALUES ('schema_revision', 1)
+     ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`, pluck: true },
+  putSchema: { sql: `INSERT INTO schemas (tenant, kind, schema, revision, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (tenant, kind) DO UPDATE SET schema = excluded.schema, revision = excluded.revision,
+       updated_at = excluded.updated_at` },
+  getSchema: { sql: "SELECT kind, schema, revision, updated_at FROM schemas WHERE tenant = ? AND kind = ?" },
+  listSchemas: { sql: "SELECT kind, schema, revision, updated_at FROM schemas WHERE tenant = ? ORDER BY kind" },
+  deleteSchema: { sql: "DELETE FROM schemas WHERE tenant = ? AND kind = ?" },
+  dataVersion: { sql: "PRAGMA data_version", pluck: true },
+  ping: { sql: "SELECT 1", pluck: true },
+  } satisfies Record<string, StatementSpec>;
+
+/** The fixed statements, each prepared on first use (so that opening a store stays cheap). */
+export type Statements = { readonly [K in keyof typeof FIXED]: Database.Statement };
+
+/** Makes the lazily prepared fixed statements of a connection. */
+export function prepareStatements(db: Database.Database): Statements {
+  const statements = {} as Record<string, Database.Statement>;
+  for (const [name, spec] of Object.entries(FIXED) as [string, StatementSpec][]) {
+    Object.defineProperty(statements, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const stmt = db.prepare(spec.sql);
+        if (spec.pluck === true) stmt.pluck();
+        if (spec.raw === true) stmt.raw();
+        Object.defineProperty(statements, name, { value: stmt, enumerable: true });
+        return stmt;
+      },
+    });
+  }
+  return statements as Statements;
+}
+
+
+/** A query whose SQL depends on which filters are set. */
+export interface BuiltQuery {
+  /** Identifies the SQL text, for the statement cache. */
+  key: string;
+  sql: string;
+  params: unknown[];
+}
+
+/** `readEvents` (rows) or `countEvents` (count) for one visible context. */
+export function eventsQuery(
+  tenant: string,
+  id: string,
+  now: number,
+  q: Omit<EventRecordQuery, "order" | "limit"> & Partial<Pick<EventRecordQuery, "order" | "limit">>,
+  mode: "rows" | "count",
+): BuiltQuery {
+  const where = [C_VISIBLE];
+  const params: unknown[] = [tenant, id, now];
+  let key = mode;
+  const add = (flag: string, clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+    key += flag;
+  };
+  if (q.afterSeq !== undefined) add("a", "e.seq > ?", q.afterSeq);
+  if (q.beforeSeq !== undefined) add("b", "e.seq < ?", q.beforeSeq);
+  if (q.since !== undefined) add("s", "e.ts >= ?", q.since);
+  if (q.until !== undefined) add("u", "e.ts <= ?", q.until);
+  if (q.maxVersion !== undefined) add("M", "e.version IS NOT NULL AND e.version <= ?", q.maxVersion);
+  if (q.minVersion !== undefined) add("m", "e.version IS NOT NULL AND e.version > ?", q.minVersion);
+  let indexed = "";
+  if (q.types !== undefined) {
+    if (q.types.length === 0) {
+      where.push("0");
+      key += "t0";
+    } else {
+      // "=" (not a one-element IN) lets the (ctx, type, seq) index deliver seq order.
+      if (q.types.length === 1) add("t", "e.type = ?", q.types[0]);
+      else {
+        where.push(`e.type IN (${q.types.map(() => "?").join(", ")})`);
+        params.push(...q.types);
+        key += `t${q.types.length}`;
+      }
+      // Repeats the partial index's condition so SQLite may use it (see the migration).
+      if (!q.types.includes(UNINDEXED_TYPE)) {
+        where.push(`e.type <> '${UNINDEXED_TYPE}'`);
+        // Without statistics the planner may prefer scanning the primary key for the order.
+        indexed = " INDEXED BY events_type";
+        key += "x";
+      }
+    }
+  }
+  const from = `FROM contexts c JOIN events e${indexed} ON e.ctx = c.pk WHERE ${where.join(" AND ")}`;
+  if (mode === "count") return { key, sql: `SELECT count(*) ${from}`, params };
+  const order = q.order === "desc" ? "DESC" : "ASC";
+  params.push(q.limit ?? -1);
+  key += order;
+  // Versioned events (state, restore) have versions increasing with seq, so ordering them by
+  // version is the same order and lets the partial version index serve it without a sort.
+  const versioned = q.minVersion !== undefined || q.maxVersion !== undefined;
+  return { key, sql: `SELECT ${E_COLUMNS} ${from} ORDER BY e.${versioned ? "version" : "seq"} ${order} LIMIT ?`, params };
+}
+
+/** `listContexts` in one tenant. */
+export function contextsQuery(tenant: string, q: ContextQuery): BuiltQuery {
+  const where = ["tenant = ?", VISIBLE];
+  const params: unknown[] = [tenant, q.now];
+  let key = "list";
+  const add = (flag: string, clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+    key += flag;
+  };
+  if (q.kind !== undefined) add("k", "kind = ?", q.kind);
+  if (q.userId !== undefined) add("U", "user_id = ?", q.userId);
+  if (q.chatId !== undefined) add("C", "chat_id = ?", q.chatId);
+  if (q.agentId !== undefined) add("A", "agent_id = ?", q.agentId);
+  if (q.status !== undefined) add("S", "status = ?", q.status);
+  if (q.updatedSince !== undefined) add("u", "updated_at >= ?", q.updatedSince);
+  if (q.afterId !== undefined) add("i", q.order === "desc" ? "id < ?" : "id > ?", q.afterId);
+  const order = q.order === "desc" ? "DESC" : "ASC";
+  params.push(q.limit);
+  key += order;
+  return {
+    key,
+    sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE ${where.join(" AND ")} ORDER BY id ${order} LIMIT ?`,
+    params,
+  };
+}
+
+/** `updateContext`: sets the fields present in the patch, and `updated_at`. */
+export function patchQuery(tenant: string, id: string, patch: ContextPatch): BuiltQuery {
+  const sets: string[] = [];
+  const params: unknown[] = [];
+  let key = "patch";
+  const set = (flag: string, column: string, value: unknown) => {
+    sets.push(`${column} = ?`);
+    params.push(value);
+    key += flag;
+  };
+  if (patch.title !== undefined) set("t", "title", patch.title);
+  if (patch.metadata !== undefined) set("m", "metadata", patch.metadata);
+  if (patch.expiresAt !== undefined) set("e", "expires_at", patch.expiresAt);
+  if (patch.status !== undefined) set("s", "status", patch.status);
+  sets.push("updated_at = ?", "meta_rev = meta_rev + 1");
+  params.push(patch.now, tenant, id, patch.now);
+  return {
+    key,
+    sql: `UPDATE contexts SET ${sets.join(", ")} WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${CONTEXT_COLUMNS}`,
+    params,
+  };
+}
