@@ -46,10 +46,12 @@ export function retentionTests(s: Suite): void {
     s.test("retention", "purgeExpired deletes the expired contexts of this tenant and returns how many", async () => {
       const id = randomName("short");
       const keep = await s.store.createContext({ ttlMs: 3_600_000 });
-      await s.store.createContext({ id, ttlMs: 50 });
-      await s.store.createContext({ ttlMs: 50 });
+      // One expiry time for all three, so that when one has expired all have.
+      const expiresAt = Date.now() + 50;
+      await s.store.createContext({ id, expiresAt });
+      await s.store.createContext({ expiresAt });
       const other = s.root.withTenant(randomName("other"));
-      await other.createContext({ id, ttlMs: 50 });
+      await other.createContext({ id, expiresAt });
       await waitFor(() => expired(id), s.waitMs, "the contexts to expire");
       // The id is still taken until the expired context is purged.
       await expectError(() => s.store.createContext({ id }), "ALREADY_EXISTS");

@@ -43,12 +43,13 @@ export function insertContextBody(
   const { s } = scope;
   const pk = s.insertContext.get(
     r.tenant, r.id, r.kind, r.userId, r.chatId, r.agentId, r.title, JSON.stringify(r.metadata),
-    stateJson, r.version, events.length, r.status, r.createdAt, r.updatedAt, r.expiresAt,
+    r.version, events.length, r.status, r.createdAt, r.updatedAt, r.expiresAt,
     r.parentId, r.parentVersion,
   ) as number | undefined;
   if (pk === undefined) {
     throw new ContextError("ALREADY_EXISTS", `context ${r.id} already exists`, { details: { contextId: r.id } });
   }
+  s.insertState.run(pk, stateJson);
   s.putCheckpoint.run(pk, r.version, stateJson);
   const written = insertEvents(s, pk, 1, events, undefined, false);
   return { record: { ...r, lastSeq: events.length, firstSeq: 1 }, events: written };
@@ -81,7 +82,8 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
     stateJson = result.stateJson;
     version = row.version + 1;
     events = insertEvents(s, row.pk, row.last_seq + 1, [result.event, ...m.events], version, true);
-    s.writeHead.run(stateJson, version, row.last_seq + events.length, m.now, row.pk);
+    s.writeHead.run(version, row.last_seq + events.length, m.now, row.pk);
+    s.writeState.run(stateJson, row.pk);
     if (result.checkpoint) s.putCheckpoint.run(row.pk, version, stateJson);
   } else {
     events = insertEvents(s, row.pk, row.last_seq + 1, m.events, undefined, true);

@@ -430,6 +430,7 @@ class SqliteDriver implements Driver {
     s.deleteCheckpoints.run(pk);
     s.deleteSnapshots.run(pk);
     s.deleteLease.run(pk);
+    s.deleteState.run(pk);
     s.deleteContext.run(pk);
     this.#records.forget(pk);
   }

@@ -39,7 +39,6 @@ export const migrations: readonly Migration[] = [
         agent_id TEXT,
         title TEXT,
         metadata TEXT NOT NULL,
-        state TEXT NOT NULL,
         version INTEGER NOT NULL,
         last_seq INTEGER NOT NULL,
         first_seq INTEGER NOT NULL DEFAULT 1,
@@ -56,6 +55,13 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX contexts_chat ON contexts (tenant, chat_id, id) WHERE chat_id IS NOT NULL;
       CREATE INDEX contexts_agent ON contexts (tenant, agent_id, id) WHERE agent_id IS NOT NULL;
       CREATE INDEX contexts_expiry ON contexts (expires_at) WHERE expires_at IS NOT NULL;
+
+      -- The state lives apart from the head row: an append updates the small head row only,
+      -- and SQLite rewrites a whole record (overflow pages included) on every UPDATE.
+      CREATE TABLE states (
+        ctx INTEGER PRIMARY KEY,
+        state TEXT NOT NULL
+      );
 
       CREATE TABLE events (
         ctx INTEGER NOT NULL,

@@ -23,19 +23,23 @@ interface StatementSpec {
 
 /** The fixed statements of the driver. */
 const FIXED = {
-  insertContext: { sql: `INSERT INTO contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata, state, version,
+  insertContext: { sql: `INSERT INTO contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata, version,
        last_seq, first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant, id) DO NOTHING RETURNING pk`, pluck: true },
   contextHead: { sql: `SELECT ${HEAD_COLUMNS} FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, raw: true },
   contextFull: { sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
   contextByPk: { sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE pk = ?` },
-  readHead: { sql: `SELECT ${HEAD_COLUMNS}, state FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, raw: true },
-  readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, state FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
+  insertState: { sql: "INSERT INTO states (ctx, state) VALUES (?, ?)" },
+  readHead: {
+    sql: `SELECT ${HEAD_COLUMNS}, state FROM contexts JOIN states ON ctx = pk WHERE tenant = ? AND id = ? AND ${VISIBLE}`,
+    raw: true,
+  },
+  readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, state FROM contexts JOIN states ON ctx = pk WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
   commitHead: {
-    sql: `SELECT c.pk, c.meta_rev, c.version, c.last_seq, c.first_seq, c.updated_at, c.state,
+    sql: `SELECT c.pk, c.meta_rev, c.version, c.last_seq, c.first_seq, c.updated_at, st.state,
        s.schema AS schema_json, s.revision AS schema_revision, s.updated_at AS schema_updated_at
-     FROM contexts c LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
+     FROM contexts c JOIN states st ON st.ctx = c.pk LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
      WHERE ${C_VISIBLE}`,
   },
   bumpSeq: {
@@ -43,7 +47,9 @@ const FIXED = {
      WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${HEAD_COLUMNS}`,
     raw: true,
   },
-  writeHead: { sql: "UPDATE contexts SET state = ?, version = ?, last_seq = ?, updated_at = ? WHERE pk = ?" },
+  writeHead: { sql: "UPDATE contexts SET version = ?, last_seq = ?, updated_at = ? WHERE pk = ?" },
+  writeState: { sql: "UPDATE states SET state = ? WHERE ctx = ?" },
+  deleteState: { sql: "DELETE FROM states WHERE ctx = ?" },
   setLastSeq: { sql: "UPDATE contexts SET last_seq = ?, updated_at = ? WHERE pk = ?" },
   insertEvent: { sql: "INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
   putCheckpoint: { sql: "INSERT OR REPLACE INTO checkpoints (ctx, version, state) VALUES (?, ?, ?)" },
