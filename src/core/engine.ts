@@ -2,7 +2,7 @@
  * What all tenant views of one store share: the driver, options, the schema cache,
  * the open/closed state and the watchers to wake on close.
  */
-import { ContextError, isContextError } from "../errors.js";
+import { ContextError, contextNotFound, isContextError } from "../errors.js";
 import type { ContextRecord, Driver, EventRecord } from "../drivers/driver.js";
 import { SchemaValidator } from "./schemas.js";
 import { DEFAULT_LIMITS, iso, throwIfAborted, type StoreLimits } from "./validate.js";
@@ -131,4 +131,10 @@ export function toContextEvent(contextId: string, e: EventRecord): ContextEvent 
     tokens: e.tokens,
     version: e.version,
   };
+}
+
+/** Throws `NOT_FOUND` unless the context exists (and has not expired) in `tenant`. */
+export async function requireContext(engine: Engine, tenant: string, id: string): Promise<void> {
+  const now = engine.now();
+  if ((await engine.run(() => engine.driver.getContext(tenant, id, now))) === null) throw contextNotFound(id);
 }

@@ -3,7 +3,7 @@
  * them, diffs between versions, restore targets and compaction.
  */
 import { ContextError, contextNotFound, invalidInput } from "../errors.js";
-import type { Engine } from "./engine.js";
+import { requireContext, type Engine } from "./engine.js";
 import { diffJson } from "./json.js";
 import { applyStateOp, readStateOp } from "./state-ops.js";
 import { checkId, checkInt, checkOptions, checkTime } from "./validate.js";
@@ -142,11 +142,6 @@ export async function resolveTarget(
   const version = await versionAtTime(engine, tenant, id, time);
   const r = await stateAtVersion(engine, tenant, id, version);
   return { ...r, from: { at: new Date(time).toISOString() } };
-}
-
-async function requireContext(engine: Engine, tenant: string, id: string): Promise<void> {
-  const now = engine.now();
-  if ((await engine.run(() => engine.driver.getContext(tenant, id, now))) === null) throw contextNotFound(id);
 }
 
 /** Drops history before `beforeSeq`, keeping a checkpoint so later versions still rebuild. */

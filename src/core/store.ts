@@ -2,30 +2,29 @@
  * The embedded {@link ContextStore}: validates input, computes states, and hands atomic
  * mutations to a {@link Driver}. `createStore(driver)` opens the driver first.
  */
-import { ContextError, contextNotFound, invalidInput } from "../errors.js";
-import type { CommitResult, ContextRecord, Driver, EventRecordInput, Mutation, SnapshotRecord } from "../drivers/driver.js";
-import { Engine, toContextEvent, toContextInfo, type StoreOptions } from "./engine.js";
+import { type ContextError, contextNotFound, invalidInput } from "../errors.js";
+import type { Driver } from "../drivers/driver.js";
+import { Engine, requireContext, toContextEvent, toContextInfo, type StoreOptions } from "./engine.js";
+import { currentContext, deactivate, setDefaultContext, switchContext } from "./adapter.js";
+import { createSnapshot, getSnapshot, listSnapshots } from "./snapshots.js";
+import { checkStateSchema, getSchema, listSchemas, setSchema } from "./state-schemas.js";
 import { contextHandle } from "./handle.js";
-import { newId } from "./ids.js";
+import { STATE_WRITE_OPTIONS, WRITE_OPTIONS, parseWriteGuards, writeState } from "./state-writes.js";
+import { CREATE_FIELDS, listContexts, newRecord, parseContextPatch, updateContext } from "./contexts.js";
 import { encodeJson, encodeJsonObject, formatPointer, parsePath } from "./json.js";
 import { acquireLease, releaseLease, renewLease, toLease } from "./leases.js";
 import { compactHistory, diffVersions, resolveTarget, stateAt } from "./recovery.js";
-import { applyStateOp, type StateOp } from "./state-ops.js";
 import {
   checkId,
   checkInt,
-  checkOptionalText,
   checkOptions,
   checkText,
-  checkTime,
-  decodeCursor,
-  encodeCursor,
-  iso,
 } from "./validate.js";
 import { watchContext } from "./watch.js";
 import { startTask, type StartTaskInput, type Task } from "./task.js";
 import { usage, type UsageQuery, type UsageReport } from "./usage.js";
-import { parseEvents, parseEventQuery } from "./event-input.js";
+import { parseEvents } from "./event-input.js";
+import { countEvents, readEventPage } from "./history.js";
 import type {
   AcquireLeaseOptions,
   CallOptions,
@@ -61,13 +60,6 @@ import type {
 } from "./types.js";
 
 const CALL = ["signal"] as const;
-const WRITE = ["expectedVersion", "fencingToken", "metadata", "signal"] as const;
-const STATE_WRITE = [...WRITE, "events"] as const;
-const CREATE_FIELDS = ["id", "kind", "userId", "chatId", "agentId", "title", "metadata", "state", "expiresAt", "ttlMs"];
-
-function toSnapshot(contextId: string, s: SnapshotRecord): Snapshot {
-  return { contextId, name: s.name, label: s.label, metadata: s.metadata, version: s.version, seq: s.seq, state: s.state, createdAt: iso(s.createdAt) };
-}
 
 /**
  * Opens `driver` and returns a store on it.
@@ -98,6 +90,11 @@ class EmbeddedStore implements ContextStore {
     this.tenant = tenant;
   }
 
+  /** Validates plain call options (only `signal`) and enters the engine. */
+  #enter(options: CallOptions | undefined): void {
+    this.#e.enter(checkOptions<CallOptions>(options, "options", CALL));
+  }
+
   withTenant(tenant: string): ContextStore {
     return new EmbeddedStore(this.#e, checkId(tenant, "tenant"));
   }
@@ -121,46 +118,11 @@ class EmbeddedStore implements ContextStore {
     const i = checkOptions<CreateContextInput>(input, "input", CREATE_FIELDS);
     this.#e.enter(o);
     const now = this.#e.now();
-    const record = this.#newRecord(i, now, null, null);
+    const record = newRecord(this.#e, this.tenant, i, now, null, null);
     const stateJson = encodeJsonObject(i.state === undefined ? {} : i.state, "state", this.#e.limits.maxStateChars);
-    await this.#checkSchema(record.kind, JSON.parse(stateJson) as JsonObject);
+    await checkStateSchema(this.#e, this.tenant, record.kind, JSON.parse(stateJson) as JsonObject);
     const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, []));
     return toContextInfo(r.record);
-  }
-
-  #newRecord(i: Partial<CreateContextInput>, now: number, parentId: string | null, parentVersion: number | null): ContextRecord {
-    const id = i.id === undefined ? newId(now) : checkId(i.id, "id");
-    let expiresAt: number | null = null;
-    if (i.expiresAt !== undefined && i.expiresAt !== null) expiresAt = checkTime(i.expiresAt, "expiresAt");
-    if (i.ttlMs !== undefined) {
-      if (i.expiresAt !== undefined && i.expiresAt !== null) throw invalidInput("ttlMs", "give ttlMs or expiresAt, not both");
-      expiresAt = now + checkInt(i.ttlMs, "ttlMs", 1);
-    }
-    const metadataJson = encodeJsonObject(i.metadata ?? {}, "metadata", this.#e.limits.maxMetadataChars);
-    return {
-      id,
-      tenant: this.tenant,
-      kind: i.kind === undefined ? "default" : checkId(i.kind, "kind"),
-      userId: checkOptionalText(i.userId, "userId"),
-      chatId: checkOptionalText(i.chatId, "chatId"),
-      agentId: checkOptionalText(i.agentId, "agentId"),
-      title: checkOptionalText(i.title, "title", 1000),
-      metadata: JSON.parse(metadataJson) as JsonObject,
-      version: 1,
-      lastSeq: 0,
-      status: "active",
-      createdAt: now,
-      updatedAt: now,
-      expiresAt,
-      parentId,
-      parentVersion,
-      firstSeq: 1,
-    };
-  }
-
-  async #checkSchema(kind: string, state: JsonObject): Promise<void> {
-    const schema = await this.#e.run(() => this.#e.driver.getSchema(this.tenant, kind));
-    if (schema) this.#e.schemas.check(this.tenant, schema, state);
   }
 
   async getContext(id: string, options?: CallOptions): Promise<ContextInfo> {
@@ -174,52 +136,14 @@ class EmbeddedStore implements ContextStore {
   }
 
   async listContexts(query: ListContextsQuery = {}): Promise<Page<ContextInfo>> {
-    const q = checkOptions<ListContextsQuery>(query, "query", [
-      "kind", "userId", "chatId", "agentId", "status", "updatedSince", "order", "limit", "cursor", "signal",
-    ]);
-    const order = q.order ?? "asc";
-    if (order !== "asc" && order !== "desc") throw invalidInput("order", 'must be "asc" or "desc"');
-    if (q.status !== undefined && q.status !== "active" && q.status !== "archived") {
-      throw invalidInput("status", 'must be "active" or "archived"');
-    }
-    const limit = q.limit === undefined ? 100 : checkInt(q.limit, "limit", 1, 1000);
-    const filters = {
-      ...(q.kind !== undefined && { kind: checkId(q.kind, "kind") }),
-      ...(q.userId !== undefined && { userId: checkText(q.userId, "userId") }),
-      ...(q.chatId !== undefined && { chatId: checkText(q.chatId, "chatId") }),
-      ...(q.agentId !== undefined && { agentId: checkText(q.agentId, "agentId") }),
-      ...(q.status !== undefined && { status: q.status }),
-      ...(q.updatedSince !== undefined && { updatedSince: checkTime(q.updatedSince, "updatedSince") }),
-      ...(q.cursor !== undefined && { afterId: checkId(decodeCursor(q.cursor), "cursor") }),
-    };
-    this.#e.enter(q);
-    const now = this.#e.now();
-    const rows = await this.#e.run(() => this.#e.driver.listContexts(this.tenant, { now, order, limit: limit + 1, ...filters }));
-    const items = rows.slice(0, limit).map(toContextInfo);
-    const lastItem = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && lastItem ? encodeCursor(lastItem.id) : null };
+    return listContexts(this.#e, this.tenant, query);
   }
 
   async updateContext(id: string, input: UpdateContextInput, options?: CallOptions): Promise<ContextInfo> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    const i = checkOptions<UpdateContextInput>(input, "input", ["title", "metadata", "expiresAt", "status"]);
-    if (Object.keys(i).length === 0) throw invalidInput("input", "nothing to update (title, metadata, expiresAt, status)");
-    if (i.status !== undefined && i.status !== "active" && i.status !== "archived") {
-      throw invalidInput("status", 'must be "active" or "archived"');
-    }
-    const patch = {
-      now: 0,
-      ...(i.title !== undefined && { title: checkOptionalText(i.title, "title", 1000) }),
-      ...(i.metadata !== undefined && { metadata: encodeJsonObject(i.metadata, "metadata", this.#e.limits.maxMetadataChars) }),
-      ...(i.expiresAt !== undefined && { expiresAt: i.expiresAt === null ? null : checkTime(i.expiresAt, "expiresAt") }),
-      ...(i.status !== undefined && { status: i.status }),
-    };
-    this.#e.enter(o);
-    patch.now = this.#e.now();
-    const r = await this.#e.run(() => this.#e.driver.updateContext(this.tenant, id, patch));
-    if (r === null) throw contextNotFound(id);
-    return toContextInfo(r);
+    const patch = parseContextPatch(this.#e, input);
+    this.#enter(options);
+    return updateContext(this.#e, this.tenant, id, patch);
   }
 
   archiveContext(id: string, options?: CallOptions): Promise<ContextInfo> {
@@ -248,89 +172,22 @@ class EmbeddedStore implements ContextStore {
 
   replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
     const value = JSON.parse(encodeJsonObject(state, "state", this.#e.limits.maxStateChars)) as JsonObject;
-    return this.#writeState(id, { op: "replace", value }, options, "state");
+    return writeState(this.#e, this.tenant, id, { op: "replace", value }, options, "state");
   }
 
   patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
     const value = JSON.parse(encodeJsonObject(patch, "patch", this.#e.limits.maxStateChars)) as JsonObject;
-    return this.#writeState(id, { op: "merge", patch: value }, options, "state");
+    return writeState(this.#e, this.tenant, id, { op: "merge", patch: value }, options, "state");
   }
 
   setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult> {
     const pointer = formatPointer(parsePath(path));
     const v = JSON.parse(encodeJson(value, "value", this.#e.limits.maxStateChars)) as JsonValue;
-    return this.#writeState(id, { op: "set", path: pointer, value: v }, options, "state");
+    return writeState(this.#e, this.tenant, id, { op: "set", path: pointer, value: v }, options, "state");
   }
 
   removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult> {
-    return this.#writeState(id, { op: "remove", path: formatPointer(parsePath(path)) }, options, "state");
-  }
-
-  #writeGuards(
-    options: StateWriteOptions | undefined,
-    allowed: readonly string[] = WRITE,
-  ): { mutation: Pick<Mutation, "expectedVersion" | "fencingToken">; metadata: string; o: StateWriteOptions } {
-    const o = checkOptions<StateWriteOptions>(options, "options", allowed);
-    return {
-      o,
-      mutation: {
-        ...(o.expectedVersion !== undefined && { expectedVersion: checkInt(o.expectedVersion, "expectedVersion", 1) }),
-        ...(o.fencingToken !== undefined && { fencingToken: checkInt(o.fencingToken, "fencingToken", 1) }),
-      },
-      metadata: encodeJsonObject(o.metadata ?? {}, "metadata", this.#e.limits.maxMetadataChars),
-    };
-  }
-
-  async #writeState(
-    id: string,
-    op: StateOp,
-    options: StateWriteOptions | undefined,
-    type: "state" | "restore",
-    extra: JsonObject = {},
-  ): Promise<StateWriteResult> {
-    checkId(id, "id");
-    const { o, mutation, metadata } = this.#writeGuards(options, STATE_WRITE);
-    const data = encodeJson({ ...op, ...extra }, "state", this.#e.limits.maxStateChars + 1024);
-    const e = this.#e;
-    const now = e.now();
-    if (o.events !== undefined && !Array.isArray(o.events)) throw invalidInput("options.events", "must be an array of events");
-    const events = o.events === undefined ? [] : parseEvents(o.events, now, e.limits, e.tokenCounter);
-    e.enter(o);
-    const tenant = this.tenant;
-    const result = await e.run(() =>
-      e.driver.commit(tenant, id, {
-        now,
-        ...mutation,
-        events,
-        update: (head) => {
-          const state = applyStateOp(head.state, op);
-          const stateJson = JSON.stringify(state);
-          if (stateJson.length > e.limits.maxStateChars) {
-            throw invalidInput("state", `${stateJson.length} characters of JSON exceed the limit of ${e.limits.maxStateChars}`, {
-              size: stateJson.length,
-              limit: e.limits.maxStateChars,
-            });
-          }
-          if (head.schema) e.schemas.check(tenant, head.schema, state);
-          const version = head.record.version + 1;
-          return {
-            state,
-            stateJson,
-            event: { type, data, metadata, tokens: null, timestamp: now },
-            checkpoint: version % e.checkpointEvery === 0,
-          };
-        },
-      }),
-    );
-    return this.#stateResult(id, result, o.events !== undefined);
-  }
-
-  #stateResult(id: string, r: CommitResult, withEvents: boolean): StateWriteResult {
-    const [event, ...rest] = r.events;
-    if (r.state === undefined || event === undefined) throw new ContextError("INTERNAL", "the driver returned no state");
-    const result: StateWriteResult = { state: r.state, version: r.record.version, seq: event.seq, timestamp: iso(event.timestamp) };
-    if (withEvents) result.events = rest.map((ev) => toContextEvent(id, ev));
-    return result;
+    return writeState(this.#e, this.tenant, id, { op: "remove", path: formatPointer(parsePath(path)) }, options, "state");
   }
 
   stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord> {
@@ -351,7 +208,7 @@ class EmbeddedStore implements ContextStore {
 
   async append(id: string, events: EventInput | EventInput[], options?: WriteOptions): Promise<ContextEvent[]> {
     checkId(id, "id");
-    const { o, mutation } = this.#writeGuards(options);
+    const { o, mutation } = parseWriteGuards(this.#e, options, WRITE_OPTIONS);
     if (o.metadata !== undefined) throw invalidInput("options.metadata", "give metadata on each event instead");
     const now = this.#e.now();
     const records = parseEvents(events, now, this.#e.limits, this.#e.tokenCounter);
@@ -362,25 +219,12 @@ class EmbeddedStore implements ContextStore {
 
   async readEvents(id: string, query?: EventQuery): Promise<Page<ContextEvent>> {
     checkId(id, "id");
-    const { q, limit, cursorSeq } = parseEventQuery(query, true);
-    this.#e.enter(query);
-    if (cursorSeq !== undefined) {
-      if (q.order === "asc") q.afterSeq = Math.max(q.afterSeq ?? 0, cursorSeq);
-      else q.beforeSeq = Math.min(q.beforeSeq ?? Number.MAX_SAFE_INTEGER, cursorSeq);
-    }
-    q.limit = limit + 1;
-    const rows = await this.#e.run(() => this.#e.driver.readEvents(this.tenant, id, q));
-    const items = rows.slice(0, limit).map((ev) => toContextEvent(id, ev));
-    const lastItem = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && lastItem ? encodeCursor(String(lastItem.seq)) : null };
+    return readEventPage(this.#e, this.tenant, id, query);
   }
 
   async countEvents(id: string, query?: Omit<EventQuery, "limit" | "cursor" | "order">): Promise<number> {
     checkId(id, "id");
-    const { q } = parseEventQuery(query, false);
-    this.#e.enter(query);
-    const { order: _order, limit: _limit, ...filter } = q;
-    return this.#e.run(() => this.#e.driver.countEvents(this.tenant, id, filter));
+    return countEvents(this.#e, this.tenant, id, query);
   }
 
   async lastEvents(id: string, n: number, query?: Pick<EventQuery, "types" | "signal">): Promise<ContextEvent[]> {
@@ -397,55 +241,30 @@ class EmbeddedStore implements ContextStore {
 
   // ── snapshots ─────────────────────────────────────────────────────────────
 
-  async createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot> {
+  createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot> {
     checkId(id, "id");
-    const i = checkOptions<CreateSnapshotInput>(input, "input", ["name", "label", "metadata", "signal"]);
-    const now = this.#e.now();
-    const name = i.name === undefined ? `snap-${newId(now)}` : checkId(i.name, "name");
-    const label = checkOptionalText(i.label, "label", 1000);
-    const metadata = encodeJsonObject(i.metadata ?? {}, "metadata", this.#e.limits.maxMetadataChars);
-    this.#e.enter(i);
-    const event: EventRecordInput = {
-      type: "snapshot",
-      data: JSON.stringify({ name, label }),
-      metadata,
-      tokens: null,
-      timestamp: now,
-    };
-    const r = await this.#e.run(() =>
-      this.#e.driver.commit(this.tenant, id, { now, events: [event], snapshot: { name, label, metadata } }),
-    );
-    if (!r.snapshot) throw new ContextError("INTERNAL", "the driver stored no snapshot");
-    return toSnapshot(id, r.snapshot);
+    return createSnapshot(this.#e, this.tenant, id, input);
   }
 
   async listSnapshots(id: string, options?: CallOptions): Promise<Snapshot[]> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
+    this.#enter(options);
     checkId(id, "id");
-    this.#e.enter(o);
-    const rows = await this.#e.run(() => this.#e.driver.listSnapshots(this.tenant, id));
-    return rows.map((s) => toSnapshot(id, s));
+    return listSnapshots(this.#e, this.tenant, id);
   }
 
   async getSnapshot(id: string, name: string, options?: CallOptions): Promise<Snapshot> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
     checkId(name, "name");
-    this.#e.enter(o);
-    const s = await this.#e.run(() => this.#e.driver.getSnapshot(this.tenant, id, name));
-    if (s === null) {
-      await this.getContext(id);
-      throw new ContextError("NOT_FOUND", `context ${id} has no snapshot "${name}"`, { details: { contextId: id, snapshot: name } });
-    }
-    return toSnapshot(id, s);
+    this.#enter(options);
+    return getSnapshot(this.#e, this.tenant, id, name);
   }
 
   async restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult> {
     checkId(id, "id");
-    this.#writeGuards(options, STATE_WRITE);
+    parseWriteGuards(this.#e, options, STATE_WRITE_OPTIONS);
     this.#e.enter(options);
     const t = await resolveTarget(this.#e, this.tenant, id, target);
-    return this.#writeState(id, { op: "replace", value: t.state }, options, "restore", {
+    return writeState(this.#e, this.tenant, id, { op: "replace", value: t.state }, options, "restore", {
       restoredFrom: t.from,
       restoredVersion: t.version,
     });
@@ -467,7 +286,7 @@ class EmbeddedStore implements ContextStore {
       ? await resolveTarget(this.#e, this.tenant, id, { snapshot, version, before, at } as unknown as RestoreTarget)
       : { state: source.state, version: source.record.version };
     const s = source.record;
-    const record = this.#newRecord(
+    const record = newRecord(this.#e, this.tenant, 
       {
         kind: s.kind,
         userId: s.userId,
@@ -482,94 +301,65 @@ class EmbeddedStore implements ContextStore {
       from.version,
     );
     const stateJson = JSON.stringify(from.state);
-    await this.#checkSchema(record.kind, from.state);
+    await checkStateSchema(this.#e, this.tenant, record.kind, from.state);
     const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, []));
     return toContextInfo(r.record);
   }
 
   // ── active context adapter ────────────────────────────────────────────────
 
-  async #requireContext(id: string): Promise<void> {
-    const now = this.#e.now();
-    if ((await this.#e.run(() => this.#e.driver.getContext(this.tenant, id, now))) === null) throw contextNotFound(id);
-  }
-
   async activate(holder: string, contextId: string, options?: CallOptions): Promise<void> {
     await this.switchContext(holder, contextId, options);
   }
 
   async deactivate(holder: string, options?: CallOptions): Promise<string | null> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     const h = checkText(holder, "holder");
-    this.#e.enter(o);
-    return this.#e.run(() => this.#e.driver.setBinding(this.tenant, h, "active", null));
+    this.#enter(options);
+    return deactivate(this.#e, this.tenant, h);
   }
 
   async switchContext(holder: string, contextId: string, options?: CallOptions): Promise<string | null> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     const h = checkText(holder, "holder");
     checkId(contextId, "contextId");
-    this.#e.enter(o);
-    await this.#requireContext(contextId);
-    return this.#e.run(() => this.#e.driver.setBinding(this.tenant, h, "active", contextId));
+    this.#enter(options);
+    return switchContext(this.#e, this.tenant, h, contextId);
   }
 
   async currentContext(holder: string, options?: CallOptions): Promise<ContextInfo | null> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     const h = checkText(holder, "holder");
-    this.#e.enter(o);
-    const d = this.#e.driver;
-    for (const slot of ["active", "default"] as const) {
-      const id = await this.#e.run(() => d.getBinding(this.tenant, h, slot));
-      if (id === null) continue;
-      const now = this.#e.now();
-      const r = await this.#e.run(() => d.getContext(this.tenant, id, now));
-      if (r !== null) return toContextInfo(r);
-    }
-    return null;
+    this.#enter(options);
+    return currentContext(this.#e, this.tenant, h);
   }
 
   async setDefaultContext(holder: string, contextId: string | null, options?: CallOptions): Promise<void> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     const h = checkText(holder, "holder");
     if (contextId !== null) checkId(contextId, "contextId");
-    this.#e.enter(o);
-    if (contextId !== null) await this.#requireContext(contextId);
-    await this.#e.run(() => this.#e.driver.setBinding(this.tenant, h, "default", contextId));
+    this.#enter(options);
+    await setDefaultContext(this.#e, this.tenant, h, contextId);
   }
 
   // ── schemas ───────────────────────────────────────────────────────────────
 
   async setSchema(kind: string, schema: JsonObject, options?: CallOptions): Promise<StateSchema> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(kind, "kind");
-    const json = encodeJsonObject(schema, "schema", this.#e.limits.maxSchemaChars);
-    this.#e.schemas.compile(JSON.parse(json) as JsonObject);
-    this.#e.enter(o);
-    const now = this.#e.now();
-    const r = await this.#e.run(() => this.#e.driver.putSchema(this.tenant, kind, json, now));
-    return { kind: r.kind, schema: r.schema, revision: r.revision, updatedAt: iso(r.updatedAt) };
+    this.#enter(options);
+    return setSchema(this.#e, this.tenant, kind, schema);
   }
 
   async getSchema(kind: string, options?: CallOptions): Promise<StateSchema | null> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(kind, "kind");
-    this.#e.enter(o);
-    const r = await this.#e.run(() => this.#e.driver.getSchema(this.tenant, kind));
-    return r && { kind: r.kind, schema: r.schema, revision: r.revision, updatedAt: iso(r.updatedAt) };
+    this.#enter(options);
+    return getSchema(this.#e, this.tenant, kind);
   }
 
   async listSchemas(options?: CallOptions): Promise<StateSchema[]> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
-    this.#e.enter(o);
-    const rows = await this.#e.run(() => this.#e.driver.listSchemas(this.tenant));
-    return rows.map((r) => ({ kind: r.kind, schema: r.schema, revision: r.revision, updatedAt: iso(r.updatedAt) }));
+    this.#enter(options);
+    return listSchemas(this.#e, this.tenant);
   }
 
   async deleteSchema(kind: string, options?: CallOptions): Promise<boolean> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(kind, "kind");
-    this.#e.enter(o);
+    this.#enter(options);
     return this.#e.run(() => this.#e.driver.deleteSchema(this.tenant, kind));
   }
 
@@ -599,7 +389,7 @@ class EmbeddedStore implements ContextStore {
     this.#e.enter(o);
     const now = this.#e.now();
     const l = await this.#e.run(() => this.#e.driver.getLease(this.tenant, id, now));
-    if (l === null) await this.#requireContext(id);
+    if (l === null) await requireContext(this.#e, this.tenant, id);
     return l && toLease(id, l);
   }
 

@@ -1,0 +1,36 @@
+/**
+ * The active-context adapter: per holder (an agent or a client), the context it works in
+ * now, and a default to fall back on. Bindings to deleted or expired contexts are skipped.
+ */
+import { requireContext, toContextInfo, type Engine } from "./engine.js";
+import type { ContextInfo } from "./types.js";
+
+/** Makes `contextId` the active context of `holder`; returns the previously active one. */
+export async function switchContext(engine: Engine, tenant: string, holder: string, contextId: string): Promise<string | null> {
+  await requireContext(engine, tenant, contextId);
+  return engine.run(() => engine.driver.setBinding(tenant, holder, "active", contextId));
+}
+
+/** Clears the active context of `holder`; returns the one that was active. */
+export function deactivate(engine: Engine, tenant: string, holder: string): Promise<string | null> {
+  return engine.run(() => engine.driver.setBinding(tenant, holder, "active", null));
+}
+
+/** The active context of `holder`, else its default, else `null`. */
+export async function currentContext(engine: Engine, tenant: string, holder: string): Promise<ContextInfo | null> {
+  const d = engine.driver;
+  for (const slot of ["active", "default"] as const) {
+    const id = await engine.run(() => d.getBinding(tenant, holder, slot));
+    if (id === null) continue;
+    const now = engine.now();
+    const r = await engine.run(() => d.getContext(tenant, id, now));
+    if (r !== null) return toContextInfo(r);
+  }
+  return null;
+}
+
+/** Sets (or with `null` clears) the default context of `holder`. */
+export async function setDefaultContext(engine: Engine, tenant: string, holder: string, contextId: string | null): Promise<void> {
+  if (contextId !== null) await requireContext(engine, tenant, contextId);
+  await engine.run(() => engine.driver.setBinding(tenant, holder, "default", contextId));
+}
