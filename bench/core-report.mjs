@@ -39,7 +39,7 @@ function stepBudget(r) {
     `In raw-commit units (which depend less on the machine than steps/s, though they share its noise): one SqliteSaver step costs as much as ${commits("sqliteSaver")} raw single-row commits here ` +
     "(the issue's figures, ~37k commits/s against ~420 steps/s, give ~88), so 30× SqliteSaver means a step may cost at most " +
     `${(a.rawCommits.median / a.sqliteSaver.median / 30).toFixed(1)} raw commits. contextd's step costs ${commits("contextd")}; ` +
-    `raw SQL doing the same two transactions costs ${commits("rawSteps")}; one commit through the driver costs ${commits("oneCommit")}. `
+    `raw SQL doing the same step in one transaction costs ${commits("rawSteps")}; the two-commit form (append, then patchState) costs ${commits("twoCommits")}. `
   );
 }
 
@@ -78,12 +78,9 @@ function notes(r) {
       "Suggestions: memoise `iso` for a repeated millisecond, and map rows straight to `ContextEvent` in one pass.",
     step:
       stepBudget(r) +
-      "A step is two transactions (append, then patchState), each paying a full commit, while SqliteSaver pays one (large) insert per step. " +
-      `Raw better-sqlite3 doing the same two transactions reaches ${of(r.agent, "rawSteps", "sqliteSaver")} SqliteSaver in this run; ` +
-      `the same step as one commit through contextd's driver (\`Mutation.update\` + \`events\`, which the driver contract already allows) reaches ${of(r.agent, "oneCommit", "sqliteSaver")}. ` +
-      "Suggestion: expose a one-transaction step in the public API, e.g. `patchState(id, patch, { expectedVersion, events: [message] })` " +
-      "(or `append(id, events, { state: patch, expectedVersion })`) — it is also the more correct primitive (message and state land together or not at all). " +
-      "Inside `patchState`, the next costs are the head read (`commitHead`, with the LEFT JOIN on schemas) and encoding the patch three times " +
+      "A step is one transaction (`patchState` with `events`): the head read with the kind's schema, the state event, the message event and the head update. " +
+      `Raw better-sqlite3 doing the same transaction reaches ${of(r.agent, "rawSteps", "sqliteSaver")} SqliteSaver in this run; ` +
+      `contextd reaches ${of(r.agent, "contextd", "rawSteps")} of it. The remaining costs are the head read (\`commitHead\`, with the LEFT JOIN on schemas) and encoding the patch ` +
       "(`encodeJson` → `JSON.parse` → `encodeJson` of the op → `JSON.stringify` of the state).",
   };
 }
@@ -163,7 +160,7 @@ export function renderCore(r, prof, meta) {
   out.push("### Agent step vs LangGraph.js SqliteSaver\n");
   out.push(
     `${r.agent.steps.toLocaleString("en-US")} steps on one context (one thread) per run, each: append a ~200-byte message and write the state with compare-and-set ` +
-      "(`store.append` + `store.patchState(id, { step, lastMessage }, { expectedVersion })`). " +
+      "in one commit (`store.patchState(id, { step, lastMessage }, { expectedVersion, events: [message] })`, so the message and the state land together). " +
       "`SqliteSaver.put` stores a LangGraph checkpoint (`emptyCheckpoint()` shape, `uuid6` ids) whose `channel_values.messages` is the whole growing list, " +
       "on a connection with the same pragmas (WAL, NORMAL; SqliteSaver's own default would be FULL). Only `put` is called per step " +
       "(a LangGraph run also calls `putWrites`, so its real cost is higher). Each SqliteSaver run uses a fresh database file.\n",
@@ -174,10 +171,11 @@ export function renderCore(r, prof, meta) {
     table(
       ["contender", "steps/s (median)", "runs min–max", "vs SqliteSaver", "vs SqliteSaver by CPU time"],
       [
-        ["**contextd** (append + patchState: 2 commits per step)", fmtRate(r.agent.contextd.median), spread(r.agent.contextd.runs), `**${vsSaver("contextd")}**`, vsSaverCpu("contextd")],
+        ["**contextd** (patchState with the message: 1 commit per step)", fmtRate(r.agent.contextd.median), spread(r.agent.contextd.runs), `**${vsSaver("contextd")}**`, vsSaverCpu("contextd")],
         ["LangGraph SqliteSaver (`put` per step)", fmtRate(r.agent.sqliteSaver.median), spread(r.agent.sqliteSaver.runs), "1×", "1×"],
-        ["raw better-sqlite3, same SQL per step (2 transactions)", fmtRate(r.agent.rawSteps.median), spread(r.agent.rawSteps.runs), vsSaver("rawSteps"), vsSaverCpu("rawSteps")],
-        ["what-if: contextd driver, 1 commit per step (not public API)", fmtRate(r.agent.oneCommit.median), spread(r.agent.oneCommit.runs), vsSaver("oneCommit"), vsSaverCpu("oneCommit")],
+        ["raw better-sqlite3, same SQL per step (1 transaction)", fmtRate(r.agent.rawSteps.median), spread(r.agent.rawSteps.runs), vsSaver("rawSteps"), vsSaverCpu("rawSteps")],
+        ["contextd, append then patchState (2 commits per step)", fmtRate(r.agent.twoCommits.median), spread(r.agent.twoCommits.runs), vsSaver("twoCommits"), vsSaverCpu("twoCommits")],
+        ["raw better-sqlite3, 2 transactions per step", fmtRate(r.agent.rawTwoCommits.median), spread(r.agent.rawTwoCommits.runs), vsSaver("rawTwoCommits"), vsSaverCpu("rawTwoCommits")],
         ["raw better-sqlite3 commits/s (1 insert per commit)", fmtRate(r.agent.rawCommits.median), spread(r.agent.rawCommits.runs), "—", "—"],
       ],
     ),

@@ -32,7 +32,6 @@ import { profile } from "./core-profile.mjs";
 import { missedWorkloads, renderCore } from "./core-report.mjs";
 
 const { openStore } = await importContextd();
-const { sqliteDriver } = await importDist("drivers/sqlite/driver.js");
 const { migrations } = await importDist("drivers/sqlite/migrations.js");
 const rows = await importDist("drivers/sqlite/rows.js");
 /** The driver's own statements, for the "SQL floor" rows (null when its internals changed shape). */
@@ -224,8 +223,22 @@ async function readLatest(dir) {
 }
 
 // ── 5. agent steps vs LangGraph SqliteSaver ─────────────────────────────────
-/** One agent step on contextd: append the message, then a compare-and-set state write. */
+/**
+ * One agent step on contextd, one commit: a compare-and-set state write that carries the
+ * message (`patchState(id, patch, { expectedVersion, events: [message] })`): the message and the
+ * new state land together or not at all.
+ */
 async function contextdSteps(store, id, n) {
+  let version = (await store.getState(id)).version;
+  return rateOfN(async (i) => {
+    const m = message(i);
+    const r = await store.patchState(id, { step: i, lastMessage: m.data.content }, { expectedVersion: version, events: [m] });
+    version = r.version;
+  }, n);
+}
+
+/** The same step as two calls (append, then a compare-and-set state write): two commits. */
+async function contextdTwoCommitSteps(store, id, n) {
   let version = (await store.getState(id)).version;
   return rateOfN(async (i) => {
     const m = message(i);
@@ -268,7 +281,8 @@ async function saverSteps(dir, round, n) {
  * state row, check its version, write the new state and insert the state event (one transaction).
  */
 let rawStepContext = 100;
-function rawSteps(raw, n) {
+/** The same step in raw SQL: one transaction (as contextd) or two (append, then CAS). */
+function rawSteps(raw, n, oneTransaction = true) {
   const ctx = rawStepContext++;
   const id = `ctx-${ctx}`;
   raw.db.prepare("INSERT INTO states (id, state, version) VALUES (?, '{}', 1)").run(id);
@@ -289,49 +303,23 @@ function rawSteps(raw, n) {
     insert.run(ctx, ++seq, "state", Date.now(), JSON.stringify({ op: "merge", patch }), "{}", null, expected + 1);
     return expected + 1;
   }).immediate;
+  const stepTx = raw.db.transaction((m, patch, expected) => {
+    const row = read.get(id);
+    if (row.version !== expected) throw new Error("version conflict");
+    const state = { ...JSON.parse(row.state), ...patch };
+    write.run(JSON.stringify(state), expected + 1, id, expected);
+    insert.run(ctx, ++seq, "state", Date.now(), JSON.stringify({ op: "merge", patch }), "{}", null, expected + 1);
+    insert.run(ctx, ++seq, m.type, Date.now(), JSON.stringify(m.data), "{}", null, null);
+    return expected + 1;
+  }).immediate;
   let version = 1;
   return rateOfN((i) => {
     const m = message(i);
-    messageTx(m);
-    version = stateTx({ step: i, lastMessage: m.data.content }, version);
-  }, n);
-}
-
-/**
- * What-if: the same step as ONE commit (state write + message event), made through the
- * driver directly, which the driver contract allows (`Mutation.update` + `events`) but the
- * public API does not expose yet. No core validation: an upper bound for such an API.
- */
-async function oneCommitSteps(driver, round, n) {
-  const now = Date.now();
-  const id = `what-if-${round}`;
-  await driver.insertContext(
-    { id, tenant: "default", kind: "default", userId: null, chatId: null, agentId: null, title: null, metadata: {},
-      version: 1, lastSeq: 0, status: "active", createdAt: now, updatedAt: now, expiresAt: null, parentId: null,
-      parentVersion: null, firstSeq: 1 },
-    "{}",
-    [],
-  );
-  let version = 1;
-  return rateOfN(async (i) => {
-    const m = message(i);
-    const at = Date.now();
-    const patch = { step: i, lastMessage: m.data.content };
-    const r = await driver.commit("default", id, {
-      now: at,
-      expectedVersion: version,
-      events: [{ type: m.type, data: JSON.stringify(m.data), metadata: "{}", tokens: null, timestamp: at }],
-      update: (head) => {
-        const state = { ...head.state, ...patch };
-        return {
-          state,
-          stateJson: JSON.stringify(state),
-          event: { type: "state", data: JSON.stringify({ op: "merge", patch }), metadata: "{}", tokens: null, timestamp: at },
-          checkpoint: (head.record.version + 1) % 32 === 0,
-        };
-      },
-    });
-    version = r.record.version;
+    if (oneTransaction) version = stepTx(m, { step: i, lastMessage: m.data.content }, version);
+    else {
+      messageTx(m);
+      version = stateTx({ step: i, lastMessage: m.data.content }, version);
+    }
   }, n);
 }
 
@@ -339,17 +327,15 @@ async function agentSteps(dir) {
   const steps = QUICK ? 200 : 2000;
   const store = await openStore(sqliteUrl(dir, "agent.db"));
   const raw = rawDb(join(dir, "raw-agent.db"));
-  const driver = sqliteDriver({ path: join(dir, "what-if.db") });
-  await driver.open();
   const r = await compare({
     contextd: async () => contextdSteps(store, (await store.createContext({ state: {} })).id, steps),
     sqliteSaver: (round) => saverSteps(dir, round, steps),
-    rawSteps: () => rawSteps(raw, steps),
-    oneCommit: (round) => oneCommitSteps(driver, round, steps),
+    rawSteps: () => rawSteps(raw, steps, true),
+    twoCommits: async () => contextdTwoCommitSteps(store, (await store.createContext({ state: {} })).id, steps),
+    rawTwoCommits: () => rawSteps(raw, steps, false),
     rawCommits: () => rate((i) => raw.insertOne(message(i)), { ms: 400 }),
   }, STEP_RUNS);
 
-  await driver.close();
   await store.close();
   raw.db.close();
   return { steps, ...r };
@@ -362,8 +348,7 @@ async function historyOf(store, events) {
   let version = 1;
   for (let i = 0; i < events / 2; i++) {
     const m = message(i);
-    await store.append(id, m);
-    version = (await store.patchState(id, { step: i, lastMessage: m.data.content }, { expectedVersion: version })).version;
+    version = (await store.patchState(id, { step: i, lastMessage: m.data.content }, { expectedVersion: version, events: [m] })).version;
   }
   return id;
 }
@@ -465,8 +450,7 @@ async function profiles(dir, missed) {
       let version = 1;
       await loop(async (i) => {
         const m = message(i);
-        await store.append(ctx.id, m);
-        version = (await store.patchState(ctx.id, { step: i, lastMessage: m.data.content }, { expectedVersion: version })).version;
+        version = (await store.patchState(ctx.id, { step: i, lastMessage: m.data.content }, { expectedVersion: version, events: [m] })).version;
       });
     },
   };
