@@ -38,7 +38,7 @@ export function parseEvents(
     if (e.tokens !== undefined && e.tokens !== null) tokens = checkInt(e.tokens, `${field}.tokens`, 0);
     else if (tokenCounter) tokens = tokenCounter({ type, data: (e.data ?? null) as JsonValue });
     const timestamp = e.timestamp === undefined ? now : checkTime(e.timestamp, `${field}.timestamp`);
-    return { type, data, metadata, tokens, timestamp };
+    return { type, data, metadata, tokens, timestamp, values: { data: (e.data ?? null) as JsonValue, metadata: e.metadata ?? {} } };
   });
 }
 

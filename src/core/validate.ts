@@ -107,8 +107,15 @@ export function throwIfAborted(options: CallOptions | undefined): void {
 
 /** ISO 8601 text of epoch milliseconds. */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  // Events of one batch share a millisecond; formatting a Date is not free.
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
+let lastIsoMs = Number.NaN;
+let lastIso = "";
 
 /** Encodes a numeric cursor opaquely. */
 export function encodeCursor(value: string): string {

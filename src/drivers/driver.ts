@@ -61,6 +61,11 @@ export interface EventRecordInput {
   timestamp: number;
   /** Set by the driver for the state event of a commit; leave undefined. */
   version?: number;
+  /**
+   * The values `data` and `metadata` encode, when the core has them: a driver may return these
+   * in its `CommitResult` instead of parsing the text it was just given.
+   */
+  values?: { data: JsonValue; metadata: JsonObject };
 }
 
 /** A stored event, JSON parsed. */

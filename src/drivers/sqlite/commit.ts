@@ -60,12 +60,15 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
   const { s } = scope;
   const update = m.update;
   if (update === undefined && m.snapshot === undefined) {
-    // Appends: one UPDATE … RETURNING reserves the sequence numbers; the state is not read.
-    const head = s.bumpSeq.get(m.events.length, m.now, tenant, id, m.now) as HeadTuple | undefined;
+    // Appends write only their events (BEGIN IMMEDIATE makes max(seq) + 1 race-free); the
+    // head row and the state are not touched.
+    const head = s.contextHead.get(tenant, id, m.now) as HeadTuple | undefined;
     if (head === undefined) throw contextNotFound(id);
     checkGuards(s, head[0], id, head[2], m);
-    const events = insertEvents(s, head[0], head[3] - m.events.length + 1, m.events, undefined, true);
-    return { record: recordOf(scope, head), events };
+    const events = insertEvents(s, head[0], head[3] + 1, m.events, undefined, true);
+    const newest = events[events.length - 1];
+    const after: HeadTuple = [head[0], head[1], head[2], head[3] + events.length, head[4], Math.max(head[5], newest?.timestamp ?? 0)];
+    return { record: recordOf(scope, after), events };
   }
 
   const row = s.commitHead.get(tenant, id, m.now) as CommitHeadRow | undefined;
@@ -170,8 +173,8 @@ function insertEvents(
       seq,
       type: e.type,
       timestamp: e.timestamp,
-      data: JSON.parse(e.data) as EventRecord["data"],
-      metadata: parseObject(e.metadata),
+      data: e.values ? e.values.data : (JSON.parse(e.data) as EventRecord["data"]),
+      metadata: e.values ? e.values.metadata : parseObject(e.metadata),
       tokens: e.tokens,
       version,
     };

@@ -4,10 +4,24 @@
 import type { JsonObject, JsonValue } from "../../core/types.js";
 import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from "../driver.js";
 
+/**
+ * The sequence number of a context's newest event, read from the events' primary key (one
+ * seek). Plain appends write no row but their events: the head row is not rewritten, which
+ * saves one B-tree page per commit.
+ */
+export function lastSeqSql(t = "contexts"): string {
+  return `coalesce((SELECT max(seq) FROM events WHERE ctx = ${t}.pk), 0)`;
+}
+
+/** When a context last changed: its row's `updated_at`, or the time of its newest event if later. */
+export function updatedAtSql(t = "contexts"): string {
+  return `max(${t}.updated_at, coalesce((SELECT ts FROM events WHERE ctx = ${t}.pk ORDER BY seq DESC LIMIT 1), 0))`;
+}
+
 /** Columns of a context row, in the order of {@link ContextRow}. */
 export const CONTEXT_COLUMNS =
-  "pk, meta_rev, id, tenant, kind, user_id, chat_id, agent_id, title, metadata, version, last_seq, first_seq, " +
-  "status, created_at, updated_at, expires_at, parent_id, parent_version";
+  `pk, meta_rev, id, tenant, kind, user_id, chat_id, agent_id, title, metadata, version, ${lastSeqSql()} AS last_seq, first_seq, ` +
+  `status, created_at, ${updatedAtSql()} AS updated_at, expires_at, parent_id, parent_version`;
 
 /** A `contexts` row without its state. */
 export interface ContextRow {
@@ -37,7 +51,7 @@ export interface ContextRow {
  * The columns a commit changes, in the order of {@link HeadTuple}; with the cached rest of
  * the row (see `RecordCache`) they make the record without reading every column.
  */
-export const HEAD_COLUMNS = "pk, meta_rev, version, last_seq, first_seq, updated_at";
+export const HEAD_COLUMNS = `pk, meta_rev, version, ${lastSeqSql()} AS last_seq, first_seq, ${updatedAtSql()} AS updated_at`;
 
 /** The {@link HEAD_COLUMNS} of a row, as better-sqlite3 returns them in raw mode. */
 export type HeadTuple = [pk: number, metaRev: number, version: number, lastSeq: number, firstSeq: number, updatedAt: number];

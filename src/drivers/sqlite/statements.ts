@@ -4,7 +4,7 @@
  */
 import type Database from "better-sqlite3";
 import type { ContextPatch, ContextQuery, EventRecordQuery } from "../driver.js";
-import { CONTEXT_COLUMNS, EVENT_COLUMNS, HEAD_COLUMNS, VISIBLE } from "./rows.js";
+import { CONTEXT_COLUMNS, EVENT_COLUMNS, HEAD_COLUMNS, VISIBLE, lastSeqSql, updatedAtSql } from "./rows.js";
 
 const E_COLUMNS = EVENT_COLUMNS.split(", ")
   .map((c) => `e.${c}`)
@@ -37,15 +37,10 @@ const FIXED = {
   },
   readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, state FROM contexts JOIN states ON ctx = pk WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
   commitHead: {
-    sql: `SELECT c.pk, c.meta_rev, c.version, c.last_seq, c.first_seq, c.updated_at, st.state,
+    sql: `SELECT c.pk, c.meta_rev, c.version, ${lastSeqSql("c")} AS last_seq, c.first_seq, ${updatedAtSql("c")} AS updated_at, st.state,
        s.schema AS schema_json, s.revision AS schema_revision, s.updated_at AS schema_updated_at
      FROM contexts c JOIN states st ON st.ctx = c.pk LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
      WHERE ${C_VISIBLE}`,
-  },
-  bumpSeq: {
-    sql: `UPDATE contexts SET last_seq = last_seq + ?, updated_at = ?
-     WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${HEAD_COLUMNS}`,
-    raw: true,
   },
   writeHead: { sql: "UPDATE contexts SET version = ?, last_seq = ?, updated_at = ? WHERE pk = ?" },
   writeState: { sql: "UPDATE states SET state = ? WHERE ctx = ?" },
@@ -198,7 +193,7 @@ export function contextsQuery(tenant: string, q: ContextQuery): BuiltQuery {
   if (q.chatId !== undefined) add("C", "chat_id = ?", q.chatId);
   if (q.agentId !== undefined) add("A", "agent_id = ?", q.agentId);
   if (q.status !== undefined) add("S", "status = ?", q.status);
-  if (q.updatedSince !== undefined) add("u", "updated_at >= ?", q.updatedSince);
+  if (q.updatedSince !== undefined) add("u", `${updatedAtSql()} >= ?`, q.updatedSince);
   if (q.afterId !== undefined) add("i", q.order === "desc" ? "id < ?" : "id > ?", q.afterId);
   const order = q.order === "desc" ? "DESC" : "ASC";
   params.push(q.limit);
