@@ -33,7 +33,6 @@ import { missedWorkloads, renderCore } from "./core-report.mjs";
 
 const { openStore } = await importContextd();
 const { migrations } = await importDist("drivers/sqlite/migrations.js");
-const rows = await importDist("drivers/sqlite/rows.js");
 /** The driver's own statements, for the "SQL floor" rows (null when its internals changed shape). */
 const driverStatements = await importDist("drivers/sqlite/statements.js")
   .then((m) => m.prepareStatements)
@@ -55,7 +54,7 @@ const BUSY_TIMEOUT_MS = 5000;
  * same indexes, plus a plain key → state table for the raw state read.
  */
 const RAW_DDL = `${migrations.map((m) => m.sql).join("\n")}
-  CREATE TABLE states (id TEXT PRIMARY KEY, state TEXT NOT NULL, version INTEGER NOT NULL);`;
+  CREATE TABLE raw_states (id TEXT PRIMARY KEY, state TEXT NOT NULL, version INTEGER NOT NULL);`;
 
 /** A ~200-byte message event (its JSON `data` is ~190 bytes). */
 const message = (i) => ({ type: "message", data: { role: i % 2 ? "assistant" : "user", content: text(160, i) } });
@@ -69,9 +68,10 @@ function rawDb(path, synchronous = "NORMAL") {
   db.exec(RAW_DDL);
   const now = Date.now();
   db.prepare(
-    `INSERT INTO contexts (pk, tenant, id, kind, metadata, state, version, last_seq, status, created_at, updated_at)
-     VALUES (1, 'default', 'raw-context', 'default', '{}', '{}', 1, 0, 'active', ?, ?)`,
+    `INSERT INTO contexts (pk, tenant, id, kind, metadata, version, last_seq, status, created_at, updated_at)
+     VALUES (1, 'default', 'raw-context', 'default', '{}', 1, 0, 'active', ?, ?)`,
   ).run(now, now);
+  db.prepare("INSERT INTO states (ctx, state) VALUES (1, '{}')").run();
   const insert = db.prepare(
     "INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
@@ -94,10 +94,6 @@ function rawDb(path, synchronous = "NORMAL") {
   };
 }
 
-/** A column of a row that better-sqlite3 returned as an object or (raw mode) as an array of `columns`. */
-function pick(row, columns, name) {
-  return Array.isArray(row) ? row[columns.split(", ").indexOf(name)] : row[name];
-}
 
 /**
  * "SQL floor" operations: the driver's own prepared statements (from the built package) run
@@ -108,17 +104,15 @@ function sqlFloor(raw) {
   if (driverStatements === null) return null;
   try {
     const s = driverStatements(raw.db);
-    const headColumns = rows.HEAD_COLUMNS ?? rows.CONTEXT_COLUMNS;
+    // Head tuples (raw mode): [pk, meta_rev, version, last_seq, first_seq, updated_at(, state)].
     const append = raw.db.transaction((e) => {
       const now = Date.now();
-      const head = s.bumpSeq.get(1, now, "default", "raw-context", now);
-      const pk = pick(head, headColumns, "pk");
-      s.insertEvent.run(pk, pick(head, headColumns, "last_seq"), e.type, now, JSON.stringify(e.data), "{}", null, null);
+      const head = s.contextHead.get("default", "raw-context", now);
+      s.insertEvent.run(head[0], head[3] + 1, e.type, now, JSON.stringify(e.data), "{}", null, null);
     }).immediate;
     const readState = () => {
       const head = s.readHead.get("default", "raw-context", Date.now());
-      const state = Array.isArray(head) ? head[head.length - 1] : head.state;
-      return { state: JSON.parse(state), version: pick(head, headColumns, "version") };
+      return { state: JSON.parse(head[head.length - 1]), version: head[2] };
     };
     append(message(0));
     readState();
@@ -174,10 +168,10 @@ async function readState(dir) {
   const { id } = await store.createContext({ state: STATE });
   for (let i = 0; i < 50; i++) await store.createContext(); // a few neighbours in the table
   const raw = rawDb(join(dir, "raw-state.db"));
-  const put = raw.db.prepare("INSERT INTO states (id, state, version) VALUES (?, ?, ?)");
+  const put = raw.db.prepare("INSERT INTO raw_states (id, state, version) VALUES (?, ?, ?)");
   for (let i = 0; i < 50; i++) put.run(`ctx-${String(i).padStart(22, "0")}`, "{}", 1);
   put.run(id, JSON.stringify(STATE), 1);
-  const get = raw.db.prepare("SELECT state, version FROM states WHERE id = ?");
+  const get = raw.db.prepare("SELECT state, version FROM raw_states WHERE id = ?");
   const rawRead = () => {
     const row = get.get(id);
     return { state: JSON.parse(row.state), version: row.version };
@@ -285,9 +279,9 @@ let rawStepContext = 100;
 function rawSteps(raw, n, oneTransaction = true) {
   const ctx = rawStepContext++;
   const id = `ctx-${ctx}`;
-  raw.db.prepare("INSERT INTO states (id, state, version) VALUES (?, '{}', 1)").run(id);
-  const read = raw.db.prepare("SELECT state, version FROM states WHERE id = ?");
-  const write = raw.db.prepare("UPDATE states SET state = ?, version = ? WHERE id = ? AND version = ?");
+  raw.db.prepare("INSERT INTO raw_states (id, state, version) VALUES (?, '{}', 1)").run(id);
+  const read = raw.db.prepare("SELECT state, version FROM raw_states WHERE id = ?");
+  const write = raw.db.prepare("UPDATE raw_states SET state = ?, version = ? WHERE id = ? AND version = ?");
   const insert = raw.db.prepare(
     "INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );

@@ -122,8 +122,8 @@ async function appendRates(contextdUrl, bareUrl) {
   const post = { method: "POST", headers: { "content-type": "application/json" }, body: APPEND_BODY };
   const runs = { contextd: [], bare: [], p50: [], p99: [] };
   // Warm-up (JIT, SQLite page cache), not measured.
-  await cannon({ url: `${contextdUrl}/v1/contexts/bench/events`, ...post, duration: 1 });
-  await cannon({ url: `${bareUrl}/append`, ...post, duration: 1 });
+  await cannon({ url: `${contextdUrl}/v1/contexts/bench/events`, ...post, duration: QUICK ? 1 : 3 });
+  await cannon({ url: `${bareUrl}/append`, ...post, duration: QUICK ? 1 : 3 });
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate which goes first, so drift on a shared machine does not favour one.
     const order = round % 2 === 0 ? ["contextd", "bare"] : ["bare", "contextd"];
@@ -236,7 +236,7 @@ try {
   const section = [
     "## HTTP server and client (issue 4)",
     "",
-    `\`contextd serve\` (built \`dist/\`, SQLite file, request logging on at level info to /dev/null) and a bare \`node:http\` + better-sqlite3 handler doing the same append transaction with the same pragmas, each in its own process; load from autocannon in a third: ${CONNECTIONS} keep-alive connections on loopback, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Each append is one ~200-byte message event, one durable commit.`,
+    `\`contextd serve\` (built \`dist/\`, SQLite file, request logging on at level info to /dev/null) and a bare \`node:http\` + better-sqlite3 handler doing the same append transaction with the same pragmas, each in its own process; load from autocannon in a third: ${CONNECTIONS} keep-alive connections on loopback, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Each append is one ~200-byte message event in one commit (WAL, synchronous=NORMAL, as contextd's default).`,
     "",
     table(
       ["measure", "contextd over HTTP", "bare node:http + SQLite", "ratio", "target"],

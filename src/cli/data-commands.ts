@@ -1,0 +1,195 @@
+/**
+ * The commands that read and change contexts: ls, show, history, state, diff, snapshot,
+ * restore, fork. Each runs against the embedded store or a server (see connect.ts).
+ */
+import type { Command } from "commander";
+import { invalidInput } from "../index.js";
+import type { ContextEvent, ContextStatus, ContextStore, EventQuery, ListContextsQuery } from "../index.js";
+import type { GlobalOptions } from "./connect.js";
+import type { CliIo } from "./output.js";
+import { printFields, printJson, printTable, println } from "./output.js";
+
+/** Runs `fn` with the store the global options name, and closes it. */
+export type WithStore = <T>(command: Command, fn: (store: ContextStore, options: GlobalOptions) => Promise<T>) => Promise<T>;
+
+function count(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidInput(flag, `must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").filter((v) => v.length > 0)];
+}
+
+function eventRow(e: ContextEvent): unknown[] {
+  return [e.seq, e.timestamp, e.type, e.version, e.data];
+}
+
+/** Registers the data commands. */
+export function registerDataCommands(program: Command, io: CliIo, withStore: WithStore): void {
+  const out = io.stdout;
+
+  program
+    .command("ls")
+    .description("list contexts")
+    .option("--kind <kind>")
+    .option("--user <userId>")
+    .option("--chat <chatId>")
+    .option("--agent <agentId>")
+    .option("--status <status>", "active or archived")
+    .option("--limit <n>", "at most this many", "100")
+    .action(async (o: { kind?: string; user?: string; chat?: string; agent?: string; status?: string; limit: string }, command: Command) =>
+      withStore(command, async (store, g) => {
+        const query: ListContextsQuery = { limit: count(o.limit, "--limit") };
+        if (o.kind) query.kind = o.kind;
+        if (o.user) query.userId = o.user;
+        if (o.chat) query.chatId = o.chat;
+        if (o.agent) query.agentId = o.agent;
+        if (o.status) query.status = o.status as ContextStatus;
+        const page = await store.listContexts(query);
+        if (g.json) return printJson(out, page);
+        printTable(
+          out,
+          ["id", "kind", "title", "version", "events", "status", "updated"],
+          page.items.map((c) => [c.id, c.kind, c.title, c.version, c.lastSeq, c.status, c.updatedAt]),
+        );
+        if (page.nextCursor) println(io.stderr, `(more: raise --limit)`);
+      }),
+    );
+
+  program
+    .command("show <id>")
+    .description("show a context: identity, owners, version, state")
+    .action(async (id: string, _o: unknown, command: Command) =>
+      withStore(command, async (store, g) => {
+        const [info, state] = await Promise.all([store.getContext(id), store.getState(id)]);
+        if (g.json) return printJson(out, { ...info, state: state.state });
+        printFields(out, [
+          ["id", info.id],
+          ["tenant", info.tenant],
+          ["kind", info.kind],
+          ["title", info.title],
+          ["user", info.userId],
+          ["chat", info.chatId],
+          ["agent", info.agentId],
+          ["status", info.status],
+          ["version", info.version],
+          ["events", info.lastSeq],
+          ["created", info.createdAt],
+          ["updated", info.updatedAt],
+          ["expires", info.expiresAt],
+          ["parent", info.parentId === null ? null : `${info.parentId}@${info.parentVersion ?? "?"}`],
+          ["metadata", info.metadata],
+        ]);
+        println(out, "state:");
+        println(out, JSON.stringify(state.state, null, 2));
+      }),
+    );
+
+  program
+    .command("history <id>")
+    .description("the events of a context, oldest first; --follow keeps printing new ones")
+    .option("--type <type>", "only this type (repeatable, or comma-separated)", collect)
+    .option("--limit <n>", "the newest n events", "50")
+    .option("--after <seq>", "only events after this seq")
+    .option("--follow", "keep watching for new events (Ctrl-C to stop)")
+    .action(async (id: string, o: { type?: string[]; limit: string; after?: string; follow?: boolean }, command: Command) =>
+      withStore(command, async (store, g) => {
+        const limit = count(o.limit, "--limit");
+        let events: ContextEvent[];
+        if (o.after !== undefined) {
+          const query: EventQuery = { afterSeq: count(o.after, "--after"), limit };
+          if (o.type) query.types = o.type;
+          events = (await store.readEvents(id, query)).items;
+        } else {
+          events = await store.lastEvents(id, limit, o.type ? { types: o.type } : {});
+        }
+        const print = (list: ContextEvent[], header: boolean): void => {
+          if (g.json) for (const e of list) println(out, JSON.stringify(e));
+          else if (header) printTable(out, ["seq", "time", "type", "version", "data"], list.map(eventRow), 80);
+          else for (const e of list) println(out, eventRow(e).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join("  "));
+        };
+        print(events, true);
+        if (!o.follow) return;
+        const stop = new AbortController();
+        const onSignal = (): void => stop.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        try {
+          const after = events.at(-1)?.seq ?? (await store.getContext(id)).lastSeq;
+          for await (const e of store.watch(id, { afterSeq: after, signal: stop.signal })) {
+            if (o.type && !o.type.includes(e.type)) continue;
+            print([e], false);
+          }
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        }
+      }),
+    );
+
+  program
+    .command("state <id>")
+    .description("the state of a context, now or at a past version")
+    .option("--at <version>", "the state at this version")
+    .action(async (id: string, o: { at?: string }, command: Command) =>
+      withStore(command, async (store, g) => {
+        const record = o.at === undefined ? await store.getState(id) : await store.stateAt(id, { version: count(o.at, "--at") });
+        if (g.json) return printJson(out, record);
+        println(io.stderr, `version ${record.version}`);
+        println(out, JSON.stringify(record.state, null, 2));
+      }),
+    );
+
+  program
+    .command("diff <id> <from> <to>")
+    .description("the JSON Patch between two versions")
+    .action(async (id: string, from: string, to: string, _o: unknown, command: Command) =>
+      withStore(command, async (store, g) => {
+        const ops = await store.diff(id, count(from, "from"), count(to, "to"));
+        if (g.json) return printJson(out, ops);
+        if (ops.length === 0) return println(out, "(no changes)");
+        printTable(out, ["op", "path", "value"], ops.map((op) => [op.op, op.path, "value" in op ? op.value : null]), 80);
+      }),
+    );
+
+  program
+    .command("snapshot <id> <name>")
+    .description("create a named recovery point")
+    .option("--label <label>")
+    .action(async (id: string, name: string, o: { label?: string }, command: Command) =>
+      withStore(command, async (store, g) => {
+        const snap = await store.createSnapshot(id, { name, ...(o.label ? { label: o.label } : {}) });
+        if (g.json) return printJson(out, snap);
+        println(out, `snapshot ${snap.name} of ${id} at version ${snap.version} (seq ${snap.seq})`);
+      }),
+    );
+
+  program
+    .command("restore <id> <name>")
+    .description("restore a snapshot as the new current state (history is kept)")
+    .action(async (id: string, name: string, _o: unknown, command: Command) =>
+      withStore(command, async (store, g) => {
+        const result = await store.restore(id, { snapshot: name });
+        if (g.json) return printJson(out, result);
+        println(out, `restored ${id} to snapshot ${name}: now version ${result.version}`);
+      }),
+    );
+
+  program
+    .command("fork <id>")
+    .description("create a new context from this one (current state, a snapshot or a version)")
+    .option("--snapshot <name>")
+    .option("--at <version>", "fork the state at this version")
+    .option("--id <newId>", "id of the new context")
+    .option("--title <title>")
+    .action(async (id: string, o: { snapshot?: string; at?: string; id?: string; title?: string }, command: Command) =>
+      withStore(command, async (store, g) => {
+        const target = o.snapshot ? { snapshot: o.snapshot } : o.at ? { version: count(o.at, "--at") } : {};
+        const info = await store.fork(id, { ...target, ...(o.id ? { id: o.id } : {}), ...(o.title ? { title: o.title } : {}) });
+        if (g.json) return printJson(out, info);
+        println(out, `forked ${id} → ${info.id} (version ${info.parentVersion ?? "?"})`);
+      }),
+    );
+}

@@ -1,0 +1,117 @@
+/**
+ * `contextd doctor`: checks the Node version, the store (or server), the keys file and the
+ * data directory, and says what is wrong and how to fix it.
+ */
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Command } from "commander";
+import { isContextError } from "../index.js";
+import { readKeysFile } from "../server/index.js";
+import type { GlobalOptions } from "./connect.js";
+import { connect, describeTarget } from "./connect.js";
+import { defaultKeysFile } from "./keys-command.js";
+import type { CliIo } from "./output.js";
+import { printJson, println } from "./output.js";
+
+/** One finding. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+function nodeCheck(): Check {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const ok = major > 20 || (major === 20 && minor >= 19);
+  return ok
+    ? { name: "node", ok, detail: `Node ${process.versions.node}` }
+    : { name: "node", ok, detail: `Node ${process.versions.node} is too old`, fix: "install Node 20.19 or newer" };
+}
+
+async function storeCheck(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<Check> {
+  const target = describeTarget(options, env);
+  let store;
+  try {
+    store = await connect(options, env);
+    const health = await store.health({ signal: AbortSignal.timeout(10_000) });
+    await store.listContexts({ limit: 1 });
+    return health.ok
+      ? { name: "store", ok: true, detail: `${target}: ${health.driver}, ${health.latencyMs.toFixed(1)} ms, tenant ${store.tenant}` }
+      : { name: "store", ok: false, detail: `${target}: ${health.driver} reports not ok ${JSON.stringify(health.details)}`, fix: "check that the backend is running" };
+  } catch (e) {
+    const code = isContextError(e) ? e.code : "ERROR";
+    const message = e instanceof Error ? e.message : String(e);
+    const fixes: Record<string, string> = {
+      UNAUTHORIZED: "pass a valid key with --api-key or CONTEXTD_API_KEY (contextd keys create on the server)",
+      FORBIDDEN: "this key lacks a scope or is bound to another tenant; create one with the right --tenant/--scope",
+      DRIVER_UNAVAILABLE: "start the server or database, or fix --url / --store",
+      STORE_INCOMPATIBLE: "this file is not a contextd store or is from a newer version; point --store elsewhere or upgrade",
+      CORRUPT: "restore the database from a backup (contextd export/import) or point --store at a new file",
+      INVALID_INPUT: "fix the store URL: memory:, sqlite:./path.db or postgres://…",
+    };
+    return { name: "store", ok: false, detail: `${target}: ${code}: ${message}`, fix: fixes[code] ?? "see the message above" };
+  } finally {
+    await store?.close();
+  }
+}
+
+async function keysCheck(env: NodeJS.ProcessEnv): Promise<Check> {
+  const path = defaultKeysFile(env);
+  if (!existsSync(path)) {
+    return { name: "keys", ok: true, detail: `no keys file at ${path}: serve runs without auth, on loopback only` };
+  }
+  try {
+    const file = await readKeysFile(path);
+    const active = file.keys.filter((k) => k.revokedAt === null).length;
+    const mode = statSync(path).mode & 0o077;
+    if (mode !== 0 && process.platform !== "win32") {
+      return { name: "keys", ok: false, detail: `${path} is readable by other users`, fix: `chmod 600 ${path}` };
+    }
+    return { name: "keys", ok: true, detail: `${path}: ${active} active key(s) of ${file.keys.length}` };
+  } catch (e) {
+    return { name: "keys", ok: false, detail: `${path}: ${e instanceof Error ? e.message : String(e)}`, fix: "fix or remove the keys file, then recreate keys" };
+  }
+}
+
+function dataDirCheck(options: GlobalOptions, env: NodeJS.ProcessEnv): Check | null {
+  const target = options.url ?? env.CONTEXTD_URL ? null : (options.store ?? env.CONTEXTD_STORE ?? "sqlite:./.contextd/contextd.db");
+  if (target === null || !target.startsWith("sqlite:") || target.includes(":memory:")) return null;
+  const dir = resolve(dirname(target.slice("sqlite:".length).split("?")[0] ?? "."));
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return { name: "data dir", ok: true, detail: `${dir} is writable` };
+  } catch {
+    return { name: "data dir", ok: false, detail: `${dir} is not writable`, fix: `make ${dir} writable or choose another --store path` };
+  }
+}
+
+/** Runs every check. */
+export async function runDoctor(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const checks = [nodeCheck()];
+  const dir = dataDirCheck(options, env);
+  if (dir) checks.push(dir);
+  checks.push(await storeCheck(options, env));
+  checks.push(await keysCheck(env));
+  return checks;
+}
+
+/** Registers `doctor`. */
+export function registerDoctorCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command("doctor")
+    .description("check the store, server, keys and environment; say what is wrong and how to fix it")
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const checks = await runDoctor(options, io.env);
+      if (options.json) printJson(io.stdout, checks);
+      else {
+        for (const c of checks) {
+          println(io.stdout, `${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(8)}  ${c.detail}`);
+          if (!c.ok && c.fix) println(io.stdout, `            fix: ${c.fix}`);
+        }
+      }
+      if (checks.some((c) => !c.ok)) setExitCode(1);
+    });
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { openStore } from "../index.js";
+import { serve } from "../server/index.js";
+import { runCli } from "./program.js";
+
+const dir = mkdtempSync(join(tmpdir(), "contextd-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d: Buffer) => (out += d.toString()));
+  stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const code = await runCli(args, { io: { stdout, stderr, env: { CONTEXTD_KEYS: join(dir, "keys.json"), ...env } } });
+  return { code, out, err };
+}
+
+describe("contextd CLI", () => {
+  it("reads and changes contexts of the embedded store: ls, show, history, state, diff, snapshot, restore, fork", async () => {
+    const url = `sqlite:${join(dir, "a.db")}`;
+    const store = await openStore(url);
+    await store.createContext({ id: "chat-1", kind: "chat", title: "First", state: { step: 1 } });
+    await store.patchState("chat-1", { step: 2 });
+    await store.append("chat-1", [{ type: "message", data: "hi" }, { type: "tool_call", data: { id: "t1" } }]);
+    await store.close();
+
+    const ls = await cli(["--store", url, "ls"]);
+    expect(ls.code).toBe(0);
+    expect(ls.out).toMatch(/^ID\s+KIND\s+TITLE/);
+    expect(ls.out).toMatch(/chat-1\s+chat\s+First\s+2\s+3/);
+    const listed = JSON.parse((await cli(["--store", url, "--json", "ls", "--kind", "chat"])).out) as { items: { id: string }[] };
+    expect(listed.items.map((c) => c.id)).toEqual(["chat-1"]);
+    expect((await cli(["--store", url, "show", "chat-1"])).out).toMatch(/version:\s+2/);
+    const history = await cli(["--store", url, "--json", "history", "chat-1", "--type", "message"]);
+    expect(history.out.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(["message"]);
+    expect(JSON.parse((await cli(["--store", url, "--json", "state", "chat-1", "--at", "1"])).out)).toEqual({ state: { step: 1 }, version: 1 });
+    expect(JSON.parse((await cli(["--store", url, "--json", "diff", "chat-1", "1", "2"])).out)).toEqual([{ op: "replace", path: "/step", value: 2 }]);
+    expect((await cli(["--store", url, "snapshot", "chat-1", "before"])).code).toBe(0);
+    const restored = await cli(["--store", url, "restore", "chat-1", "before"]);
+    expect(restored.out).toContain("now version 3");
+    const fork = JSON.parse((await cli(["--store", url, "--json", "fork", "chat-1", "--id", "chat-2", "--at", "1"])).out) as { parentId: string };
+    expect(fork.parentId).toBe("chat-1");
+  });
+
+  it("export and import round-trip, idempotently", async () => {
+    const from = `sqlite:${join(dir, "from.db")}`;
+    const to = `sqlite:${join(dir, "to.db")}`;
+    const store = await openStore(from);
+    await store.createContext({ id: "x", kind: "k", state: { a: 1 } });
+    await store.append("x", { type: "message", data: "m" });
+    await store.close();
+    const file = join(dir, "out.jsonl");
+    expect((await cli(["--store", from, "export", "kind=k", "-o", file])).code).toBe(0);
+    expect(readFileSync(file, "utf8").split("\n")[0]).toContain("contextd-export");
+    const first = JSON.parse((await cli(["--store", to, "--json", "import", file])).out) as { imported: string[] };
+    expect(first.imported).toEqual(["x"]);
+    const again = JSON.parse((await cli(["--store", to, "--json", "import", file])).out) as { imported: string[]; unchanged: string[] };
+    expect(again).toMatchObject({ imported: [], unchanged: ["x"] });
+    expect((await cli(["--store", to, "export", "colour=red"])).code).toBe(1);
+  });
+
+  it("errors give a non-zero exit code and one line naming the code", async () => {
+    const missing = await cli(["--store", "memory:", "show", "nope"]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toBe("contextd: NOT_FOUND: context nope not found\n");
+    expect((await cli(["--store", "memory:", "state", "x", "--at", "-1"])).code).toBe(1);
+    expect((await cli(["no-such-command"])).code).toBe(2);
+    expect((await cli(["--help"])).code).toBe(0);
+  });
+
+  it("keys create, list and revoke; the secret is shown once and stored hashed", async () => {
+    const created = await cli(["keys", "create", "--tenant", "team", "--scope", "read,write", "--label", "ci"]);
+    expect(created.code).toBe(0);
+    const key = created.out.trim();
+    expect(key).toMatch(/^ctxd_[0-9a-f]{16}_/);
+    expect(readFileSync(join(dir, "keys.json"), "utf8")).not.toContain(key);
+    const list = JSON.parse((await cli(["--json", "keys", "list"])).out) as { id: string; tenant: string; hash?: string }[];
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ tenant: "team" });
+    expect(list[0]?.hash).toBeUndefined();
+    expect((await cli(["keys", "revoke", list[0]!.id])).out).toContain("revoked");
+    expect((await cli(["keys", "create", "--tenant", "team", "--scope", "root"])).err).toMatch(/unknown scope/);
+  });
+
+  it("doctor says what is fine and what is wrong, with a fix", async () => {
+    const ok = await cli(["--store", `sqlite:${join(dir, "doc.db")}`, "doctor"]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/ok\s+store/);
+    const foreign = join(dir, "foreign.db");
+    writeFileSync(foreign, "this is not a database");
+    const bad = await cli(["--store", `sqlite:${foreign}`, "doctor"]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/FAIL\s+store/);
+    expect(bad.out).toMatch(/fix: /);
+  });
+
+  it("works against a server with --url", async () => {
+    const server = await serve({ store: await openStore("memory:"), port: 0, logger: pino({ level: "silent" }) });
+    try {
+      const created = await cli(["--url", server.url, "--json", "ls"]);
+      expect(JSON.parse(created.out)).toEqual({ items: [], nextCursor: null });
+      const doctor = await cli(["--url", server.url, "doctor"]);
+      expect(doctor.out).toMatch(new RegExp(`ok\\s+store\\s+server ${server.url.replace(/\./g, "\\.")}`));
+      expect((await cli(["--url", server.url, "show", "nope"])).err).toContain("NOT_FOUND");
+    } finally {
+      await server.close();
+    }
+  });
+});

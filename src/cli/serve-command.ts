@@ -1,0 +1,80 @@
+/**
+ * `contextd serve`: the HTTP API on the embedded default store (or `--store`), until
+ * SIGTERM/SIGINT, then a graceful shutdown.
+ */
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { pino } from "pino";
+import type { Level } from "pino";
+import { ContextError, invalidInput, openStore } from "../index.js";
+import { fileKeyRing, serve } from "../server/index.js";
+import type { KeyRing, ServerLimits } from "../server/index.js";
+import { defaultKeysFile } from "./keys-command.js";
+import type { CliIo } from "./output.js";
+import { println } from "./output.js";
+
+interface ServeFlags {
+  host: string;
+  port: string;
+  keys?: string;
+  logLevel: string;
+  rateLimit?: string;
+  maxBody?: string;
+  timeout?: string;
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidInput(flag, `must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Registers `serve`; `started` receives the URL (tests use it). */
+export function registerServeCommand(program: Command, io: CliIo, started?: (url: string) => void): void {
+  program
+    .command("serve")
+    .description("serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)")
+    .option("--host <host>", "address to listen on; beyond loopback API keys are required", io.env.CONTEXTD_HOST ?? "127.0.0.1")
+    .option("--port <port>", "port (0 picks a free one)", io.env.CONTEXTD_PORT ?? "7070")
+    .option("--keys <file>", "API keys file (made by `contextd keys create`)")
+    .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", io.env.CONTEXTD_LOG_LEVEL ?? "info")
+    .option("--rate-limit <n>", "requests per second per key (burst 2×); default none")
+    .option("--max-body <bytes>", "largest request body")
+    .option("--timeout <ms>", "request deadline")
+    .action(async (flags: ServeFlags, command: Command) => {
+      const global = command.optsWithGlobals<{ store?: string }>();
+      const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+      if (!levels.includes(flags.logLevel)) throw invalidInput("--log-level", `use one of ${levels.join(", ")}`);
+      const port = positiveInt(flags.port, "--port");
+      const limits: Partial<ServerLimits> = {};
+      if (flags.rateLimit !== undefined) {
+        const n = positiveInt(flags.rateLimit, "--rate-limit");
+        limits.rateLimit = { perSecond: n, burst: n * 2 };
+      }
+      if (flags.maxBody !== undefined) limits.maxBodyBytes = positiveInt(flags.maxBody, "--max-body");
+      if (flags.timeout !== undefined) limits.requestTimeoutMs = positiveInt(flags.timeout, "--timeout");
+
+      // An explicit keys file must exist; the default one is used when present.
+      const keysPath = flags.keys ?? io.env.CONTEXTD_KEYS ?? (existsSync(defaultKeysFile(io.env)) ? defaultKeysFile(io.env) : undefined);
+      if (flags.keys !== undefined && !existsSync(flags.keys)) {
+        throw new ContextError("INVALID_INPUT", `keys file ${flags.keys} does not exist: create a key with \`contextd keys create --tenant <t> --keys ${flags.keys}\``);
+      }
+      const keys: KeyRing | null = keysPath === undefined ? null : fileKeyRing(keysPath);
+
+      const logger = pino({ name: "contextd", level: flags.logLevel as Level });
+      const storeUrl = global.store ?? io.env.CONTEXTD_STORE;
+      const store = storeUrl ? await openStore(storeUrl) : await openStore();
+      let running;
+      try {
+        running = await serve({ store, keys, host: flags.host, port, logger, limits, handleSignals: true });
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+      const auth = keys !== null && keys.size > 0 ? `API keys from ${keysPath}` : "no API keys (loopback only)";
+      println(io.stdout, `contextd listening on ${running.url} (${storeUrl ?? "sqlite:./.contextd/contextd.db"}; ${auth})`);
+      println(io.stdout, `API docs: ${running.url}/docs`);
+      started?.(running.url);
+      await running.closed;
+    });
+}

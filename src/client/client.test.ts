@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { VersionConflictError, isContextError, openStore } from "../index.js";
+import type { ContextStore } from "../index.js";
+import { createKeyRing, generateApiKey, serve } from "../server/index.js";
+import type { RunningServer } from "../server/index.js";
+import { createClient } from "./client.js";
+
+let server: RunningServer;
+const keyA = generateApiKey({ tenant: "team-a", scopes: ["read", "write"] });
+const admin = generateApiKey({ tenant: "*", scopes: ["admin"] });
+
+beforeAll(async () => {
+  server = await serve({
+    store: await openStore("memory:"),
+    port: 0,
+    keys: createKeyRing([keyA.record, admin.record]),
+    logger: pino({ level: "silent" }),
+  });
+});
+afterAll(() => server.close());
+
+describe("createClient", () => {
+  it("learns its tenant from the key; a 409 is a VersionConflictError with expected and actual", async () => {
+    const client = createClient({ url: server.url, apiKey: keyA.key });
+    expect(client.tenant).toBe("default");
+    const c = await client.createContext({ state: { n: 1 } });
+    expect(client.tenant).toBe("team-a");
+    expect(c.tenant).toBe("team-a");
+    const e = await client.patchState(c.id, { n: 2 }, { expectedVersion: 3 }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(VersionConflictError);
+    expect(e).toMatchObject({ code: "VERSION_CONFLICT", expected: 3, actual: 1, details: { contextId: c.id } });
+    await client.close();
+  });
+
+  it("withTenant: another tenant is FORBIDDEN for a tenant key, allowed for a '*' admin key", async () => {
+    const a = createClient({ url: server.url, apiKey: keyA.key });
+    await expect(a.withTenant("team-b").listContexts()).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect(() => a.withTenant("")).toThrow(/tenant/);
+    const root = createClient({ url: server.url, apiKey: admin.key });
+    const b = root.withTenant("team-b");
+    expect(b.tenant).toBe("team-b");
+    const c = await b.createContext();
+    expect(c.tenant).toBe("team-b");
+    await expect(a.getContext(c.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await a.close();
+    await root.close();
+  });
+
+  it("a wrong key is UNAUTHORIZED; an unreachable server is DRIVER_UNAVAILABLE; a closed client is CLOSED", async () => {
+    await expect(createClient({ url: server.url, apiKey: "nope" }).listContexts()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    const down = createClient({ url: "http://127.0.0.1:9" });
+    const e = await down.listContexts().catch((err: unknown) => err);
+    expect(isContextError(e, "DRIVER_UNAVAILABLE")).toBe(true);
+    const client = createClient({ url: server.url, apiKey: keyA.key });
+    await client.close();
+    await expect(client.getContext("x")).rejects.toMatchObject({ code: "CLOSED" });
+  });
+
+  it("uses the fetch it is given, and its lifetime signal closes it", async () => {
+    const seen: string[] = [];
+    const life = new AbortController();
+    const client: ContextStore = createClient({
+      url: server.url,
+      apiKey: keyA.key,
+      signal: life.signal,
+      fetch: (input, init) => {
+        seen.push(`${init?.method ?? "GET"} ${String(input)}`);
+        return fetch(input, init);
+      },
+    });
+    await client.listContexts({ limit: 1 });
+    expect(seen).toEqual([`GET ${server.url}/v1/contexts?limit=1`]);
+    life.abort();
+    await expect(client.listContexts()).rejects.toMatchObject({ code: "CLOSED" });
+  });
+
+  it("usage and window go through the server", async () => {
+    const client = createClient({ url: server.url, apiKey: keyA.key });
+    const c = await client.createContext();
+    await client.append(c.id, [
+      { type: "message", data: { role: "user", content: "hello" } },
+      { type: "model_usage", data: { modelId: "gpt-4o", provider: "openai", inputTokens: 1000, outputTokens: 100 } },
+    ]);
+    const report = await client.usage({ contextId: c.id, groupBy: ["model"] });
+    expect(report.totals).toMatchObject({ calls: 1, inputTokens: 1000, outputTokens: 100 });
+    const window = await client.context(c.id).window({ maxTokens: 1000 });
+    expect(window.events.length).toBeGreaterThan(0);
+    await client.close();
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * How client arguments become URLs, query strings and JSON bodies, checked on the way.
+ */
+import { invalidInput } from "../index.js";
+import type { EventQuery, StateWriteOptions } from "../index.js";
+import { checkCount, checkJson, checkJsonObject, checkObject, checkOptions, checkString, queryTime, wireTime } from "./checks.js";
+
+/** A query string's parameters. */
+export type Query = Record<string, string | undefined>;
+
+/** Encodes a path segment. */
+export const enc = encodeURIComponent;
+
+/** The path of a context route; the id must be a non-empty string. */
+export function ctxPath(id: unknown, rest = ""): string {
+  return `/v1/contexts/${enc(checkString(id, "contextId"))}${rest}`;
+}
+
+/** A non-negative integer query parameter, or nothing. */
+export function num(value: unknown, field: string): string | undefined {
+  return value === undefined ? undefined : String(checkCount(value, field));
+}
+
+/** A string query parameter, or nothing. */
+export function str(value: unknown, field: string): string | undefined {
+  return value === undefined ? undefined : checkString(value, field, 4096);
+}
+
+/** Event types as the comma-separated `types` parameter. */
+export function types(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw invalidInput("types", "must be an array of event types");
+  value.forEach((t, i) => checkString(t, `types[${i}]`, 256));
+  if (value.some((t: string) => t.includes(","))) throw invalidInput("types", "an event type for a filter must not contain ','");
+  return value.length === 0 ? undefined : value.join(",");
+}
+
+/** Write guards for a body (and, for state writes, the events of the step); the signal stays out. */
+export function guards(options: unknown, withEvents = false): { body: Record<string, unknown>; signal: AbortSignal | undefined } {
+  const o = checkOptions<StateWriteOptions>(options);
+  const body: Record<string, unknown> = {};
+  if (o.expectedVersion !== undefined) body.expectedVersion = checkCount(o.expectedVersion, "expectedVersion");
+  if (o.fencingToken !== undefined) body.fencingToken = checkCount(o.fencingToken, "fencingToken");
+  if (o.metadata !== undefined) {
+    checkJsonObject(o.metadata, "metadata");
+    body.metadata = o.metadata;
+  }
+  if (withEvents && o.events !== undefined) {
+    if (!Array.isArray(o.events)) throw invalidInput("events", "must be an array of events");
+    body.events = o.events.map((e, i) => wireEvent(e, `events[${i}]`));
+  }
+  return { body, signal: o.signal };
+}
+
+/** The event filters of a query as query parameters. */
+export function eventFilters(q: Partial<EventQuery>): Query {
+  return {
+    afterSeq: num(q.afterSeq, "afterSeq"),
+    beforeSeq: num(q.beforeSeq, "beforeSeq"),
+    since: q.since === undefined ? undefined : queryTime(q.since, "since"),
+    until: q.until === undefined ? undefined : queryTime(q.until, "until"),
+    types: types(q.types),
+  };
+}
+
+/** An event to append, with its timestamp made wire-safe and its values checked. */
+export function wireEvent(e: unknown, field: string): Record<string, unknown> {
+  const event = checkObject(e, field);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(event)) {
+    if (v === undefined) continue;
+    out[k] = k === "timestamp" ? wireTime(v as Date, `${field}.timestamp`) : v;
+  }
+  checkJson(out, field);
+  return out;
+}
+
+/** Context fields shared by create and fork, with times made wire-safe. */
+export function wireContextFields(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined || k === "signal") continue;
+    out[k] = k === "expiresAt" || k === "before" || k === "at" ? wireTime(v as Date, k) : v;
+  }
+  for (const [k, v] of Object.entries(out)) checkJson(v, k);
+  return out;
+}

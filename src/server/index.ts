@@ -1,0 +1,26 @@
+/**
+ * The contextd HTTP server: `createApp` (the hono app, for tests and embedding) and
+ * `serve` (bound to a port), plus API key management.
+ */
+export { createApp } from "./app.js";
+export type { AppOptions } from "./app.js";
+export { serve, isLoopbackHost } from "./serve.js";
+export type { RunningServer, ServeOptions } from "./serve.js";
+export { DEFAULT_SERVER_LIMITS } from "./env.js";
+export type { AppEnv, ServerLimits } from "./env.js";
+export { ERROR_STATUS, toErrorResponse } from "./error-status.js";
+export type { ErrorBody, ErrorResponse } from "./error-status.js";
+export {
+  API_KEY_SCOPES,
+  createApiKey,
+  createKeyRing,
+  fileKeyRing,
+  generateApiKey,
+  listApiKeys,
+  readKeysFile,
+  revokeApiKey,
+  writeKeysFile,
+} from "./keys.js";
+export type { ApiKeyRecord, ApiKeyScope, CreateApiKeyOptions, KeyRing, KeysFile } from "./keys.js";
+export { createRateLimiter } from "./rate-limit.js";
+export type { RateLimitOptions, RateLimiter } from "./rate-limit.js";

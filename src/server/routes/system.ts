@@ -1,0 +1,82 @@
+/**
+ * Liveness, readiness, store health and the caller's identity.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ContextStore } from "../../index.js";
+import { callOptions } from "../env.js";
+import type { AppEnv } from "../env.js";
+import { HealthSchema } from "../schemas.js";
+import { errorResponses, jsonResponse, scope, security } from "./common.js";
+
+const tags = ["system"];
+
+/** Registers `/healthz`, `/readyz`, `/v1/health` and `/v1/whoami`. */
+export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextStore): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/healthz",
+      tags,
+      summary: "Liveness: the process answers",
+      responses: { 200: jsonResponse(z.object({ ok: z.literal(true) }), "Alive") },
+    }),
+    (c) => c.json({ ok: true as const }, 200),
+  );
+
+  const readiness = z.object({ ok: z.boolean(), driver: z.string(), latencyMs: z.number() });
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/readyz",
+      tags,
+      summary: "Readiness: the store answers",
+      responses: { 200: jsonResponse(readiness, "Ready"), 503: jsonResponse(readiness, "The store does not answer") },
+    }),
+    async (c) => {
+      try {
+        const h = await store.health({ signal: AbortSignal.timeout(5000) });
+        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs }, h.ok ? 200 : 503);
+      } catch {
+        return c.json({ ok: false, driver: "unknown", latencyMs: -1 }, 503);
+      }
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/health",
+      tags,
+      security,
+      summary: "Health of the store's backend",
+      middleware: [scope("read")] as const,
+      responses: { 200: jsonResponse(HealthSchema, "Health"), ...errorResponses },
+    }),
+    async (c) => c.json(await c.get("store").health(callOptions(c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/whoami",
+      tags,
+      security,
+      summary: "The tenant, key id and scopes of this request",
+      responses: {
+        200: jsonResponse(
+          z.object({ tenant: z.string(), keyId: z.string().nullable(), scopes: z.array(z.string()), auth: z.boolean() }),
+          "Identity",
+        ),
+        ...errorResponses,
+      },
+    }),
+    (c) => {
+      const key = c.get("key");
+      return c.json(
+        { tenant: c.get("tenant"), keyId: key?.id ?? null, scopes: key?.scopes ?? ["read", "write", "admin"], auth: key !== null },
+        200,
+      );
+    },
+  );
+}

@@ -1,0 +1,352 @@
+/**
+ * The zod schemas of the HTTP API: they validate every request and generate the OpenAPI
+ * document, so the two cannot drift apart. Request objects are strict: unknown fields are 400.
+ */
+import { z } from "@hono/zod-openapi";
+
+// ---- building blocks -------------------------------------------------------------------
+
+/** Any JSON value (the core checks it further). */
+export const JsonValueSchema = z.unknown().openapi("JsonValue", { description: "Any JSON value." });
+/** A JSON object. */
+export const JsonObjectSchema = z
+  .record(z.string(), z.unknown())
+  .openapi("JsonObject", { type: "object", additionalProperties: true, description: "A JSON object." });
+/** A time: epoch milliseconds or an ISO 8601 string. */
+export const TimeSchema = z.union([z.string().min(1).max(64), z.number()]).openapi("Time", {
+  description: "Epoch milliseconds or an ISO 8601 string.",
+});
+const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const queryInt = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const shortText = z.string().max(1024);
+const idText = z.string().min(1).max(256);
+
+/** Path parameter `id`. */
+export const IdParams = z.strictObject({ id: idText.openapi({ param: { name: "id", in: "path" }, example: "01JD7X3M0000000000000000AB" }) });
+/** Path parameters `id` and `name`. */
+export const IdNameParams = z.strictObject({
+  id: idText.openapi({ param: { name: "id", in: "path" } }),
+  name: idText.openapi({ param: { name: "name", in: "path" } }),
+});
+/** Path parameter `holder`. */
+export const HolderParams = z.strictObject({ holder: idText.openapi({ param: { name: "holder", in: "path" } }) });
+/** Path parameter `kind`. */
+export const KindParams = z.strictObject({ kind: idText.openapi({ param: { name: "kind", in: "path" } }) });
+
+// ---- responses -------------------------------------------------------------------------
+
+/** The error body of every 4xx/5xx. */
+export const ErrorSchema = z
+  .object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) })
+  .openapi("Error");
+
+/** A context. */
+export const ContextInfoSchema = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    kind: z.string(),
+    userId: z.string().nullable(),
+    chatId: z.string().nullable(),
+    agentId: z.string().nullable(),
+    title: z.string().nullable(),
+    metadata: JsonObjectSchema,
+    version: z.number().int(),
+    lastSeq: z.number().int(),
+    status: z.enum(["active", "archived"]),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    expiresAt: z.string().nullable(),
+    parentId: z.string().nullable(),
+    parentVersion: z.number().int().nullable(),
+  })
+  .openapi("Context");
+
+/** A page of contexts. */
+export const ContextPageSchema = z
+  .object({ items: z.array(ContextInfoSchema), nextCursor: z.string().nullable() })
+  .openapi("ContextPage");
+
+/** State and version. */
+export const StateRecordSchema = z.object({ state: JsonObjectSchema, version: z.number().int() }).openapi("StateRecord");
+/** An event of a context's history. */
+export const ContextEventSchema = z
+  .object({
+    contextId: z.string(),
+    seq: z.number().int(),
+    type: z.string(),
+    timestamp: z.string(),
+    data: JsonValueSchema,
+    metadata: JsonObjectSchema,
+    tokens: z.number().nullable(),
+    version: z.number().int().nullable(),
+  })
+  .openapi("Event");
+/** What a state write returns. */
+export const StateWriteResultSchema = z
+  .object({
+    state: JsonObjectSchema,
+    version: z.number().int(),
+    seq: z.number().int(),
+    timestamp: z.string(),
+    events: z.array(ContextEventSchema).optional(),
+  })
+  .openapi("StateWriteResult");
+
+/** A page of events. */
+export const EventPageSchema = z
+  .object({ items: z.array(ContextEventSchema), nextCursor: z.string().nullable() })
+  .openapi("EventPage");
+
+/** A JSON Patch operation. */
+export const PatchOperationSchema = z
+  .object({ op: z.enum(["add", "remove", "replace"]), path: z.string(), value: JsonValueSchema.optional() })
+  .openapi("PatchOperation");
+
+/** A snapshot. */
+export const SnapshotSchema = z
+  .object({
+    contextId: z.string(),
+    name: z.string(),
+    label: z.string().nullable(),
+    metadata: JsonObjectSchema,
+    version: z.number().int(),
+    seq: z.number().int(),
+    state: JsonObjectSchema,
+    createdAt: z.string(),
+  })
+  .openapi("Snapshot");
+
+/** A lease. */
+export const LeaseSchema = z
+  .object({ contextId: z.string(), holder: z.string(), token: z.number().int(), expiresAt: z.string() })
+  .openapi("Lease");
+
+/** A registered state schema. */
+export const StateSchemaSchema = z
+  .object({ kind: z.string(), schema: JsonObjectSchema, revision: z.number().int(), updatedAt: z.string() })
+  .openapi("StateSchema");
+
+/** Store health. */
+export const HealthSchema = z
+  .object({ ok: z.boolean(), driver: z.string(), latencyMs: z.number(), details: z.record(z.string(), z.unknown()) })
+  .openapi("Health");
+
+/** Result of compaction. */
+export const CompactResultSchema = z
+  .object({ removed: z.number().int(), firstSeq: z.number().int(), firstVersion: z.number().int() })
+  .openapi("CompactResult");
+
+// ---- requests --------------------------------------------------------------------------
+
+/** One event to append. */
+export const EventInputSchema = z
+  .strictObject({
+    type: z.string().min(1).max(256),
+    data: JsonValueSchema.optional(),
+    metadata: JsonObjectSchema.optional(),
+    tokens: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+    timestamp: TimeSchema.optional(),
+  })
+  .openapi("EventInput");
+/** Guards every write may carry. */
+const writeGuards = {
+  expectedVersion: nonNegInt.optional().openapi({ description: "Fail with 409 unless the context is at this version. `If-Match` works too." }),
+  fencingToken: nonNegInt.optional().openapi({ description: "Fail with 423 LEASE_LOST unless this is the current lease's token." }),
+  metadata: JsonObjectSchema.optional().openapi({ description: "Metadata of the event the write records." }),
+};
+
+/** Guards of state writes, plus events appended in the same transaction (an agent step). */
+const stateWriteGuards = {
+  ...writeGuards,
+  events: z
+    .array(EventInputSchema)
+    .optional()
+    .openapi({ description: "Events appended after the state event, in the same transaction." }),
+};
+
+const contextFields = {
+  kind: z.string().min(1).max(256).optional(),
+  userId: shortText.nullable().optional(),
+  chatId: shortText.nullable().optional(),
+  agentId: shortText.nullable().optional(),
+  title: z.string().max(4096).nullable().optional(),
+  metadata: JsonObjectSchema.optional(),
+  expiresAt: TimeSchema.nullable().optional(),
+  ttlMs: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+};
+
+/** Body of `POST /v1/contexts`. */
+export const CreateContextBody = z
+  .strictObject({ id: idText.optional(), ...contextFields, state: JsonObjectSchema.optional() })
+  .openapi("CreateContext");
+
+/** Body of `PATCH /v1/contexts/{id}`. */
+export const UpdateContextBody = z
+  .strictObject({
+    title: z.string().max(4096).nullable().optional(),
+    metadata: JsonObjectSchema.optional(),
+    expiresAt: TimeSchema.nullable().optional(),
+    status: z.enum(["active", "archived"]).optional(),
+  })
+  .openapi("UpdateContext");
+
+/** Query of `GET /v1/contexts`. */
+export const ListContextsQuery = z.strictObject({
+  kind: z.string().min(1).max(256).optional(),
+  userId: shortText.optional(),
+  chatId: shortText.optional(),
+  agentId: shortText.optional(),
+  status: z.enum(["active", "archived"]).optional(),
+  updatedSince: z.string().min(1).max(64).optional(),
+  order: z.enum(["asc", "desc"]).optional(),
+  limit: queryInt.optional(),
+  cursor: z.string().max(1024).optional(),
+});
+
+/** Query of `GET /v1/contexts/{id}/state`: current, or a past version / time. */
+export const GetStateQuery = z.strictObject({
+  version: queryInt.optional().openapi({ description: "Rebuild this past version." }),
+  at: z.string().min(1).max(64).optional().openapi({ description: "The state in force at this time." }),
+});
+
+/** Body of `PUT /v1/contexts/{id}/state`. */
+export const ReplaceStateBody = z.strictObject({ state: JsonObjectSchema, ...stateWriteGuards }).openapi("ReplaceState");
+/** Body of `PATCH /v1/contexts/{id}/state` (RFC 7396 merge patch). */
+export const PatchStateBody = z.strictObject({ patch: JsonObjectSchema, ...stateWriteGuards }).openapi("PatchState");
+const statePath = z.union([z.string().max(4096), z.array(z.union([z.string().max(1024), z.number().int().min(0)])).max(256)]);
+/** Body of `POST /v1/contexts/{id}/state/set`. */
+export const SetStateBody = z.strictObject({ path: statePath, value: JsonValueSchema, ...stateWriteGuards }).openapi("SetStateAt");
+/** Body of `POST /v1/contexts/{id}/state/remove`. */
+export const RemoveStateBody = z.strictObject({ path: statePath, ...stateWriteGuards }).openapi("RemoveStateAt");
+/** Query of the diff route. */
+export const DiffQuery = z.strictObject({ from: queryInt, to: queryInt });
+
+/** Body of `POST /v1/contexts/{id}/events`. */
+export const AppendBody = z
+  .strictObject({ events: z.array(EventInputSchema).openapi({ description: "One or more events, appended atomically." }), ...writeGuards })
+  .openapi("Append");
+
+const eventFilters = {
+  afterSeq: queryInt.optional(),
+  beforeSeq: queryInt.optional(),
+  since: z.string().min(1).max(64).optional(),
+  until: z.string().min(1).max(64).optional(),
+  types: z.string().max(4096).optional().openapi({ description: "Comma-separated event types." }),
+};
+/** Query of `GET /v1/contexts/{id}/events`. */
+export const EventQuerySchema = z.strictObject({
+  ...eventFilters,
+  order: z.enum(["asc", "desc"]).optional(),
+  limit: queryInt.optional(),
+  cursor: z.string().max(1024).optional(),
+});
+/** Query of the count route. */
+export const CountQuerySchema = z.strictObject(eventFilters);
+/** Query of the last-events route. */
+export const LastQuerySchema = z.strictObject({ n: queryInt, types: eventFilters.types });
+/** Query of the event stream. */
+export const StreamQuerySchema = z.strictObject({
+  afterSeq: queryInt.optional().openapi({ description: "Replay events after this seq first; `Last-Event-ID` wins." }),
+});
+
+/** Body of `POST /v1/contexts/{id}/snapshots`. */
+export const CreateSnapshotBody = z
+  .strictObject({ name: idText.optional(), label: z.string().max(4096).nullable().optional(), metadata: JsonObjectSchema.optional() })
+  .openapi("CreateSnapshot");
+
+const targetFields = {
+  snapshot: idText.optional(),
+  version: nonNegInt.optional(),
+  before: TimeSchema.optional(),
+  at: TimeSchema.optional(),
+};
+/** Body of `POST /v1/contexts/{id}/restore`: exactly one of snapshot, version, before, at. */
+export const RestoreBody = z.strictObject({ ...targetFields, ...stateWriteGuards }).openapi("Restore");
+/** Body of `POST /v1/contexts/{id}/fork`: at most one of snapshot, version, before, at. */
+export const ForkBody = z.strictObject({ ...targetFields, id: idText.optional(), ...contextFields }).openapi("Fork");
+/** Body of `POST /v1/contexts/{id}/compact`. */
+export const CompactBody = z.strictObject({ beforeSeq: nonNegInt }).openapi("Compact");
+
+/** Body of `POST /v1/contexts/{id}/lease`. */
+export const AcquireLeaseBody = z
+  .strictObject({ holder: idText, ttlMs: z.number().int().positive().max(86_400_000).optional(), waitMs: nonNegInt.optional() })
+  .openapi("AcquireLease");
+/** Body of lease renew and release. */
+export const LeaseRefBody = z
+  .strictObject({ holder: idText, token: nonNegInt, ttlMs: z.number().int().positive().max(86_400_000).optional() })
+  .openapi("LeaseRef");
+
+/** Body naming a context. */
+export const ContextIdBody = z.strictObject({ contextId: idText }).openapi("ContextRef");
+/** Body naming a context or none. */
+export const NullableContextIdBody = z.strictObject({ contextId: idText.nullable() }).openapi("NullableContextRef");
+/** Body of `PUT /v1/schemas/{kind}`. */
+export const SchemaBody = z.strictObject({ schema: JsonObjectSchema }).openapi("SetSchema");
+
+/** Body of `POST /v1/usage`. */
+export const UsageBody = z
+  .strictObject({
+    userId: z.string().min(1).max(1024).optional(),
+    contextId: idText.optional(),
+    kind: z.string().min(1).max(256).optional(),
+    from: TimeSchema.optional(),
+    to: TimeSchema.optional(),
+    groupBy: z.array(z.enum(["model", "provider", "user", "context", "day"])).max(5).optional(),
+    prices: z
+      .record(z.string(), z.strictObject({ input: z.number().min(0), output: z.number().min(0), cachedInput: z.number().min(0).optional() }))
+      .optional(),
+  })
+  .openapi("UsageQuery");
+
+const usageTotals = {
+  calls: z.number(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cachedTokens: z.number(),
+  totalTokens: z.number(),
+  costUsd: z.number(),
+  unpricedCalls: z.number(),
+};
+/** A usage report. */
+export const UsageReportSchema = z
+  .object({
+    totals: z.object(usageTotals),
+    groups: z.array(z.object({ ...usageTotals, key: z.record(z.string(), z.string().nullable()) })),
+  })
+  .openapi("UsageReport");
+
+/** Body of `POST /v1/contexts/{id}/window` (the JSON subset of the window options). */
+export const WindowBody = z
+  .strictObject({
+    maxTokens: z.number().int().positive().max(100_000_000),
+    reserveTokens: z.number().int().min(0).optional(),
+    encoding: z.string().min(1).max(64).optional(),
+    types: z.array(z.string().min(1).max(256)).max(256).optional(),
+    pinned: z.array(z.string().min(1).max(256)).max(256).optional(),
+    strategies: z.array(z.enum(["dedupe", "recent"])).max(2).optional(),
+    summarize: z.boolean().optional().openapi({ description: "true: the built-in extractive summary of dropped events" }),
+    summaryMaxTokens: z.number().int().positive().optional(),
+    summaryScanLimit: z.number().int().positive().optional(),
+    eventOverheadTokens: z.number().int().min(0).optional(),
+    pageSize: z.number().int().positive().max(10_000).optional(),
+    pinScanLimit: z.number().int().min(0).optional(),
+    scanLimit: z.number().int().positive().optional(),
+  })
+  .openapi("WindowOptions");
+
+/** A context window. */
+export const ContextWindowSchema = z
+  .object({
+    events: z.array(ContextEventSchema),
+    tokens: z.number(),
+    dropped: z.number(),
+    duplicates: z.number(),
+    pinned: z.number(),
+    budget: z.number(),
+    encoding: z.string(),
+    summary: z
+      .object({ text: z.string(), tokens: z.number(), count: z.number(), fromSeq: z.number(), toSeq: z.number() })
+      .optional(),
+  })
+  .openapi("ContextWindow");

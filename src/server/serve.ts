@@ -1,0 +1,152 @@
+/**
+ * `serve()`: binds the contextd app to a port, refuses to listen beyond loopback without
+ * API keys, and shuts down gracefully (stop accepting, finish requests in flight, end
+ * event streams, close the store).
+ */
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { createAdaptorServer } from "@hono/node-server";
+import { pino } from "pino";
+import type { Logger } from "pino";
+import { ContextError } from "../index.js";
+import type { ContextStore } from "../index.js";
+import { createApp } from "./app.js";
+import type { ServerLimits } from "./env.js";
+import type { KeyRing } from "./keys.js";
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  store: ContextStore;
+  /** API keys; without any, only a loopback host is allowed. */
+  keys?: KeyRing | null;
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** 0 picks a free port. @default 7070 */
+  port?: number;
+  logger?: Logger;
+  limits?: Partial<ServerLimits>;
+  /** Close the store on shutdown. @default true */
+  closeStore?: boolean;
+  /** How long shutdown waits for requests in flight before cutting connections, ms. @default 10000 */
+  shutdownGraceMs?: number;
+  /** Shut down on SIGTERM and SIGINT. @default false */
+  handleSignals?: boolean;
+}
+
+/** A listening server. */
+export interface RunningServer extends AsyncDisposable {
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Requests being handled right now (open event streams included). */
+  readonly inFlight: number;
+  /** Graceful shutdown; safe to call twice. */
+  close(): Promise<void>;
+  /** Settles when the server has shut down. */
+  readonly closed: Promise<void>;
+}
+
+/** True for hosts that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(?:\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
+}
+
+/**
+ * Starts the contextd HTTP server.
+ *
+ * @throws `FORBIDDEN` when asked to listen beyond loopback without API keys
+ * @example
+ * ```ts
+ * const server = await serve({ store: await openStore(), port: 0 });
+ * console.log(server.url);
+ * await server.close();
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const host = options.host ?? "127.0.0.1";
+  // A key ring without any key at start means no auth, like no ring at all.
+  const keys = options.keys && options.keys.size > 0 ? options.keys : null;
+  if (keys === null && !isLoopbackHost(host)) {
+    throw new ContextError(
+      "FORBIDDEN",
+      `refusing to listen on ${host} without API keys: anyone who can reach it could read and write every context. ` +
+        "Create a key with `contextd keys create --tenant <t> --scope read,write` and pass --keys <file>, or listen on 127.0.0.1.",
+      { details: { host } },
+    );
+  }
+  const logger = options.logger ?? pino({ name: "contextd" });
+  const shutdown = new AbortController();
+  const app = createApp({ store: options.store, keys, logger, shutdownSignal: shutdown.signal, ...(options.limits && { limits: options.limits }) });
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+
+  let inFlight = 0;
+  let closing = false;
+  server.on("request", (_req, res) => {
+    inFlight++;
+    if (closing) res.setHeader("Connection", "close");
+    res.once("close", () => {
+      inFlight--;
+      if (closing) server.closeIdleConnections();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 7070, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${urlHost}:${address.port}`;
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closePromise: Promise<void> | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, "shutting down");
+    void close();
+  };
+
+  const close = (): Promise<void> => {
+    closePromise ??= (async () => {
+      closing = true;
+      if (options.handleSignals) {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      // Event streams never finish on their own: end them.
+      shutdown.abort();
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      grace.unref();
+      await stopped;
+      clearTimeout(grace);
+      if (options.closeStore ?? true) await options.store.close();
+      logger.info("stopped");
+      resolveClosed();
+    })();
+    return closePromise;
+  };
+
+  if (options.handleSignals) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+  logger.info({ url, auth: keys !== null }, "listening");
+  return {
+    url,
+    host,
+    port: address.port,
+    get inFlight() {
+      return inFlight;
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: close,
+  };
+}

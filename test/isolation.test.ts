@@ -1,0 +1,138 @@
+/**
+ * Tenant isolation over HTTP: every route of the OpenAPI document is called with tenant A's
+ * key (all scopes) against tenant B's data. Routes on one of B's contexts answer 404 (not
+ * 403: existence does not leak); tenant-wide routes show none of B's data; B's data is
+ * unchanged afterwards. A route added later without a case here fails the test.
+ */
+import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { openStore } from "../src/index.js";
+import type { ContextStore } from "../src/index.js";
+import { createApp, createKeyRing, generateApiKey } from "../src/server/index.js";
+
+const B_ID = "b-ctx";
+
+/** A valid body for each route that takes one, so the request reaches the store. */
+const bodies: Record<string, unknown> = {
+  "post /v1/contexts": { id: "a-own" },
+  "patch /v1/contexts/{id}": { title: "stolen" },
+  "put /v1/contexts/{id}/state": { state: { stolen: true } },
+  "patch /v1/contexts/{id}/state": { patch: { stolen: true } },
+  "post /v1/contexts/{id}/state/set": { path: "/stolen", value: true },
+  "post /v1/contexts/{id}/state/remove": { path: "/n" },
+  "post /v1/contexts/{id}/events": { events: [{ type: "message", data: "stolen" }] },
+  "post /v1/contexts/{id}/snapshots": { name: "stolen" },
+  "post /v1/contexts/{id}/restore": { snapshot: "snap" },
+  "post /v1/contexts/{id}/fork": {},
+  "post /v1/contexts/{id}/compact": { beforeSeq: 1 },
+  "post /v1/contexts/{id}/lease": { holder: "thief" },
+  "post /v1/contexts/{id}/lease/renew": { holder: "owner", token: 1 },
+  "post /v1/contexts/{id}/lease/release": { holder: "owner", token: 1 },
+  "post /v1/contexts/{id}/window": { maxTokens: 1000 },
+  "put /v1/holders/{holder}/active": { contextId: B_ID },
+  "post /v1/holders/{holder}/switch": { contextId: B_ID },
+  "put /v1/holders/{holder}/default": { contextId: B_ID },
+  "put /v1/schemas/{kind}": { schema: { type: "object" } },
+  "post /v1/usage": {},
+  "post /v1/purge-expired": undefined,
+  "post /v1/contexts/{id}/archive": undefined,
+};
+
+/** Required query parameters. */
+const queries: Record<string, string> = {
+  "get /v1/contexts/{id}/diff": "?from=1&to=2",
+  "get /v1/contexts/{id}/events/last": "?n=1",
+};
+
+/** What a tenant-wide route must answer for A (none of B's data). */
+const tenantWide: Record<string, (status: number, body: unknown) => void> = {
+  "post /v1/contexts": (status, body) => expect([status, (body as { tenant: string }).tenant]).toEqual([201, "team-a"]),
+  "get /v1/contexts": (status, body) => expect((body as { items: { id: string }[] }).items.map((c) => c.id)).not.toContain("b-other"),
+  "post /v1/purge-expired": (_s, body) => expect(body).toEqual({ removed: 0 }),
+  "get /v1/holders/{holder}/current": (_s, body) => expect(body).toBeNull(),
+  "delete /v1/holders/{holder}/active": (_s, body) => expect(body).toEqual({ previous: null }),
+  "get /v1/schemas": (_s, body) => expect((body as { kind: string }[]).map((s) => s.kind)).not.toContain("secret-kind"),
+  "get /v1/schemas/{kind}": (_s, body) => expect(body).toBeNull(),
+  "put /v1/schemas/{kind}": (status) => expect(status).toBe(200),
+  "delete /v1/schemas/{kind}": (status) => expect(status).toBe(200),
+  "post /v1/usage": (_s, body) => expect((body as { totals: { calls: number } }).totals.calls).toBe(0),
+  "get /v1/health": (status) => expect(status).toBe(200),
+  "get /v1/whoami": (_s, body) => expect(body).toMatchObject({ tenant: "team-a" }),
+  "get /healthz": (status) => expect(status).toBe(200),
+  "get /readyz": (status) => expect(status).toBe(200),
+};
+
+async function fingerprint(store: ContextStore): Promise<unknown> {
+  return {
+    info: await store.getContext(B_ID),
+    state: await store.getState(B_ID),
+    events: (await store.readEvents(B_ID, { limit: 1000 })).items,
+    snapshots: await store.listSnapshots(B_ID),
+    lease: await store.getLease(B_ID),
+    schema: await store.getSchema("secret-kind"),
+    current: (await store.currentContext("agent"))?.id ?? null,
+    others: (await store.listContexts()).items.map((c) => c.id),
+  };
+}
+
+describe("tenant isolation over HTTP", () => {
+  it("tenant A's key reaches none of tenant B's contexts, events, snapshots, leases, schemas, bindings or streams", async () => {
+    const root = await openStore("memory:");
+    const b = root.withTenant("team-b");
+    await b.createContext({ id: B_ID, state: { n: 1 } });
+    await b.createContext({ id: "b-other" });
+    await b.patchState(B_ID, { n: 2 });
+    await b.append(B_ID, [{ type: "message", data: "secret" }, { type: "model_usage", data: { modelId: "gpt-4o", inputTokens: 10, outputTokens: 5 } }]);
+    await b.createSnapshot(B_ID, { name: "snap" });
+    await b.acquireLease(B_ID, { holder: "owner", ttlMs: 600_000 });
+    await b.setSchema("secret-kind", { type: "object" });
+    await b.activate("agent", B_ID);
+    const before = await fingerprint(b);
+
+    const keyA = generateApiKey({ tenant: "team-a", scopes: ["read", "write", "admin"] });
+    const keyB = generateApiKey({ tenant: "team-b", scopes: ["read"] });
+    const app = createApp({ store: root, keys: createKeyRing([keyA.record, keyB.record]), logger: pino({ level: "silent" }) });
+    const doc = (await (await app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
+
+    let contextRoutes = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(methods)) {
+        const key = `${method} ${path}`;
+        const url =
+          path.replace("{id}", B_ID).replace("{name}", "snap").replace("{holder}", "agent").replace("{kind}", "secret-kind") +
+          (queries[key] ?? "");
+        const init: RequestInit = { method: method.toUpperCase(), headers: { authorization: `Bearer ${keyA.key}` } };
+        if (["post", "put", "patch"].includes(method)) {
+          if (!(key in bodies)) throw new Error(`no request body for ${key}: add one to the isolation test`);
+          const body = bodies[key];
+          if (body !== undefined) {
+            init.body = JSON.stringify(body);
+            init.headers = { ...init.headers, "content-type": "application/json" };
+          }
+        }
+        const res = await app.request(url, init);
+        const text = await res.text();
+        const body: unknown = text.length > 0 && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
+        if (path.includes("{id}")) {
+          contextRoutes++;
+          expect(res.status, `${key}: ${text}`).toBe(404);
+          expect(body, key).toMatchObject({ code: "NOT_FOUND" });
+        } else if (path.includes("{holder}") && method !== "get" && method !== "delete") {
+          // Binding A's holder to B's context: B's context does not exist for A.
+          expect(res.status, `${key}: ${text}`).toBe(404);
+        } else {
+          const check = tenantWide[key];
+          if (check === undefined) throw new Error(`no expectation for the tenant-wide route ${key}: add one to the isolation test`);
+          expect(res.status, `${key}: ${text}`).toBeLessThan(500);
+          check(res.status, body);
+        }
+      }
+    }
+    expect(contextRoutes).toBeGreaterThan(25);
+    // B's key still sees exactly what it had.
+    const own = await app.request(`/v1/contexts/${B_ID}/state`, { headers: { authorization: `Bearer ${keyB.key}` } });
+    expect(await own.json()).toEqual({ state: { n: 2 }, version: 2 });
+    expect(await fingerprint(b)).toEqual(before);
+    await root.close();
+  });
+});

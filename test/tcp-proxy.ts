@@ -1,0 +1,61 @@
+/**
+ * A TCP proxy the outage tests put between contextd and PostgreSQL or Redis, so that a
+ * test can make a service unreachable for one store (and bring it back) without stopping
+ * the shared server.
+ */
+import { createConnection, createServer } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+
+/** A running proxy. */
+export interface TcpProxy {
+  readonly port: number;
+  /** Drops every connection and refuses new ones until {@link TcpProxy.restore}. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on a free loopback port forwarding to `host:port`. */
+export async function startTcpProxy(host: string, port: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let blocked = false;
+  const server = createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host, port });
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop);
+    upstream.on("error", drop);
+    client.on("close", drop);
+    upstream.on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    port: address.port,
+    cut() {
+      blocked = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() {
+      blocked = false;
+    },
+    async close() {
+      blocked = true;
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
