@@ -177,7 +177,7 @@ async function readState(dir) {
     return { state: JSON.parse(row.state), version: row.version };
   };
   // Attribution: the driver's own head read, without the JS around it.
-  raw.db.prepare("UPDATE contexts SET state = ? WHERE pk = 1").run(JSON.stringify(STATE));
+  raw.db.prepare("UPDATE states SET state = ? WHERE ctx = 1").run(JSON.stringify(STATE));
   const floor = sqlFloor(raw);
   const r = await compare({
     contextd: () => rate(() => store.getState(id), { ms: MICRO_MS, warmup: 200 }),
