@@ -307,14 +307,16 @@ function makeStore(shared: Shared, tenantHeader: string | null): ContextStore {
     renewLease: (id, lease) =>
       run(() => {
         const path = ctxPath(id, "/lease/renew");
-        const { signal, ...body } = checkOptions<LeaseRef>(checkObject(lease, "lease"), "lease");
+        const { signal, ...rest } = checkOptions<LeaseRef>(checkLeaseOf(id, lease), "lease");
+        // A Lease as acquireLease returned it carries contextId and expiresAt: send the reference only.
+        const body = { holder: rest.holder, token: rest.token, ...(rest.ttlMs !== undefined && { ttlMs: rest.ttlMs }) };
         checkJson(body, "lease");
         return call<Lease>({ method: "POST", path, body, signal });
       }),
     releaseLease: (id, lease) =>
       run(() => {
         const path = ctxPath(id, "/lease/release");
-        const { signal, ...rest } = checkOptions<LeaseRef>(checkObject(lease, "lease"), "lease");
+        const { signal, ...rest } = checkOptions<LeaseRef>(checkLeaseOf(id, lease), "lease");
         // ttlMs means nothing to a release; the route does not take it.
         const body = { holder: rest.holder, token: rest.token };
         checkJson(body, "lease");
@@ -354,6 +356,15 @@ function makeStore(shared: Shared, tenantHeader: string | null): ContextStore {
     [Symbol.asyncDispose]: () => shared.close(),
   };
   return store;
+}
+
+/** A lease reference for context `id`; a `Lease` of another context is refused, as the embedded store does. */
+function checkLeaseOf(id: string, lease: unknown): Record<string, unknown> {
+  const o = checkObject(lease, "lease");
+  if (o.contextId !== undefined && o.contextId !== id) {
+    throw invalidInput("lease.contextId", `is the lease of another context (${String(o.contextId)}), not of ${id}`);
+  }
+  return o;
 }
 
 /**

@@ -3,7 +3,7 @@
  * Waiting for a lease held elsewhere re-checks on every change notice for the context,
  * and at least every `leasePollMs` (a holder in another process may just let it expire).
  */
-import { ContextError, contextNotFound } from "../errors.js";
+import { ContextError, contextNotFound, invalidInput } from "../errors.js";
 import type { LeaseRecord } from "../drivers/driver.js";
 import type { Engine } from "./engine.js";
 import { abortError, checkInt, checkOptions, checkText, iso } from "./validate.js";
@@ -52,8 +52,14 @@ export async function acquireLease(engine: Engine, tenant: string, id: string, i
   }
 }
 
-function checkRef(input: LeaseRef): { holder: string; token: number; ttlMs: number } {
-  const o = checkOptions<LeaseRef>(input, "lease", ["holder", "token", "ttlMs", "signal"]);
+function checkRef(id: string, input: LeaseRef): { holder: string; token: number; ttlMs: number } {
+  // A `Lease` as acquireLease returned it is a valid reference: its contextId and expiresAt come along.
+  const o = checkOptions<LeaseRef & { contextId?: unknown; expiresAt?: unknown }>(input, "lease", [
+    "holder", "token", "ttlMs", "signal", "contextId", "expiresAt",
+  ]);
+  if (o.contextId !== undefined && o.contextId !== id) {
+    throw invalidInput("lease.contextId", `is the lease of another context (${String(o.contextId)}), not of ${id}`);
+  }
   return {
     holder: checkText(o.holder, "holder"),
     token: checkInt(o.token, "token", 1),
@@ -63,14 +69,14 @@ function checkRef(input: LeaseRef): { holder: string; token: number; ttlMs: numb
 
 /** Extends a lease the caller still holds. */
 export async function renewLease(engine: Engine, tenant: string, id: string, input: LeaseRef): Promise<Lease> {
-  const { holder, token, ttlMs } = checkRef(input);
+  const { holder, token, ttlMs } = checkRef(id, input);
   const now = engine.now();
   return toLease(id, await engine.run(() => engine.driver.renewLease(tenant, id, holder, token, ttlMs, now)));
 }
 
 /** Releases a lease; releasing a lease that was already lost is not an error. */
 export async function releaseLease(engine: Engine, tenant: string, id: string, input: LeaseRef): Promise<void> {
-  const { holder, token } = checkRef(input);
+  const { holder, token } = checkRef(id, input);
   const released = await engine.run(() => engine.driver.releaseLease(tenant, id, holder, token));
   if (!released) {
     const now = engine.now();

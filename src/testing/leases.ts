@@ -17,6 +17,19 @@ export function leasesTests(s: Suite): void {
       expect(await s.store.getLease(c.id)).toEqual(lease);
     });
 
+    s.test("leases", "renewLease and releaseLease accept the Lease object acquireLease returned", async () => {
+      const c = await s.store.createContext();
+      const lease = await s.store.acquireLease(c.id, { holder: "w1", ttlMs: 60_000 });
+      const renewed = await s.store.renewLease(c.id, lease);
+      expect(renewed.token).toBe(lease.token);
+      await s.store.releaseLease(c.id, renewed);
+      expect(await s.store.getLease(c.id)).toBeNull();
+      const other = await s.store.createContext();
+      const next = await s.store.acquireLease(c.id, { holder: "w1", ttlMs: 60_000 });
+      await expectError(() => s.store.releaseLease(other.id, next), "INVALID_INPUT");
+      expect((await s.store.getLease(c.id))?.token).toBe(next.token);
+    });
+
     s.test("leases", "a second holder fails at once with LOCK_TIMEOUT when waitMs is 0 (the default)", async () => {
       const c = await s.store.createContext();
       const lease = await s.store.acquireLease(c.id, { holder: "a", ttlMs: 60_000 });
