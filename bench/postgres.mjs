@@ -316,7 +316,9 @@ async function main() {
     c.cacheUp ? "" : "**The Redis cache was not up during the read benchmark: the figure is a read from PostgreSQL.**\n",
     "One commit each of contextd is one round trip (a server-side function locks the head row, checks the guards, " +
       "numbers the event and moves the head; the NOTIFY to other nodes follows on its own connection); the raw baseline " +
-      "inserts the row alone. Both wait for one WAL flush, which dominates on this machine's disk. The read goes " +
+      "inserts the row alone, while contextd also moves the head row and sends a NOTIFY for the other nodes (batched " +
+      "per 2 ms): with a fast WAL flush this extra work per commit shows in the ratio, with a slow one the flush " +
+      "dominates both. The read goes " +
       "through the whole store (`getState`): one Lua call that resolves the cache epoch and reads the head, then two " +
       "JSON.parse (record and state) against the baseline's one HGET and one parse.",
     "",
@@ -356,8 +358,8 @@ async function main() {
     "",
     "With `synchronous_commit=on` every commit waits for one WAL flush of this machine's disk (see the raw single-row " +
       `commit rate above: ${fmtRate(a.single.raw.median)}/s), and a contextd step is two commits (the public API has no ` +
-      "single call for \"append a message and write the state\") against PostgresSaver's one: both are bound by the " +
-      "disk, not by what they write, and no storage layer can be 20× faster than the flush it waits for. With " +
+      "single call for \"append a message and write the state\") against PostgresSaver's one: both are bound by " +
+      "round trips and flushes more than by what they write, so a 20× lead is out of reach at 2,000 steps. With " +
       "`synchronous_commit=off` (contextd's `synchronousCommit: \"off\"`: a crash of a contextd node still loses " +
       "nothing; a crash of the PostgreSQL server may lose the last few hundred ms) the cost of what each step writes " +
       "shows: PostgresSaver rewrites the whole, growing message list every step, contextd appends one row and rewrites " +

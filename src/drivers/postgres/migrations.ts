@@ -1,0 +1,201 @@
+/**
+ * The PostgreSQL schema of contextd, as an ordered list of migrations. The index + 1 of a
+ * migration is its version; applied versions are recorded in `<schema>.migrations`.
+ * Migrations run inside one transaction at `open()`, under an advisory lock so several
+ * nodes starting together apply them once.
+ */
+import { ContextError } from "../../errors.js";
+
+/** One step of the schema. `sql` receives the quoted schema name. */
+export interface Migration {
+  name: string;
+  sql: (schema: string) => string;
+}
+
+/** Queries `applyMigrations` needs: a client already inside the caller's connection. */
+export interface MigrationClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/** The migrations, oldest first. Never edit a released one: append a new one. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: "initial",
+    sql: (s) => `
+CREATE TABLE ${s}.contexts (
+  pk bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  kind text NOT NULL,
+  user_id text,
+  chat_id text,
+  agent_id text,
+  title text,
+  metadata text NOT NULL,
+  state text NOT NULL,
+  version bigint NOT NULL,
+  last_seq bigint NOT NULL,
+  first_seq bigint NOT NULL DEFAULT 1,
+  status text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  expires_at bigint,
+  parent_id text,
+  parent_version bigint,
+  CONSTRAINT contexts_tenant_id UNIQUE (tenant, id)
+);
+CREATE INDEX contexts_expires ON ${s}.contexts (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE ${s}.events (
+  ctx bigint NOT NULL,
+  seq bigint NOT NULL,
+  type text NOT NULL,
+  ts bigint NOT NULL,
+  data text NOT NULL,
+  metadata text NOT NULL,
+  tokens integer,
+  version bigint,
+  PRIMARY KEY (ctx, seq)
+);
+CREATE INDEX events_version ON ${s}.events (ctx, version) WHERE version IS NOT NULL;
+CREATE TABLE ${s}.checkpoints (
+  ctx bigint NOT NULL,
+  version bigint NOT NULL,
+  state text NOT NULL,
+  PRIMARY KEY (ctx, version)
+);
+CREATE TABLE ${s}.snapshots (
+  ctx bigint NOT NULL,
+  name text NOT NULL,
+  label text,
+  metadata text NOT NULL,
+  version bigint NOT NULL,
+  seq bigint NOT NULL,
+  state text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (ctx, name)
+);
+CREATE INDEX snapshots_created ON ${s}.snapshots (ctx, created_at);
+CREATE TABLE ${s}.leases (
+  ctx bigint PRIMARY KEY,
+  holder text,
+  token bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE TABLE ${s}.bindings (
+  tenant text COLLATE "C" NOT NULL,
+  holder text NOT NULL,
+  slot text NOT NULL,
+  context_id text NOT NULL,
+  PRIMARY KEY (tenant, holder, slot)
+);
+CREATE SEQUENCE ${s}.schema_revisions;
+CREATE TABLE ${s}.schemas (
+  tenant text COLLATE "C" NOT NULL,
+  kind text COLLATE "C" NOT NULL,
+  schema text NOT NULL,
+  revision bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (tenant, kind)
+);
+-- The append-only commit in one round trip: lock the head, check the guards, number the
+-- events without gaps and move the head, all in the statement's transaction (p_channel:
+-- NOTIFY inside it too; the driver passes NULL and notifies after the commit instead).
+-- Guard failures raise SQLSTATE CD404 / CD409 (detail = current version) / CD423.
+CREATE FUNCTION ${s}.append_events(
+  p_tenant text, p_id text, p_now bigint, p_expected bigint, p_token bigint,
+  p_types text[], p_ts bigint[], p_data text[], p_meta text[], p_tokens integer[],
+  p_channel text, p_origin text
+) RETURNS TABLE (
+  o_kind text, o_user_id text, o_chat_id text, o_agent_id text, o_title text, o_metadata text,
+  o_version bigint, o_last_seq bigint, o_first_seq bigint, o_status text, o_created_at bigint,
+  o_expires_at bigint, o_parent_id text, o_parent_version bigint
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+  r record;
+  l ${s}.leases%ROWTYPE;
+  n integer := coalesce(array_length(p_types, 1), 0);
+BEGIN
+  -- Moving the head locks the row: concurrent commits of this context queue here. The
+  -- guards below raise, which rolls the move back.
+  UPDATE ${s}.contexts c SET last_seq = c.last_seq + n, updated_at = p_now
+    WHERE c.tenant = p_tenant AND c.id = p_id AND (c.expires_at IS NULL OR c.expires_at > p_now)
+    RETURNING c.pk, c.kind, c.user_id, c.chat_id, c.agent_id, c.title, c.metadata, c.version, c.last_seq,
+              c.first_seq, c.status, c.created_at, c.expires_at, c.parent_id, c.parent_version
+    INTO r;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD404', MESSAGE = 'context not found';
+  END IF;
+  IF p_token IS NOT NULL THEN
+    -- A statement of its own, after the lock: it sees a lease granted while we waited.
+    SELECT * INTO l FROM ${s}.leases WHERE ctx = r.pk;
+    IF NOT FOUND OR l.token <> p_token OR l.holder IS NULL OR l.expires_at <= p_now THEN
+      RAISE EXCEPTION USING ERRCODE = 'CD423', MESSAGE = 'lease lost', DETAIL = coalesce(l.token::text, '');
+    END IF;
+  END IF;
+  IF p_expected IS NOT NULL AND p_expected <> r.version THEN
+    RAISE EXCEPTION USING ERRCODE = 'CD409', MESSAGE = 'version conflict', DETAIL = r.version::text;
+  END IF;
+  IF n > 0 THEN
+    INSERT INTO ${s}.events (ctx, seq, type, ts, data, metadata, tokens, version)
+      SELECT r.pk, r.last_seq - n + u.ord, u.type, u.ts, u.data, u.meta, u.tokens, NULL
+      FROM unnest(p_types, p_ts, p_data, p_meta, p_tokens) WITH ORDINALITY AS u(type, ts, data, meta, tokens, ord);
+    IF p_channel IS NOT NULL THEN
+      PERFORM pg_notify(p_channel, json_build_object('t', p_tenant, 'c', p_id, 's', r.last_seq, 'o', p_origin)::text);
+    END IF;
+  END IF;
+  -- o_last_seq: the last sequence number before these events.
+  RETURN QUERY SELECT r.kind, r.user_id, r.chat_id, r.agent_id, r.title, r.metadata, r.version,
+    r.last_seq - n, r.first_seq, r.status, r.created_at, r.expires_at, r.parent_id, r.parent_version;
+END
+$fn$;
+`,
+  },
+];
+
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Creates the schema if needed and applies the missing migrations, inside the caller's
+ * transaction. A schema made by a newer contextd, or a schema holding other tables, is
+ * refused with `STORE_INCOMPATIBLE` and left untouched.
+ *
+ * @returns the schema version after the call
+ * @throws `STORE_INCOMPATIBLE`
+ */
+export async function applyMigrations(client: MigrationClient, schemaName: string, quoted: string): Promise<number> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`contextd:migrate:${schemaName}`]);
+  const tables = await client.query(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+    [schemaName],
+  );
+  const names = new Set(tables.rows.map((r) => String(r.table_name)));
+  if (names.size > 0 && !names.has("migrations")) {
+    throw new ContextError(
+      "STORE_INCOMPATIBLE",
+      `PostgreSQL schema "${schemaName}" holds tables but is not a contextd store; choose another schema`,
+      { details: { schema: schemaName, tables: [...names].slice(0, 20) } },
+    );
+  }
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${quoted}.migrations (
+       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  const current = await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${quoted}.migrations`);
+  const applied = Number(current.rows[0]?.v ?? 0);
+  if (applied > SCHEMA_VERSION) {
+    throw new ContextError(
+      "STORE_INCOMPATIBLE",
+      `PostgreSQL schema "${schemaName}" is at version ${applied}, made by a newer contextd (this one knows ${SCHEMA_VERSION}); upgrade contextd`,
+      { details: { schema: schemaName, found: applied, supported: SCHEMA_VERSION } },
+    );
+  }
+  for (let v = applied + 1; v <= SCHEMA_VERSION; v++) {
+    const m = MIGRATIONS[v - 1];
+    if (m === undefined) break;
+    await client.query(m.sql(quoted));
+    await client.query(`INSERT INTO ${quoted}.migrations (version, name) VALUES ($1, $2)`, [v, m.name]);
+  }
+  return SCHEMA_VERSION;
+}

@@ -1,0 +1,264 @@
+import { afterAll, expect, it } from "vitest";
+import { createStore } from "../../core/store.js";
+import type { ContextStore } from "../../core/types.js";
+import { isContextError } from "../../errors.js";
+import { describeConformance } from "../../testing/index.js";
+import {
+  adminQuery,
+  describeWithServices,
+  dropSchema,
+  PG_URL,
+  pgModule,
+  probePostgres,
+  randomSchema,
+} from "../../../test/services.js";
+import type { Driver } from "../driver.js";
+import { postgresDriver } from "./driver.js";
+import { MIGRATIONS } from "./migrations.js";
+
+const pgDown = await probePostgres();
+const schemaOf = new WeakMap<ContextStore, string>();
+const leftovers = new Set<string>();
+
+/** A store in a fresh schema; closing it drops the schema. */
+async function freshStore(): Promise<ContextStore> {
+  const schema = randomSchema();
+  leftovers.add(schema);
+  const store = await createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }));
+  const wrapped = new Proxy(store, {
+    get(target, prop) {
+      if (prop === "close" || prop === Symbol.asyncDispose) {
+        return async () => {
+          await target.close();
+          await dropSchema(schema);
+          leftovers.delete(schema);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  schemaOf.set(wrapped, schema);
+  return wrapped;
+}
+
+async function peerOf(store: ContextStore): Promise<ContextStore> {
+  const schema = schemaOf.get(store);
+  if (schema === undefined) throw new Error("not a store made by freshStore");
+  return createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }));
+}
+
+afterAll(async () => {
+  for (const s of leftovers) await dropSchema(s).catch(() => undefined);
+});
+
+describeWithServices("postgres", [pgDown], () => {
+  describeConformance("postgres", freshStore, { openPeer: peerOf });
+});
+
+describeWithServices("postgres driver", [pgDown], () => {
+  async function withDriver<T>(fn: (d: Driver, schema: string) => Promise<T>, schema = randomSchema()): Promise<T> {
+    leftovers.add(schema);
+    const d = postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 });
+    try {
+      await d.open();
+      return await fn(d, schema);
+    } finally {
+      await d.close();
+    }
+  }
+
+  it("records every migration in the schema's migrations table", async () => {
+    await withDriver(async (_d, schema) => {
+      const r = (await adminQuery(`SELECT version, name FROM "${schema}".migrations ORDER BY version`)) as {
+        rows: { version: number; name: string }[];
+      };
+      expect(r.rows.map((x) => x.name)).toEqual(MIGRATIONS.map((m) => m.name));
+    });
+  });
+
+  it("refuses a schema written by a newer contextd with STORE_INCOMPATIBLE and leaves it untouched", async () => {
+    const schema = randomSchema();
+    await withDriver(async () => undefined, schema);
+    await adminQuery(`INSERT INTO "${schema}".migrations (version, name) VALUES (${MIGRATIONS.length + 1}, 'from-the-future')`);
+    const d = postgresDriver({ connectionString: PG_URL, schema });
+    const err = await d.open().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await d.close();
+    expect(isContextError(err, "STORE_INCOMPATIBLE")).toBe(true);
+    const r = (await adminQuery(`SELECT count(*)::int AS n FROM "${schema}".migrations`)) as { rows: { n: number }[] };
+    expect(r.rows[0]?.n).toBe(MIGRATIONS.length + 1);
+  });
+
+  it("refuses a schema holding foreign tables with STORE_INCOMPATIBLE", async () => {
+    const schema = randomSchema();
+    leftovers.add(schema);
+    await adminQuery(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".users (id int)`);
+    const d = postgresDriver({ connectionString: PG_URL, schema });
+    const err = await d.open().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await d.close();
+    expect(isContextError(err, "STORE_INCOMPATIBLE")).toBe(true);
+  });
+
+  it("rejects a schema name that is not a plain identifier with INVALID_INPUT", () => {
+    let err: unknown;
+    try {
+      postgresDriver({ schema: 'x"; DROP TABLE y; --' });
+    } catch (e) {
+      err = e;
+    }
+    expect(isContextError(err, "INVALID_INPUT")).toBe(true);
+  });
+
+  it("numbers events without gaps under concurrent appends from several stores", async () => {
+    const schema = randomSchema();
+    leftovers.add(schema);
+    const stores = await Promise.all(
+      [0, 1, 2].map(() => createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }))),
+    );
+    try {
+      const [a] = stores;
+      if (a === undefined) throw new Error("no store");
+      const ctx = await a.createContext({ state: { n: 0 } });
+      await Promise.all(
+        stores.flatMap((s, i) =>
+          Array.from({ length: 20 }, (_, j) => s.append(ctx.id, [{ type: "message", data: { i, j } }, { type: "tick" }])),
+        ),
+      );
+      const page = await a.readEvents(ctx.id, { limit: 1000 });
+      expect(page.items.map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, k) => k + 1));
+    } finally {
+      for (const s of stores) await s.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it("loses no compare-and-set increment across stores on one context", async () => {
+    const schema = randomSchema();
+    leftovers.add(schema);
+    const stores = await Promise.all(
+      [0, 1, 2].map(() => createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }))),
+    );
+    try {
+      const [a] = stores;
+      if (a === undefined) throw new Error("no store");
+      const ctx = await a.createContext({ state: { n: 0 } });
+      const perWorker = 15;
+      await Promise.all(
+        stores.map(async (s) => {
+          for (let k = 0; k < perWorker; ) {
+            const cur = await s.getState(ctx.id);
+            try {
+              await s.replaceState(ctx.id, { n: (cur.state.n as number) + 1 }, { expectedVersion: cur.version });
+              k++;
+            } catch (e) {
+              if (!isContextError(e, "VERSION_CONFLICT")) throw e;
+            }
+          }
+        }),
+      );
+      const final = await a.getState(ctx.id);
+      expect(final.state.n).toBe(3 * perWorker);
+      expect(final.version).toBe(1 + 3 * perWorker);
+    } finally {
+      for (const s of stores) await s.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it("ends a statement that waits past statementTimeoutMs with DRIVER_UNAVAILABLE and works again after", async () => {
+    const schema = randomSchema();
+    leftovers.add(schema);
+    const store = await createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 2, statementTimeoutMs: 300 }));
+    const { Client } = await pgModule();
+    const blocker = new Client({ connectionString: PG_URL });
+    blocker.on("error", () => undefined);
+    await blocker.connect();
+    try {
+      const ctx = await store.createContext({ state: { n: 0 } });
+      await blocker.query("BEGIN");
+      await blocker.query(`SELECT 1 FROM "${schema}".contexts WHERE id = '${ctx.id}' FOR UPDATE`);
+      const err = await store.replaceState(ctx.id, { n: 1 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isContextError(err, "DRIVER_UNAVAILABLE")).toBe(true);
+      expect(((err as Error).cause as { code?: string }).code).toBe("57014");
+      await blocker.query("ROLLBACK");
+      expect((await store.replaceState(ctx.id, { n: 2 })).version).toBe(2);
+    } finally {
+      await blocker.end();
+      await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  for (const path of ["state write", "append"] as const) {
+    it(`fences ${path === "append" ? "an" : "a"} ${path} whose lease was granted to another holder while it waited for the row lock`, async () => {
+      const schema = randomSchema();
+      leftovers.add(schema);
+      const app = `contextd-fence-${schema}`;
+      const store = await createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 2, applicationName: app }));
+      const { Client } = await pgModule();
+      const other = new Client({ connectionString: PG_URL });
+      other.on("error", () => undefined);
+      await other.connect();
+      try {
+        const ctx = await store.createContext({ state: { n: 0 } });
+        const lease = await store.acquireLease(ctx.id, { holder: "a", ttlMs: 60_000 });
+        // Another node takes the row lock and, holding it, hands the lease to "b".
+        await other.query("BEGIN");
+        await other.query(`SELECT 1 FROM "${schema}".contexts WHERE id = '${ctx.id}' FOR UPDATE`);
+        const write =
+          path === "state write"
+            ? store.replaceState(ctx.id, { n: 1 }, { fencingToken: lease.token })
+            : store.append(ctx.id, { type: "fenced" }, { fencingToken: lease.token });
+        const outcome = write.then(
+          () => null,
+          (e: unknown) => e,
+        );
+        // Wait until the write is queued on the row lock (the condition, bounded).
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const r = (await adminQuery(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${app}' AND wait_event_type = 'Lock'`,
+          )) as { rows: { n: number }[] };
+          if ((r.rows[0]?.n ?? 0) > 0) break;
+          if (Date.now() > deadline) throw new Error("the write never waited for the row lock");
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        await other.query(
+          `UPDATE "${schema}".leases SET holder = 'b', token = token + 1, expires_at = ${Date.now() + 60_000}
+            WHERE ctx = (SELECT pk FROM "${schema}".contexts WHERE id = '${ctx.id}')`,
+        );
+        await other.query("COMMIT");
+        expect(isContextError(await outcome, "LEASE_LOST")).toBe(true);
+        expect(await store.getState(ctx.id)).toEqual({ state: { n: 0 }, version: 1 });
+        expect(await store.countEvents(ctx.id)).toBe(0);
+      } finally {
+        await other.end();
+        await store.close();
+        await dropSchema(schema);
+      }
+    });
+  }
+
+  it("fails fast with DRIVER_UNAVAILABLE when the server cannot be reached", async () => {
+    const d = postgresDriver({ connectionString: "postgres://postgres@127.0.0.1:1/test", connectionTimeoutMs: 1000 });
+    const started = Date.now();
+    const err = await d.open().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await d.close();
+    expect(isContextError(err, "DRIVER_UNAVAILABLE")).toBe(true);
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    // A failure guard against hanging, not a speed assertion: the connect timeout is 1 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

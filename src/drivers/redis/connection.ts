@@ -1,0 +1,169 @@
+/**
+ * One Redis connection of the cache tier and its health. Any failed command marks Redis
+ * *down*: callers then bypass it (falling back to the inner driver), one warning is
+ * logged per outage, and a probe retries in the background. When Redis answers again the
+ * cache epoch is bumped first, so every node sees an empty cache (anything written while
+ * this node could not keep it up to date is gone) before it is used again.
+ */
+import { createHash } from "node:crypto";
+import type { RedisClient, RedisModule } from "./redis-module.js";
+
+/** Where warnings go; pino's and console's `warn` both fit. */
+export interface CacheLogger {
+  warn(message: string, details?: Record<string, unknown>): void;
+  info?(message: string, details?: Record<string, unknown>): void;
+}
+
+/** Options of {@link createRedisConnection}. */
+export interface RedisConnectionOptions {
+  url: string;
+  epochKey: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  probeIntervalMs: number;
+  logger: CacheLogger;
+  /** Called when Redis comes back (after the epoch bump). */
+  onRecovered?: () => void;
+}
+
+/** The health-aware connection. */
+export interface RedisConnection {
+  /** True while Redis may be used. */
+  readonly up: boolean;
+  readonly client: RedisClient;
+  /** Runs a script by SHA (loading it on NOSCRIPT). Throws on failure after marking Redis down. */
+  script(source: string, keys: string[], args: string[]): Promise<unknown>;
+  /** Runs a raw command. Throws on failure after marking Redis down. */
+  command(args: string[]): Promise<unknown>;
+  /** Marks Redis down because of `e` (warns once per outage). */
+  fail(e: unknown): void;
+  /** Waits for the first connection attempt (never rejects). */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
+
+/** Connects to Redis in the background; see the module docs. */
+export function createRedisConnection(redis: RedisModule, o: RedisConnectionOptions): RedisConnection {
+  const client = redis.createClient({
+    url: o.url,
+    // Fail commands at once while disconnected instead of queueing them: callers fall back.
+    disableOfflineQueue: true,
+    commandOptions: { timeout: o.commandTimeoutMs },
+    socket: { connectTimeout: o.connectTimeoutMs, reconnectStrategy: (n) => Math.min(50 * 2 ** Math.min(n, 5), 1000) },
+  });
+  let up = false;
+  let warned = false;
+  let closed = false;
+  let probe: NodeJS.Timeout | undefined;
+  const shas = new Map<string, string>();
+  client.on("error", (e) => fail(e));
+
+  function fail(e: unknown): void {
+    if (closed) return;
+    up = false;
+    if (!warned) {
+      warned = true;
+      o.logger.warn("Redis cache unavailable; reading and writing through to the store until it returns", {
+        url: redactUrl(o.url),
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+    startProbe();
+  }
+
+  function startProbe(): void {
+    if (probe !== undefined || closed) return;
+    probe = setInterval(() => {
+      void recover();
+    }, o.probeIntervalMs);
+    probe.unref();
+  }
+
+  let recovering = false;
+  async function recover(): Promise<void> {
+    if (recovering || closed || !client.isReady) return;
+    recovering = true;
+    try {
+      await client.sendCommand(["INCR", o.epochKey]);
+      if (closed) return;
+      if (probe !== undefined) clearInterval(probe);
+      probe = undefined;
+      up = true;
+      if (warned) o.logger.info?.("Redis cache is back; starting from an empty cache", { url: redactUrl(o.url) });
+      warned = false;
+      o.onRecovered?.();
+    } catch {
+      // Still down; the probe tries again.
+    } finally {
+      recovering = false;
+    }
+  }
+
+  const ready = client.connect().then(
+    () => {
+      // After a failed first attempt the probe owns the way back (it bumps the epoch).
+      if (probe === undefined) up = true;
+    },
+    (e: unknown) => fail(e),
+  );
+
+  async function command(args: string[]): Promise<unknown> {
+    try {
+      return await client.sendCommand(args);
+    } catch (e) {
+      fail(e);
+      throw e;
+    }
+  }
+
+  async function script(source: string, keys: string[], args: string[]): Promise<unknown> {
+    let sha = shas.get(source);
+    if (sha === undefined) shas.set(source, (sha = sha1(source)));
+    const call = ["EVALSHA", sha, String(keys.length), ...keys, ...args];
+    try {
+      return await client.sendCommand(call);
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
+        return command(["EVAL", source, String(keys.length), ...keys, ...args]);
+      }
+      fail(e);
+      throw e;
+    }
+  }
+
+  return {
+    get up() {
+      return up && !closed;
+    },
+    client,
+    script,
+    command,
+    fail,
+    ready,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (probe !== undefined) clearInterval(probe);
+      probe = undefined;
+      try {
+        if (client.close !== undefined) await client.close();
+        else client.destroy();
+      } catch {
+        client.destroy();
+      }
+    },
+  };
+}
+
+/** The URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "redis://…";
+  }
+}

@@ -1,0 +1,218 @@
+import { afterAll, expect, it } from "vitest";
+import { createStore } from "../../core/store.js";
+import type { ContextEvent, ContextStore } from "../../core/types.js";
+import { describeConformance } from "../../testing/index.js";
+import {
+  describeWithServices,
+  dropRedisPrefix,
+  dropSchema,
+  PG_URL,
+  probePostgres,
+  probeRedis,
+  randomSchema,
+  REDIS_URL,
+} from "../../../test/services.js";
+import { startTcpProxy } from "../../../test/tcp-proxy.js";
+import { postgresDriver } from "../postgres/driver.js";
+import type { PostgresDriverOptions } from "../postgres/driver.js";
+import { redisCache } from "./cache.js";
+import type { RedisCacheOptions } from "./cache.js";
+import { loadRedis } from "./redis-module.js";
+
+const reasons = [await probePostgres(), await probeRedis()];
+const schemaOf = new WeakMap<ContextStore, string>();
+const leftovers = new Set<string>();
+const quiet = { warn: () => undefined, info: () => undefined };
+
+function tiered(schema: string, pg: PostgresDriverOptions = {}, cache: RedisCacheOptions = {}): Promise<ContextStore> {
+  const inner = postgresDriver({ connectionString: PG_URL, schema, poolSize: 4, ...pg });
+  return createStore(redisCache(inner, { url: REDIS_URL, prefix: schema, ttlMs: 60_000, logger: quiet, ...cache }));
+}
+
+async function freshStore(): Promise<ContextStore> {
+  const schema = randomSchema("cdr");
+  leftovers.add(schema);
+  const store = await tiered(schema);
+  const wrapped = new Proxy(store, {
+    get(target, prop) {
+      if (prop === "close" || prop === Symbol.asyncDispose) {
+        return async () => {
+          await target.close();
+          await dropSchema(schema);
+          await dropRedisPrefix(schema);
+          leftovers.delete(schema);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  schemaOf.set(wrapped, schema);
+  return wrapped;
+}
+
+async function peerOf(store: ContextStore): Promise<ContextStore> {
+  const schema = schemaOf.get(store);
+  if (schema === undefined) throw new Error("not a store made by freshStore");
+  return tiered(schema);
+}
+
+/** Reads a cached head straight from Redis (current epoch), or null. */
+async function cachedVersion(prefix: string, tenant: string, id: string): Promise<number | null> {
+  const redis = await loadRedis();
+  const c = redis.createClient({
+    url: REDIS_URL,
+    disableOfflineQueue: false,
+    commandOptions: { timeout: 2000 },
+    socket: { connectTimeout: 2000, reconnectStrategy: () => 100 },
+  });
+  c.on("error", () => undefined);
+  await c.connect();
+  try {
+    const epoch = ((await c.sendCommand(["GET", `${prefix}:epoch`])) as string | null) ?? "0";
+    const v = (await c.sendCommand(["HGET", `${prefix}:h:${epoch}:${tenant}:${id}`, "d"])) as string | null;
+    if (v === null) return null;
+    const r = (await c.sendCommand(["HGET", `${prefix}:h:${epoch}:${tenant}:${id}`, "v"])) as string;
+    return Number(r);
+  } finally {
+    c.destroy();
+  }
+}
+
+afterAll(async () => {
+  for (const s of leftovers) {
+    await dropSchema(s).catch(() => undefined);
+    await dropRedisPrefix(s).catch(() => undefined);
+  }
+});
+
+describeWithServices("postgres + redis", reasons, () => {
+  describeConformance("postgres + redis cache", freshStore, { openPeer: peerOf });
+});
+
+describeWithServices("redis cache tier", reasons, () => {
+  async function nodes(n: number, pg: PostgresDriverOptions = {}, cache: RedisCacheOptions = {}) {
+    const schema = randomSchema("cdr");
+    leftovers.add(schema);
+    const stores: ContextStore[] = [];
+    for (let i = 0; i < n; i++) stores.push(await tiered(schema, pg, cache));
+    return {
+      schema,
+      stores,
+      async close() {
+        for (const s of stores) await s.close();
+        await dropSchema(schema);
+        await dropRedisPrefix(schema);
+      },
+    };
+  }
+
+  it("keeps the head of a written context in Redis, at the written version", async () => {
+    const cluster = await nodes(1);
+    try {
+      const [a] = cluster.stores as [ContextStore];
+      const ctx = await a.createContext({ state: { n: 0 } });
+      const w = await a.replaceState(ctx.id, { n: 1 });
+      expect(await cachedVersion(cluster.schema, "default", ctx.id)).toBe(w.version);
+      expect(await a.getState(ctx.id)).toEqual({ state: { n: 1 }, version: w.version });
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("never returns an older version on another node after an acknowledged write", async () => {
+    const cluster = await nodes(3);
+    try {
+      const [a, b, c] = cluster.stores as [ContextStore, ContextStore, ContextStore];
+      const ctx = await a.createContext({ state: { n: 0 } });
+      const readers = [a, b, c];
+      for (let i = 1; i <= 40; i++) {
+        const writer = readers[i % 3] as ContextStore;
+        // Every node reads first, so each may hold the previous version in the cache path.
+        for (const r of readers) await r.getState(ctx.id);
+        const w = await writer.patchState(ctx.id, { n: i });
+        for (const r of readers) {
+          const s = await r.getState(ctx.id);
+          expect(s.version).toBeGreaterThanOrEqual(w.version);
+          expect(s.state.n).toBe(i);
+        }
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("does not serve a deleted context from the cache", async () => {
+    const cluster = await nodes(2);
+    try {
+      const [a, b] = cluster.stores as [ContextStore, ContextStore];
+      const ctx = await a.createContext({ state: { n: 1 } });
+      await b.getState(ctx.id);
+      await a.deleteContext(ctx.id);
+      await expect(b.getState(ctx.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("carries change notices over Redis pub/sub when PostgreSQL NOTIFY is off", async () => {
+    const cluster = await nodes(2, { notify: false }, { pubsub: true });
+    try {
+      const [a, b] = cluster.stores as [ContextStore, ContextStore];
+      const ctx = await a.createContext();
+      const controller = new AbortController();
+      const seen: ContextEvent[] = [];
+      const watching = (async () => {
+        for await (const e of a.watch(ctx.id, { afterSeq: 0, signal: controller.signal })) {
+          seen.push(e);
+          if (seen.length === 5) return;
+        }
+      })();
+      for (let i = 0; i < 5; i++) await b.append(ctx.id, { type: "message", data: { i } });
+      const guard = setTimeout(() => controller.abort(), 10_000);
+      await watching;
+      clearTimeout(guard);
+      expect(seen.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("falls back to PostgreSQL while Redis is unreachable, warns once, and uses the cache again when it returns", async () => {
+    const url = new URL(REDIS_URL);
+    const proxy = await startTcpProxy(url.hostname, Number(url.port || 6379));
+    const warnings: string[] = [];
+    const logger = { warn: (m: string) => void warnings.push(m), info: () => undefined };
+    const schema = randomSchema("cdr");
+    leftovers.add(schema);
+    const store = await tiered(schema, {}, { url: `redis://127.0.0.1:${proxy.port}`, logger, probeIntervalMs: 100 });
+    try {
+      const ctx = await store.createContext({ state: { n: 0 } });
+      await store.replaceState(ctx.id, { n: 1 });
+      expect(await cachedVersion(schema, "default", ctx.id)).toBe(2);
+
+      proxy.cut();
+      for (let i = 2; i <= 6; i++) {
+        const w = await store.replaceState(ctx.id, { n: i });
+        expect((await store.getState(ctx.id)).version).toBe(w.version);
+      }
+      expect(warnings).toHaveLength(1);
+
+      proxy.restore();
+      // Recovery is driven by the background probe: wait on the observable condition.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const w = await store.replaceState(ctx.id, { n: 100 });
+        if ((await cachedVersion(schema, "default", ctx.id)) === w.version) break;
+        if (Date.now() > deadline) throw new Error("the cache did not come back into use within 10 s");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await store.getState(ctx.id)).state.n).toBe(100);
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await store.close();
+      await proxy.close();
+      await dropSchema(schema);
+    }
+  });
+});
