@@ -55,6 +55,13 @@ export type { StoreLimits } from "./core/validate.js";
 export type { SchemaViolation } from "./core/schemas.js";
 export { memoryDriver } from "./drivers/memory.js";
 export type { MemoryDriverOptions } from "./drivers/memory.js";
+export { sqliteDriver } from "./drivers/sqlite/driver.js";
+export type { SqliteDriverOptions } from "./drivers/sqlite/driver.js";
+// pg and redis load only when these drivers open, so importing contextd never needs them.
+export { postgresDriver } from "./drivers/postgres/driver.js";
+export type { PostgresDriverOptions } from "./drivers/postgres/driver.js";
+export { redisCache } from "./drivers/redis/cache.js";
+export type { RedisCacheOptions } from "./drivers/redis/cache.js";
 export {
   CONTEXT_ERROR_CODES,
   ContextError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isContextError } from "../errors.js";
+import { ContextError, isContextError } from "../errors.js";
 import { memoryDriver } from "../drivers/memory.js";
 import type { Driver, EventRecordQuery } from "../drivers/driver.js";
 import { createStore } from "./store.js";
@@ -62,5 +62,34 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
     await store.close();
     await expect(waiting).rejects.toSatisfy((e) => isContextError(e, "CLOSED"));
     await expect(next).resolves.toEqual({ done: true, value: undefined });
+  });
+
+  it("keeps a watch going through a backend outage and resumes from the last delivered seq", async () => {
+    const inner = memoryDriver();
+    let failuresLeft = 0;
+    let failed = 0;
+    const driver: Driver = {
+      ...inner,
+      async readEvents(tenant: string, id: string, q: EventRecordQuery) {
+        if (failuresLeft > 0) {
+          failuresLeft--;
+          failed++;
+          throw new ContextError("DRIVER_UNAVAILABLE", "backend gone");
+        }
+        return inner.readEvents(tenant, id, q);
+      },
+    };
+    const store = await createStore(driver);
+    const ctx = await store.createContext();
+    await store.append(ctx.id, [{ type: "a" }, { type: "b" }]);
+    const it = store.watch(ctx.id, { afterSeq: 0 });
+    expect((await it.next()).value?.seq).toBe(1);
+    expect((await it.next()).value?.seq).toBe(2);
+    failuresLeft = 3;
+    const next = it.next();
+    await store.append(ctx.id, { type: "c" });
+    expect((await next).value?.seq).toBe(3);
+    expect(failed).toBe(3);
+    await store.close();
   });
 });

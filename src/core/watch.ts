@@ -9,12 +9,14 @@
 import type { EventRecord } from "../drivers/driver.js";
 import type { Engine } from "./engine.js";
 import { toContextEvent } from "./engine.js";
-import { contextNotFound } from "../errors.js";
+import { contextNotFound, isContextError } from "../errors.js";
 import { checkInt, checkOptions } from "./validate.js";
 import { createWakeup } from "./wakeup.js";
 import type { ContextEvent, WatchOptions } from "./types.js";
 
 const PAGE = 500;
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2_000;
 
 /** Follows the history of `id`; see the module docs. */
 export function watchContext(engine: Engine, tenant: string, id: string, input: WatchOptions | undefined): AsyncIterableIterator<ContextEvent> {
@@ -44,10 +46,23 @@ async function* run(
       if (record === null) throw contextNotFound(id);
       last = record.lastSeq;
     }
+    let backoffMs = 0;
     for (;;) {
       if (signal?.aborted || engine.closed) return;
       const from: number = last;
-      const page: EventRecord[] = await engine.run(() => d.readEvents(tenant, id, { afterSeq: from, order: "asc", limit: PAGE }));
+      let page: EventRecord[];
+      try {
+        page = await engine.run(() => d.readEvents(tenant, id, { afterSeq: from, order: "asc", limit: PAGE }));
+        backoffMs = 0;
+      } catch (e) {
+        // A backend that went away comes back: wait and resume from the last delivered seq,
+        // so an outage delays the stream but never ends it or loses an event.
+        if (!isContextError(e, "DRIVER_UNAVAILABLE")) throw e;
+        backoffMs = Math.min(Math.max(backoffMs * 2, RETRY_MIN_MS), RETRY_MAX_MS);
+        const reason = await wakeup.wait(backoffMs);
+        if (reason === "aborted" || reason === "closed") return;
+        continue;
+      }
       for (const e of page) {
         last = e.seq;
         yield toContextEvent(id, e);
