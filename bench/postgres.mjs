@@ -227,8 +227,8 @@ async function contextdSteps(store, n) {
   let version = v0;
   return rateOfN(async (i) => {
     const m = message(i);
-    await store.append(id, m);
-    const r = await store.patchState(id, { step: i, lastMessage: m.data.content }, { expectedVersion: version });
+    // One commit: the compare-and-set state write carries the message.
+    const r = await store.patchState(id, { step: i, lastMessage: m.data.content }, { expectedVersion: version, events: [m] });
     version = r.version;
   }, n);
 }
@@ -343,7 +343,7 @@ async function main() {
     "",
     `### Agent steps vs LangGraph.js PostgresSaver (${s.steps} steps per run)`,
     "",
-    "A step appends a ~200-byte message and makes a compare-and-set state write (contextd: `append` + `patchState` with `expectedVersion`); " +
+    "A step appends a ~200-byte message and makes a compare-and-set state write (contextd: one commit, `patchState(id, patch, { expectedVersion, events: [message] })`); " +
       "`PostgresSaver.put` stores a new checkpoint holding the whole, growing message list.",
     "",
     table(
@@ -357,8 +357,7 @@ async function main() {
     ),
     "",
     "With `synchronous_commit=on` every commit waits for one WAL flush of this machine's disk (see the raw single-row " +
-      `commit rate above: ${fmtRate(a.single.raw.median)}/s), and a contextd step is two commits (the public API has no ` +
-      "single call for \"append a message and write the state\") against PostgresSaver's one: both are bound by " +
+      `commit rate above: ${fmtRate(a.single.raw.median)}/s), and a contextd step is one commit, as PostgresSaver's is: both are bound by ` +
       "round trips and flushes more than by what they write, so a 20× lead is out of reach at 2,000 steps. With " +
       "`synchronous_commit=off` (contextd's `synchronousCommit: \"off\"`: a crash of a contextd node still loses " +
       "nothing; a crash of the PostgreSQL server may lose the last few hundred ms) the cost of what each step writes " +
