@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
-import type { ContextEvent, ContextStore } from "../src/index.js";
+import { allEvents } from "../src/testing/harness.js";
 import { buildSources } from "./fixtures/build-sources.js";
 import { type Child, killFixtures, startFixture } from "./fixtures/processes.js";
 
@@ -23,17 +23,6 @@ afterAll(() => {
   killFixtures();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function allEvents(store: ContextStore, id: string): Promise<ContextEvent[]> {
-  const out: ContextEvent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.readEvents(id, { limit: 1000, ...(cursor !== undefined && { cursor }) });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-  return out;
-}
 
 function integrityCheck(file: string): string[] {
   const db = new Database(file, { fileMustExist: true });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations as MIGRATIONS } from "../src/drivers/sqlite/migrations.js";
 import { openStore } from "../src/index.js";
-import type { ContextEvent, ContextStore } from "../src/index.js";
+import { allEvents } from "../src/testing/harness.js";
 import { buildSources } from "./fixtures/build-sources.js";
 import { killFixtures, startFixture } from "./fixtures/processes.js";
 
@@ -23,17 +23,6 @@ afterAll(() => {
   killFixtures();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function allEvents(store: ContextStore, id: string): Promise<ContextEvent[]> {
-  const out: ContextEvent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.readEvents(id, { limit: 1000, ...(cursor !== undefined && { cursor }) });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-  return out;
-}
 
 describe("several processes on one SQLite file", () => {
   it(`${PROCESSES} processes × ${INCREMENTS} compare-and-set increments end at exactly ${PROCESSES * INCREMENTS}, gapless`, async () => {
