@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "coverage/", "node_modules/", "dashboard/dist/", ".contextd/"] },
+  { ignores: ["dist/", "coverage/", "node_modules/", "dashboard/dist/", ".contextd/", ".tmp/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
