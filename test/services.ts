@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
 import { describe, it } from "vitest";
+import type { ContextStore } from "../src/index.js";
 
 /** The test database. */
 export const PG_URL = process.env.CONTEXTD_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -125,4 +126,23 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
   } finally {
     c.destroy();
   }
+}
+
+/**
+ * `store`, whose `close` (and `[Symbol.asyncDispose]`) also runs `cleanup` once the store is
+ * closed: dropping a test's schema or cache prefix when the conformance suite closes its store.
+ */
+export function withCleanup(store: ContextStore, cleanup: () => Promise<void>): ContextStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "close" || prop === Symbol.asyncDispose) {
+        return async () => {
+          await target.close();
+          await cleanup();
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

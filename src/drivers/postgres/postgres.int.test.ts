@@ -7,6 +7,7 @@ import {
   adminQuery,
   describeWithServices,
   dropSchema,
+  withCleanup,
   PG_URL,
   pgModule,
   probePostgres,
@@ -25,18 +26,9 @@ async function freshStore(): Promise<ContextStore> {
   const schema = randomSchema();
   leftovers.add(schema);
   const store = await createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }));
-  const wrapped = new Proxy(store, {
-    get(target, prop) {
-      if (prop === "close" || prop === Symbol.asyncDispose) {
-        return async () => {
-          await target.close();
-          await dropSchema(schema);
-          leftovers.delete(schema);
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const wrapped = withCleanup(store, async () => {
+    await dropSchema(schema);
+    leftovers.delete(schema);
   });
   schemaOf.set(wrapped, schema);
   return wrapped;

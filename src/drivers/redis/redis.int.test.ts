@@ -6,6 +6,7 @@ import {
   describeWithServices,
   dropRedisPrefix,
   dropSchema,
+  withCleanup,
   PG_URL,
   probePostgres,
   probeRedis,
@@ -33,19 +34,10 @@ async function freshStore(): Promise<ContextStore> {
   const schema = randomSchema("cdr");
   leftovers.add(schema);
   const store = await tiered(schema);
-  const wrapped = new Proxy(store, {
-    get(target, prop) {
-      if (prop === "close" || prop === Symbol.asyncDispose) {
-        return async () => {
-          await target.close();
-          await dropSchema(schema);
-          await dropRedisPrefix(schema);
-          leftovers.delete(schema);
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const wrapped = withCleanup(store, async () => {
+    await dropSchema(schema);
+    await dropRedisPrefix(schema);
+    leftovers.delete(schema);
   });
   schemaOf.set(wrapped, schema);
   return wrapped;
