@@ -26,6 +26,45 @@ function eventRow(e: ContextEvent): unknown[] {
   return [e.seq, e.timestamp, e.type, e.version, e.data];
 }
 
+/** Stops on the first SIGINT or SIGTERM (instead of being killed) until `release` is called. */
+function stopOnSignal(): { signal: AbortSignal; release: () => void } {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const release = (): void => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  return { signal: stop.signal, release };
+}
+
+/**
+ * `history --follow`: prints `existing`, then every newer event (of `types`, if given) once,
+ * in order, until SIGINT/SIGTERM. The signal handlers are in place before the first line is
+ * printed, so a caller that signals as soon as it sees output stops the command cleanly.
+ */
+async function follow(
+  store: ContextStore,
+  id: string,
+  existing: ContextEvent[],
+  types: string[] | undefined,
+  print: (list: ContextEvent[], header: boolean) => void,
+): Promise<void> {
+  const stop = stopOnSignal();
+  try {
+    print(existing, true);
+    const after = existing.at(-1)?.seq ?? (await store.getContext(id)).lastSeq;
+    // A signal during the lookup above is a normal stop, not an ABORTED error from watch.
+    if (stop.signal.aborted) return;
+    for await (const e of store.watch(id, { afterSeq: after, signal: stop.signal })) {
+      if (!types || types.includes(e.type)) print([e], false);
+    }
+  } finally {
+    stop.release();
+  }
+}
+
 /** Registers the data commands. */
 export function registerDataCommands(program: Command, io: CliIo, withStore: WithStore): void {
   const out = io.stdout;
@@ -110,22 +149,8 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
           else if (header) printTable(out, ["seq", "time", "type", "version", "data"], list.map(eventRow), 80);
           else for (const e of list) println(out, eventRow(e).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join("  "));
         };
-        print(events, true);
-        if (!o.follow) return;
-        const stop = new AbortController();
-        const onSignal = (): void => stop.abort();
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
-        try {
-          const after = events.at(-1)?.seq ?? (await store.getContext(id)).lastSeq;
-          for await (const e of store.watch(id, { afterSeq: after, signal: stop.signal })) {
-            if (o.type && !o.type.includes(e.type)) continue;
-            print([e], false);
-          }
-        } finally {
-          process.off("SIGINT", onSignal);
-          process.off("SIGTERM", onSignal);
-        }
+        if (!o.follow) return print(events, true);
+        await follow(store, id, events, o.type, print);
       }),
     );
 

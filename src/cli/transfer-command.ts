@@ -1,14 +1,16 @@
 /**
  * `contextd export [FILTER…] > file.jsonl` and `contextd import file.jsonl` (JSON Lines,
- * idempotent; a progress bar on a terminal).
+ * idempotent). Import shows its progress on stderr: a bar on a terminal, plain lines
+ * (`import: writing 200/600 events (33%)`) when `--progress` is given elsewhere.
  */
-import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { exportContexts, importContexts, invalidInput } from "../index.js";
-import type { ContextStatus, ExportFilter } from "../index.js";
+import type { ContextStatus, ContextStore, ExportFilter, ImportResult } from "../index.js";
 import type { WithStore } from "./data-commands.js";
 import type { CliIo } from "./output.js";
 import { printJson, println } from "./output.js";
@@ -78,31 +80,180 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
 
   program
     .command("import <file>")
-    .description("import a JSON Lines export (idempotent: contexts already there and identical are left alone)")
-    .action(async (file: string, _o: unknown, command: Command) =>
+    .description(
+      "import a JSON Lines export (idempotent: contexts already there and identical are left alone); " +
+        "progress goes to stderr: lines checked, then events written",
+    )
+    .option("--progress", "show progress even when stderr is not a terminal (plain lines then)")
+    .option("--no-progress", "never show progress (default: shown when stderr is a terminal and --json is not given)")
+    .action(async (file: string, o: { progress?: boolean }, command: Command) =>
       withStore(command, async (store, g) => {
-        const size = statSync(file).size;
-        const showBar = !g.json && (io.stderr as { isTTY?: boolean }).isTTY === true;
-        const bar = showBar
-          ? new cliProgress.SingleBar({ format: "importing [{bar}] {percentage}% | {value}/{total} bytes", stream: io.stderr }, cliProgress.Presets.shades_classic)
-          : null;
-        bar?.start(size, 0);
-        let read = 0;
-        const stream = createReadStream(file);
-        stream.on("data", (chunk) => {
-          read += chunk.length;
-          bar?.update(read);
-        });
-        try {
-          const result = await importContexts(store, stream as AsyncIterable<Uint8Array>);
-          bar?.update(size);
-          bar?.stop();
-          if (g.json) return printJson(io.stdout, result);
-          println(io.stdout, `imported ${result.imported.length} contexts (${result.events} events); ${result.unchanged.length} already present and identical`);
-        } catch (e) {
-          bar?.stop();
-          throw e;
-        }
+        const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+        const show = o.progress ?? (tty && !g.json);
+        const result = show
+          ? await importWithProgress(store, file, tty ? barProgress(io.stderr) : textProgress(io.stderr))
+          : await importContexts(store, createReadStream(file) as AsyncIterable<Uint8Array>);
+        if (g.json) return printJson(io.stdout, result);
+        println(io.stdout, `imported ${result.imported.length} contexts (${result.events} events); ${result.unchanged.length} already present and identical`);
       }),
     );
+}
+
+/** Import progress, in phases, each counting up to a total of some unit. */
+interface ImportProgress {
+  /** Starts a phase at 0 of `total` `unit`. */
+  phase(name: string, total: number, unit: string): void;
+  /** The count of the current phase so far. */
+  update(value: number): void;
+  /** Ends the current phase at `value`, which becomes its total: 100%. */
+  done(value: number): void;
+  /** Ends the display early (on an error). */
+  stop(): void;
+}
+
+/** A cli-progress bar per phase, for a terminal. */
+function barProgress(out: Writable): ImportProgress {
+  let bar: cliProgress.SingleBar | null = null;
+  const stop = (): void => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    phase(name, total, unit) {
+      stop();
+      const format = `${name.padEnd(8)} [{bar}] {percentage}% | {value}/{total} ${unit}`;
+      bar = new cliProgress.SingleBar({ format, stream: out }, cliProgress.Presets.shades_classic);
+      bar.start(total, 0);
+    },
+    update: (value) => bar?.update(value),
+    done(value) {
+      bar?.setTotal(value);
+      bar?.update(value);
+      stop();
+    },
+    stop,
+  };
+}
+
+/**
+ * Plain lines for a log or a pipe: `import: checking 120/600 lines (20%)`, one at the start
+ * of a phase, one per 10% step and one at its end.
+ */
+function textProgress(out: Writable): ImportProgress {
+  let name = "";
+  let unit = "";
+  let total = 0;
+  let nextPercent = 0;
+  let last = "";
+  const show = (value: number, always: boolean): void => {
+    const percent = total === 0 ? 100 : Math.floor((Math.min(value, total) * 100) / total);
+    if (!always && percent < nextPercent) return;
+    nextPercent = Math.floor(percent / 10) * 10 + 10;
+    const text = `import: ${name} ${value}/${total} ${unit} (${percent}%)`;
+    if (text !== last) println(out, text);
+    last = text;
+  };
+  return {
+    phase(phaseName, phaseTotal, phaseUnit) {
+      [name, total, unit, nextPercent] = [phaseName, phaseTotal, phaseUnit, 0];
+      show(0, true);
+    },
+    update: (value) => show(value, false),
+    done(value) {
+      total = value;
+      show(value, true);
+    },
+    stop: () => undefined,
+  };
+}
+
+/** Counts the lines of a file as readline splits them (a last line without newline counts). */
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  let lastByte = 0x0a;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
+    if (chunk.length > 0) lastByte = chunk[chunk.length - 1] ?? lastByte;
+  }
+  return lastByte === 0x0a ? lines : lines + 1;
+}
+
+function isEventLine(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { type?: unknown } | null)?.type === "event";
+  } catch {
+    return false; // the import itself reports the bad line
+  }
+}
+
+/** The lines of `file`, calling `onLine` as each is handed over and `onEnd` after the last. */
+async function* linesOf(file: string, onLine: (text: string) => void, onEnd: () => void): AsyncGenerator<string> {
+  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    onLine(text);
+    yield `${text}\n`;
+  }
+  onEnd();
+}
+
+// The writes an import makes through the store, and how many events each adds.
+const EVENT_WRITES = new Map<string, (args: unknown[]) => number>([
+  ["append", (args) => (Array.isArray(args[1]) ? args[1].length : 1)],
+  ["replaceState", () => 1],
+  ["patchState", () => 1],
+  ["setStateAt", () => 1],
+  ["removeStateAt", () => 1],
+  ["restore", () => 1],
+  ["createSnapshot", () => 1],
+]);
+
+/** `store`, calling `onWritten(n)` after each call that wrote `n` events. */
+function countingEvents(store: ContextStore, onWritten: (events: number) => void): ContextStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      const events = typeof prop === "string" ? EVENT_WRITES.get(prop) : undefined;
+      if (events === undefined) return fn.bind(target);
+      return async (...args: unknown[]): Promise<unknown> => {
+        const result = await fn.apply(target, args);
+        onWritten(events(args));
+        return result;
+      };
+    },
+  });
+}
+
+/**
+ * Imports `file` reporting two phases: "checking" (lines read and validated, of the lines in
+ * the file; nothing is written before all are checked) and "writing" (events written, of the
+ * event lines; contexts already present are skipped, so the writing total ends at what was written).
+ */
+async function importWithProgress(store: ContextStore, file: string, progress: ImportProgress): Promise<ImportResult> {
+  let checked = 0;
+  let eventLines = 0;
+  let written = 0;
+  progress.phase("checking", await countLines(file), "lines");
+  const source = linesOf(
+    file,
+    (text) => {
+      progress.update(++checked);
+      if (isEventLine(text)) eventLines++;
+    },
+    () => {
+      progress.done(checked);
+      progress.phase("writing", eventLines, "events");
+    },
+  );
+  try {
+    const result = await importContexts(
+      countingEvents(store, (n) => progress.update((written += n))),
+      source,
+    );
+    progress.done(written);
+    return result;
+  } catch (e) {
+    progress.stop();
+    throw e;
+  }
 }

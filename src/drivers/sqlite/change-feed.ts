@@ -1,8 +1,10 @@
 /**
  * Change notices for `subscribe`: this process's commits are announced at once; commits of
  * other connections (other processes) are noticed by polling `PRAGMA data_version`, which
- * changes when another connection commits. The timer runs only while there are listeners,
- * is `unref()`ed, and stops on close.
+ * changes when another connection commits. The timer runs only while there are listeners
+ * (a watcher, a wait for a lease) and, like a socket, keeps the process alive meanwhile: a
+ * script whose only work is `for await (… of store.watch(id))` must not exit with its loop
+ * unfinished. It stops when the last listener leaves, and on close.
  */
 import type { ChangeNotice } from "../driver.js";
 
@@ -27,7 +29,6 @@ export class ChangeFeed {
     if (this.#timer === undefined) {
       this.#last = this.#dataVersion();
       this.#timer = setInterval(() => this.#poll(), this.#intervalMs);
-      this.#timer.unref();
     }
     return () => {
       this.#listeners.delete(listener);
