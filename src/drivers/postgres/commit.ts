@@ -4,6 +4,8 @@
  * - append only (no `update`, no `snapshot`): one call of the `append_events` function,
  *   which locks the head row, checks the guards, numbers the events and moves the head in
  *   the statement's own transaction (one round trip);
+ * - a state write whose head this driver committed last (see `head-cache.ts`): `update` runs
+ *   here on the cached head and one call of `commit_state` writes it if the head is unchanged;
  * - otherwise: BEGIN, `SELECT … FOR UPDATE` of the head, guards and `update(head)` here,
  *   then one statement writing events, head, checkpoint and snapshot, and COMMIT.
  *
@@ -19,10 +21,12 @@ import type {
   EventRecordInput,
   Head,
   Mutation,
+  SchemaRecord,
   SnapshotRecord,
   StateUpdate,
 } from "../driver.js";
 import type { Db } from "./db.js";
+import type { HeadCache } from "./head-cache.js";
 import { nativeCode } from "./errors.js";
 import { CONTEXT_COLUMNS, parseJson, parseObject, toContextRecord, toSchemaRecord, visible } from "./rows.js";
 
@@ -38,6 +42,8 @@ export interface CommitTarget {
   channel: string | null;
   /** Identifies this driver instance in notifications, so it can skip its own. */
   origin: string;
+  /** Heads this driver committed last (one-round-trip state writes). */
+  heads: HeadCache;
 }
 
 function leaseLost(id: string, token: number, current: number | null): ContextError {
@@ -88,7 +94,85 @@ function toWritten(events: EventRecordInput[], firstSeq: number): EventRecord[] 
 /** Runs one mutation; see the module docs. */
 export async function commitMutation(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<CommitResult> {
   if (m.update === undefined && m.snapshot === undefined) return appendOnly(t, tenant, id, m);
-  return lockedCommit(t, tenant, id, m);
+  if (m.update !== undefined && m.snapshot === undefined) {
+    const fast = await guessedCommit(t, tenant, id, m, m.update);
+    if (fast !== undefined) return fast;
+  }
+  const { result, pk, stateJson, schema } = await lockedCommit(t, tenant, id, m);
+  // Only a committed head may be cached: see head-cache.ts.
+  t.heads.set(tenant, id, { pk, record: result.record, stateJson, schema });
+  return result;
+}
+
+/**
+ * A state write computed from the cached head and committed by `commit_state` in one round
+ * trip, or `undefined` when there is no cached head or it is no longer current (the caller
+ * then takes the locking path, which also gives the exact error of a write that fails).
+ */
+async function guessedCommit(
+  t: CommitTarget,
+  tenant: string,
+  id: string,
+  m: Mutation,
+  compute: (head: Head) => StateUpdate,
+): Promise<CommitResult | undefined> {
+  const cached = t.heads.get(tenant, id);
+  if (cached === undefined) return undefined;
+  if (m.expectedVersion !== undefined && m.expectedVersion !== cached.record.version) return undefined;
+  let update: StateUpdate;
+  try {
+    update = compute({ record: cached.record, state: parseObject(cached.stateJson), schema: cached.schema });
+  } catch {
+    // Judged against a head that may be stale: let the locking path judge it against the real one.
+    return undefined;
+  }
+  const version = cached.record.version + 1;
+  const events: EventRecordInput[] = [{ ...update.event, version }, ...m.events];
+  const [types, ts, data, meta, tokens] = eventArrays(events);
+  let row: Record<string, unknown> | undefined;
+  try {
+    const r = await t.db.query(
+      "commit",
+      `SELECT * FROM ${t.schema}.commit_state($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [cached.pk, cached.record.version, cached.schema?.revision ?? null, m.now, m.fencingToken ?? null, update.stateJson,
+        update.checkpoint, types, ts, data, meta, tokens],
+    );
+    row = r.rows[0];
+  } catch (e) {
+    const cause = isContextError(e) ? e.cause : e;
+    throw guardError(cause, id, m) ?? e;
+  }
+  if (row === undefined) {
+    t.heads.delete(tenant, id);
+    return undefined;
+  }
+  const before = Number(row.o_last_seq);
+  const record = outputRecord(row, tenant, id, before + events.length, m.now);
+  t.heads.set(tenant, id, { pk: cached.pk, record, stateJson: update.stateJson, schema: cached.schema });
+  return { record, events: toWritten(events, before + 1), state: update.state };
+}
+
+/** The record a commit function (`append_events`, `commit_state`) returned. */
+function outputRecord(row: Record<string, unknown>, tenant: string, id: string, lastSeq: number, now: number): ContextRecord {
+  return {
+    id,
+    tenant,
+    kind: String(row.o_kind),
+    userId: (row.o_user_id as string | null) ?? null,
+    chatId: (row.o_chat_id as string | null) ?? null,
+    agentId: (row.o_agent_id as string | null) ?? null,
+    title: (row.o_title as string | null) ?? null,
+    metadata: parseObject(row.o_metadata),
+    version: Number(row.o_version),
+    lastSeq,
+    status: row.o_status === "archived" ? "archived" : "active",
+    createdAt: Number(row.o_created_at),
+    updatedAt: now,
+    expiresAt: row.o_expires_at === null ? null : Number(row.o_expires_at),
+    parentId: (row.o_parent_id as string | null) ?? null,
+    parentVersion: row.o_parent_version === null ? null : Number(row.o_parent_version),
+    firstSeq: Number(row.o_first_seq),
+  };
 }
 
 async function appendOnly(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<CommitResult> {
@@ -107,29 +191,18 @@ async function appendOnly(t: CommitTarget, tenant: string, id: string, m: Mutati
   }
   if (row === undefined) throw contextNotFound(id);
   const before = Number(row.o_last_seq);
-  const record: ContextRecord = {
-    id,
-    tenant,
-    kind: String(row.o_kind),
-    userId: (row.o_user_id as string | null) ?? null,
-    chatId: (row.o_chat_id as string | null) ?? null,
-    agentId: (row.o_agent_id as string | null) ?? null,
-    title: (row.o_title as string | null) ?? null,
-    metadata: parseObject(row.o_metadata),
-    version: Number(row.o_version),
-    lastSeq: before + m.events.length,
-    status: row.o_status === "archived" ? "archived" : "active",
-    createdAt: Number(row.o_created_at),
-    updatedAt: m.now,
-    expiresAt: row.o_expires_at === null ? null : Number(row.o_expires_at),
-    parentId: (row.o_parent_id as string | null) ?? null,
-    parentVersion: row.o_parent_version === null ? null : Number(row.o_parent_version),
-    firstSeq: Number(row.o_first_seq),
-  };
+  const record = outputRecord(row, tenant, id, before + m.events.length, m.now);
   return { record, events: toWritten(m.events, before + 1) };
 }
 
-async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<CommitResult> {
+interface LockedOutcome {
+  result: CommitResult;
+  pk: number;
+  stateJson: string;
+  schema: SchemaRecord | null;
+}
+
+async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<LockedOutcome> {
   const s = t.schema;
   return t.db.tx("commit", async (client) => {
     const r = await client.query(
@@ -222,6 +295,6 @@ async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Muta
     const result: CommitResult = { record, events: toWritten(events, firstSeq) };
     if (update !== undefined) result.state = update.state;
     if (snapshot !== undefined) result.snapshot = snapshot;
-    return result;
+    return { result, pk, stateJson: update === undefined ? String(row.state) : update.stateJson, schema: head.schema };
   });
 }

@@ -18,6 +18,7 @@ import { historyMethods } from "./history.js";
 import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./schemas.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
+import { createHeadCache } from "./head-cache.js";
 import { createNotifier, createNotifyListener } from "./notify.js";
 import type { Notifier, NotifyListener } from "./notify.js";
 import { loadPg, numericTypes } from "./pg-module.js";
@@ -112,7 +113,8 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     if (db === undefined) throw new ContextError("INTERNAL", "the PostgreSQL driver was used before open()");
     return db;
   };
-  const target = (): CommitTarget => ({ db: need(), schema: s, channel: null, origin });
+  const heads = createHeadCache();
+  const target = (): CommitTarget => ({ db: need(), schema: s, channel: null, origin, heads });
   /** Tells this process at once and the other nodes right after (see `createNotifier`). */
   const announce = (n: ChangeNotice) => {
     emit(n);

@@ -150,6 +150,55 @@ END
 $fn$;
 `,
   },
+  {
+    name: "commit_state",
+    sql: (s) => `
+-- A state write in one round trip, when the driver already knows the head it computed the new
+-- state from (see commit-state.ts): the write applies only if the context row (by pk) is still
+-- at p_base and the kind's schema still at p_schema_rev; otherwise nothing is written and no
+-- row is returned, and the driver takes the locking path. Fencing failures raise CD423.
+CREATE FUNCTION ${s}.commit_state(
+  p_pk bigint, p_base bigint, p_schema_rev bigint, p_now bigint, p_token bigint, p_state text, p_checkpoint boolean,
+  p_types text[], p_ts bigint[], p_data text[], p_meta text[], p_tokens integer[]
+) RETURNS TABLE (
+  o_kind text, o_user_id text, o_chat_id text, o_agent_id text, o_title text, o_metadata text,
+  o_version bigint, o_last_seq bigint, o_first_seq bigint, o_status text, o_created_at bigint,
+  o_expires_at bigint, o_parent_id text, o_parent_version bigint
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+  r record;
+  l ${s}.leases%ROWTYPE;
+  n integer := coalesce(array_length(p_types, 1), 0);
+BEGIN
+  UPDATE ${s}.contexts c SET version = p_base + 1, state = p_state, last_seq = c.last_seq + n, updated_at = p_now
+    WHERE c.pk = p_pk AND c.version = p_base AND (c.expires_at IS NULL OR c.expires_at > p_now)
+      AND (SELECT sc.revision FROM ${s}.schemas sc WHERE sc.tenant = c.tenant AND sc.kind = c.kind) IS NOT DISTINCT FROM p_schema_rev
+    RETURNING c.kind, c.user_id, c.chat_id, c.agent_id, c.title, c.metadata, c.version, c.last_seq,
+              c.first_seq, c.status, c.created_at, c.expires_at, c.parent_id, c.parent_version
+    INTO r;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF p_token IS NOT NULL THEN
+    SELECT * INTO l FROM ${s}.leases WHERE ctx = p_pk;
+    IF NOT FOUND OR l.token <> p_token OR l.holder IS NULL OR l.expires_at <= p_now THEN
+      RAISE EXCEPTION USING ERRCODE = 'CD423', MESSAGE = 'lease lost', DETAIL = coalesce(l.token::text, '');
+    END IF;
+  END IF;
+  -- The first event is the state event: it carries the new version.
+  INSERT INTO ${s}.events (ctx, seq, type, ts, data, metadata, tokens, version)
+    SELECT p_pk, r.last_seq - n + u.ord, u.type, u.ts, u.data, u.meta, u.tokens, CASE WHEN u.ord = 1 THEN r.version END
+    FROM unnest(p_types, p_ts, p_data, p_meta, p_tokens) WITH ORDINALITY AS u(type, ts, data, meta, tokens, ord);
+  IF p_checkpoint THEN
+    INSERT INTO ${s}.checkpoints (ctx, version, state) VALUES (p_pk, r.version, p_state)
+      ON CONFLICT (ctx, version) DO UPDATE SET state = EXCLUDED.state;
+  END IF;
+  RETURN QUERY SELECT r.kind, r.user_id, r.chat_id, r.agent_id, r.title, r.metadata, r.version,
+    r.last_seq - n, r.first_seq, r.status, r.created_at, r.expires_at, r.parent_id, r.parent_version;
+END
+$fn$;
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -1,4 +1,4 @@
-import { afterAll, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createStore } from "../../core/store.js";
 import type { ContextStore } from "../../core/types.js";
 import { isContextError } from "../../errors.js";
@@ -252,5 +252,79 @@ describeWithServices("postgres driver", [pgDown], () => {
     expect((err as Error).cause).toBeInstanceOf(Error);
     // A failure guard against hanging, not a speed assertion: the connect timeout is 1 s.
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  describe("one-round-trip state writes from the head this store committed last", () => {
+    /** Two stores on one schema: `a` caches its heads, `b` changes them behind its back. */
+    async function pair<T>(fn: (a: ContextStore, b: ContextStore) => Promise<T>): Promise<T> {
+      const a = await freshStore();
+      const b = await peerOf(a);
+      try {
+        return await fn(a, b);
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    }
+
+    it("applies an unguarded patch on top of a write another store made since", async () => {
+      await pair(async (a, b) => {
+        await a.createContext({ id: "c", state: { n: 0 } });
+        await a.patchState("c", { mine: 1 });
+        await b.patchState("c", { theirs: 1 });
+        const r = await a.patchState("c", { mine: 2 }, { events: [{ type: "message", data: "hi" }] });
+        expect(r).toMatchObject({ version: 4, state: { n: 0, mine: 2, theirs: 1 } });
+        expect((await b.getState("c")).state).toEqual({ n: 0, mine: 2, theirs: 1 });
+        const events = (await b.readEvents("c")).items.map((e) => [e.seq, e.type, e.version]);
+        expect(events).toEqual([[1, "state", 2], [2, "state", 3], [3, "state", 4], [4, "message", null]]);
+      });
+    });
+
+    it("reports the real version in a conflict when the cached head is stale", async () => {
+      await pair(async (a, b) => {
+        await a.createContext({ id: "c", state: {} });
+        await a.patchState("c", { x: 1 }, { expectedVersion: 1 });
+        await b.patchState("c", { y: 1 });
+        const err = await a.patchState("c", { x: 2 }, { expectedVersion: 2 }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "VERSION_CONFLICT", expected: 2, actual: 3 });
+        expect((await a.patchState("c", { x: 2 }, { expectedVersion: 3 })).state).toEqual({ x: 2, y: 1 });
+      });
+    });
+
+    it("checks a schema another store registered after this store cached the head", async () => {
+      await pair(async (a, b) => {
+        await a.createContext({ id: "c", kind: "plan", state: { steps: 1 } });
+        await a.patchState("c", { steps: 2 });
+        await b.setSchema("plan", { type: "object", properties: { steps: { type: "integer", maximum: 5 } } });
+        const err = await a.patchState("c", { steps: 9 }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "SCHEMA_VIOLATION" });
+        expect(await a.getState("c")).toMatchObject({ version: 2, state: { steps: 2 } });
+      });
+    });
+
+    it("writes to a context deleted and made again under the same id from its own state", async () => {
+      await pair(async (a, b) => {
+        await a.createContext({ id: "c", state: { old: true } });
+        await a.patchState("c", { n: 1 });
+        await b.deleteContext("c");
+        await b.createContext({ id: "c", state: { fresh: true } });
+        await b.patchState("c", { n: 5 });
+        const r = await a.patchState("c", { m: 1 });
+        expect(r).toMatchObject({ version: 3, state: { fresh: true, n: 5, m: 1 } });
+      });
+    });
+
+    it("refuses a write whose lease another store took over, and writes nothing", async () => {
+      await pair(async (a, b) => {
+        await a.createContext({ id: "c", state: {} });
+        const lease = await a.acquireLease("c", { holder: "w1", ttlMs: 60_000 });
+        await a.patchState("c", { step: 1 }, { fencingToken: lease.token });
+        await b.releaseLease("c", lease);
+        await b.acquireLease("c", { holder: "w2", ttlMs: 60_000 });
+        const err = await a.patchState("c", { step: 2 }, { fencingToken: lease.token }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "LEASE_LOST" });
+        expect(await b.getState("c")).toMatchObject({ version: 2, state: { step: 1 } });
+      });
+    });
   });
 });
