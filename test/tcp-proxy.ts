@@ -11,6 +11,11 @@ export interface TcpProxy {
   readonly port: number;
   /** Drops every connection and refuses new ones until {@link TcpProxy.restore}. */
   cut(): void;
+  /**
+   * Keeps every connection open but stops forwarding (a hung server or a partition): bytes
+   * wait in the proxy until {@link TcpProxy.restore}.
+   */
+  freeze(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -19,6 +24,7 @@ export interface TcpProxy {
 export async function startTcpProxy(host: string, port: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let blocked = false;
+  let frozen = false;
   const server = createServer((client) => {
     if (blocked) {
       client.destroy();
@@ -39,6 +45,10 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     upstream.on("close", drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    if (frozen) {
+      client.pause();
+      upstream.pause();
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as AddressInfo;
@@ -49,8 +59,14 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
       for (const s of sockets) s.destroy();
       sockets.clear();
     },
+    freeze() {
+      frozen = true;
+      for (const s of sockets) s.pause();
+    },
     restore() {
       blocked = false;
+      frozen = false;
+      for (const s of sockets) s.resume();
     },
     async close() {
       blocked = true;

@@ -4,6 +4,14 @@
  * logged per outage, and a probe retries in the background. When Redis answers again the
  * cache epoch is bumped first, so every node sees an empty cache (anything written while
  * this node could not keep it up to date is gone) before it is used again.
+ *
+ * A Redis that stops answering (a network partition, a stopped process) is noticed by one
+ * watchdog timer rather than a timer per command (node-redis's per-command timeout costs an
+ * AbortSignal, a timer and, later, a DOMException on every call of the hot read path): when
+ * commands are in flight and none has completed for `commandTimeoutMs`, every waiting call
+ * fails at once and Redis is marked down. The commands themselves stay queued on the one
+ * connection, in order, ahead of the probe's epoch bump, so a late write can only land in
+ * the epoch that the bump discards.
  */
 import { createHash } from "node:crypto";
 import type { RedisClient, RedisModule } from "./redis-module.js";
@@ -50,7 +58,6 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
     url: o.url,
     // Fail commands at once while disconnected instead of queueing them: callers fall back.
     disableOfflineQueue: true,
-    commandOptions: { timeout: o.commandTimeoutMs },
     socket: { connectTimeout: o.connectTimeoutMs, reconnectStrategy: (n) => Math.min(50 * 2 ** Math.min(n, 5), 1000) },
   });
   let up = false;
@@ -109,9 +116,39 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
     (e: unknown) => fail(e),
   );
 
+  // The watchdog (see the module docs): callers waiting, and when a reply last came.
+  const waiting = new Set<(e: Error) => void>();
+  let lastReply = 0;
+  const watchdog = setInterval(() => {
+    if (waiting.size === 0 || performance.now() - lastReply < o.commandTimeoutMs) return;
+    const e = new Error(`Redis did not answer within ${o.commandTimeoutMs} ms`);
+    const rejects = [...waiting];
+    waiting.clear();
+    for (const reject of rejects) reject(e);
+    fail(e);
+  }, Math.max(10, Math.floor(o.commandTimeoutMs / 4)));
+  watchdog.unref();
+
+  function send(args: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (waiting.size === 0) lastReply = performance.now();
+      waiting.add(reject);
+      client.sendCommand(args).then(
+        (v) => {
+          lastReply = performance.now();
+          if (waiting.delete(reject)) resolve(v);
+        },
+        (e: unknown) => {
+          lastReply = performance.now();
+          if (waiting.delete(reject)) reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
   async function command(args: string[]): Promise<unknown> {
     try {
-      return await client.sendCommand(args);
+      return await send(args);
     } catch (e) {
       fail(e);
       throw e;
@@ -123,7 +160,7 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
     if (sha === undefined) shas.set(source, (sha = sha1(source)));
     const call = ["EVALSHA", sha, String(keys.length), ...keys, ...args];
     try {
-      return await client.sendCommand(call);
+      return await send(call);
     } catch (e) {
       if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
         return command(["EVAL", source, String(keys.length), ...keys, ...args]);
@@ -145,6 +182,7 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(watchdog);
       if (probe !== undefined) clearInterval(probe);
       probe = undefined;
       try {

@@ -207,4 +207,45 @@ describeWithServices("redis cache tier", reasons, () => {
       await dropSchema(schema);
     }
   });
+
+  it("falls back to PostgreSQL when Redis stops answering (connection open, no replies), and recovers", async () => {
+    const url = new URL(REDIS_URL);
+    const proxy = await startTcpProxy(url.hostname, Number(url.port || 6379));
+    const warnings: string[] = [];
+    const logger = { warn: (m: string) => void warnings.push(m), info: () => undefined };
+    const schema = randomSchema("cdr");
+    leftovers.add(schema);
+    const store = await tiered(schema, {}, { url: `redis://127.0.0.1:${proxy.port}`, logger, probeIntervalMs: 100, commandTimeoutMs: 200 });
+    try {
+      const ctx = await store.createContext({ state: { n: 0 } });
+      await store.replaceState(ctx.id, { n: 1 });
+      expect(await cachedVersion(schema, "default", ctx.id)).toBe(2);
+
+      proxy.freeze();
+      // The first call waits for the watchdog, then every call goes straight to PostgreSQL.
+      expect(await store.getState(ctx.id)).toMatchObject({ version: 2, state: { n: 1 } });
+      expect(warnings).toHaveLength(1);
+      for (let i = 2; i <= 4; i++) {
+        const w = await store.replaceState(ctx.id, { n: i });
+        expect(await store.getState(ctx.id)).toMatchObject({ version: w.version, state: { n: i } });
+      }
+
+      // The frozen commands are delivered when Redis answers again; none may make a read older.
+      proxy.restore();
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const w = await store.replaceState(ctx.id, { n: 100 });
+        expect((await store.getState(ctx.id)).version).toBe(w.version);
+        if ((await cachedVersion(schema, "default", ctx.id)) === w.version) break;
+        if (Date.now() > deadline) throw new Error("the cache did not come back into use within 10 s");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await store.getState(ctx.id)).toMatchObject({ state: { n: 100 } });
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await store.close();
+      await proxy.close();
+      await dropSchema(schema);
+    }
+  });
 });
