@@ -96,6 +96,8 @@ export type {
   ListContextsQuery,
   Page,
   RestoreTarget,
+  SearchHit,
+  SearchQuery,
   Snapshot,
   StateRecord,
   StatePath,

@@ -42,6 +42,8 @@ const bodies: Record<string, unknown> = {
 const queries: Record<string, string> = {
   "get /v1/contexts/{id}/diff": "?from=1&to=2",
   "get /v1/contexts/{id}/events/last": "?n=1",
+  "get /v1/contexts/{id}/search": "?text=secret",
+  "get /v1/search": "?text=secret",
 };
 
 /** What a tenant-wide route must answer for A (none of B's data). */
@@ -56,6 +58,7 @@ const tenantWide: Record<string, (status: number, body: unknown) => void> = {
   "put /v1/schemas/{kind}": (status) => expect(status).toBe(200),
   "delete /v1/schemas/{kind}": (status) => expect(status).toBe(200),
   "post /v1/usage": (_s, body) => expect((body as { totals: { calls: number } }).totals.calls).toBe(0),
+  "get /v1/search": (status, body) => expect([status, body]).toEqual([200, { items: [] }]),
   "get /v1/health": (status) => expect(status).toBe(200),
   "get /v1/whoami": (_s, body) => expect(body).toMatchObject({ tenant: "team-a" }),
   "get /healthz": (status) => expect(status).toBe(200),
@@ -129,6 +132,14 @@ describe("tenant isolation over HTTP", () => {
       }
     }
     expect(contextRoutes).toBeGreaterThan(25);
+    // Search: B's context named as a filter looks exactly like a missing one; B's key finds its event.
+    const search = async (query: string, key = keyA.key): Promise<unknown> => {
+      const res = await app.request(`/v1/search?${query}`, { headers: { authorization: `Bearer ${key}` } });
+      return [res.status, await res.json()];
+    };
+    expect(await search(`text=secret&contextId=${B_ID}`)).toEqual(await search("text=secret&contextId=a-missing"));
+    expect(await search(`text=secret&contextId=${B_ID}`)).toEqual([200, { items: [] }]);
+    expect(await search("text=secret", keyB.key)).toMatchObject([200, { items: [{ contextId: B_ID, event: { data: "secret" } }] }]);
     // B's key still sees exactly what it had.
     const own = await app.request(`/v1/contexts/${B_ID}/state`, { headers: { authorization: `Bearer ${keyB.key}` } });
     expect(await own.json()).toEqual({ state: { n: 2 }, version: 2 });

@@ -1,10 +1,10 @@
 /**
- * The commands that read and change contexts: ls, show, history, state, diff, snapshot,
- * restore, fork. Each runs against the embedded store or a server (see connect.ts).
+ * The commands that read and change contexts: ls, show, history, search, state, diff,
+ * snapshot, restore, fork. Each runs against the embedded store or a server (see connect.ts).
  */
 import type { Command } from "commander";
 import { invalidInput } from "../index.js";
-import type { ContextEvent, ContextStatus, ContextStore, EventQuery, ListContextsQuery } from "../index.js";
+import type { ContextEvent, ContextStatus, ContextStore, EventQuery, ListContextsQuery, SearchHit, SearchQuery } from "../index.js";
 import type { GlobalOptions } from "./connect.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printTable, println } from "./output.js";
@@ -24,6 +24,43 @@ function collect(value: string, previous: string[] = []): string[] {
 
 function eventRow(e: ContextEvent): unknown[] {
   return [e.seq, e.timestamp, e.type, e.version, e.data];
+}
+
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/** The string values of a JSON value, depth first (the text search looks at). */
+function stringValues(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringValues(v, out);
+  else if (typeof value === "object" && value !== null) for (const v of Object.values(value)) stringValues(v, out);
+  return out;
+}
+
+/**
+ * One line of an event's data around the first word of the query it holds: the string values
+ * joined, whitespace collapsed, cut to `width` characters with `…` where text was left out.
+ */
+export function excerpt(data: unknown, text: string, width = 60): string {
+  const words = new Set((text.normalize("NFC").match(WORD) ?? []).map((w) => w.toLowerCase()));
+  const line = stringValues(data).join(" · ").normalize("NFC").replace(/\s+/g, " ").trim();
+  if (line.length <= width) return line;
+  let at = 0;
+  for (const m of line.matchAll(WORD)) {
+    if (words.has(m[0].toLowerCase())) {
+      at = m.index;
+      break;
+    }
+  }
+  // Some context before the word, then as much after it as fits; `…` marks a cut.
+  const start = Math.max(0, Math.min(at - Math.floor(width / 4), line.length - width));
+  const end = start + width;
+  const head = start > 0 ? `…${line.slice(start + 1, end)}` : line.slice(start, end);
+  return end < line.length ? `${head.slice(0, -1)}…` : head;
+}
+
+function score(n: number): string {
+  return String(Math.round(n * 1000) / 1000);
 }
 
 /** Stops on the first SIGINT or SIGTERM (instead of being killed) until `release` is called. */
@@ -151,6 +188,35 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
         };
         if (!o.follow) return print(events, true);
         await follow(store, id, events, o.type, print);
+      }),
+    );
+
+  program
+    .command("search <text...>")
+    .description("full-text search over the history: events whose data holds every word, best first")
+    .option("--context <id>", "only this context")
+    .option("--type <type>", "only this type (repeatable, or comma-separated)", collect)
+    .option("--limit <n>", "at most this many hits (default 20, at most 1000)")
+    .action(async (words: string[], o: { context?: string; type?: string[]; limit?: string }, command: Command) =>
+      withStore(command, async (store, g) => {
+        const text = words.join(" ");
+        const query: SearchQuery = { text };
+        if (o.context !== undefined) query.contextId = o.context;
+        if (o.type !== undefined) query.types = o.type;
+        if (o.limit !== undefined) query.limit = count(o.limit, "--limit");
+        const hits: SearchHit[] = await store.searchEvents(query);
+        if (g.json) {
+          for (const hit of hits) println(out, JSON.stringify(hit));
+          return;
+        }
+        if (hits.length === 0) return println(io.stderr, "(no matches)");
+        printTable(
+          out,
+          ["context", "seq", "time", "type", "score", "data"],
+          hits.map((h) => [h.contextId, h.event.seq, h.event.timestamp, h.event.type, score(h.score), excerpt(h.event.data, text)]),
+          80,
+        );
+        if (hits.length === (query.limit ?? 20)) println(io.stderr, "(more may match: raise --limit)");
       }),
     );
 

@@ -49,6 +49,70 @@ describe("contextd CLI", () => {
     expect(fork.parentId).toBe("chat-1");
   });
 
+  it("search: full-text search of the embedded store as a table or one JSON hit per line", async () => {
+    const url = `sqlite:${join(dir, "search.db")}`;
+    const store = await openStore(url);
+    await store.createContext({ id: "chat-1" });
+    await store.createContext({ id: "chat-2" });
+    const long = `${"lorem ipsum ".repeat(10)}the Refund was approved\nafter review ${"dolor sit ".repeat(10)}`;
+    await store.append("chat-1", [
+      { type: "message", data: { role: "user", content: "Where is my refund?" }, timestamp: 1_000 },
+      { type: "tool_call", data: { name: "refund", args: { id: "r-1" } }, timestamp: 2_000 },
+      { type: "message", data: { role: "assistant", content: long }, timestamp: 3_000 },
+    ]);
+    await store.append("chat-2", { type: "message", data: "refund refund, twice", timestamp: 4_000 });
+    await store.close();
+
+    const table = await cli(["--store", url, "search", "REFUND"]);
+    expect(table.code).toBe(0);
+    const lines = table.out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^CONTEXT\s+SEQ\s+TIME\s+TYPE\s+SCORE\s+DATA$/);
+    // Best score first (two occurrences), then newest first.
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join("#"))).toEqual(["chat-2#1", "chat-1#3", "chat-1#2", "chat-1#1"]);
+    expect(lines[1]).toMatch(/chat-2\s+1\s+1970-01-01T00:00:04\.000Z\s+message\s+2\s+refund refund, twice$/);
+    // A long value is cut to one line around the first word found.
+    const cut = lines.find((l) => /^chat-1\s+3\s/.test(l));
+    expect(cut).toMatch(/\s….*the Refund was approved after review.*…$/);
+    expect(cut).not.toContain("\n");
+    expect(lines.find((l) => /^chat-1\s+1\s/.test(l))).toMatch(/user · Where is my refund\?$/);
+
+    const json = await cli(["--store", url, "--json", "search", "refund", "--context", "chat-1", "--type", "message,tool_call", "--limit", "2"]);
+    expect(json.code).toBe(0);
+    const hits = json.out.trimEnd().split("\n").map((l) => JSON.parse(l) as { contextId: string; score: number; event: { seq: number; data: unknown } });
+    expect(hits.map((h) => [h.contextId, h.event.seq])).toEqual([["chat-1", 3], ["chat-1", 2]]);
+    expect(hits[1]).toMatchObject({ event: { type: "tool_call", data: { name: "refund", args: { id: "r-1" } } } });
+    expect(typeof hits[0]?.score).toBe("number");
+    expect((await cli(["--store", url, "--json", "search", "where", "refund", "--type", "message"])).out.trim().split("\n")).toHaveLength(1);
+    expect((await cli(["--store", url, "--json", "search", "refund", "--type", "note"])).out).toBe("");
+    const none = await cli(["--store", url, "search", "nothing", "here"]);
+    expect([none.code, none.out, none.err]).toEqual([0, "", "(no matches)\n"]);
+    expect((await cli(["--store", url, "search", "refund", "--limit", "1"])).err).toContain("raise --limit");
+    const bad = await cli(["--store", url, "search", "!!!"]);
+    expect([bad.code, bad.err]).toEqual([1, "contextd: INVALID_INPUT: text: must contain at least one word (letters or digits)\n"]);
+    expect((await cli(["--store", url, "search", "a", "--limit", "x"])).code).toBe(1);
+    expect((await cli(["--store", url, "search"])).code).toBe(2);
+  });
+
+  it("search works against a server with --url, with the same output", async () => {
+    const store = await openStore("memory:");
+    await store.createContext({ id: "c" });
+    await store.append("c", [{ type: "message", data: "deploy failed" }, { type: "note", data: { text: "Deploy again" } }]);
+    const server = await serve({ store, port: 0, logger: pino({ level: "silent" }) });
+    try {
+      const json = await cli(["--url", server.url, "--json", "search", "deploy", "--type", "note"]);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.out)).toMatchObject({ contextId: "c", event: { seq: 2, type: "note", data: { text: "Deploy again" } } });
+      const table = await cli(["--url", server.url, "search", "deploy", "--context", "c"]);
+      expect(table.out).toMatch(/^CONTEXT\s+SEQ/);
+      expect(table.out.trimEnd().split("\n")).toHaveLength(3);
+      expect((await cli(["--url", server.url, "search", "deploy", "--context", "other"])).err).toBe("(no matches)\n");
+      expect((await cli(["--url", server.url, "search", "-", "--limit", "5"])).err).toMatch(/^contextd: INVALID_INPUT: text: /);
+      expect((await cli(["--url", server.url, "search", "deploy", "--limit", "5000"])).err).toMatch(/^contextd: INVALID_INPUT: limit/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("export and import round-trip, idempotently", async () => {
     const from = `sqlite:${join(dir, "from.db")}`;
     const to = `sqlite:${join(dir, "to.db")}`;

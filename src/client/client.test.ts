@@ -75,6 +75,38 @@ describe("createClient", () => {
     await expect(client.listContexts()).rejects.toMatchObject({ code: "CLOSED" });
   });
 
+  it("searchEvents and handle.search go through GET /v1/search, types as repeated type parameters", async () => {
+    const seen: string[] = [];
+    const client = createClient({
+      url: server.url,
+      apiKey: keyA.key,
+      fetch: (input, init) => {
+        seen.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    const c = await client.createContext();
+    await client.append(c.id, [
+      { type: "message", data: { content: "Zebra crossing" } },
+      { type: "a,b", data: "zebra with a comma type" },
+      { type: "note", data: "zebra zebra note" },
+    ]);
+    seen.length = 0;
+    const hits = await client.searchEvents({ text: "ZEBRA", contextId: c.id, types: ["message", "a,b"], limit: 5 });
+    expect(hits.map((h) => [h.contextId, h.event.seq])).toEqual([[c.id, 2], [c.id, 1]]);
+    expect(seen).toEqual([`${server.url}/v1/search?text=ZEBRA&contextId=${c.id}&type=message&type=a%2Cb&limit=5`]);
+    expect((await client.context(c.id).search("zebra note")).map((h) => h.event.type)).toEqual(["note"]);
+    // Refused before sending what the URL cannot carry or would change; the rest the server refuses.
+    seen.length = 0;
+    for (const query of [{ text: 5 }, { text: "a", types: [] }, { text: "a", types: "note" }, { text: "a", limit: -1 }, { text: "a", lmit: 1 }, { text: "x".repeat(1001) }]) {
+      await expect(client.searchEvents(query as never), JSON.stringify(query)).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    }
+    expect(seen).toEqual([]);
+    await expect(client.searchEvents({ text: "!!" })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "text" } });
+    await expect(client.searchEvents({ text: "a", limit: 1001 })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "limit" } });
+    await client.close();
+  });
+
   it("usage and window go through the server", async () => {
     const client = createClient({ url: server.url, apiKey: keyA.key });
     const c = await client.createContext();

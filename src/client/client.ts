@@ -42,7 +42,8 @@ import {
   wireTime,
 } from "./checks.js";
 import { send } from "./transport.js";
-import { ctxPath, enc, eventFilters, guards, num, str, types, wireContextFields, wireEvent } from "./wire.js";
+import { ctxPath, enc, eventFilters, guards, num, searchParams, str, types, wireContextFields, wireEvent } from "./wire.js";
+import type { SearchHit } from "./wire.js";
 import type { Query } from "./wire.js";
 import type { RequestSpec, Transport } from "./transport.js";
 import { watchOverSse } from "./watch.js";
@@ -229,6 +230,11 @@ function makeStore(shared: Shared, tenantHeader: string | null): ContextStore {
         const path = ctxPath(id, "/events/last");
         const q = checkOptions<EventQuery>(query, "query");
         return call<ContextEvent[]>({ method: "GET", path, signal: q.signal, query: { n: String(checkCount(n, "n")), types: types(q.types) } });
+      }),
+    searchEvents: (query) =>
+      run(async () => {
+        const { signal, params } = searchParams(query);
+        return (await call<{ items: SearchHit[] }>({ method: "GET", path: "/v1/search", signal, query: params })).items;
       }),
 
     createSnapshot: (id, input) =>

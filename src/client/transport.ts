@@ -21,7 +21,8 @@ export interface Transport {
 export interface RequestSpec {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
-  query?: Record<string, string | undefined>;
+  /** Query parameters; an array repeats the parameter. */
+  query?: Record<string, string | string[] | undefined>;
   body?: unknown;
   tenant: string | null;
   signal?: AbortSignal | undefined;
@@ -63,11 +64,14 @@ export function fetchFailure(transport: Transport, signal: AbortSignal | undefin
 }
 
 /** Builds the URL of a request. */
-export function requestUrl(transport: Transport, path: string, query?: Record<string, string | undefined>): string {
+export function requestUrl(transport: Transport, path: string, query?: Record<string, string | string[] | undefined>): string {
   let url = transport.baseUrl + path;
   if (query) {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.append(k, v);
+    for (const [k, v] of Object.entries(query)) {
+      if (typeof v === "string") params.append(k, v);
+      else if (v !== undefined) for (const item of v) params.append(k, item);
+    }
     const s = params.toString();
     if (s.length > 0) url += `?${s}`;
   }

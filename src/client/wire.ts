@@ -2,11 +2,13 @@
  * How client arguments become URLs, query strings and JSON bodies, checked on the way.
  */
 import { invalidInput } from "../index.js";
-import type { EventQuery, StateWriteOptions } from "../index.js";
+import type { EventQuery, SearchHit, SearchQuery, StateWriteOptions } from "../index.js";
 import { checkCount, checkJson, checkJsonObject, checkObject, checkOptions, checkString, queryTime, wireTime } from "./checks.js";
 
-/** A query string's parameters. */
-export type Query = Record<string, string | undefined>;
+/** A query string's parameters (an array repeats the parameter). */
+export type Query = Record<string, string | string[] | undefined>;
+
+export type { SearchHit, SearchQuery };
 
 /** Encodes a path segment. */
 export const enc = encodeURIComponent;
@@ -84,4 +86,34 @@ export function wireContextFields(input: Record<string, unknown>): Record<string
   }
   for (const [k, v] of Object.entries(out)) checkJson(v, k);
   return out;
+}
+
+const SEARCH_OPTIONS = ["text", "contextId", "types", "limit", "signal"];
+
+/**
+ * A search query as the parameters of `GET /v1/search`: what JSON or a URL would change is
+ * refused here (a number as text, an empty `types` the URL cannot carry, an unknown option);
+ * the rest (the words, the limit's range, the id's alphabet) the server's store checks.
+ */
+export function searchParams(query: unknown): { signal: AbortSignal | undefined; params: Query } {
+  const q = checkOptions<SearchQuery>(checkObject(query, "query"), "query");
+  for (const key of Object.keys(q)) {
+    if (!SEARCH_OPTIONS.includes(key)) throw invalidInput(`query.${key}`, `unknown option (allowed: ${SEARCH_OPTIONS.join(", ")})`);
+  }
+  let type: string[] | undefined;
+  if (q.types !== undefined) {
+    if (!Array.isArray(q.types) || q.types.length === 0 || q.types.length > 100) {
+      throw invalidInput("types", "must be a non-empty array of at most 100 event types");
+    }
+    type = q.types.map((t, i) => checkString(t, `types[${i}]`, 256));
+  }
+  return {
+    signal: q.signal,
+    params: {
+      text: checkString(q.text, "text", 1000),
+      contextId: str(q.contextId, "contextId"),
+      type,
+      limit: num(q.limit, "limit"),
+    },
+  };
 }

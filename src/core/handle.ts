@@ -5,6 +5,18 @@
 import type { ContextHandle, ContextStore } from "./types.js";
 import { optimize } from "./optimize.js";
 import { buildWindow } from "./window.js";
+import { invalidInput } from "../errors.js";
+import { isPlainObject } from "./json.js";
+
+/** The options of `handle.search`: an object without `text` or `contextId` (given by the call and the handle). */
+function searchOptions(q: unknown): object {
+  if (q === undefined) return {};
+  if (!isPlainObject(q)) throw invalidInput("query", "must be an object");
+  for (const key of ["text", "contextId"]) {
+    if (key in q) throw invalidInput(`query.${key}`, "unknown option (given by the call and the handle)");
+  }
+  return q;
+}
 
 /**
  * Binds the per-context methods of `store` to `id`.
@@ -33,6 +45,7 @@ export function contextHandle(store: ContextStore, id: string): ContextHandle {
     readEvents: (q) => store.readEvents(id, q),
     countEvents: (q) => store.countEvents(id, q),
     lastEvents: (n, q) => store.lastEvents(id, n, q),
+    search: async (text, q) => store.searchEvents({ ...searchOptions(q), text, contextId: id }),
     createSnapshot: (input) => store.createSnapshot(id, input),
     listSnapshots: (o) => store.listSnapshots(id, o),
     restore: (target, o) => store.restore(id, target, o),

@@ -25,6 +25,7 @@ import { startTask, type StartTaskInput, type Task } from "./task.js";
 import { usage, type UsageQuery, type UsageReport } from "./usage.js";
 import { parseEvents } from "./event-input.js";
 import { countEvents, readEventPage } from "./history.js";
+import { searchEvents } from "./search.js";
 import type {
   AcquireLeaseOptions,
   CallOptions,
@@ -46,6 +47,8 @@ import type {
   ListContextsQuery,
   Page,
   RestoreTarget,
+  SearchHit,
+  SearchQuery,
   Snapshot,
   StateRecord,
   StateSchema,
@@ -237,6 +240,10 @@ class EmbeddedStore implements ContextStore {
     }
     const page = await this.readEvents(id, { ...o, order: "desc", limit: count });
     return page.items.reverse();
+  }
+
+  searchEvents(query: SearchQuery): Promise<SearchHit[]> {
+    return searchEvents(this.#e, this.tenant, query);
   }
 
   // ── snapshots ─────────────────────────────────────────────────────────────

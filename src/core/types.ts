@@ -272,6 +272,29 @@ export interface WatchOptions extends CallOptions {
   afterSeq?: number;
 }
 
+/**
+ * A full-text search over the history ({@link ContextStore.searchEvents}). Words are runs of
+ * letters and digits, compared case-insensitively; an event matches when every word of
+ * `text` occurs among the words of the string values of its `data` (not its keys).
+ */
+export interface SearchQuery extends CallOptions {
+  /** The words to find (1 to 1000 characters, at least one word). */
+  text: string;
+  /** Only this context. @default every visible context of the tenant */
+  contextId?: string;
+  types?: EventType[];
+  /** @default 20 (at most 1000) */
+  limit?: number;
+}
+
+/** One event found by {@link ContextStore.searchEvents}. */
+export interface SearchHit {
+  contextId: string;
+  event: ContextEvent;
+  /** Relevance (higher first); comparable only within one result. */
+  score: number;
+}
+
 /** A JSON Schema registered for a context kind. */
 export interface StateSchema {
   kind: string;
@@ -341,6 +364,8 @@ export interface ContextStore extends AsyncDisposable {
   countEvents(id: string, query?: Omit<EventQuery, "limit" | "cursor" | "order">): Promise<number>;
   /** The newest `n` events, oldest first. */
   lastEvents(id: string, n: number, query?: Pick<EventQuery, "types" | "signal">): Promise<ContextEvent[]>;
+  /** Full-text search over the history: best matches first, then newest first. */
+  searchEvents(query: SearchQuery): Promise<SearchHit[]>;
 
   createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot>;
   listSnapshots(id: string, options?: CallOptions): Promise<Snapshot[]>;
@@ -406,6 +431,8 @@ export interface ContextHandle {
   readEvents(query?: EventQuery): Promise<Page<ContextEvent>>;
   countEvents(query?: Omit<EventQuery, "limit" | "cursor" | "order">): Promise<number>;
   lastEvents(n: number, query?: Pick<EventQuery, "types" | "signal">): Promise<ContextEvent[]>;
+  /** {@link ContextStore.searchEvents} within this context. */
+  search(text: string, query?: Omit<SearchQuery, "text" | "contextId">): Promise<SearchHit[]>;
   createSnapshot(input?: CreateSnapshotInput): Promise<Snapshot>;
   listSnapshots(options?: CallOptions): Promise<Snapshot[]>;
   restore(target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;

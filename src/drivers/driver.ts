@@ -173,6 +173,24 @@ export interface ContextQuery {
 }
 
 /** Filters of `readEvents` / `countEvents`, already validated. */
+/** What {@link Driver.searchEvents} looks for (validated by the core). */
+export interface EventSearch {
+  /** The query's words: lowercased, deduplicated, 1 to 32 of them. */
+  words: string[];
+  contextId?: string;
+  types?: string[];
+  limit: number;
+  /** Contexts expired at this time are not searched. */
+  now: number;
+}
+
+/** One event found, with its context and a relevance score (higher is better). */
+export interface EventSearchHit {
+  contextId: string;
+  event: EventRecord;
+  score: number;
+}
+
 export interface EventRecordQuery {
   afterSeq?: number;
   beforeSeq?: number;
@@ -243,6 +261,12 @@ export interface Driver {
 
   readEvents(tenant: string, id: string, query: EventRecordQuery): Promise<EventRecord[]>;
   countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">): Promise<number>;
+  /**
+   * Events of visible contexts of `tenant` whose data's string values hold every word of
+   * `search.words` (as whole words, case-insensitively): best score first, then newest first.
+   * A context that does not exist (or is not visible) yields no hits, not NOT_FOUND.
+   */
+  searchEvents(tenant: string, search: EventSearch): Promise<EventSearchHit[]>;
 
   /** The newest checkpoint at or below `version`. */
   readCheckpoint(tenant: string, id: string, version: number): Promise<{ version: number; state: JsonObject } | null>;

@@ -5,6 +5,7 @@
  */
 import { ContextError, VersionConflictError, contextNotFound } from "../errors.js";
 import type { JsonObject, JsonValue } from "../core/types.js";
+import { compareHits, searchScore, searchTerms } from "../core/search.js";
 import type {
   BindingSlot,
   ChangeNotice,
@@ -16,6 +17,7 @@ import type {
   EventRecord,
   EventRecordInput,
   EventRecordQuery,
+  EventSearchHit,
   LeaseRecord,
   Mutation,
   SchemaRecord,
@@ -31,6 +33,8 @@ interface StoredEvent {
   metadata: string;
   tokens: number | null;
   version: number | null;
+  /** The words of `data` with their counts, computed by the first search that reads the event. */
+  terms?: Map<string, number>;
 }
 
 interface StoredSnapshot {
@@ -297,6 +301,24 @@ export function memoryDriver(_options: MemoryDriverOptions = {}): Driver {
 
     async countEvents(tenant, id, q) {
       return eventsOf(need(tenant, id, Date.now()), q).length;
+    },
+
+    async searchEvents(tenant, q) {
+      // A scan: the reference semantics, not a fast path (the other drivers keep an index).
+      const hits: (EventSearchHit & { stored: StoredEvent })[] = [];
+      const m = tenants.get(tenant);
+      const candidates = q.contextId === undefined ? [...(m?.entries() ?? [])] : [[q.contextId, m?.get(q.contextId)] as const];
+      for (const [id, e] of candidates) {
+        if (!visible(e, q.now)) continue;
+        for (const ev of e.events) {
+          if (q.types !== undefined && !q.types.includes(ev.type)) continue;
+          ev.terms ??= searchTerms(parse<JsonValue>(ev.data));
+          const score = searchScore(ev.terms, q.words);
+          if (score > 0) hits.push({ contextId: id, event: { seq: ev.seq, timestamp: ev.timestamp } as EventRecord, score, stored: ev });
+        }
+      }
+      hits.sort(compareHits);
+      return hits.slice(0, q.limit).map((h) => ({ contextId: h.contextId, event: toEvent(h.stored), score: h.score }));
     },
 
     async readCheckpoint(tenant, id, version) {

@@ -20,6 +20,7 @@ import { registerContextRoutes } from "./routes/contexts.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerHolderRoutes } from "./routes/holders.js";
 import { registerLeaseRoutes } from "./routes/leases.js";
+import { registerSearchRoutes } from "./routes/search.js";
 import { registerSnapshotRoutes } from "./routes/snapshots.js";
 import { registerStateRoutes } from "./routes/state.js";
 import { registerStateSchemaRoutes } from "./routes/state-schemas.js";
@@ -187,6 +188,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerHolderRoutes(app);
   registerStateSchemaRoutes(app);
   registerUsageRoutes(app);
+  registerSearchRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -13,6 +13,7 @@ export type ConformanceFeature =
   | "contexts"
   | "state"
   | "history"
+  | "search"
   | "snapshots"
   | "timeTravel"
   | "adapter"

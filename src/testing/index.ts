@@ -10,6 +10,7 @@ import type { ConformanceOptions } from "./harness.js";
 import { contextsTests } from "./contexts.js";
 import { stateTests } from "./state.js";
 import { historyTests } from "./history.js";
+import { searchTests } from "./search.js";
 import { snapshotsTests } from "./snapshots.js";
 import { timeTravelTests } from "./time-travel.js";
 import { adapterTests } from "./adapter.js";
@@ -55,6 +56,7 @@ export function describeConformance(
     stateTests(suite);
     stepsTests(suite);
     historyTests(suite);
+    searchTests(suite);
     snapshotsTests(suite);
     timeTravelTests(suite);
     adapterTests(suite);

@@ -17,6 +17,7 @@ import { bindingMethods } from "./bindings.js";
 import { historyMethods } from "./history.js";
 import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./schemas.js";
+import { searchMethods } from "./search.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
 import { createHeadCache } from "./head-cache.js";
 import { createNotifier, createNotifyListener } from "./notify.js";
@@ -364,7 +365,9 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
               e AS (DELETE FROM ${s}.events WHERE ctx IN (SELECT pk FROM d)),
               k AS (DELETE FROM ${s}.checkpoints WHERE ctx IN (SELECT pk FROM d)),
               n AS (DELETE FROM ${s}.snapshots WHERE ctx IN (SELECT pk FROM d)),
-              l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d))
+              l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d)),
+              x AS (DELETE FROM ${s}.event_search WHERE ctx IN (SELECT pk FROM d)),
+              p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d))
          SELECT d.pk FROM d`,
         values,
       );
@@ -399,7 +402,9 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
               e AS (DELETE FROM ${s}.events WHERE ctx IN (SELECT pk FROM d)),
               k AS (DELETE FROM ${s}.checkpoints WHERE ctx IN (SELECT pk FROM d)),
               n AS (DELETE FROM ${s}.snapshots WHERE ctx IN (SELECT pk FROM d)),
-              l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d))
+              l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d)),
+              x AS (DELETE FROM ${s}.event_search WHERE ctx IN (SELECT pk FROM d)),
+              p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d))
          SELECT count(*)::bigint AS n FROM d`,
         values,
       );
@@ -407,6 +412,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     },
 
     ...historyMethods(scope),
+    ...searchMethods(scope),
     ...leaseMethods(scope),
     ...bindingMethods(scope),
     ...schemaMethods(scope),

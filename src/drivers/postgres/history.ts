@@ -113,6 +113,7 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
         );
         await client.query(`DELETE FROM ${s}.checkpoints WHERE ctx = $1 AND version < $2`, [pk, checkpoint.version]);
         const d = await client.query(`DELETE FROM ${s}.events WHERE ctx = $1 AND seq < $2`, [pk, beforeSeq]);
+        await client.query(`DELETE FROM ${s}.event_search WHERE ctx = $1 AND seq < $2`, [pk, beforeSeq]);
         await client.query(`UPDATE ${s}.contexts SET first_seq = GREATEST(first_seq, $2) WHERE pk = $1`, [pk, beforeSeq]);
         return d.rowCount ?? 0;
       });

@@ -199,6 +199,27 @@ END
 $fn$;
 `,
   },
+  {
+    name: "search_index",
+    sql: (s) => `
+-- Full-text search (see search.ts). Appends write nothing here: searches index the events
+-- appended since the last search (above the per-context high-water mark in search_progress),
+-- with the words contextd's core extracts in JS (not PostgreSQL's text parser, which keeps
+-- emails, URLs and hyphenated words whole). Each lexeme's single position holds how often
+-- the word occurs in the event (at most 16383), which is what the score adds up.
+CREATE TABLE ${s}.event_search (
+  ctx bigint NOT NULL,
+  seq bigint NOT NULL,
+  words tsvector NOT NULL,
+  PRIMARY KEY (ctx, seq)
+);
+CREATE INDEX event_search_words ON ${s}.event_search USING gin (words);
+CREATE TABLE ${s}.search_progress (
+  ctx bigint PRIMARY KEY,
+  seq bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

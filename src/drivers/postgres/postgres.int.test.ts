@@ -84,6 +84,32 @@ describeWithServices("postgres driver", [pgDown], () => {
     expect(r.rows[0]?.n).toBe(MIGRATIONS.length + 1);
   });
 
+  it("upgrades a schema at version 2 (before the search index) on open, and search finds its old events", async () => {
+    const schema = randomSchema();
+    const now = Date.now();
+    await withDriver(async (d) => {
+      const r = await d.insertContext(
+        {
+          id: "c1", tenant: "t", kind: "chat", userId: null, chatId: null, agentId: null, title: null, metadata: {},
+          version: 1, lastSeq: 0, status: "active", createdAt: now, updatedAt: now, expiresAt: null, parentId: null,
+          parentVersion: null, firstSeq: 1,
+        },
+        "{}",
+        [{ type: "message", data: JSON.stringify("Legacy Needle"), metadata: "{}", tokens: null, timestamp: now }],
+      );
+      expect(r.events).toHaveLength(1);
+    }, schema);
+    await adminQuery(
+      `DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress; DELETE FROM "${schema}".migrations WHERE version = 3`,
+    );
+    await withDriver(async (d) => {
+      const hits = await d.searchEvents("t", { words: ["needle", "legacy"], limit: 10, now: Date.now() });
+      expect(hits.map((h) => [h.contextId, h.event.seq, h.event.data])).toEqual([["c1", 1, "Legacy Needle"]]);
+    }, schema);
+    const r = (await adminQuery(`SELECT name FROM "${schema}".migrations ORDER BY version`)) as { rows: { name: string }[] };
+    expect(r.rows.map((x) => x.name)).toEqual(MIGRATIONS.map((m) => m.name));
+  });
+
   it("refuses a schema holding foreign tables with STORE_INCOMPATIBLE", async () => {
     const schema = randomSchema();
     leftovers.add(schema);

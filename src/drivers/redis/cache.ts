@@ -238,6 +238,7 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
     listContexts: (tenant, query) => inner.listContexts(tenant, query),
     readEvents: (tenant, id, query) => inner.readEvents(tenant, id, query),
     countEvents: (tenant, id, query) => inner.countEvents(tenant, id, query),
+    searchEvents: (tenant, search) => inner.searchEvents(tenant, search),
     readCheckpoint: (tenant, id, version) => inner.readCheckpoint(tenant, id, version),
     listSnapshots: (tenant, id) => inner.listSnapshots(tenant, id),
     getSnapshot: (tenant, id, name) => inner.getSnapshot(tenant, id, name),

@@ -23,7 +23,7 @@ export interface RedisClient {
 export interface RedisClientConfig {
   url: string;
   disableOfflineQueue: boolean;
-  commandOptions: { timeout: number };
+  commandOptions?: { timeout: number };
   socket: { connectTimeout: number; reconnectStrategy: (retries: number) => number };
 }
 

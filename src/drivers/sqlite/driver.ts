@@ -19,6 +19,8 @@ import type {
   EventRecord,
   EventRecordInput,
   EventRecordQuery,
+  EventSearch,
+  EventSearchHit,
   LeaseRecord,
   Mutation,
   SchemaRecord,
@@ -31,6 +33,7 @@ import { inspectDatabaseFile } from "./inspect.js";
 import { acquireLease, readLease, releaseLease, renewLease } from "./leases.js";
 import { SCHEMA_VERSION, applyMigrations } from "./migrations.js";
 import { RecordCache } from "./record-cache.js";
+import { SearchIndex } from "./search.js";
 import {
   type ContextRow,
   type EventRow,
@@ -99,6 +102,7 @@ class SqliteDriver implements Driver {
   readonly #busyTimeoutMs: number;
   #db: Db | undefined;
   #scope: CommitScope | undefined;
+  #search: SearchIndex | undefined;
   #closed = false;
   readonly #cache = new Map<string, Database.Statement>();
   readonly #records = new RecordCache();
@@ -155,6 +159,7 @@ class SqliteDriver implements Driver {
       const scope: CommitScope = { s: prepareStatements(db), records: this.#records, schemas: new Map() };
       this.#commitTx = db.transaction((tenant: string, id: string, m: Mutation) => commitBody(scope, tenant, id, m)).immediate;
       this.#scope = scope;
+      this.#search = new SearchIndex(db);
       this.#db = db;
     } catch (e) {
       db.close();
@@ -170,6 +175,7 @@ class SqliteDriver implements Driver {
     const db = this.#db;
     this.#db = undefined;
     this.#scope = undefined;
+    this.#search = undefined;
     if (db?.open === true) db.close();
     return Promise.resolve();
   }
@@ -273,6 +279,10 @@ class SqliteDriver implements Driver {
     });
   }
 
+  searchEvents(tenant: string, search: EventSearch): Promise<EventSearchHit[]> {
+    return this.#run("searchEvents", () => (this.#search as SearchIndex).search(tenant, search));
+  }
+
   readCheckpoint(tenant: string, id: string, version: number): Promise<{ version: number; state: JsonObject } | null> {
     return this.#run("readCheckpoint", (s) => {
       const row = s.readCheckpoint.get(tenant, id, Date.now(), version) as { version: number; state: string } | undefined;
@@ -313,6 +323,7 @@ class SqliteDriver implements Driver {
           const removed = s.compactEvents.run(pk, beforeSeq).changes;
           s.compactCheckpoints.run(pk, checkpoint.version);
           s.setFirstSeq.run(beforeSeq, pk);
+          (this.#search as SearchIndex).compact(pk, beforeSeq);
           return removed;
         })
         .immediate(),
@@ -432,6 +443,7 @@ class SqliteDriver implements Driver {
     s.deleteLease.run(pk);
     s.deleteState.run(pk);
     s.deleteContext.run(pk);
+    (this.#search as SearchIndex).forget(pk);
     this.#records.forget(pk);
   }
 

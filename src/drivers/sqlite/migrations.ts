@@ -132,6 +132,22 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    name: "search index",
+    // Full-text search (see search.ts): an FTS5 index of the words the core extracts from
+    // each event's data, filled lazily by searches, never by appends. The rowid of a row is
+    // (ctx << 32) | seq; "words" holds the event's distinct words space-separated (the ascii
+    // tokenizer splits them exactly there and nowhere else: every non-ASCII character is a
+    // token character), "tf" the counts of the words that occur more than once (JSON).
+    // search_progress: per context, the highest seq already indexed.
+    sql: `
+      CREATE VIRTUAL TABLE search_fts USING fts5(words, tf UNINDEXED, tokenize = 'ascii', detail = none);
+      CREATE TABLE search_progress (
+        ctx INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */

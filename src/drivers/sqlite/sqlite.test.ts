@@ -109,6 +109,35 @@ describe("sqlite driver: files and migrations", () => {
     }
   });
 
+  it("upgrades a file of schema version 1 (before the search index) on open, and search finds its old events", async () => {
+    const path = freshPath("v1");
+    const now = Date.now();
+    await withDriver(sqliteDriver({ path }), async (d) => {
+      await d.insertContext(record("c1", now), "{}", []);
+      await d.commit("t", "c1", { now, events: [{ ...event(1, now), data: JSON.stringify({ text: "Legacy Needle" }) }] });
+    });
+    // Make it a version-1 file, as an older contextd left it.
+    const old = new Database(path);
+    old.exec(`DROP TABLE search_fts; DROP TABLE search_progress; DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
+    old.pragma("user_version = 1");
+    old.close();
+    const store = await createStore(sqliteDriver({ path }));
+    try {
+      const hits = await store.withTenant("t").searchEvents({ text: "needle legacy" });
+      expect(hits.map((h) => [h.contextId, h.event.seq, h.event.data])).toEqual([["c1", 1, { text: "Legacy Needle" }]]);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      const rows = db.prepare(`SELECT version, name FROM ${MIGRATIONS_TABLE} ORDER BY version`).all();
+      expect(rows).toEqual(migrations.map((m, version) => ({ version, name: m.name })));
+    } finally {
+      db.close();
+    }
+  });
+
   it("refuses a SQLite database of another program with STORE_INCOMPATIBLE and leaves it intact", async () => {
     const path = freshPath("foreign");
     const foreign = new Database(path);
