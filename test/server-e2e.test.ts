@@ -74,6 +74,40 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
     }
   });
 
+  it("echoes X-Request-Id, names the tenant, sends ETag and logs one line per request, errors included", async () => {
+    const server = await startServerProcess(["--store", "memory:", "--log-level", "info"]);
+    try {
+      const created = await fetch(`${server.url}/v1/contexts`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": "req-create-1" },
+        body: JSON.stringify({ id: "e2e-headers", state: { a: 1 } }),
+      });
+      expect(created.status).toBe(201);
+      expect(created.headers.get("x-request-id")).toBe("req-create-1");
+      expect(created.headers.get("x-contextd-tenant")).toBe("default");
+      const state = await fetch(`${server.url}/v1/contexts/e2e-headers/state`);
+      expect(state.headers.get("etag")).toBe('"1"');
+      expect(state.headers.get("x-request-id")).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
+      const missing = await fetch(`${server.url}/v1/contexts/nope/state`, { headers: { "x-request-id": "req-missing-1" } });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get("x-request-id")).toBe("req-missing-1");
+      // Request logs are written asynchronously: wait for the lines, not for a time.
+      await waitForOutput(server, /"reqId":"req-missing-1"/);
+      const lines = server
+        .output()
+        .split("\n")
+        .filter((l) => l.includes('"reqId":"req-'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toEqual([
+        expect.objectContaining({ reqId: "req-create-1", tenant: "default", method: "POST", route: "/v1/contexts", status: 201 }),
+        expect.objectContaining({ reqId: "req-missing-1", tenant: "default", method: "GET", route: "/v1/contexts/:id/state", status: 404 }),
+      ]);
+      expect(typeof lines[0]?.ms).toBe("number");
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("refuses to listen beyond loopback without API keys, and says why", async () => {
     const r = await runCliProcess(["serve", "--host", "0.0.0.0", "--port", "0", "--store", "memory:"], { CONTEXTD_KEYS: join(dir, "none.json") });
     expect(r.code).toBe(1);

@@ -61,7 +61,9 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       }
       const keys: KeyRing | null = keysPath === undefined ? null : fileKeyRing(keysPath);
 
-      const logger = pino({ name: "contextd", level: flags.logLevel as Level });
+      // Written asynchronously: lines queue while a write is in flight (no delay when idle) instead
+      // of one blocking write per request; pino flushes what is queued when the process exits.
+      const logger = pino({ name: "contextd", level: flags.logLevel as Level }, pino.destination({ dest: 1, sync: false }));
       const storeUrl = global.store ?? io.env.CONTEXTD_STORE;
       const store = storeUrl ? await openStore(storeUrl) : await openStore();
       let running;

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { ContextError } from "../index.js";
 import type { ContextStore } from "../index.js";
 import { mountApiDocs } from "./api-docs.js";
-import { nodeBody, tooLarge } from "./node-body.js";
+import { nodeBody, responseHeader, tooLarge } from "./node-body.js";
 import { DEFAULT_SERVER_LIMITS } from "./env.js";
 import type { AppEnv, ServerLimits } from "./env.js";
 import { toErrorResponse } from "./error-status.js";
@@ -125,7 +125,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     const given = c.req.header("x-request-id");
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : `${bootId}-${(++counter).toString(36)}`;
     c.set("requestId", requestId);
-    c.header("X-Request-Id", requestId);
+    responseHeader(c, "X-Request-Id", requestId);
     if (logger.isLevelEnabled("debug")) logger.debug({ reqId: requestId, method: c.req.method, path: c.req.path }, "request");
     await next();
     if (logger.isLevelEnabled("info")) {
@@ -174,7 +174,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     c.set("key", key);
     c.set("tenant", tenant);
     c.set("store", viewOf(tenant));
-    c.header("X-Contextd-Tenant", tenant);
+    responseHeader(c, "X-Contextd-Tenant", tenant);
     c.set("signal", deadlineSignal());
     await next();
   });

@@ -4,9 +4,21 @@
  * Without it, the adapter builds a full fetch `Request` (and its AbortController and streams)
  * for every POST, which costs more than the rest of a small request.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import type { AppEnv } from "./env.js";
+
+/**
+ * Sets a response header. On Node it goes straight onto the outgoing message (`writeHead`
+ * merges it with the response's own headers), so that hono need not build a fetch `Headers`
+ * for every response and the adapter need not convert it back; elsewhere (`app.request()`
+ * in tests) through `c.header`.
+ */
+export function responseHeader(c: Context<AppEnv>, name: string, value: string): void {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing !== undefined && !outgoing.headersSent) outgoing.setHeader(name, value);
+  else c.header(name, value);
+}
 
 /** The 413 response every oversized body gets. */
 export function tooLarge(c: Context<AppEnv>, limit: number): Response {

@@ -8,6 +8,7 @@ import { invalidInput } from "../../index.js";
 import type { JsonObject, JsonValue, StatePath } from "../../index.js";
 import { callOptions, timeParam, writeOptions } from "../env.js";
 import type { AppEnv } from "../env.js";
+import { responseHeader } from "../node-body.js";
 import {
   DiffQuery,
   GetStateQuery,
@@ -60,7 +61,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
             ? await store.stateAt(id, { at: timeParam(at) }, callOptions(c))
             : await store.getState(id, callOptions(c));
       const etag = `"${record.version}"`;
-      c.header("ETag", etag);
+      responseHeader(c, "ETag", etag);
       if (version === undefined && at === undefined && c.req.header("if-none-match") === etag) return c.body(null, 304);
       return c.json(record, 200);
     },
@@ -80,7 +81,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { state, ...guards } = c.req.valid("json");
       const result = await c.get("store").replaceState(c.req.valid("param").id, state as JsonObject, writeOptions(c, guards));
-      c.header("ETag", `"${result.version}"`);
+      responseHeader(c, "ETag", `"${result.version}"`);
       return c.json(result, 200);
     },
   );
@@ -99,7 +100,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { patch, ...guards } = c.req.valid("json");
       const result = await c.get("store").patchState(c.req.valid("param").id, patch as JsonObject, writeOptions(c, guards));
-      c.header("ETag", `"${result.version}"`);
+      responseHeader(c, "ETag", `"${result.version}"`);
       return c.json(result, 200);
     },
   );
@@ -121,7 +122,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
       const result = await c
         .get("store")
         .setStateAt(c.req.valid("param").id, path as StatePath, value as JsonValue, writeOptions(c, guards));
-      c.header("ETag", `"${result.version}"`);
+      responseHeader(c, "ETag", `"${result.version}"`);
       return c.json(result, 200);
     },
   );
@@ -140,7 +141,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { path, ...guards } = c.req.valid("json");
       const result = await c.get("store").removeStateAt(c.req.valid("param").id, path as StatePath, writeOptions(c, guards));
-      c.header("ETag", `"${result.version}"`);
+      responseHeader(c, "ETag", `"${result.version}"`);
       return c.json(result, 200);
     },
   );
