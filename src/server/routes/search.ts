@@ -14,7 +14,6 @@ import { errorResponses, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["search"];
 
-
 const textParam = z
   .string()
   .min(1)
