@@ -3,6 +3,7 @@
  * (tests call it with `app.request()`; {@link serve} binds it).
  */
 import { setMaxListeners } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { pino } from "pino";
@@ -13,9 +14,11 @@ import { mountApiDocs } from "./api-docs.js";
 import { nodeBody, responseHeader, tooLarge } from "./node-body.js";
 import { DEFAULT_SERVER_LIMITS } from "./env.js";
 import type { AppEnv, ServerLimits } from "./env.js";
-import { toErrorResponse } from "./error-status.js";
-import type { ApiKeyRecord, KeyRing } from "./keys.js";
-import { createRateLimiter } from "./rate-limit.js";
+import { toErrorResponse, validationError } from "./error-status.js";
+import { createFastAppend } from "./fast-append.js";
+import { createGate } from "./gate.js";
+import type { Gate } from "./gate.js";
+import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerHolderRoutes } from "./routes/holders.js";
@@ -45,8 +48,8 @@ export interface AppOptions {
   serverUrl?: string;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const TENANT_HEADER = "x-contextd-tenant";
+/** The gate of each app, for the Node fast path (see {@link fastAppendListener}). */
+const gates = new WeakMap<object, Gate>();
 
 /**
  * Creates the contextd HTTP app.
@@ -64,50 +67,11 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const shutdownSignal = options.shutdownSignal ?? new AbortController().signal;
   // Every open event stream listens for shutdown.
   setMaxListeners(0, shutdownSignal);
-  const limiter = limits.rateLimit ? createRateLimiter(limits.rateLimit) : null;
-  const bootId = Date.now().toString(36);
-  let counter = 0;
-
-  // Requests share one deadline signal per 100 ms slot: an AbortController and a timer per
-  // request cost more than the rest of a small request. A deadline fires 0–100 ms late.
-  let slot = -1;
-  let slotSignal: AbortSignal = new AbortController().signal;
-  const deadlineSignal = (): AbortSignal => {
-    const now = Math.floor(Date.now() / 100);
-    if (now !== slot) {
-      slot = now;
-      const controller = new AbortController();
-      // Many requests listen on one slot's signal at once.
-      setMaxListeners(0, controller.signal);
-      const reason = new ContextError("ABORTED", `request timed out after ${limits.requestTimeoutMs} ms`);
-      setTimeout(() => controller.abort(reason), limits.requestTimeoutMs + 100).unref();
-      slotSignal = controller.signal;
-    }
-    return slotSignal;
-  };
-
-  // One tenant view per tenant, made once.
-  const views = new Map<string, ContextStore>();
-  const viewOf = (tenant: string): ContextStore => {
-    let view = views.get(tenant);
-    if (view === undefined) {
-      view = tenant === options.store.tenant ? options.store : options.store.withTenant(tenant);
-      if (views.size >= 10_000) views.clear();
-      views.set(tenant, view);
-    }
-    return view;
-  };
+  const gate = createGate({ store: options.store, keys, logger, limits });
 
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const issues = result.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code }));
-        const first = issues[0];
-        const where = first && first.path !== "" ? `${result.target} ${first.path}` : result.target;
-        throw new ContextError("INVALID_INPUT", `${where}: ${first?.message ?? "invalid"}`, {
-          details: { target: result.target, field: first?.path ?? null, issues },
-        });
-      }
+      if (!result.success) throw validationError(result.error.issues, result.target);
       return undefined;
     },
   });
@@ -121,23 +85,13 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   // Request id and the request log.
   app.use("*", async (c, next) => {
-    const start = performance.now();
-    const given = c.req.header("x-request-id");
-    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : `${bootId}-${(++counter).toString(36)}`;
-    c.set("requestId", requestId);
-    responseHeader(c, "X-Request-Id", requestId);
-    if (logger.isLevelEnabled("debug")) logger.debug({ reqId: requestId, method: c.req.method, path: c.req.path }, "request");
+    const startedAt = performance.now();
+    const reqId = gate.requestId(c.req.header("x-request-id"));
+    c.set("requestId", reqId);
+    responseHeader(c, "X-Request-Id", reqId);
+    if (logger.isLevelEnabled("debug")) logger.debug({ reqId, method: c.req.method, path: c.req.path }, "request");
     await next();
-    if (logger.isLevelEnabled("info")) {
-      logger.info({
-        reqId: requestId,
-        tenant: c.get("tenant") ?? null,
-        method: c.req.method,
-        route: c.req.routePath,
-        status: c.res.status,
-        ms: Math.round((performance.now() - start) * 10) / 10,
-      });
-    }
+    gate.log({ reqId, tenant: c.get("tenant") ?? null, method: c.req.method, route: c.req.routePath, status: c.res.status, startedAt });
   });
 
   // Bodies over the limit are 413; on Node the body is read without building a fetch Request.
@@ -145,37 +99,15 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   // Authentication, tenant, rate limit and the request deadline.
   app.use("/v1/*", async (c, next) => {
-    let key: ApiKeyRecord | null = null;
-    let tenant = options.store.tenant;
-    if (keys !== null) {
-      const header = c.req.header("authorization");
-      if (header === undefined) {
-        throw new ContextError("UNAUTHORIZED", "missing Authorization: Bearer <api key>");
-      }
-      const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];
-      key = token === undefined ? null : keys.verify(token);
-      if (key === null) throw new ContextError("UNAUTHORIZED", "invalid or revoked API key");
-      if (key.tenant !== "*") tenant = key.tenant;
-    }
-    const asked = c.req.header(TENANT_HEADER);
-    if (asked !== undefined && asked !== tenant) {
-      if (key !== null && key.tenant !== "*") {
-        throw new ContextError("FORBIDDEN", `this API key is bound to tenant ${key.tenant}`, { details: { tenant: key.tenant } });
-      }
-      tenant = asked;
-    }
-    if (limiter !== null) {
-      const wait = limiter.take(key?.id ?? "anonymous");
-      if (wait > 0) {
-        c.header("Retry-After", String(wait));
-        throw new ContextError("RATE_LIMITED", `rate limit exceeded; retry in ${wait} s`, { details: { retryAfterSeconds: wait } });
-      }
-    }
-    c.set("key", key);
-    c.set("tenant", tenant);
-    c.set("store", viewOf(tenant));
-    responseHeader(c, "X-Contextd-Tenant", tenant);
-    c.set("signal", deadlineSignal());
+    const admission = gate.admit(
+      (name) => c.req.header(name),
+      (seconds) => c.header("Retry-After", String(seconds)),
+    );
+    c.set("key", admission.key);
+    c.set("tenant", admission.tenant);
+    c.set("store", admission.store);
+    responseHeader(c, "X-Contextd-Tenant", admission.tenant);
+    c.set("signal", admission.signal);
     await next();
   });
 
@@ -212,5 +144,16 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   });
   mountApiDocs(app);
   app.get("/", (c) => c.json({ name: "contextd", docs: "/docs", openapi: "/openapi.json", health: "/healthz" }));
+  gates.set(app, gate);
   return app;
+}
+
+/**
+ * The Node request listener that serves plain appends of `app` directly (see
+ * `fast-append.ts`) and returns false for every other request, which then goes to hono.
+ */
+export function fastAppendListener(app: OpenAPIHono<AppEnv>): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const gate = gates.get(app);
+  if (gate === undefined) throw new ContextError("INTERNAL", "not an app made by createApp");
+  return createFastAppend(gate);
 }

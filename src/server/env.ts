@@ -60,21 +60,26 @@ export function ifMatchVersion(header: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
+/** The write guards a body may carry. */
+export interface BodyGuards {
+  expectedVersion?: number | undefined;
+  fencingToken?: number | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  events?: unknown[] | undefined;
+}
+
 /** Write options from a body's guards plus the `If-Match` header. */
-export function writeOptions(
-  c: Context<AppEnv>,
-  body: {
-    expectedVersion?: number | undefined;
-    fencingToken?: number | undefined;
-    metadata?: Record<string, unknown> | undefined;
-    events?: unknown[] | undefined;
-  },
-): StateWriteOptions {
-  const fromHeader = ifMatchVersion(c.req.header("if-match"));
+export function writeOptions(c: Context<AppEnv>, body: BodyGuards): StateWriteOptions {
+  return writeOptionsFrom(body, c.req.header("if-match"), c.get("signal"));
+}
+
+/** {@link writeOptions} from the parts: the body's guards, the `If-Match` header and the deadline. */
+export function writeOptionsFrom(body: BodyGuards, ifMatch: string | undefined, signal: AbortSignal): StateWriteOptions {
+  const fromHeader = ifMatchVersion(ifMatch);
   if (fromHeader !== undefined && body.expectedVersion !== undefined && fromHeader !== body.expectedVersion) {
     throw invalidInput("expectedVersion", "differs from the If-Match header");
   }
-  const options: StateWriteOptions = { signal: c.get("signal") };
+  const options: StateWriteOptions = { signal };
   const expected = body.expectedVersion ?? fromHeader;
   if (expected !== undefined) options.expectedVersion = expected;
   if (body.fencingToken !== undefined) options.fencingToken = body.fencingToken;

@@ -3,7 +3,7 @@
  * value becomes the JSON body `{ code, message, details }`.
  */
 import { HTTPException } from "hono/http-exception";
-import { isContextError } from "../index.js";
+import { ContextError, isContextError } from "../index.js";
 import type { ContextErrorCode } from "../index.js";
 
 /** HTTP status per error code. Client mistakes are 4xx; only server-side faults are 5xx. */
@@ -74,6 +74,19 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     body: { code: "INTERNAL", message: "internal error; see the server log", details: {} },
     unexpected: true,
   };
+}
+
+/** The `INVALID_INPUT` error of a request part (`json`, `param`, `query`…) that failed its schema. */
+export function validationError(
+  issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[],
+  target: string,
+): ContextError {
+  const list = issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code }));
+  const first = list[0];
+  const where = first && first.path !== "" ? `${target} ${first.path}` : target;
+  return new ContextError("INVALID_INPUT", `${where}: ${first?.message ?? "invalid"}`, {
+    details: { target, field: first?.path ?? null, issues: list },
+  });
 }
 
 function defaultMessage(status: number): string {

@@ -27,7 +27,8 @@ export function tooLarge(c: Context<AppEnv>, limit: number): Response {
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
-function readAll(incoming: IncomingMessage, limit: number): Promise<string | null> {
+/** Reads a whole body as UTF-8 text; null once it passes `limit` bytes (the rest is drained). */
+export function readAll(incoming: IncomingMessage, limit: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -4,13 +4,13 @@
  * event streams, close the store).
  */
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
-import { createAdaptorServer } from "@hono/node-server";
+import { createServer } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { ContextError } from "../index.js";
 import type { ContextStore } from "../index.js";
-import { createApp } from "./app.js";
+import { createApp, fastAppendListener } from "./app.js";
 import type { ServerLimits } from "./env.js";
 import type { KeyRing } from "./keys.js";
 
@@ -79,7 +79,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const logger = options.logger ?? pino({ name: "contextd" });
   const shutdown = new AbortController();
   const app = createApp({ store: options.store, keys, logger, shutdownSignal: shutdown.signal, ...(options.limits && { limits: options.limits }) });
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+  // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
+  const fastAppend = fastAppendListener(app);
+  const honoListener = getRequestListener(app.fetch, { hostname: host });
+  const server = createServer((req, res) => {
+    if (!fastAppend(req, res)) void honoListener(req, res);
+  });
 
   let inFlight = 0;
   let closing = false;

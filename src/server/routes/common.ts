@@ -3,7 +3,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { z } from "@hono/zod-openapi";
-import { ContextError } from "../../index.js";
+import { requireScope } from "../gate.js";
 import type { AppEnv } from "../env.js";
 import type { ApiKeyScope } from "../keys.js";
 import { ErrorSchema } from "../schemas.js";
@@ -39,10 +39,7 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 /** Refuses the request with 403 unless its key has `needed` (or `admin`). Without keys, everything is allowed. */
 export function scope(needed: ApiKeyScope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const key = c.get("key");
-    if (key !== null && !key.scopes.includes(needed) && !key.scopes.includes("admin")) {
-      throw new ContextError("FORBIDDEN", `this API key lacks the ${needed} scope`, { details: { scope: needed, keyId: key.id } });
-    }
+    requireScope(c.get("key"), needed);
     await next();
   };
 }

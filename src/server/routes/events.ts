@@ -6,8 +6,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { ContextError, invalidInput } from "../../index.js";
-import type { EventInput, EventQuery, ContextEvent } from "../../index.js";
-import { callOptions, splitTypes, timeParam, writeOptions } from "../env.js";
+import type { ContextStore, EventInput, EventQuery, ContextEvent } from "../../index.js";
+import { callOptions, splitTypes, timeParam, writeOptionsFrom } from "../env.js";
 import type { AppEnv, ServerLimits } from "../env.js";
 import { toErrorResponse } from "../error-status.js";
 import {
@@ -42,6 +42,46 @@ function filters(q: { afterSeq?: number | undefined; beforeSeq?: number | undefi
   return query;
 }
 
+/** What `POST /v1/contexts/{id}/events` takes from the request besides its parsed body. */
+export interface AppendRequestParts {
+  contentLength: string | undefined;
+  ifMatch: string | undefined;
+  signal: AbortSignal;
+}
+
+/**
+ * The append route after validation (shared by the hono route and the Node fast path in
+ * `fast-append.ts`): batch and event size limits, then `store.append`.
+ */
+export async function appendRequest(
+  store: ContextStore,
+  id: string,
+  body: z.infer<typeof AppendBody>,
+  limits: ServerLimits,
+  parts: AppendRequestParts,
+): Promise<ContextEvent[]> {
+  const { events: list, ...guards } = body;
+  if (list.length === 0) throw invalidInput("events", "must hold at least one event");
+  if (list.length > limits.maxBatch) {
+    throw invalidInput("events", `at most ${limits.maxBatch} events per request`, { limit: limits.maxBatch, got: list.length });
+  }
+  // Only a body larger than one event's limit can hold an oversized event.
+  if (Number(parts.contentLength ?? Infinity) > limits.maxEventBytes) {
+    list.forEach((e, i) => {
+      let size: number;
+      try {
+        size = JSON.stringify(e).length;
+      } catch {
+        throw invalidInput(`events[${i}]`, "nested too deeply");
+      }
+      if (size > limits.maxEventBytes) {
+        throw invalidInput(`events[${i}]`, `larger than ${limits.maxEventBytes} bytes`, { limit: limits.maxEventBytes });
+      }
+    });
+  }
+  return store.append(id, list as EventInput[], writeOptionsFrom(guards, parts.ifMatch, parts.signal));
+}
+
 /** Registers the event routes. */
 export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDeps): void {
   const { limits } = deps;
@@ -58,26 +98,11 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
       responses: { 201: jsonResponse(z.array(ContextEventSchema), "The appended events with their seq"), ...errorResponses },
     }),
     async (c) => {
-      const { events: list, ...guards } = c.req.valid("json");
-      if (list.length === 0) throw invalidInput("events", "must hold at least one event");
-      if (list.length > limits.maxBatch) {
-        throw invalidInput("events", `at most ${limits.maxBatch} events per request`, { limit: limits.maxBatch, got: list.length });
-      }
-      // Only a body larger than one event's limit can hold an oversized event.
-      if (Number(c.req.header("content-length") ?? Infinity) > limits.maxEventBytes) {
-        list.forEach((e, i) => {
-          let size: number;
-          try {
-            size = JSON.stringify(e).length;
-          } catch {
-            throw invalidInput(`events[${i}]`, "nested too deeply");
-          }
-          if (size > limits.maxEventBytes) {
-            throw invalidInput(`events[${i}]`, `larger than ${limits.maxEventBytes} bytes`, { limit: limits.maxEventBytes });
-          }
-        });
-      }
-      const written = await c.get("store").append(c.req.valid("param").id, list as EventInput[], writeOptions(c, guards));
+      const written = await appendRequest(c.get("store"), c.req.valid("param").id, c.req.valid("json"), limits, {
+        contentLength: c.req.header("content-length"),
+        ifMatch: c.req.header("if-match"),
+        signal: c.get("signal"),
+      });
       return c.json(written, 201);
     },
   );
