@@ -236,7 +236,7 @@ try {
   const section = [
     "## HTTP server and client (issue 4)",
     "",
-    `\`contextd serve\` (built \`dist/\`, SQLite file, request logging on at level info to /dev/null) and a bare \`node:http\` + better-sqlite3 handler doing the same append transaction with the same pragmas, each in its own process; load from autocannon in a third: ${CONNECTIONS} keep-alive connections on loopback, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Each append is one ~200-byte message event in one commit (WAL, synchronous=NORMAL, as contextd's default).`,
+    `\`contextd serve\` (built \`dist/\`, SQLite file, request logging on at level info to /dev/null) and a bare \`node:http\` + better-sqlite3 handler doing the same append transaction with the same pragmas, each in its own process; load from autocannon in a third: ${CONNECTIONS} keep-alive connections on loopback, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Each append is one ~200-byte message event in one commit (WAL, synchronous=NORMAL, as contextd's default). contextd serves these appends by its Node fast path: the same gate (API-key check, tenant, rate limit, deadline, request log), zod schemas, route code and error table as the hono route, without the fetch adapter and middleware chain (docs/design.md); get-state goes through hono.`,
     "",
     table(
       ["measure", "contextd over HTTP", "bare node:http + SQLite", "ratio", "target"],
