@@ -48,6 +48,25 @@ describeWithServices("postgres", [pgDown], () => {
   describeConformance("postgres", freshStore, { openPeer: peerOf });
 });
 
+/** `n` stores (each its own driver and pool) on one fresh schema; closed and the schema dropped afterwards. */
+async function withStores<T>(
+  n: number,
+  fn: (stores: ContextStore[], a: ContextStore, b: ContextStore) => Promise<T>,
+): Promise<T> {
+  const schema = randomSchema();
+  leftovers.add(schema);
+  const stores = await Promise.all(
+    Array.from({ length: n }, () => createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }))),
+  );
+  try {
+    return await fn(stores, stores[0] as ContextStore, stores[1] as ContextStore);
+  } finally {
+    for (const s of stores) await s.close();
+    await dropSchema(schema);
+    leftovers.delete(schema);
+  }
+}
+
 describeWithServices("postgres driver", [pgDown], () => {
   async function withDriver<T>(fn: (d: Driver, schema: string) => Promise<T>, schema = randomSchema()): Promise<T> {
     leftovers.add(schema);
@@ -134,14 +153,7 @@ describeWithServices("postgres driver", [pgDown], () => {
   });
 
   it("numbers events without gaps under concurrent appends from several stores", async () => {
-    const schema = randomSchema();
-    leftovers.add(schema);
-    const stores = await Promise.all(
-      [0, 1, 2].map(() => createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }))),
-    );
-    try {
-      const [a] = stores;
-      if (a === undefined) throw new Error("no store");
+    await withStores(3, async (stores, a) => {
       const ctx = await a.createContext({ state: { n: 0 } });
       await Promise.all(
         stores.flatMap((s, i) =>
@@ -150,21 +162,11 @@ describeWithServices("postgres driver", [pgDown], () => {
       );
       const page = await a.readEvents(ctx.id, { limit: 1000 });
       expect(page.items.map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, k) => k + 1));
-    } finally {
-      for (const s of stores) await s.close();
-      await dropSchema(schema);
-    }
+    });
   });
 
   it("loses no compare-and-set increment across stores on one context", async () => {
-    const schema = randomSchema();
-    leftovers.add(schema);
-    const stores = await Promise.all(
-      [0, 1, 2].map(() => createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }))),
-    );
-    try {
-      const [a] = stores;
-      if (a === undefined) throw new Error("no store");
+    await withStores(3, async (stores, a) => {
       const ctx = await a.createContext({ state: { n: 0 } });
       const perWorker = 15;
       await Promise.all(
@@ -183,10 +185,7 @@ describeWithServices("postgres driver", [pgDown], () => {
       const final = await a.getState(ctx.id);
       expect(final.state.n).toBe(3 * perWorker);
       expect(final.version).toBe(1 + 3 * perWorker);
-    } finally {
-      for (const s of stores) await s.close();
-      await dropSchema(schema);
-    }
+    });
   });
 
   it("ends a statement that waits past statementTimeoutMs with DRIVER_UNAVAILABLE and works again after", async () => {
@@ -282,16 +281,8 @@ describeWithServices("postgres driver", [pgDown], () => {
 
   describe("one-round-trip state writes from the head this store committed last", () => {
     /** Two stores on one schema: `a` caches its heads, `b` changes them behind its back. */
-    async function pair<T>(fn: (a: ContextStore, b: ContextStore) => Promise<T>): Promise<T> {
-      const a = await freshStore();
-      const b = await peerOf(a);
-      try {
-        return await fn(a, b);
-      } finally {
-        await b.close();
-        await a.close();
-      }
-    }
+    const pair = <T>(fn: (a: ContextStore, b: ContextStore) => Promise<T>): Promise<T> =>
+      withStores(2, (_stores, a, b) => fn(a, b));
 
     it("applies an unguarded patch on top of a write another store made since", async () => {
       await pair(async (a, b) => {

@@ -14,6 +14,7 @@ import {
   REDIS_URL,
 } from "../../../test/services.js";
 import { startTcpProxy } from "../../../test/tcp-proxy.js";
+import type { TcpProxy } from "../../../test/tcp-proxy.js";
 import { postgresDriver } from "../postgres/driver.js";
 import type { PostgresDriverOptions } from "../postgres/driver.js";
 import { redisCache } from "./cache.js";
@@ -170,19 +171,55 @@ describeWithServices("redis cache tier", reasons, () => {
     }
   });
 
-  it("falls back to PostgreSQL while Redis is unreachable, warns once, and uses the cache again when it returns", async () => {
+  /**
+   * A store whose Redis connection goes through a TCP proxy the test can cut or freeze, with
+   * a context written once and cached at version 2; torn down afterwards.
+   */
+  async function behindProxy(
+    cache: RedisCacheOptions,
+    fn: (t: { store: ContextStore; proxy: TcpProxy; warnings: string[]; schema: string; ctx: { id: string } }) => Promise<void>,
+  ): Promise<void> {
     const url = new URL(REDIS_URL);
     const proxy = await startTcpProxy(url.hostname, Number(url.port || 6379));
     const warnings: string[] = [];
     const logger = { warn: (m: string) => void warnings.push(m), info: () => undefined };
     const schema = randomSchema("cdr");
     leftovers.add(schema);
-    const store = await tiered(schema, {}, { url: `redis://127.0.0.1:${proxy.port}`, logger, probeIntervalMs: 100 });
+    const store = await tiered(schema, {}, { url: `redis://127.0.0.1:${proxy.port}`, logger, probeIntervalMs: 100, ...cache });
     try {
       const ctx = await store.createContext({ state: { n: 0 } });
       await store.replaceState(ctx.id, { n: 1 });
       expect(await cachedVersion(schema, "default", ctx.id)).toBe(2);
+      await fn({ store, proxy, warnings, schema, ctx });
+    } finally {
+      await store.close();
+      await proxy.close();
+      await dropSchema(schema);
+    }
+  }
 
+  /**
+   * Writes `{ n: 100 }` until Redis holds the written version again (recovery is driven by the
+   * background probe: this waits on the observable condition); `afterWrite` checks each write.
+   */
+  async function untilCachedAgain(
+    store: ContextStore,
+    schema: string,
+    id: string,
+    afterWrite: (version: number) => Promise<void> = async () => undefined,
+  ): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const w = await store.replaceState(id, { n: 100 });
+      await afterWrite(w.version);
+      if ((await cachedVersion(schema, "default", id)) === w.version) return;
+      if (Date.now() > deadline) throw new Error("the cache did not come back into use within 10 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it("falls back to PostgreSQL while Redis is unreachable, warns once, and uses the cache again when it returns", async () => {
+    await behindProxy({}, async ({ store, proxy, warnings, schema, ctx }) => {
       proxy.cut();
       for (let i = 2; i <= 6; i++) {
         const w = await store.replaceState(ctx.id, { n: i });
@@ -191,36 +228,14 @@ describeWithServices("redis cache tier", reasons, () => {
       expect(warnings).toHaveLength(1);
 
       proxy.restore();
-      // Recovery is driven by the background probe: wait on the observable condition.
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const w = await store.replaceState(ctx.id, { n: 100 });
-        if ((await cachedVersion(schema, "default", ctx.id)) === w.version) break;
-        if (Date.now() > deadline) throw new Error("the cache did not come back into use within 10 s");
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await untilCachedAgain(store, schema, ctx.id);
       expect((await store.getState(ctx.id)).state.n).toBe(100);
       expect(warnings).toHaveLength(1);
-    } finally {
-      await store.close();
-      await proxy.close();
-      await dropSchema(schema);
-    }
+    });
   });
 
   it("falls back to PostgreSQL when Redis stops answering (connection open, no replies), and recovers", async () => {
-    const url = new URL(REDIS_URL);
-    const proxy = await startTcpProxy(url.hostname, Number(url.port || 6379));
-    const warnings: string[] = [];
-    const logger = { warn: (m: string) => void warnings.push(m), info: () => undefined };
-    const schema = randomSchema("cdr");
-    leftovers.add(schema);
-    const store = await tiered(schema, {}, { url: `redis://127.0.0.1:${proxy.port}`, logger, probeIntervalMs: 100, commandTimeoutMs: 200 });
-    try {
-      const ctx = await store.createContext({ state: { n: 0 } });
-      await store.replaceState(ctx.id, { n: 1 });
-      expect(await cachedVersion(schema, "default", ctx.id)).toBe(2);
-
+    await behindProxy({ commandTimeoutMs: 200 }, async ({ store, proxy, warnings, schema, ctx }) => {
       proxy.freeze();
       // The first call waits for the watchdog, then every call goes straight to PostgreSQL.
       expect(await store.getState(ctx.id)).toMatchObject({ version: 2, state: { n: 1 } });
@@ -232,20 +247,11 @@ describeWithServices("redis cache tier", reasons, () => {
 
       // The frozen commands are delivered when Redis answers again; none may make a read older.
       proxy.restore();
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const w = await store.replaceState(ctx.id, { n: 100 });
-        expect((await store.getState(ctx.id)).version).toBe(w.version);
-        if ((await cachedVersion(schema, "default", ctx.id)) === w.version) break;
-        if (Date.now() > deadline) throw new Error("the cache did not come back into use within 10 s");
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await untilCachedAgain(store, schema, ctx.id, async (version) => {
+        expect((await store.getState(ctx.id)).version).toBe(version);
+      });
       expect(await store.getState(ctx.id)).toMatchObject({ state: { n: 100 } });
       expect(warnings).toHaveLength(1);
-    } finally {
-      await store.close();
-      await proxy.close();
-      await dropSchema(schema);
-    }
+    });
   });
 });
