@@ -28,12 +28,15 @@ export const MAX_QUERY_CHARS = 1000;
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
+/** The words of `text` in order, repeats included (before the length rule). */
+function* wordsOf(text: string): Generator<string> {
+  // normalize() and toLowerCase() return the same string cheaply when there is nothing to do.
+  for (const m of text.normalize("NFC").toLowerCase().matchAll(WORD)) yield m[0];
+}
+
 /** Adds the words of one string to `counts`. */
 function addWords(text: string, counts: Map<string, number>): void {
-  // normalize() and toLowerCase() return the same string cheaply when there is nothing to do.
-  const lower = text.normalize("NFC").toLowerCase();
-  for (const m of lower.matchAll(WORD)) {
-    const w = m[0];
+  for (const w of wordsOf(text)) {
     if (w.length > MAX_WORD_LENGTH) continue;
     const n = counts.get(w);
     if (n === undefined) counts.set(w, 1);
@@ -104,10 +107,8 @@ export function parseSearchQuery(query: unknown): Omit<EventSearch, "now"> {
   if (o.text.length === 0 || o.text.length > MAX_QUERY_CHARS) {
     throw invalidInput("text", `must be 1 to ${MAX_QUERY_CHARS} characters, got ${o.text.length}`);
   }
-  const lower = o.text.normalize("NFC").toLowerCase();
   const words: string[] = [];
-  for (const m of lower.matchAll(WORD)) {
-    const w = m[0];
+  for (const w of wordsOf(o.text)) {
     if (w.length > MAX_WORD_LENGTH) {
       throw invalidInput("text", `"${w.slice(0, 20)}…" is longer than ${MAX_WORD_LENGTH} characters; such words are not indexed`);
     }

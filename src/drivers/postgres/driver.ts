@@ -129,9 +129,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
   const startListening = () => {
     if (!useNotify || listener !== undefined || closed || pg === undefined || config === undefined) return;
     const { Client } = pg;
-    const cfg: PgConfig = { ...config, statement_timeout: 0, query_timeout: 5000 };
-    delete cfg.max;
-    delete cfg.idleTimeoutMillis;
+    const cfg = dedicatedConfig(config);
     listener = createNotifyListener({
       makeClient: () => new Client(cfg),
       channel,
@@ -195,10 +193,9 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
         });
         identity = await storeIdentity(db, schemaName);
         if (useNotify) {
+          // Its notices are hints, sent after the commit they announce: no need to wait for a flush.
           const { Client } = pg;
-          const cfg: PgConfig = { ...config, statement_timeout: 0, query_timeout: 5000, options: "-c synchronous_commit=off" };
-          delete cfg.max;
-          delete cfg.idleTimeoutMillis;
+          const cfg = dedicatedConfig(config, "-c synchronous_commit=off");
           notifier = createNotifier({
             makeClient: () => new Client(cfg),
             channel,
@@ -431,6 +428,18 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
       if (--active === 0 && drained !== undefined) drained();
     },
   });
+}
+
+/**
+ * The config of a dedicated connection beside the pool (LISTEN, NOTIFY): no pool settings, no
+ * statement timeout (LISTEN waits), a client-side query timeout; `options` replaces the pool's.
+ */
+function dedicatedConfig(config: PgConfig, options?: string): PgConfig {
+  const cfg: PgConfig = { ...config, statement_timeout: 0, query_timeout: 5000 };
+  if (options !== undefined) cfg.options = options;
+  delete cfg.max;
+  delete cfg.idleTimeoutMillis;
+  return cfg;
 }
 
 /**

@@ -4,8 +4,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { invalidInput } from "../../index.js";
-import type { JsonObject, JsonValue, StatePath } from "../../index.js";
+import type { JsonObject, JsonValue, StatePath, StateWriteResult } from "../../index.js";
 import { callOptions, timeParam, writeOptions } from "../env.js";
 import type { AppEnv } from "../env.js";
 import { responseHeader } from "../node-body.js";
@@ -31,6 +32,12 @@ const written = {
   200: { ...jsonResponse(StateWriteResultSchema, "The new state, version and the seq of its event"), headers: { ETag: { schema: { type: "string" as const } } } },
   ...errorResponses,
 };
+
+/** The answer to a state write: its result, with the new version as the `ETag`. */
+function writtenResponse(c: Context<AppEnv>, result: StateWriteResult) {
+  responseHeader(c, "ETag", `"${result.version}"`);
+  return c.json(result, 200);
+}
 
 /** Registers the state routes. */
 export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -81,8 +88,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { state, ...guards } = c.req.valid("json");
       const result = await c.get("store").replaceState(c.req.valid("param").id, state as JsonObject, writeOptions(c, guards));
-      responseHeader(c, "ETag", `"${result.version}"`);
-      return c.json(result, 200);
+      return writtenResponse(c, result);
     },
   );
 
@@ -100,8 +106,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { patch, ...guards } = c.req.valid("json");
       const result = await c.get("store").patchState(c.req.valid("param").id, patch as JsonObject, writeOptions(c, guards));
-      responseHeader(c, "ETag", `"${result.version}"`);
-      return c.json(result, 200);
+      return writtenResponse(c, result);
     },
   );
 
@@ -122,8 +127,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
       const result = await c
         .get("store")
         .setStateAt(c.req.valid("param").id, path as StatePath, value as JsonValue, writeOptions(c, guards));
-      responseHeader(c, "ETag", `"${result.version}"`);
-      return c.json(result, 200);
+      return writtenResponse(c, result);
     },
   );
 
@@ -141,8 +145,7 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { path, ...guards } = c.req.valid("json");
       const result = await c.get("store").removeStateAt(c.req.valid("param").id, path as StatePath, writeOptions(c, guards));
-      responseHeader(c, "ETag", `"${result.version}"`);
-      return c.json(result, 200);
+      return writtenResponse(c, result);
     },
   );
 
