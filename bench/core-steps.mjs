@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { langGraphSteps } from "./langgraph-steps.mjs";
 import { QUICK, compare, rate, rateOfN } from "./lib.mjs";
 
 /**
@@ -39,24 +39,7 @@ async function saverSteps(dir, round, n, { message, busyTimeoutMs }) {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   const saver = new SqliteSaver(db);
-  const threadId = `thread-${round}`;
-  let config = { configurable: { thread_id: threadId, checkpoint_ns: "" } };
-  let checkpoint = emptyCheckpoint();
-  config = await saver.put(config, checkpoint, { source: "input", step: -1, parents: {} });
-  let messages = [];
-  const result = await rateOfN(async (i) => {
-    const m = message(i);
-    messages = [...messages, { ...m.data, id: `msg-${i}` }];
-    checkpoint = {
-      v: 4,
-      id: uuid6(i),
-      ts: new Date().toISOString(),
-      channel_values: { messages, step: i, lastMessage: m.data.content },
-      channel_versions: { messages: i + 2, step: i + 2, lastMessage: i + 2 },
-      versions_seen: { agent: { messages: i + 1 } },
-    };
-    config = await saver.put(config, checkpoint, { source: "loop", step: i, parents: {} });
-  }, n);
+  const result = await langGraphSteps(saver, `thread-${round}`, n, message, false);
   db.close();
   return result;
 }

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { createClient } from "redis";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { langGraphSteps } from "./langgraph-steps.mjs";
 import {
   compare,
   fmtRate,
@@ -236,24 +236,8 @@ async function contextdSteps(store, n) {
   }, n);
 }
 
-async function saverSteps(saver, round, n) {
-  let config = { configurable: { thread_id: `thread-${tag}-${round}`, checkpoint_ns: "" } };
-  let checkpoint = emptyCheckpoint();
-  config = await saver.put(config, checkpoint, { source: "input", step: -1, parents: {} }, {});
-  let messages = [];
-  return rateOfN(async (i) => {
-    const m = message(i);
-    messages = [...messages, { ...m.data, id: `msg-${i}` }];
-    checkpoint = {
-      v: 4,
-      id: uuid6(i),
-      ts: new Date().toISOString(),
-      channel_values: { messages, step: i, lastMessage: m.data.content },
-      channel_versions: { messages: i + 2, step: i + 2, lastMessage: i + 2 },
-      versions_seen: { agent: { messages: i + 1 } },
-    };
-    config = await saver.put(config, checkpoint, { source: "loop", step: i, parents: {} }, { messages: i + 2, step: i + 2, lastMessage: i + 2 });
-  }, n);
+function saverSteps(saver, round, n) {
+  return langGraphSteps(saver, `thread-${tag}-${round}`, n, message, true);
 }
 
 /** `agents` loops of `steps` each, at once; aggregate steps/s. */
