@@ -12,7 +12,7 @@ import type { ContextEvent } from "../src/index.js";
 import { createClient } from "../src/client/index.js";
 import { runCliProcess, startServerProcess } from "./helpers/cli-process.js";
 import type { ServerProcess } from "./helpers/cli-process.js";
-import { startTcpProxy } from "./helpers/tcp-proxy.js";
+import { startTcpProxy } from "./tcp-proxy.js";
 
 let dir = "";
 beforeAll(() => {
@@ -161,16 +161,19 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
 
   it("a watcher whose connection drops reconnects and resumes from the last seq: no gap, no duplicate", async () => {
     const server = await startServerProcess(["--store", `sqlite:${join(dir, "sse.db")}`, "--log-level", "warn"]);
-    const proxy = await startTcpProxy(server.url);
+    const target = new URL(server.url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port));
     const direct = createClient({ url: server.url });
-    const viaProxy = createClient({ url: proxy.url, reconnect: { minDelayMs: 20, maxDelayMs: 200 } });
+    const viaProxy = createClient({ url: `http://127.0.0.1:${proxy.port}`, reconnect: { minDelayMs: 20, maxDelayMs: 200 } });
     try {
       const c = await direct.createContext();
       const iter = viaProxy.watch(c.id, { afterSeq: 0 });
       await direct.append(c.id, Array.from({ length: 5 }, (_, i) => ({ type: "m", data: i })));
       const before = await take(iter, 5);
       const connectionsBefore = proxy.connections;
+      // Drop the live connection, and let the client connect again.
       proxy.cut();
+      proxy.restore();
       // Written while the watcher is disconnected.
       await direct.append(c.id, Array.from({ length: 5 }, (_, i) => ({ type: "m", data: 5 + i })));
       const after = await take(iter, 5);

@@ -9,6 +9,8 @@ import type { AddressInfo, Socket } from "node:net";
 /** A running proxy. */
 export interface TcpProxy {
   readonly port: number;
+  /** Connections accepted (and forwarded) so far. */
+  readonly connections: number;
   /** Drops every connection and refuses new ones until {@link TcpProxy.restore}. */
   cut(): void;
   /**
@@ -25,11 +27,13 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
   const sockets = new Set<Socket>();
   let blocked = false;
   let frozen = false;
+  let connections = 0;
   const server = createServer((client) => {
     if (blocked) {
       client.destroy();
       return;
     }
+    connections++;
     const upstream = createConnection({ host, port });
     sockets.add(client);
     sockets.add(upstream);
@@ -54,6 +58,9 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
   const address = server.address() as AddressInfo;
   return {
     port: address.port,
+    get connections() {
+      return connections;
+    },
     cut() {
       blocked = true;
       for (const s of sockets) s.destroy();
