@@ -77,4 +77,32 @@ describe("createNotifier", () => {
     expect(JSON.parse(f.sent[0]?.[0] ?? "null")).toEqual({ t: "t", c: "a", s: 5, o: "me" });
     await n.close();
   });
+
+  it("ends a connection that was still being made when close() was called", async () => {
+    let finishConnect: (() => void) | undefined;
+    let ended = 0;
+    let queries = 0;
+    const n = createNotifier({
+      makeClient: (): PgClient => ({
+        connect: () => new Promise<void>((r) => (finishConnect = r)),
+        end: async () => void ended++,
+        on: () => undefined,
+        removeAllListeners: () => undefined,
+        query: async () => {
+          queries++;
+          return { rows: [], rowCount: 0 };
+        },
+      }),
+      channel: "ch",
+      origin: "me",
+      windowMs: 0,
+    });
+    n.send({ tenant: "t", contextId: "a", lastSeq: 1 });
+    await until(() => finishConnect !== undefined);
+    const closing = n.close();
+    finishConnect?.();
+    await closing;
+    expect(ended).toBe(1);
+    expect(queries).toBe(1); // the queued notice still leaves
+  });
 });

@@ -178,7 +178,7 @@ export function createNotifier(o: NotifierOptions): Notifier {
   const pending = new Map<string, ChangeNotice>();
   let client: PgClient | undefined;
   let connecting: Promise<PgClient> | undefined;
-  let flushing = false;
+  let flushing: Promise<void> | undefined;
   let closed = false;
   let attempt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -201,6 +201,11 @@ export function createNotifier(o: NotifierOptions): Notifier {
         c.end().catch(() => undefined);
         throw e;
       }
+      if (closed) {
+        // close() ran while this connection was being made: it must not outlive the driver.
+        await c.end().catch(() => undefined);
+        throw new Error("the notifier is closed");
+      }
       client = c;
       return c;
     })().finally(() => {
@@ -209,9 +214,17 @@ export function createNotifier(o: NotifierOptions): Notifier {
     return connecting;
   };
 
-  const flush = async (): Promise<void> => {
-    if (flushing || closed || pending.size === 0) return;
-    flushing = true;
+  const flush = (): Promise<void> => {
+    if (flushing !== undefined || closed || pending.size === 0) return Promise.resolve();
+    flushing = send().then((sent) => {
+      flushing = undefined;
+      // Notices queued while this statement was in flight go out at once.
+      if (sent && pending.size > 0 && windowTimer === undefined) void flush();
+    });
+    return flushing;
+  };
+
+  const send = async (): Promise<boolean> => {
     const batch = [...pending.values()];
     pending.clear();
     const payloads = batch.map((n) =>
@@ -221,14 +234,12 @@ export function createNotifier(o: NotifierOptions): Notifier {
       const c = await connect();
       await c.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [o.channel, payloads]);
       attempt = 0;
-      flushing = false;
-      if (pending.size > 0 && windowTimer === undefined) void flush();
+      return true;
     } catch (e) {
-      flushing = false;
       const c = client;
       client = undefined;
       c?.end().catch(() => undefined);
-      o.onError?.(e);
+      if (!closed) o.onError?.(e);
       // Put the batch back (newer notices for the same context win) and retry later.
       for (const n of batch) {
         const key = `${n.tenant}\u0000${n.contextId}`;
@@ -242,6 +253,7 @@ export function createNotifier(o: NotifierOptions): Notifier {
         }, Math.min(2000, 50 * 2 ** Math.min(attempt++, 6)));
         retryTimer.unref();
       }
+      return false;
     }
   };
 
@@ -252,7 +264,7 @@ export function createNotifier(o: NotifierOptions): Notifier {
       const cur = pending.get(key);
       if (cur === undefined || cur.lastSeq === undefined || (notice.lastSeq ?? 0) >= cur.lastSeq) pending.set(key, notice);
       // Wait a moment, so that the commits of the next milliseconds share one statement.
-      if (windowTimer === undefined && !flushing) {
+      if (windowTimer === undefined && flushing === undefined) {
         windowTimer = setTimeout(() => {
           windowTimer = undefined;
           void flush();
@@ -264,7 +276,8 @@ export function createNotifier(o: NotifierOptions): Notifier {
       // Give the notices already queued one chance to leave.
       if (windowTimer !== undefined) clearTimeout(windowTimer);
       windowTimer = undefined;
-      if (pending.size > 0 && client !== undefined && !flushing) await flush();
+      while (flushing !== undefined) await flushing;
+      if (pending.size > 0 && client !== undefined) await flush();
       closed = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (windowTimer !== undefined) clearTimeout(windowTimer);
