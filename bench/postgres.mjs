@@ -44,7 +44,7 @@ const CD_SCHEMA = `bench_cd_${tag}`;
 const RAW_SCHEMA = `bench_raw_${tag}`;
 const SAVER_SCHEMA = `bench_saver_${tag}`;
 
-const { createStore } = await importDist("core/store.js");
+const { createStore } = await importDist("open.js");
 const { postgresDriver } = await importDist("drivers/postgres/driver.js");
 const { redisCache } = await importDist("drivers/redis/cache.js");
 

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Fails on import cycles and on the layer rules of DESIGN.md:
-// - core/ never imports server/, client/, cli/, mcp/, integrations/ or a concrete driver;
-// - drivers never import each other (only driver.ts, the contract, and core/ + errors);
-// - server/, client/, mcp/, cli/, integrations/ use the public API (src/index.ts), not core/ or drivers/ internals.
+// Fails on import cycles (type-only imports included) and on the layer rules of docs/design.md:
+// - errors.ts imports nothing; the engine's leaf modules (LEAVES) import only each other's types;
+// - core/ (the engine) never imports the agent layer, formats, outer layers or a concrete driver;
+// - agent/ and formats/ are built on the store interface: they import the engine's pure modules
+//   (CORE_PURE) only, never the engine's internals or a driver;
+// - drivers import only their own folder, drivers/driver.ts, errors.ts and the engine's leaves;
+// - client/ imports errors.ts, the engine's pure modules and agent/ only (it must stay light:
+//   no driver, no native module, no server code);
+// - server/, cli/, mcp/, integrations/ use the public API (src/index.ts and the sibling entries).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -17,15 +22,50 @@ const walk = (dir) => {
 };
 walk(root);
 
+/** Engine modules with no imports of their own (type imports of each other aside): drivers may use them. */
+const LEAVES = new Set(["core/json-types.ts", "core/words.ts"]);
+/** Engine modules that neither reach a driver nor the engine's internals: the layers above may use them. */
+const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/json.ts", "core/validate.ts", "core/ids.ts"]);
+const OUTER = ["server", "client", "cli", "mcp", "integrations"];
+const PUBLIC_ENTRIES = new Set(["index.ts", "errors.ts", "server/index.ts", "client/index.ts", "testing/index.ts"]);
+
 const importRe = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 const graph = new Map();
 const problems = [];
 const rel = (p) => relative(root, p).replaceAll("\\", "/");
-const area = (r) => {
-  const [top, second] = r.split("/");
-  if (top === "drivers") return second === "driver.ts" || second === "memory.ts" ? `drivers/${second}` : `drivers/${second}`;
-  return top.endsWith(".ts") ? top : top;
-};
+const topOf = (r) => r.split("/")[0];
+const driverArea = (r) => (r === "drivers/driver.ts" ? "contract" : r.split("/")[1]);
+
+function checkEdge(from, target) {
+  const top = topOf(from);
+  const tTop = topOf(target);
+  const bad = (why) => problems.push(`${from} → ${target}: ${why}`);
+  if (from === "errors.ts") return bad("errors.ts must import nothing");
+  if (LEAVES.has(from) && !LEAVES.has(target)) return bad("a leaf module may import only other leaves");
+  if (from === "drivers/driver.ts" && !LEAVES.has(target) && target !== "errors.ts") return bad("the driver contract imports only the engine's leaves");
+  if (top === "core") {
+    if (tTop === "drivers" && target !== "drivers/driver.ts") return bad("the engine must not import a concrete driver");
+    if (!["core", "drivers"].includes(tTop) && target !== "errors.ts") return bad(`the engine must not import ${tTop}`);
+  }
+  if (top === "agent" || top === "formats") {
+    const allowed = target === "errors.ts" || CORE_PURE.has(target) || tTop === "agent" || (top === "formats" && tTop === "formats");
+    if (!allowed) return bad(`${top}/ is built on the store interface: only errors.ts, agent/ and the engine's pure modules (${[...CORE_PURE].join(", ")})`);
+  }
+  if (top === "drivers" && from !== "drivers/driver.ts") {
+    const sameArea = tTop === "drivers" && driverArea(target) === driverArea(from);
+    const allowed = sameArea || target === "drivers/driver.ts" || target === "errors.ts" || LEAVES.has(target);
+    if (!allowed) return bad("a driver imports only its own folder, drivers/driver.ts, errors.ts and the engine's leaves");
+  }
+  if (top === "client") {
+    const allowed = tTop === "client" || target === "errors.ts" || CORE_PURE.has(target) || tTop === "agent";
+    if (!allowed) return bad("the client stays light: only errors.ts, agent/ and the engine's pure modules");
+  }
+  if (OUTER.includes(top) && top !== "client") {
+    const allowed = tTop === top || PUBLIC_ENTRIES.has(target);
+    if (!allowed) return bad(`${top}/ must use the public API (index.ts, errors.ts, server/index.ts, client/index.ts)`);
+  }
+  if (top === "testing" && (OUTER.includes(tTop) || tTop === "cli")) return bad(`the conformance suite must not import ${tTop}/`);
+}
 
 for (const file of files) {
   const text = readFileSync(file, "utf8");
@@ -35,41 +75,21 @@ for (const file of files) {
     const spec = m[1] ?? m[2];
     if (!spec || !spec.startsWith(".")) continue;
     const target = rel(resolve(dirname(file), spec.replace(/\.js$/, ".ts")));
-    const isTypeOnly = /^\s*(?:import|export)\s+type\s/.test(m[0].trimStart());
-    edges.push({ target, dynamic: m[2] !== undefined, typeOnly: isTypeOnly });
-    const fromArea = area(from);
-    const toArea = area(target);
-    const top = from.split("/")[0];
-    const targetTop = target.split("/")[0];
-    // core never imports outer layers or a concrete driver
-    if (top === "core" || from === "errors.ts") {
-      if (["server", "client", "cli", "mcp", "integrations"].includes(targetTop)) problems.push(`${from} → ${target}: core must not import ${targetTop}/`);
-      if (targetTop === "drivers" && target !== "drivers/driver.ts") problems.push(`${from} → ${target}: core must not import a concrete driver`);
-      if (target === "index.ts" || target === "open.ts") problems.push(`${from} → ${target}: core must not import the package entry`);
-    }
-    // drivers never import each other
-    if (top === "drivers" && targetTop === "drivers" && fromArea !== toArea && target !== "drivers/driver.ts") {
-      problems.push(`${from} → ${target}: drivers must not import each other`);
-    }
-    if (top === "drivers" && ["server", "client", "cli", "mcp", "integrations", "testing"].includes(targetTop)) {
-      problems.push(`${from} → ${target}: drivers must not import ${targetTop}/`);
-    }
-    // outer layers use the public API
-    if (["server", "client", "cli", "mcp", "integrations"].includes(top) && (targetTop === "core" || targetTop === "drivers" || target === "open.ts")) {
-      problems.push(`${from} → ${target}: ${top}/ must use what src/index.ts exports`);
-    }
+    edges.push({ target, dynamic: m[2] !== undefined });
+    checkEdge(from, target);
   }
   graph.set(from, edges);
 }
 
-// Cycles among runtime (non-type, static) imports.
+// Cycles among static imports, type-only ones included (a type cycle still ties two modules
+// together: neither can be read, moved or split without the other).
 const state = new Map();
 const stack = [];
 const visit = (node) => {
   state.set(node, 1);
   stack.push(node);
   for (const e of graph.get(node) ?? []) {
-    if (e.typeOnly || e.dynamic || !graph.has(e.target)) continue;
+    if (e.dynamic || !graph.has(e.target)) continue;
     const s = state.get(e.target);
     if (s === 1) problems.push(`import cycle: ${[...stack.slice(stack.indexOf(e.target)), e.target].join(" → ")}`);
     else if (s === undefined) visit(e.target);
@@ -83,4 +103,4 @@ if (problems.length > 0) {
   console.error(`layer check failed (${problems.length}):\n  ${problems.join("\n  ")}`);
   process.exit(1);
 }
-console.log(`layer check: ${files.length} files, no cycles, layers respected`);
+console.log(`layer check: ${files.length} files, no cycles (type-only included), layers respected`);

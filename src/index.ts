@@ -2,15 +2,17 @@
  * contextd: context management for AI applications and agents.
  * @packageDocumentation
  */
-export { openStore, driverFromUrl, defaultStorePath } from "./open.js";
+export { createStore, openStore, driverFromUrl, defaultStorePath } from "./open.js";
 export type { OpenStoreOptions } from "./open.js";
-export { createStore } from "./core/store.js";
+export { createCoreStore } from "./core/store.js";
+export { contextStore } from "./agent/store.js";
+export type { ContextHandle, ContextStore } from "./agent/types.js";
 export type { StoreOptions, TokenCounter } from "./core/engine.js";
-export { contextHandle } from "./core/handle.js";
-export { exportContexts, importContexts } from "./core/transfer.js";
-export type { ExportFilter, ImportOptions, ImportResult, ImportSource } from "./core/transfer.js";
-export { startTask } from "./core/task.js";
-export type { Task } from "./core/task.js";
+export { contextHandle } from "./agent/handle.js";
+export { exportContexts, importContexts } from "./formats/jsonl.js";
+export type { ExportFilter, ImportOptions, ImportResult, ImportSource } from "./formats/jsonl.js";
+export { startTask } from "./agent/task.js";
+export type { Task } from "./agent/task.js";
 export type {
   EndTaskOptions,
   FileTrack,
@@ -19,17 +21,17 @@ export type {
   StartTaskInput,
   TaskJSON,
   TaskOutcome,
-} from "./core/task-types.js";
-export { withTask } from "./core/with-task.js";
-export type { WithTaskOptions } from "./core/with-task.js";
-export { buildWindow, toolCallId, windowMessages } from "./core/window.js";
-export type { ChatMessage, ContextWindow, WindowOptions, WindowStrategy, WindowSummary } from "./core/window.js";
-export { optimize } from "./core/optimize.js";
-export type { OptimizeBudget, OptimizeOptions, OptimizeResult } from "./core/optimize.js";
-export { readModelCall, usage } from "./core/usage.js";
-export type { ModelCall, UsageGroup, UsageQuery, UsageReport, UsageRow, UsageTotals } from "./core/usage.js";
-export { DEFAULT_PRICES, findPrice, priceCall } from "./core/prices.js";
-export type { ModelPrice, PriceTable, TokenUsage } from "./core/prices.js";
+} from "./agent/task-types.js";
+export { withTask } from "./agent/with-task.js";
+export type { WithTaskOptions } from "./agent/with-task.js";
+export { buildWindow, toolCallId, windowMessages } from "./agent/window.js";
+export type { ChatMessage, ContextWindow, WindowOptions, WindowStrategy, WindowSummary } from "./agent/window.js";
+export { optimize } from "./agent/optimize.js";
+export type { OptimizeBudget, OptimizeOptions, OptimizeResult } from "./agent/optimize.js";
+export { readModelCall, usage } from "./agent/usage.js";
+export type { ModelCall, UsageGroup, UsageQuery, UsageReport, UsageRow, UsageTotals } from "./agent/usage.js";
+export { DEFAULT_PRICES, findPrice, priceCall } from "./agent/prices.js";
+export type { ModelPrice, PriceTable, TokenUsage } from "./agent/prices.js";
 export {
   DEFAULT_ENCODING,
   TOKEN_ENCODINGS,
@@ -38,23 +40,23 @@ export {
   defaultTokenCounter,
   eventText,
   tokenizerFor,
-} from "./core/tokens.js";
-export type { TokenEncoding, Tokenizer } from "./core/tokens.js";
-export { extractiveSummary } from "./core/summarize.js";
-export type { SummarizeInput, Summarizer } from "./core/summarize.js";
-export { AIECS_FILE_PATTERN, importAiecsHistory } from "./core/aiecs.js";
-export type { AiecsImportOptions, AiecsImportResult } from "./core/aiecs.js";
-export { CONFIG_VARIABLES, loadConfig } from "./core/config.js";
-export type { ContextdConfig, LogLevel } from "./core/config.js";
-export { createSuppressedError, isSuppressedError } from "./core/disposal.js";
-export type { Releasable, SuppressedErrorLike } from "./core/disposal.js";
+} from "./agent/tokens.js";
+export type { TokenEncoding, Tokenizer } from "./agent/tokens.js";
+export { extractiveSummary } from "./agent/summarize.js";
+export type { SummarizeInput, Summarizer } from "./agent/summarize.js";
+export { AIECS_FILE_PATTERN, importAiecsHistory } from "./formats/aiecs.js";
+export type { AiecsImportOptions, AiecsImportResult } from "./formats/aiecs.js";
+export { CONFIG_VARIABLES, loadConfig } from "./agent/config.js";
+export type { ContextdConfig, LogLevel } from "./agent/config.js";
+export { createSuppressedError, isSuppressedError } from "./agent/disposal.js";
+export type { Releasable, SuppressedErrorLike } from "./agent/disposal.js";
 export { newId } from "./core/ids.js";
 export { canonicalJson, diffJson, jsonEqual, mergePatch } from "./core/json.js";
 export { DEFAULT_LIMITS } from "./core/validate.js";
 export type { StoreLimits } from "./core/validate.js";
-export type { SchemaViolation } from "./core/schemas.js";
-export { memoryDriver } from "./drivers/memory.js";
-export type { MemoryDriverOptions } from "./drivers/memory.js";
+export type { SchemaViolation } from "./core/state-validator.js";
+export { inMemoryDriver } from "./drivers/in-memory.js";
+export type { InMemoryDriverOptions } from "./drivers/in-memory.js";
 export { sqliteDriver } from "./drivers/sqlite/driver.js";
 export type { SqliteDriverOptions } from "./drivers/sqlite/driver.js";
 // pg and redis load only when these drivers open, so importing contextd never needs them.
@@ -77,10 +79,9 @@ export type {
   CallOptions,
   CompactResult,
   ContextEvent,
-  ContextHandle,
   ContextInfo,
   ContextStatus,
-  ContextStore,
+  CoreStore,
   CreateContextInput,
   CreateSnapshotInput,
   EventInput,
@@ -112,7 +113,7 @@ export type {
   WriteOptions,
 } from "./core/types.js";
 export type {
-  BindingSlot,
+  ActiveSlot,
   ChangeNotice,
   CommitResult,
   ContextPatch,

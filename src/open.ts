@@ -1,18 +1,20 @@
 /**
- * `openStore`: picks a driver from a store URL and opens a store on it.
- * Drivers load with dynamic `import()`, so pg and redis are needed only when used.
+ * `openStore` and `createStore`: the engine on a driver (picked from a store URL, or given),
+ * wrapped by the agent layer. Drivers load with dynamic `import()`, so better-sqlite3, pg
+ * and redis are needed only when used.
  */
 import { join } from "node:path";
 import { ContextError, invalidInput } from "./errors.js";
-import { createStore } from "./core/store.js";
+import { contextStore } from "./agent/store.js";
+import type { ContextStore } from "./agent/types.js";
+import { createCoreStore } from "./core/store.js";
 import type { StoreOptions } from "./core/engine.js";
-import type { ContextStore } from "./core/types.js";
 import type { Driver } from "./drivers/driver.js";
-import { memoryDriver } from "./drivers/memory.js";
+import { inMemoryDriver } from "./drivers/in-memory.js";
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions extends StoreOptions {
-  /** A store URL: `memory:`, `sqlite:./path.db`, `sqlite::memory:`, `postgres://…[?cache=redis://…]`. */
+  /** A store URL: `in-memory:`, `sqlite:./path.db`, `sqlite::memory:`, `postgres://…[?cache=redis://…]`. */
   url?: string;
   /** A driver made by the caller (takes precedence over `url`). */
   driver?: Driver;
@@ -42,7 +44,8 @@ async function load<T>(what: string, importer: () => Promise<T>, install: string
 /** Makes the driver a store URL names. */
 export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions, "synchronous"> = {}): Promise<Driver> {
   if (typeof url !== "string" || url.length === 0) throw invalidInput("url", "must be a store URL such as sqlite:./data.db");
-  if (url === "memory:" || url === "memory://") return memoryDriver();
+  // `memory:` is the name this URL had before long-term memory existed; it still works.
+  if (url === "in-memory:" || url === "in-memory:" || url === "memory://") return inMemoryDriver();
   if (url.startsWith("sqlite:")) {
     const [rest = "", query = ""] = url.slice("sqlite:".length).replace(/^\/\//, "").split("?", 2);
     const params = new URLSearchParams(query);
@@ -65,7 +68,7 @@ export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions,
     const { redisCache } = await load("redis", () => import("./drivers/redis/cache.js"), "redis");
     return redisCache(inner, { url: cache });
   }
-  throw invalidInput("url", `unknown store URL ${JSON.stringify(url.slice(0, 40))} (use memory:, sqlite:PATH or postgres://…)`);
+  throw invalidInput("url", `unknown store URL ${JSON.stringify(url.slice(0, 40))} (use in-memory:, sqlite:PATH or postgres://…)`);
 }
 
 /**
@@ -84,4 +87,17 @@ export async function openStore(target?: string | OpenStoreOptions, options: Sto
     driver ??
     (await driverFromUrl(url ?? `sqlite:${defaultStorePath(dataDir)}`, synchronous === undefined ? {} : { synchronous }));
   return createStore(d, storeOptions);
+}
+
+/**
+ * Opens `driver` and returns a store on it (the engine with the agent layer).
+ * @throws what `driver.open()` throws (`DRIVER_UNAVAILABLE`, `CORRUPT`, `STORE_INCOMPATIBLE`)
+ * @example
+ * ```ts
+ * const store = await createStore(inMemoryDriver());
+ * const ctx = await store.createContext({ kind: "chat", state: { turns: 0 } });
+ * ```
+ */
+export async function createStore(driver: Driver, options: StoreOptions = {}): Promise<ContextStore> {
+  return contextStore(await createCoreStore(driver, options));
 }

@@ -9,14 +9,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../src/open.js";
-import { createStore } from "../src/core/store.js";
-import { memoryDriver } from "../src/drivers/memory.js";
-import { defaultTokenCounter } from "../src/core/tokens.js";
-import { startTask } from "../src/core/task.js";
-import { withTask } from "../src/core/with-task.js";
-import { optimize } from "../src/core/optimize.js";
-import { isSuppressedError } from "../src/core/disposal.js";
-import type { ContextStore } from "../src/core/types.js";
+import { createStore } from "../src/open.js";
+import type { ContextStore } from "../src/agent/types.js";
+import { inMemoryDriver } from "../src/drivers/in-memory.js";
+import { defaultTokenCounter } from "../src/agent/tokens.js";
+import { startTask } from "../src/agent/task.js";
+import { withTask } from "../src/agent/with-task.js";
+import { optimize } from "../src/agent/optimize.js";
+import { isSuppressedError } from "../src/agent/disposal.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,7 +27,7 @@ function dbPath(): string {
   dirs.push(d);
   return join(d, "tasks.db");
 }
-const memory = () => createStore(memoryDriver(), { tokenCounter: defaultTokenCounter });
+const memory = () => createStore(inMemoryDriver(), { tokenCounter: defaultTokenCounter });
 
 async function history(store: ContextStore, id: string) {
   const out = [];

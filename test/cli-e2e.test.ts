@@ -163,7 +163,7 @@ describe("contextd history --follow (child process)", { timeout: 120_000 }, () =
   });
 
   it("against a contextd server (--url): the same over SSE; SIGINT and SIGTERM exit 0", async () => {
-    const server = await startServerProcess(["--store", "memory:", "--log-level", "warn"]);
+    const server = await startServerProcess(["--store", "in-memory:", "--log-level", "warn"]);
     const client = createClient({ url: server.url });
     try {
       await followScenario(client, ["--url", server.url], ["SIGINT", "SIGTERM"]);
@@ -215,7 +215,7 @@ describe("contextd import progress (child process, stderr not a terminal)", { ti
   const summary = "imported 6 contexts (330 events); 0 already present and identical\n";
 
   beforeAll(async () => {
-    const source = await openStore("memory:");
+    const source = await openStore("in-memory:");
     for (let c = 0; c < 6; c++) {
       const { id } = await source.createContext({ id: `ctx-${c}`, state: { n: 0 } });
       for (let i = 0; i < 50; i++) {

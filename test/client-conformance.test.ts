@@ -30,7 +30,7 @@ function serverFor(url: () => string): { start(): Promise<void>; stop(): Promise
   };
 }
 
-const memory = serverFor(() => "memory:");
+const memory = serverFor(() => "in-memory:");
 let dir = "";
 const sqlite = serverFor(() => `sqlite:${join(dir, "conformance.db")}`);
 

@@ -31,7 +31,7 @@ interface Twin {
 }
 
 async function twin(withFastPath: boolean, extra: { rateLimit?: { perSecond: number; burst: number } } = {}): Promise<Twin> {
-  const store = await openStore("memory:");
+  const store = await openStore("in-memory:");
   for (const [tenant, id] of [["a", "ctx-a"], ["b", "ctx-b"]] as const) {
     await store.withTenant(tenant).createContext({ id, state: { n: 0 } });
   }

@@ -80,7 +80,7 @@ async function fingerprint(store: ContextStore): Promise<unknown> {
 
 describe("tenant isolation over HTTP", () => {
   it("tenant A's key reaches none of tenant B's contexts, events, snapshots, leases, schemas, bindings or streams", async () => {
-    const root = await openStore("memory:");
+    const root = await openStore("in-memory:");
     const b = root.withTenant("team-b");
     await b.createContext({ id: B_ID, state: { n: 1 } });
     await b.createContext({ id: "b-other" });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createClient } from "../src/client/index.js";
-import type { ContextEvent, ContextStore } from "../src/core/types.js";
+import type { ContextEvent } from "../src/core/types.js";
 import { isContextError } from "../src/errors.js";
 import { startServerProcess } from "./helpers/cli-process.js";
 import type { ServerProcess } from "./helpers/cli-process.js";
@@ -19,6 +19,7 @@ import {
   randomSchema,
   REDIS_URL,
 } from "./services.js";
+import type { ContextStore } from "../src/agent/types.js";
 
 const reasons = [await probePostgres(), await probeRedis()];
 const schema = randomSchema("cdm");

@@ -7,8 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
-import { createStore } from "../src/core/store.js";
-import type { ContextEvent, ContextStore } from "../src/core/types.js";
+import { createStore } from "../src/open.js";
+import type { ContextStore } from "../src/agent/types.js";
+import type { ContextEvent } from "../src/core/types.js";
 import { postgresDriver } from "../src/drivers/postgres/driver.js";
 import { redisCache } from "../src/drivers/redis/cache.js";
 import { isContextError } from "../src/errors.js";

@@ -55,7 +55,7 @@ async function waitForOutput(server: ServerProcess, pattern: RegExp, ms = 15_000
 
 describe("contextd serve (child process)", { timeout: 180_000 }, () => {
   it("prints its URL and serves health, readiness, OpenAPI and the local API page", async () => {
-    const server = await startServerProcess(["--store", "memory:", "--log-level", "warn"]);
+    const server = await startServerProcess(["--store", "in-memory:", "--log-level", "warn"]);
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ ok: true });
@@ -75,7 +75,7 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
   });
 
   it("echoes X-Request-Id, names the tenant, sends ETag and logs one line per request, errors included", async () => {
-    const server = await startServerProcess(["--store", "memory:", "--log-level", "info"]);
+    const server = await startServerProcess(["--store", "in-memory:", "--log-level", "info"]);
     try {
       const created = await fetch(`${server.url}/v1/contexts`, {
         method: "POST",
@@ -109,7 +109,7 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
   });
 
   it("refuses to listen beyond loopback without API keys, and says why", async () => {
-    const r = await runCliProcess(["serve", "--host", "0.0.0.0", "--port", "0", "--store", "memory:"], { CONTEXTD_KEYS: join(dir, "none.json") });
+    const r = await runCliProcess(["serve", "--host", "0.0.0.0", "--port", "0", "--store", "in-memory:"], { CONTEXTD_KEYS: join(dir, "none.json") });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without API keys/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -122,7 +122,7 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
     expect(a.code).toBe(0);
     const keyA = a.stdout.trim();
     const { key: keyB, id: idB } = JSON.parse(b.stdout) as { key: string; id: string };
-    const server = await startServerProcess(["--store", "memory:", "--keys", keys, "--host", "0.0.0.0", "--log-level", "warn"]);
+    const server = await startServerProcess(["--store", "in-memory:", "--keys", keys, "--host", "0.0.0.0", "--log-level", "warn"]);
     try {
       const url = server.url.replace("0.0.0.0", "127.0.0.1");
       expect((await fetch(`${url}/v1/contexts`)).status).toBe(401);

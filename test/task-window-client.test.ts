@@ -9,18 +9,18 @@ import type { ContextStore } from "../src/index.js";
 import { createClient } from "../src/client/index.js";
 import { serve } from "../src/server/index.js";
 import type { RunningServer } from "../src/server/index.js";
-import { defaultTokenCounter } from "../src/core/tokens.js";
-import { withTask } from "../src/core/with-task.js";
-import { buildWindow } from "../src/core/window.js";
-import { optimize } from "../src/core/optimize.js";
-import { usage } from "../src/core/usage.js";
-import { exportContexts, importContexts } from "../src/core/transfer.js";
+import { defaultTokenCounter } from "../src/agent/tokens.js";
+import { withTask } from "../src/agent/with-task.js";
+import { buildWindow } from "../src/agent/window.js";
+import { optimize } from "../src/agent/optimize.js";
+import { usage } from "../src/agent/usage.js";
+import { exportContexts, importContexts } from "../src/formats/jsonl.js";
 
 let server: RunningServer | undefined;
 let client: ContextStore;
 
 beforeAll(async () => {
-  server = await serve({ store: await openStore("memory:", { tokenCounter: defaultTokenCounter }), port: 0, logger: pino({ level: "silent" }) });
+  server = await serve({ store: await openStore("in-memory:", { tokenCounter: defaultTokenCounter }), port: 0, logger: pino({ level: "silent" }) });
   client = createClient({ url: server.url });
 });
 afterAll(async () => {
@@ -55,7 +55,7 @@ describe("task and window over the HTTP client", () => {
 
     let dump = "";
     for await (const line of exportContexts(client, { ids: [contextId] })) dump += line;
-    const local = await openStore("memory:");
+    const local = await openStore("in-memory:");
     const r = await importContexts(local, dump);
     expect(r.imported).toEqual([contextId]);
     expect(await local.countEvents(contextId)).toBe(await client.countEvents(contextId));

@@ -48,7 +48,7 @@ async function storeCheck(options: GlobalOptions, env: NodeJS.ProcessEnv): Promi
       DRIVER_UNAVAILABLE: "start the server or database, or fix --url / --store",
       STORE_INCOMPATIBLE: "this file is not a contextd store or is from a newer version; point --store elsewhere or upgrade",
       CORRUPT: "restore the database from a backup (contextd export/import) or point --store at a new file",
-      INVALID_INPUT: "fix the store URL: memory:, sqlite:./path.db or postgres://…",
+      INVALID_INPUT: "fix the store URL: in-memory:, sqlite:./path.db or postgres://…",
     };
     return { name: "store", ok: false, detail: `${target}: ${code}: ${message}`, fix: fixes[code] ?? "see the message above" };
   } finally {

@@ -94,7 +94,7 @@ describe("contextd CLI", () => {
   });
 
   it("search works against a server with --url, with the same output", async () => {
-    const store = await openStore("memory:");
+    const store = await openStore("in-memory:");
     await store.createContext({ id: "c" });
     await store.append("c", [{ type: "message", data: "deploy failed" }, { type: "note", data: { text: "Deploy again" } }]);
     const server = await serve({ store, port: 0, logger: pino({ level: "silent" }) });
@@ -131,10 +131,10 @@ describe("contextd CLI", () => {
   });
 
   it("errors give a non-zero exit code and one line naming the code", async () => {
-    const missing = await cli(["--store", "memory:", "show", "nope"]);
+    const missing = await cli(["--store", "in-memory:", "show", "nope"]);
     expect(missing.code).toBe(1);
     expect(missing.err).toBe("contextd: NOT_FOUND: context nope not found\n");
-    expect((await cli(["--store", "memory:", "state", "x", "--at", "-1"])).code).toBe(1);
+    expect((await cli(["--store", "in-memory:", "state", "x", "--at", "-1"])).code).toBe(1);
     expect((await cli(["no-such-command"])).code).toBe(2);
     expect((await cli(["--help"])).code).toBe(0);
   });
@@ -166,7 +166,7 @@ describe("contextd CLI", () => {
   });
 
   it("works against a server with --url", async () => {
-    const server = await serve({ store: await openStore("memory:"), port: 0, logger: pino({ level: "silent" }) });
+    const server = await serve({ store: await openStore("in-memory:"), port: 0, logger: pino({ level: "silent" }) });
     try {
       const created = await cli(["--url", server.url, "--json", "ls"]);
       expect(JSON.parse(created.out)).toEqual({ items: [], nextCursor: null });

@@ -33,7 +33,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   const program = new Command("contextd")
     .description("context management for AI applications and agents")
     .version("0.1.0", "-V, --version")
-    .option("--store <url>", "embedded store URL (memory:, sqlite:./x.db, postgres://…) [env CONTEXTD_STORE]")
+    .option("--store <url>", "embedded store URL (in-memory:, sqlite:./x.db, postgres://…) [env CONTEXTD_STORE]")
     .option("--url <url>", "a contextd server instead of the embedded store [env CONTEXTD_URL]")
     .option("--api-key <key>", "API key for --url [env CONTEXTD_API_KEY]")
     .option("--tenant <tenant>", "act in this tenant [env CONTEXTD_TENANT]")

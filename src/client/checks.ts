@@ -4,8 +4,8 @@
  * refused here with `INVALID_INPUT`, like the embedded store does. Everything else the
  * server checks.
  */
-import { ContextError, invalidInput } from "../index.js";
-import type { CallOptions, TimeInput } from "../index.js";
+import { ContextError, invalidInput } from "../errors.js";
+import type { CallOptions, TimeInput } from "../core/types.js";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;

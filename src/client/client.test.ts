@@ -12,7 +12,7 @@ const admin = generateApiKey({ tenant: "*", scopes: ["admin"] });
 
 beforeAll(async () => {
   server = await serve({
-    store: await openStore("memory:"),
+    store: await openStore("in-memory:"),
     port: 0,
     keys: createKeyRing([keyA.record, admin.record]),
     logger: pino({ level: "silent" }),

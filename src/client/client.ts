@@ -3,14 +3,17 @@
  * the embedded store runs unchanged against a `contextd serve` elsewhere.
  */
 import { setMaxListeners } from "node:events";
-import { ContextError, contextHandle, invalidInput, startTask } from "../index.js";
+import { ContextError, invalidInput } from "../errors.js";
+import { contextStore, type LayerOverrides } from "../agent/store.js";
+import type { ContextStore } from "../agent/types.js";
+import type { UsageQuery, UsageReport } from "../agent/usage.js";
 import type {
   AcquireLeaseOptions,
   CallOptions,
   CompactResult,
   ContextEvent,
   ContextInfo,
-  ContextStore,
+  CoreStore,
   CreateSnapshotInput,
   EventQuery,
   ForkInput,
@@ -25,10 +28,8 @@ import type {
   StateSchema,
   StateWriteResult,
   StoreHealth,
-  UsageQuery,
-  UsageReport,
   WatchOptions,
-} from "../index.js";
+} from "../core/types.js";
 import {
   checkCount,
   checkJson,
@@ -75,7 +76,13 @@ interface Shared {
   defaultTenant: string;
 }
 
-function makeStore(shared: Shared, tenantHeader: string | null): ContextStore {
+/** Usage totals come from the server (`POST /v1/usage`): one request, not a read of every event. */
+const serverUsage = new WeakMap<CoreStore, (query?: UsageQuery) => Promise<UsageReport>>();
+const CLIENT_LAYER: LayerOverrides = {
+  usage: (core, query) => (serverUsage.get(core) as (query?: UsageQuery) => Promise<UsageReport>)(query),
+};
+
+function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
   const { transport } = shared;
   const call = async <T>(spec: Omit<RequestSpec, "tenant">): Promise<T> => {
     if (transport.lifetime.aborted) throw new ContextError("CLOSED", "the client is closed");
@@ -95,15 +102,12 @@ function makeStore(shared: Shared, tenantHeader: string | null): ContextStore {
     if (transport.lifetime.aborted) throw new ContextError("CLOSED", "the client is closed");
   };
 
-  const store: ContextStore = {
+  const store: CoreStore = {
     get tenant() {
       return tenantHeader ?? transport.observedTenant ?? shared.defaultTenant;
     },
     withTenant(tenant) {
-      return makeStore(shared, checkTenant(tenant));
-    },
-    context(id) {
-      return contextHandle(store, id);
+      return makeCore(shared, checkTenant(tenant));
     },
 
     createContext: (input, options) =>
@@ -344,23 +348,24 @@ function makeStore(shared: Shared, tenantHeader: string | null): ContextStore {
         return call<CompactResult>({ method: "POST", path, body: { beforeSeq: checkCount(o.beforeSeq, "beforeSeq") }, signal });
       }),
 
-    startTask: (input) => startTask(store, input),
-    usage: (query) =>
-      run(() => {
-        const { signal, tenant, from, to, ...rest } = checkOptions<UsageQuery>(query, "query");
-        const view = tenant === undefined ? null : checkTenant(tenant);
-        if (view !== null && view !== store.tenant) return store.withTenant(view).usage({ ...rest, from, to, signal } as UsageQuery);
-        const body: Record<string, unknown> = { ...rest };
-        if (from !== undefined) body.from = wireTime(from, "from");
-        if (to !== undefined) body.to = wireTime(to, "to");
-        checkJson(body, "query");
-        return call<UsageReport>({ method: "POST", path: "/v1/usage", body, signal });
-      }),
-
     health: (options) => run(() => call<StoreHealth>({ method: "GET", path: "/v1/health", signal: opts(options) })),
     close: () => shared.close(),
     [Symbol.asyncDispose]: () => shared.close(),
   };
+  serverUsage.set(store, (query) =>
+    run(() => {
+      const { signal, tenant, from, to, ...rest } = checkOptions<UsageQuery>(query, "query");
+      const view = tenant === undefined ? null : checkTenant(tenant);
+      if (view !== null && view !== store.tenant) {
+        return contextStore(store.withTenant(view), CLIENT_LAYER).usage({ ...rest, from, to, signal } as UsageQuery);
+      }
+      const body: Record<string, unknown> = { ...rest };
+      if (from !== undefined) body.from = wireTime(from, "from");
+      if (to !== undefined) body.to = wireTime(to, "to");
+      checkJson(body, "query");
+      return call<UsageReport>({ method: "POST", path: "/v1/usage", body, signal });
+    }),
+  );
   return store;
 }
 
@@ -417,6 +422,6 @@ export function createClient(options: ClientOptions): ContextStore {
       life.abort(new ContextError("CLOSED", "the client is closed"));
     },
   };
-  return makeStore(shared, null);
+  return contextStore(makeCore(shared, null), CLIENT_LAYER);
 }
 

@@ -3,8 +3,8 @@
  * combined with the client's, and error bodies turned back into the same typed errors the
  * embedded store throws.
  */
-import { CONTEXT_ERROR_CODES, ContextError, VersionConflictError } from "../index.js";
-import type { ContextErrorCode } from "../index.js";
+import { CONTEXT_ERROR_CODES, ContextError, VersionConflictError } from "../errors.js";
+import type { ContextErrorCode } from "../errors.js";
 
 /** How the client reaches the server. */
 export interface Transport {

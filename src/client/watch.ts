@@ -3,8 +3,8 @@
  * connection drops reconnects with `Last-Event-ID` = the last seq it delivered, so the
  * caller sees every event once, in order.
  */
-import { ContextError } from "../index.js";
-import type { ContextEvent, WatchOptions } from "../index.js";
+import { ContextError } from "../errors.js";
+import type { ContextEvent, WatchOptions } from "../core/types.js";
 import { checkCount, checkOptions, checkString } from "./checks.js";
 import { parseSse } from "./sse.js";
 import { baseHeaders, errorFromResponse, fetchFailure, requestUrl } from "./transport.js";

@@ -1,8 +1,8 @@
 /**
  * How client arguments become URLs, query strings and JSON bodies, checked on the way.
  */
-import { invalidInput } from "../index.js";
-import type { EventQuery, SearchHit, SearchQuery, StateWriteOptions } from "../index.js";
+import { invalidInput } from "../errors.js";
+import type { EventQuery, SearchHit, SearchQuery, StateWriteOptions } from "../core/types.js";
 import { checkCount, checkJson, checkJsonObject, checkObject, checkOptions, checkString, queryTime, wireTime } from "./checks.js";
 
 /** A query string's parameters (an array repeats the parameter). */

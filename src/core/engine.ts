@@ -4,7 +4,7 @@
  */
 import { ContextError, contextNotFound, isContextError } from "../errors.js";
 import type { ContextRecord, Driver, EventRecord } from "../drivers/driver.js";
-import { SchemaValidator } from "./schemas.js";
+import { SchemaValidator } from "./state-validator.js";
 import { DEFAULT_LIMITS, iso, throwIfAborted, type StoreLimits } from "./validate.js";
 import type { CallOptions, ContextEvent, ContextInfo, JsonValue } from "./types.js";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_WORD_COUNT, compareHits, parseSearchQuery, searchScore, searchTerms, searchWords } from "./search.js";
+import { parseSearchQuery } from "./search.js";
+import { MAX_WORD_COUNT, compareHits, searchScore, searchTerms, searchWords } from "./words.js";
 
 describe("search words", () => {
   it("takes runs of letters and digits of string values, lowercased, in order of first occurrence", () => {

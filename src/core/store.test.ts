@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ContextError, isContextError } from "../errors.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import type { Driver, EventRecordQuery } from "../drivers/driver.js";
-import { createStore } from "./store.js";
+import { createStore } from "../open.js";
 
 /** Wraps a driver to count how many events each readEvents call returns. */
 function countingDriver(inner: Driver): { driver: Driver; reads: number[] } {
@@ -20,7 +20,7 @@ function countingDriver(inner: Driver): { driver: Driver; reads: number[] } {
 
 describe("embedded store (core behaviour beyond the conformance suite)", () => {
   it("rebuilds any version from the nearest checkpoint, replaying fewer writes than checkpointEvery", async () => {
-    const { driver, reads } = countingDriver(memoryDriver());
+    const { driver, reads } = countingDriver(inMemoryDriver());
     const store = await createStore(driver, { checkpointEvery: 16 });
     const ctx = await store.createContext({ state: { n: 0 } });
     for (let i = 1; i <= 300; i++) await store.patchState(ctx.id, { n: i });
@@ -34,7 +34,7 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
   });
 
   it("fills event token counts with the configured counter unless the caller gives one", async () => {
-    const store = await createStore(memoryDriver(), { tokenCounter: (e) => JSON.stringify(e.data).length });
+    const store = await createStore(inMemoryDriver(), { tokenCounter: (e) => JSON.stringify(e.data).length });
     const ctx = await store.createContext();
     const [a, b] = await store.append(ctx.id, [{ type: "message", data: "abc" }, { type: "message", data: "x", tokens: 42 }]);
     expect(a?.tokens).toBe(5);
@@ -43,7 +43,7 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
   });
 
   it("refuses unknown option names instead of ignoring a typo", async () => {
-    const store = await createStore(memoryDriver());
+    const store = await createStore(inMemoryDriver());
     const ctx = await store.createContext();
     await expect(
       store.replaceState(ctx.id, { a: 1 }, { expectedVerison: 1 } as unknown as { expectedVersion: number }),
@@ -53,7 +53,7 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
   });
 
   it("wakes a waiting watcher and lease waiter with CLOSED/end when the store closes", async () => {
-    const store = await createStore(memoryDriver());
+    const store = await createStore(inMemoryDriver());
     const ctx = await store.createContext();
     await store.acquireLease(ctx.id, { holder: "a", ttlMs: 60_000 });
     const waiting = store.acquireLease(ctx.id, { holder: "b", waitMs: 60_000 });
@@ -65,7 +65,7 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
   });
 
   it("keeps a watch going through a backend outage and resumes from the last delivered seq", async () => {
-    const inner = memoryDriver();
+    const inner = inMemoryDriver();
     let failuresLeft = 0;
     let failed = 0;
     const driver: Driver = {

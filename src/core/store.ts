@@ -1,14 +1,14 @@
 /**
- * The embedded {@link ContextStore}: validates input, computes states, and hands atomic
- * mutations to a {@link Driver}. `createStore(driver)` opens the driver first.
+ * The embedded {@link CoreStore}: validates input, computes states, and hands atomic
+ * mutations to a {@link Driver}. `createCoreStore(driver)` opens the driver first; users get
+ * it wrapped by the agent layer (`createStore` / `openStore`).
  */
 import { type ContextError, contextNotFound, invalidInput } from "../errors.js";
 import type { Driver } from "../drivers/driver.js";
 import { Engine, requireContext, toContextEvent, toContextInfo, type StoreOptions } from "./engine.js";
-import { currentContext, deactivate, setDefaultContext, switchContext } from "./adapter.js";
+import { currentContext, deactivate, setDefaultContext, switchContext } from "./active-context.js";
 import { createSnapshot, getSnapshot, listSnapshots } from "./snapshots.js";
 import { checkStateSchema, getSchema, listSchemas, setSchema } from "./state-schemas.js";
-import { contextHandle } from "./handle.js";
 import { STATE_WRITE_OPTIONS, WRITE_OPTIONS, parseWriteGuards, writeState } from "./state-writes.js";
 import { CREATE_FIELDS, listContexts, newRecord, parseContextPatch, updateContext } from "./contexts.js";
 import { encodeJson, encodeJsonObject, formatPointer, parsePath } from "./json.js";
@@ -21,8 +21,6 @@ import {
   checkText,
 } from "./validate.js";
 import { watchContext } from "./watch.js";
-import { startTask, type StartTaskInput, type Task } from "./task.js";
-import { usage, type UsageQuery, type UsageReport } from "./usage.js";
 import { parseEvents } from "./event-input.js";
 import { countEvents, readEventPage } from "./history.js";
 import { searchEvents } from "./search.js";
@@ -31,9 +29,8 @@ import type {
   CallOptions,
   CompactResult,
   ContextEvent,
-  ContextHandle,
   ContextInfo,
-  ContextStore,
+  CoreStore,
   CreateContextInput,
   CreateSnapshotInput,
   EventInput,
@@ -65,14 +62,16 @@ import type {
 const CALL = ["signal"] as const;
 
 /**
- * Opens `driver` and returns a store on it.
+ * Opens `driver` and returns the engine on it, without the agent layer (most users want
+ * `createStore`, which adds handles, tasks and usage).
+ * @throws what `driver.open()` throws (`DRIVER_UNAVAILABLE`, `CORRUPT`, `STORE_INCOMPATIBLE`)
  * @example
  * ```ts
- * const store = await createStore(memoryDriver());
- * const ctx = await store.createContext({ kind: "chat", state: { turns: 0 } });
+ * const core = await createCoreStore(inMemoryDriver());
+ * const ctx = await core.createContext({ kind: "chat", state: { turns: 0 } });
  * ```
  */
-export async function createStore(driver: Driver, options: StoreOptions = {}): Promise<ContextStore> {
+export async function createCoreStore(driver: Driver, options: StoreOptions = {}): Promise<CoreStore> {
   const tenant = checkId(options.tenant ?? "default", "tenant");
   try {
     await driver.open();
@@ -84,7 +83,7 @@ export async function createStore(driver: Driver, options: StoreOptions = {}): P
 }
 
 /** The embedded store's view of one tenant. */
-class EmbeddedStore implements ContextStore {
+class EmbeddedStore implements CoreStore {
   readonly tenant: string;
   readonly #e: Engine;
 
@@ -98,20 +97,8 @@ class EmbeddedStore implements ContextStore {
     this.#e.enter(checkOptions<CallOptions>(options, "options", CALL));
   }
 
-  withTenant(tenant: string): ContextStore {
+  withTenant(tenant: string): CoreStore {
     return new EmbeddedStore(this.#e, checkId(tenant, "tenant"));
-  }
-
-  context(id: string): ContextHandle {
-    return contextHandle(this, checkId(id, "id"));
-  }
-
-  startTask(input?: StartTaskInput): Promise<Task> {
-    return startTask(this, input);
-  }
-
-  usage(query?: UsageQuery): Promise<UsageReport> {
-    return usage(this, query);
   }
 
   // ── contexts ──────────────────────────────────────────────────────────────

@@ -1,18 +1,10 @@
 /**
- * The public data model of contextd and the {@link ContextStore} interface that the
+ * The public data model of contextd and the {@link CoreStore} interface that the
  * embedded store and the HTTP client both implement.
  */
-import type { StartTaskInput, Task } from "./task.js";
-import type { UsageQuery, UsageReport } from "./usage.js";
-import type { ContextWindow, WindowOptions } from "./window.js";
-import type { OptimizeOptions, OptimizeResult } from "./optimize.js";
+import type { JsonObject, JsonValue } from "./json-types.js";
 
-/** A JSON scalar. */
-export type JsonPrimitive = string | number | boolean | null;
-/** Any JSON value (no `undefined`, functions, `NaN`, `Infinity`, `BigInt`, class instances or cycles). */
-export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
-/** A JSON object: the shape of context state and of metadata. */
-export type JsonObject = { [key: string]: JsonValue };
+export type { JsonObject, JsonPrimitive, JsonValue } from "./json-types.js";
 
 /** Options every I/O method accepts. */
 export interface CallOptions {
@@ -50,7 +42,7 @@ export interface ContextInfo {
   parentVersion: number | null;
 }
 
-/** Input of {@link ContextStore.createContext}. */
+/** Input of {@link CoreStore.createContext}. */
 export interface CreateContextInput {
   /** Given, or generated (time-sortable, 26 characters). */
   id?: string;
@@ -69,7 +61,7 @@ export interface CreateContextInput {
   ttlMs?: number;
 }
 
-/** Input of {@link ContextStore.updateContext}: the fields given are replaced. */
+/** Input of {@link CoreStore.updateContext}: the fields given are replaced. */
 export interface UpdateContextInput {
   title?: string | null;
   metadata?: JsonObject;
@@ -77,7 +69,7 @@ export interface UpdateContextInput {
   status?: ContextStatus;
 }
 
-/** Filters of {@link ContextStore.listContexts}. */
+/** Filters of {@link CoreStore.listContexts}. */
 export interface ListContextsQuery extends CallOptions {
   kind?: string;
   userId?: string;
@@ -147,7 +139,7 @@ export interface ContextEvent {
   version: number | null;
 }
 
-/** Filters of {@link ContextStore.readEvents} and {@link ContextStore.countEvents}. */
+/** Filters of {@link CoreStore.readEvents} and {@link CoreStore.countEvents}. */
 export interface EventQuery extends CallOptions {
   /** Only events with `seq > afterSeq`. */
   afterSeq?: number;
@@ -224,7 +216,7 @@ export interface Snapshot {
   createdAt: string;
 }
 
-/** Input of {@link ContextStore.createSnapshot}. */
+/** Input of {@link CoreStore.createSnapshot}. */
 export interface CreateSnapshotInput extends CallOptions {
   /** Unique per context. @default generated from the version and time */
   name?: string;
@@ -235,7 +227,7 @@ export interface CreateSnapshotInput extends CallOptions {
 /** What to restore: a snapshot by name, a version, the latest snapshot at or before a time, or the state at a time. */
 export type RestoreTarget = { snapshot: string } | { version: number } | { before: TimeInput } | { at: TimeInput };
 
-/** Input of {@link ContextStore.fork}. */
+/** Input of {@link CoreStore.fork}. */
 export type ForkInput = (RestoreTarget | { snapshot?: never; version?: never; before?: never; at?: never }) &
   Omit<CreateContextInput, "state"> &
   CallOptions;
@@ -249,7 +241,7 @@ export interface Lease {
   expiresAt: string;
 }
 
-/** Input of {@link ContextStore.acquireLease}. */
+/** Input of {@link CoreStore.acquireLease}. */
 export interface AcquireLeaseOptions extends CallOptions {
   holder: string;
   /** How long the lease lasts unless renewed. @default 30000 */
@@ -258,7 +250,7 @@ export interface AcquireLeaseOptions extends CallOptions {
   waitMs?: number;
 }
 
-/** Input of {@link ContextStore.renewLease} and {@link ContextStore.releaseLease}. */
+/** Input of {@link CoreStore.renewLease} and {@link CoreStore.releaseLease}. */
 export interface LeaseRef extends CallOptions {
   holder: string;
   token: number;
@@ -266,14 +258,14 @@ export interface LeaseRef extends CallOptions {
   ttlMs?: number;
 }
 
-/** Options of {@link ContextStore.watch}. */
+/** Options of {@link CoreStore.watch}. */
 export interface WatchOptions extends CallOptions {
   /** Replay events after this sequence number first. @default the current last sequence number (live only) */
   afterSeq?: number;
 }
 
 /**
- * A full-text search over the history ({@link ContextStore.searchEvents}). Words are runs of
+ * A full-text search over the history ({@link CoreStore.searchEvents}). Words are runs of
  * letters and digits, compared case-insensitively; an event matches when every word of
  * `text` occurs among the words of the string values of its `data` (not its keys).
  */
@@ -287,7 +279,7 @@ export interface SearchQuery extends CallOptions {
   limit?: number;
 }
 
-/** One event found by {@link ContextStore.searchEvents}. */
+/** One event found by {@link CoreStore.searchEvents}. */
 export interface SearchHit {
   contextId: string;
   event: ContextEvent;
@@ -303,7 +295,7 @@ export interface StateSchema {
   updatedAt: string;
 }
 
-/** The result of {@link ContextStore.compact}. */
+/** The result of {@link CoreStore.compact}. */
 export interface CompactResult {
   removed: number;
   /** The oldest sequence number still held. */
@@ -321,127 +313,230 @@ export interface StoreHealth {
 }
 
 /**
- * The store: one interface for the embedded store (`openStore`) and the HTTP client
- * (`createClient`). All methods act within one tenant ({@link ContextStore.tenant}).
+ * The engine's operations on contexts, state, history, snapshots, leases and search: what
+ * both the embedded store and the HTTP client implement, and all that the agent layer
+ * (tasks, windows, usage, import/export) is built on. Users hold the richer
+ * `ContextStore` (`src/agent/store.ts`), which adds `context(id)`, `startTask` and `usage`.
+ *
+ * Every method acts within one tenant ({@link CoreStore.tenant}): another tenant's data is
+ * never visible. Every method validates all of its input before any I/O, so bad input is
+ * `INVALID_INPUT` and writes nothing. Every I/O method takes a `signal` (`ABORTED` when it
+ * fires) and fails with `CLOSED` after `close()` and `DRIVER_UNAVAILABLE` when the backend
+ * cannot be reached; those three are not repeated below. Costs are for the embedded drivers
+ * (SQLite, PostgreSQL): one transaction or query unless said otherwise; over HTTP add one
+ * request.
  */
-export interface ContextStore extends AsyncDisposable {
+export interface CoreStore extends AsyncDisposable {
   /** The tenant this view acts in. @default "default" */
   readonly tenant: string;
-  /** The same store seen from another tenant. */
-  withTenant(tenant: string): ContextStore;
-  /** A handle whose methods act on one context (no I/O until a method is called). */
-  context(id: string): ContextHandle;
-  /** Starts a task scope (`await using task = await store.startTask(…)`); see `startTask` in `core/task.ts`. */
-  startTask(input?: StartTaskInput): Promise<Task>;
-  /** Token and cost totals of `model_usage` events; see `usage` in `core/usage.ts`. */
-  usage(query?: UsageQuery): Promise<UsageReport>;
+  /**
+   * The same store seen from another tenant (no I/O; shares connections with this view).
+   * @throws `INVALID_INPUT` when `tenant` is not a valid id
+   */
+  withTenant(tenant: string): CoreStore;
 
+  /**
+   * Creates a context at version 1 with its initial state.
+   * @throws `ALREADY_EXISTS` when the id is taken in this tenant (even by an expired context);
+   *   `SCHEMA_VIOLATION` when the state does not match its kind's schema
+   */
   createContext(input?: CreateContextInput, options?: CallOptions): Promise<ContextInfo>;
-  /** @throws `NOT_FOUND` */
+  /**
+   * The context's identity, owners, metadata and head (version, last seq). One indexed read.
+   * @throws `NOT_FOUND` when it does not exist or has expired
+   */
   getContext(id: string, options?: CallOptions): Promise<ContextInfo>;
+  /** A page of contexts matching the filters, by id; follow `nextCursor` for more. One indexed query per page. */
   listContexts(query?: ListContextsQuery): Promise<Page<ContextInfo>>;
+  /**
+   * Replaces the given fields (title, metadata, expiry, status); the state and version are unchanged.
+   * @throws `NOT_FOUND`
+   */
   updateContext(id: string, input: UpdateContextInput, options?: CallOptions): Promise<ContextInfo>;
+  /**
+   * Sets the status to `archived` (still readable and writable; `listContexts` can filter on it).
+   * @throws `NOT_FOUND`
+   */
   archiveContext(id: string, options?: CallOptions): Promise<ContextInfo>;
-  /** Deletes the context with its history, snapshots, checkpoints and lease. */
+  /**
+   * Deletes the context with its history, snapshots, checkpoints, search index rows and lease.
+   * Cost grows with the size of the history.
+   * @throws `NOT_FOUND`
+   */
   deleteContext(id: string, options?: CallOptions): Promise<void>;
 
+  /**
+   * The current state and its version. One read (a cached head on the Redis tier).
+   * @throws `NOT_FOUND`
+   */
   getState(id: string, options?: CallOptions): Promise<StateRecord>;
+  /**
+   * Replaces the whole state; records a `state` event and increments the version, in one transaction.
+   * @throws `NOT_FOUND`; `VERSION_CONFLICT` on a stale `expectedVersion` (the current version in
+   *   `details`); `LEASE_LOST` on a stale `fencingToken`; `SCHEMA_VIOLATION`; `INVALID_INPUT` for a
+   *   state over the size limit
+   */
   replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
-  /** RFC 7396 JSON Merge Patch; the result must still be an object. */
+  /**
+   * Applies an RFC 7396 JSON Merge Patch (`null` removes a key); the result must still be an
+   * object. Stores the patch, not the whole state, in the `state` event.
+   * @throws as {@link CoreStore.replaceState}
+   */
   patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
-  /** Sets the value at a path, creating missing objects on the way. */
+  /**
+   * Sets the value at a JSON Pointer path, creating missing objects on the way.
+   * @throws as {@link CoreStore.replaceState}; `INVALID_INPUT` when the path runs through a
+   *   non-object or past the end of an array
+   */
   setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult>;
-  /** Removes the value at a path; `NOT_FOUND` when nothing is there. */
+  /**
+   * Removes the value at a path.
+   * @throws as {@link CoreStore.replaceState}; `NOT_FOUND` when nothing is at the path
+   */
   removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult>;
-  /** Rebuilds a past state. @throws `NOT_FOUND` for a version that never existed, `COMPACTED` for one compacted away */
+  /**
+   * Rebuilds a past state, by version or as it was at a time. Reads the newest checkpoint at
+   * or below the version and replays at most `checkpointEvery - 1` writes: the cost does not
+   * grow with the length of the history.
+   * @throws `NOT_FOUND` for a version that never existed or a time before the context;
+   *   `COMPACTED` for one compacted away
+   */
   stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord>;
-  /** The RFC 6902 JSON Patch that turns version `from` into version `to`. */
+  /**
+   * The RFC 6902 JSON Patch that turns version `from` into version `to` (two `stateAt` rebuilds).
+   * @throws as {@link CoreStore.stateAt}
+   */
   diff(id: string, from: number, to: number, options?: CallOptions): Promise<JsonPatchOperation[]>;
 
-  /** Appends events atomically: all get consecutive sequence numbers, or none is written. */
+  /**
+   * Appends events atomically: all get consecutive sequence numbers, or none is written.
+   * Writes only the event rows (the state is not rewritten).
+   * @throws `NOT_FOUND`; `VERSION_CONFLICT` / `LEASE_LOST` on stale guards; `INVALID_INPUT`
+   *   for a bad event (reserved type, over the size or depth limit, not JSON)
+   */
   append(id: string, events: EventInput | EventInput[], options?: WriteOptions): Promise<ContextEvent[]>;
+  /**
+   * A page of the history, filtered by sequence range, time range and types, oldest first by
+   * default. One index range scan per page.
+   * Events removed by `compact` are no longer returned.
+   * @throws `NOT_FOUND`
+   */
   readEvents(id: string, query?: EventQuery): Promise<Page<ContextEvent>>;
+  /**
+   * How many events match the filters. Counts index entries: grows with the number counted.
+   * @throws `NOT_FOUND`
+   */
   countEvents(id: string, query?: Omit<EventQuery, "limit" | "cursor" | "order">): Promise<number>;
-  /** The newest `n` events, oldest first. */
+  /**
+   * The newest `n` events (at most 10000), oldest first. One backward index scan.
+   * @throws `NOT_FOUND`
+   */
   lastEvents(id: string, n: number, query?: Pick<EventQuery, "types" | "signal">): Promise<ContextEvent[]>;
-  /** Full-text search over the history: best matches first, then newest first. */
+  /**
+   * Full-text search over the history: every word of the query must occur; best matches
+   * first, then newest first. Indexes events appended since the last search first (appends
+   * never pay for the index), then one index query.
+   * @throws `INVALID_INPUT` for an empty query, more than 32 words or a word over 100 characters
+   */
   searchEvents(query: SearchQuery): Promise<SearchHit[]>;
 
+  /**
+   * Stores a named recovery point (state, version, seq) and records a `snapshot` event.
+   * @throws `NOT_FOUND`; `ALREADY_EXISTS` when the name is taken in this context
+   */
   createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot>;
+  /**
+   * The context's snapshots, oldest first (with their states: mind the size).
+   * @throws `NOT_FOUND`
+   */
   listSnapshots(id: string, options?: CallOptions): Promise<Snapshot[]>;
+  /**
+   * One snapshot by name.
+   * @throws `NOT_FOUND` for the context or the name
+   */
   getSnapshot(id: string, name: string, options?: CallOptions): Promise<Snapshot>;
-  /** Writes a past state as the new current state (a new version) and records a `restore` event. */
+  /**
+   * Writes a past state (a snapshot, a version, the latest snapshot before a time, or the
+   * state at a time) as the new current state — a new version — and records a `restore` event.
+   * @throws as {@link CoreStore.replaceState}; `NOT_FOUND` / `COMPACTED` for a missing target
+   */
   restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;
-  /** Creates a new context from a snapshot or version of this one (default: the current state). */
+  /**
+   * Creates a new context from the current state, a snapshot or a past version of this one;
+   * it records its parent and the parent's version.
+   * @throws `NOT_FOUND`; `ALREADY_EXISTS` for a taken id; `SCHEMA_VIOLATION`
+   */
   fork(id: string, input?: ForkInput): Promise<ContextInfo>;
 
-  /** Makes `contextId` the active context of `holder`. */
+  /**
+   * Makes `contextId` the active context of `holder` (an agent or client id).
+   * @throws `NOT_FOUND` for the context
+   */
   activate(holder: string, contextId: string, options?: CallOptions): Promise<void>;
-  /** Clears the active context of `holder`; returns the one that was active. */
+  /** Clears the active context of `holder`; returns the one that was active (or `null`). */
   deactivate(holder: string, options?: CallOptions): Promise<string | null>;
-  /** Activates `contextId` and returns the previously active one. */
+  /**
+   * Activates `contextId` for `holder` and returns the previously active one, atomically.
+   * @throws `NOT_FOUND` for the context
+   */
   switchContext(holder: string, contextId: string, options?: CallOptions): Promise<string | null>;
-  /** The active context of `holder`, else its default, else `null`. */
+  /** The active context of `holder`, else its default, else `null` (a deleted or expired one counts as none). */
   currentContext(holder: string, options?: CallOptions): Promise<ContextInfo | null>;
-  /** Sets (or with `null` clears) the default context of `holder`. */
+  /**
+   * Sets (or with `null` clears) the default context of `holder`, used when none is active.
+   * @throws `NOT_FOUND` for the context
+   */
   setDefaultContext(holder: string, contextId: string | null, options?: CallOptions): Promise<void>;
 
-  /** Registers the JSON Schema every state of `kind` must match from now on. */
+  /**
+   * Registers the JSON Schema every state of `kind` must match from the next write on
+   * (existing states are not re-checked). The revision increases with every put.
+   * @throws `INVALID_INPUT` for a schema that does not compile
+   */
   setSchema(kind: string, schema: JsonObject, options?: CallOptions): Promise<StateSchema>;
+  /** The schema of `kind`, or `null`. */
   getSchema(kind: string, options?: CallOptions): Promise<StateSchema | null>;
+  /** Every registered schema of the tenant. */
   listSchemas(options?: CallOptions): Promise<StateSchema[]>;
+  /** Removes the schema of `kind`; `false` when there was none. */
   deleteSchema(kind: string, options?: CallOptions): Promise<boolean>;
 
-  /** @throws `LOCK_TIMEOUT` after `waitMs`, `ABORTED` on the signal */
+  /**
+   * Takes the exclusive lease of a context for `ttlMs`, waiting up to `waitMs` for a held one
+   * (polling every `leasePollMs`, or woken by its release). Its fencing token increases with
+   * every grant; writes that carry an older token fail with `LEASE_LOST`.
+   * @throws `NOT_FOUND`; `LOCK_TIMEOUT` after `waitMs`
+   */
   acquireLease(id: string, options: AcquireLeaseOptions): Promise<Lease>;
-  /** @throws `LEASE_LOST` when the lease is no longer this holder's */
+  /**
+   * Extends a lease this holder still has.
+   * @throws `LEASE_LOST` when the lease is no longer this holder's (expired and taken, or released)
+   */
   renewLease(id: string, lease: LeaseRef): Promise<Lease>;
+  /** Releases a lease; a stale token is a no-op (the lease has already moved on). @throws `NOT_FOUND` */
   releaseLease(id: string, lease: LeaseRef): Promise<void>;
+  /** The current unexpired lease, or `null`. @throws `NOT_FOUND` */
   getLease(id: string, options?: CallOptions): Promise<Lease | null>;
 
-  /** Replays events after `afterSeq`, then follows new ones live; ends on abort or close. */
+  /**
+   * Replays events after `afterSeq`, then follows new ones live, from any process or node
+   * sharing the backend: no gap, no duplicate. Ends on abort or `close()`; survives a backend
+   * outage (resumes from the last delivered seq). Holds a listener, not a connection, per watcher.
+   * @throws `NOT_FOUND` (on the first `next()`)
+   */
   watch(id: string, options?: WatchOptions): AsyncIterableIterator<ContextEvent>;
 
-  /** Deletes every expired context of this tenant; returns how many. */
+  /** Deletes every expired context of this tenant with its history; returns how many. */
   purgeExpired(options?: CallOptions): Promise<number>;
-  /** Drops history before `beforeSeq`, which must not be newer than the newest snapshot. */
+  /**
+   * Drops the history before `beforeSeq` after storing a checkpoint of the state then in
+   * force; `stateAt` can no longer rebuild older versions (`COMPACTED`).
+   * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot
+   */
   compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
 
+  /** Round-trips to the backend; never throws for an unreachable one (`ok: false` with the reason). */
   health(options?: CallOptions): Promise<StoreHealth>;
-  /** Releases connections and stops timers and watchers; safe to call twice. */
+  /** Releases connections and stops timers and watchers; calls in flight end with `CLOSED`. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** The methods of {@link ContextStore} that act on one context, bound to its id. */
-export interface ContextHandle {
-  readonly id: string;
-  readonly store: ContextStore;
-  info(options?: CallOptions): Promise<ContextInfo>;
-  update(input: UpdateContextInput, options?: CallOptions): Promise<ContextInfo>;
-  archive(options?: CallOptions): Promise<ContextInfo>;
-  delete(options?: CallOptions): Promise<void>;
-  getState(options?: CallOptions): Promise<StateRecord>;
-  replaceState(state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
-  patchState(patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
-  setStateAt(path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult>;
-  removeStateAt(path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult>;
-  stateAt(selector: StateSelector, options?: CallOptions): Promise<StateRecord>;
-  diff(from: number, to: number, options?: CallOptions): Promise<JsonPatchOperation[]>;
-  append(events: EventInput | EventInput[], options?: WriteOptions): Promise<ContextEvent[]>;
-  readEvents(query?: EventQuery): Promise<Page<ContextEvent>>;
-  countEvents(query?: Omit<EventQuery, "limit" | "cursor" | "order">): Promise<number>;
-  lastEvents(n: number, query?: Pick<EventQuery, "types" | "signal">): Promise<ContextEvent[]>;
-  /** {@link ContextStore.searchEvents} within this context. */
-  search(text: string, query?: Omit<SearchQuery, "text" | "contextId">): Promise<SearchHit[]>;
-  createSnapshot(input?: CreateSnapshotInput): Promise<Snapshot>;
-  listSnapshots(options?: CallOptions): Promise<Snapshot[]>;
-  restore(target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;
-  fork(input?: ForkInput): Promise<ContextInfo>;
-  acquireLease(options: AcquireLeaseOptions): Promise<Lease>;
-  watch(options?: WatchOptions): AsyncIterableIterator<ContextEvent>;
-  compact(options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
-  /** The history fitted to a token budget; see `buildWindow` in `core/window.ts`. */
-  window(options: WindowOptions): Promise<ContextWindow>;
-  /** AIECS `optimize_context` over the history; see `optimize` in `core/optimize.ts`. */
-  optimize(options: OptimizeOptions): Promise<OptimizeResult>;
 }

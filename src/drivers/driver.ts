@@ -19,7 +19,22 @@
  *   (`getContext`, `readHead`, `getSnapshot`, `latestSnapshotBefore`, `getLease`,
  *   `readCheckpoint`) and `deleteContext` / `releaseLease` (which return false).
  */
-import type { JsonObject, JsonValue } from "../core/types.js";
+import type { JsonObject, JsonValue } from "../core/json-types.js";
+
+/**
+ * What every driver call carries (being introduced: methods take it as their last argument).
+ * The store's clock reading decides expiry, lease validity and timestamps, so a store with
+ * `StoreOptions.now` behaves the same on every driver; the caller's signal lets a driver stop
+ * waiting (for a pooled connection, a lock, the network) when the caller gives up. A driver
+ * never abandons a write that may already be committed: it checks the signal before it
+ * starts a transaction, and may roll back one not yet committed.
+ */
+export interface DriverCall {
+  /** The store's clock (epoch ms) when the call started. */
+  now: number;
+  /** The caller's signal, if any. */
+  signal?: AbortSignal | undefined;
+}
 
 /** Optional abilities of a driver. */
 export interface DriverCapabilities {
@@ -214,8 +229,8 @@ export interface ContextPatch {
   now: number;
 }
 
-/** A slot of the active-context adapter. */
-export type BindingSlot = "active" | "default";
+/** Which context of a holder: the active one, or the default used when none is active. */
+export type ActiveSlot = "active" | "default";
 
 /** A change a watcher should look at; absent fields mean "unknown: re-check". */
 export interface ChangeNotice {
@@ -229,7 +244,7 @@ export interface ChangeNotice {
  *
  * @example
  * ```ts
- * const store = await openStore({ driver: memoryDriver() });
+ * const store = await openStore({ driver: inMemoryDriver() });
  * ```
  */
 export interface Driver {
@@ -303,9 +318,10 @@ export interface Driver {
   releaseLease(tenant: string, id: string, holder: string, token: number): Promise<boolean>;
   getLease(tenant: string, id: string, now: number): Promise<LeaseRecord | null>;
 
-  getBinding(tenant: string, holder: string, slot: BindingSlot): Promise<string | null>;
+  /** The context id in `slot` of `holder` (the active context or the default), or `null`. */
+  getActiveContext(tenant: string, holder: string, slot: ActiveSlot): Promise<string | null>;
   /** Sets (or clears with `null`) and returns the previous value, atomically. */
-  setBinding(tenant: string, holder: string, slot: BindingSlot, contextId: string | null): Promise<string | null>;
+  setActiveContext(tenant: string, holder: string, slot: ActiveSlot, contextId: string | null): Promise<string | null>;
 
   /** Stores a schema; the revision increases with every put. */
   putSchema(tenant: string, kind: string, schemaJson: string, now: number): Promise<SchemaRecord>;

@@ -15,7 +15,7 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
 });
 
 async function setup(options: Partial<AppOptions> = {}) {
-  const store = await openStore("memory:");
+  const store = await openStore("in-memory:");
   const app = createApp({ store, logger: silent, ...options });
   return { store, app };
 }

@@ -12,8 +12,9 @@ import { ContextError } from "../index.js";
 import type { ContextStore } from "../index.js";
 import { mountApiDocs } from "./api-docs.js";
 import { nodeBody, responseHeader, tooLarge } from "./node-body.js";
-import { DEFAULT_SERVER_LIMITS } from "./env.js";
-import type { AppEnv, ServerLimits } from "./env.js";
+import { DEFAULT_SERVER_LIMITS } from "./limits.js";
+import type { AppEnv } from "./app-env.js";
+import type { ServerLimits } from "./limits.js";
 import { toErrorResponse, validationError } from "./error-status.js";
 import { createFastAppend } from "./fast-append.js";
 import { createGate } from "./gate.js";
@@ -21,7 +22,7 @@ import type { Gate } from "./gate.js";
 import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
 import { registerEventRoutes } from "./routes/events.js";
-import { registerHolderRoutes } from "./routes/holders.js";
+import { registerActiveContextRoutes } from "./routes/active-context.js";
 import { registerLeaseRoutes } from "./routes/leases.js";
 import { registerSearchRoutes } from "./routes/search.js";
 import { registerSnapshotRoutes } from "./routes/snapshots.js";
@@ -29,6 +30,7 @@ import { registerStateRoutes } from "./routes/state.js";
 import { registerStateSchemaRoutes } from "./routes/state-schemas.js";
 import { registerSystemRoutes } from "./routes/system.js";
 import { registerUsageRoutes } from "./routes/usage.js";
+import { registerWindowRoutes } from "./routes/window.js";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -56,7 +58,7 @@ const gates = new WeakMap<object, Gate>();
  *
  * @example
  * ```ts
- * const app = createApp({ store: await openStore("memory:") });
+ * const app = createApp({ store: await openStore("in-memory:") });
  * const res = await app.request("/v1/contexts", { method: "POST" });
  * ```
  */
@@ -117,9 +119,10 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerEventRoutes(app, { limits, shutdownSignal });
   registerSnapshotRoutes(app);
   registerLeaseRoutes(app, limits);
-  registerHolderRoutes(app);
+  registerActiveContextRoutes(app);
   registerStateSchemaRoutes(app);
   registerUsageRoutes(app);
+  registerWindowRoutes(app);
   registerSearchRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

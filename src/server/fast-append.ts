@@ -18,7 +18,7 @@ import { requireScope } from "./gate.js";
 import { toErrorResponse, validationError } from "./error-status.js";
 import { readAll } from "./node-body.js";
 import { appendRequest } from "./routes/events.js";
-import { AppendBody, IdParams } from "./schemas.js";
+import { AppendBody, IdParams } from "./api-types.js";
 
 const PATH = /^\/v1\/contexts\/([^/?#%]+)\/events$/;
 /** Content types every check on hono's way accepts alike (others go to hono, which decides). */

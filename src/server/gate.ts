@@ -8,7 +8,7 @@ import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { ContextError } from "../index.js";
 import type { ContextStore } from "../index.js";
-import type { ServerLimits } from "./env.js";
+import type { ServerLimits } from "./limits.js";
 import type { ApiKeyRecord, ApiKeyScope, KeyRing } from "./keys.js";
 import { createRateLimiter } from "./rate-limit.js";
 

@@ -6,8 +6,9 @@ export { createApp } from "./app.js";
 export type { AppOptions } from "./app.js";
 export { serve, isLoopbackHost } from "./serve.js";
 export type { RunningServer, ServeOptions } from "./serve.js";
-export { DEFAULT_SERVER_LIMITS } from "./env.js";
-export type { AppEnv, ServerLimits } from "./env.js";
+export { DEFAULT_SERVER_LIMITS } from "./limits.js";
+export type { ServerLimits } from "./limits.js";
+export type { AppEnv } from "./app-env.js";
 export { ERROR_STATUS, toErrorResponse } from "./error-status.js";
 export type { ErrorBody, ErrorResponse } from "./error-status.js";
 export {

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler, Next } from "hono";
-import type { AppEnv } from "./env.js";
+import type { AppEnv } from "./app-env.js";
 
 /**
  * Sets a response header. On Node it goes straight onto the outgoing message (`writeHead`

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import { ContextError } from "../index.js";
 import type { ContextStore } from "../index.js";
 import { createApp, fastAppendListener } from "./app.js";
-import type { ServerLimits } from "./env.js";
+import type { ServerLimits } from "./limits.js";
 import type { KeyRing } from "./keys.js";
 
 /** Options of {@link serve}. */

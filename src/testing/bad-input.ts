@@ -4,7 +4,7 @@
  * `INVALID_INPUT` (never a TypeError, never a crash) and leaves the store unchanged.
  */
 import { describe, expect } from "vitest";
-import type { ContextStore } from "../core/types.js";
+import type { ContextStore } from "../agent/types.js";
 import { expectError, fingerprint, seedContext, within } from "./harness.js";
 import type { ConformanceSkipKey, Suite } from "./harness.js";
 
@@ -277,7 +277,7 @@ function cases(): BadCase[] {
   add("fork with array metadata", (st, id) => st.fork(id, bad({ metadata: [] })));
   add("fork with a cyclic metadata", (st, id) => st.fork(id, bad({ metadata: cyclic() })));
 
-  // adapter
+  // active context
   for (const [what, h] of [["a number", 5], ["an empty string", ""], ["an oversized string", long], ["undefined", undefined]] as const) {
     add(`activate with ${what} as holder`, (st, id) => st.activate(bad(h), id));
     add(`deactivate with ${what} as holder`, (st) => st.deactivate(bad(h)));

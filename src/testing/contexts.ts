@@ -1,8 +1,9 @@
 /** Conformance: creating, reading, updating, archiving, deleting and listing contexts. */
 import { describe, expect } from "vitest";
-import type { ContextInfo, ContextStore, ListContextsQuery } from "../core/types.js";
+import type { ContextInfo, ListContextsQuery } from "../core/types.js";
 import { clockPast, expectError, randomName } from "./harness.js";
 import type { Suite } from "./harness.js";
+import type { ContextStore } from "../agent/types.js";
 
 const isoMs = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -1,7 +1,7 @@
 /** Conformance: typed errors, aborted calls, health, and use after close. */
 import { describe, expect } from "vitest";
 import { ContextError, isContextError } from "../errors.js";
-import type { ContextStore } from "../core/types.js";
+import type { ContextStore } from "../agent/types.js";
 import { expectError, fingerprint, seedContext } from "./harness.js";
 import type { Suite } from "./harness.js";
 

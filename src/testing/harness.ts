@@ -6,7 +6,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { isContextError } from "../errors.js";
 import type { ContextError, ContextErrorCode } from "../errors.js";
-import type { ContextEvent, ContextStore, JsonObject } from "../core/types.js";
+import type { ContextEvent, JsonObject } from "../core/types.js";
+import type { ContextStore } from "../agent/types.js";
 
 /** A feature of the suite; each can be skipped as a whole. */
 export type ConformanceFeature =
@@ -16,7 +17,7 @@ export type ConformanceFeature =
   | "search"
   | "snapshots"
   | "timeTravel"
-  | "adapter"
+  | "activeContext"
   | "schemas"
   | "leases"
   | "watch"

@@ -1,8 +1,9 @@
 /** Conformance: appending events and reading history (ranges, types, order, pages, counts). */
 import { describe, expect } from "vitest";
-import type { BuiltinEventType, ContextEvent, ContextStore, EventInput, EventQuery, JsonValue } from "../core/types.js";
+import type { BuiltinEventType, ContextEvent, EventInput, EventQuery, JsonValue } from "../core/types.js";
 import { allEvents, expectError, fingerprint } from "./harness.js";
 import type { Suite } from "./harness.js";
+import type { ContextStore } from "../agent/types.js";
 
 const builtinTypes: BuiltinEventType[] = [
   "message",

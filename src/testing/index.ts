@@ -4,7 +4,7 @@
  * Exported as `contextd/testing`; `vitest` is a peer dependency of this entry point.
  */
 import { describe } from "vitest";
-import type { ContextStore } from "../core/types.js";
+import type { ContextStore } from "../agent/types.js";
 import { createSuite } from "./harness.js";
 import type { ConformanceOptions } from "./harness.js";
 import { contextsTests } from "./contexts.js";
@@ -13,8 +13,8 @@ import { historyTests } from "./history.js";
 import { searchTests } from "./search.js";
 import { snapshotsTests } from "./snapshots.js";
 import { timeTravelTests } from "./time-travel.js";
-import { adapterTests } from "./adapter.js";
-import { schemasTests } from "./schemas.js";
+import { activeContextTests } from "./active-context.js";
+import { schemasTests } from "./state-schemas.js";
 import { leasesTests } from "./leases.js";
 import { watchTests } from "./watch.js";
 import { retentionTests } from "./retention.js";
@@ -40,7 +40,7 @@ export type {
  * import { describeConformance } from "contextd/testing";
  * import { openStore } from "contextd";
  *
- * describeConformance("memory", () => openStore("memory:"), {
+ * describeConformance("in-memory", () => openStore("in-memory:"), {
  *   skip: { crossProcessWatch: "memory driver is per-process" },
  * });
  * ```
@@ -59,7 +59,7 @@ export function describeConformance(
     searchTests(suite);
     snapshotsTests(suite);
     timeTravelTests(suite);
-    adapterTests(suite);
+    activeContextTests(suite);
     schemasTests(suite);
     leasesTests(suite);
     watchTests(suite);

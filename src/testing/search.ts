@@ -1,8 +1,9 @@
 /** Conformance: full-text search over the history (`searchEvents`, `handle.search`). */
 import { describe, expect } from "vitest";
-import type { ContextStore, EventInput, JsonValue, SearchHit } from "../core/types.js";
+import type { EventInput, JsonValue, SearchHit } from "../core/types.js";
 import { expectError, randomName, waitFor } from "./harness.js";
 import type { Suite } from "./harness.js";
+import type { ContextStore } from "../agent/types.js";
 
 /** Registers the search tests. */
 export function searchTests(s: Suite): void {

@@ -1,6 +1,6 @@
 /** Conformance: two stores on one backend (as two processes or nodes would be). */
 import { describe, expect } from "vitest";
-import type { ContextStore } from "../core/types.js";
+import type { ContextStore } from "../agent/types.js";
 import { allEvents, expectError, within } from "./harness.js";
 import type { Suite } from "./harness.js";
 

@@ -1,6 +1,6 @@
-/** Conformance: tenants see and touch only their own contexts, schemas and bindings. */
+/** Conformance: tenants see and touch only their own contexts, schemas and active contexts. */
 import { describe, expect } from "vitest";
-import type { ContextStore } from "../core/types.js";
+import type { ContextStore } from "../agent/types.js";
 import { expectError, fingerprint, randomName, seedContext, within } from "./harness.js";
 import type { Suite } from "./harness.js";
 

@@ -1,8 +1,9 @@
 /** Conformance: watching a context's history (replay, then live, with no gap or duplicate). */
 import { describe, expect } from "vitest";
-import type { ContextEvent, ContextStore } from "../core/types.js";
+import type { ContextEvent } from "../core/types.js";
 import { delay, expectError, take, within } from "./harness.js";
 import type { Suite } from "./harness.js";
+import type { ContextStore } from "../agent/types.js";
 
 /** Registers the watch tests. */
 export function watchTests(s: Suite): void {

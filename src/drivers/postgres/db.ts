@@ -7,7 +7,7 @@ import { isConnectionError, wrapNative } from "./errors.js";
 import type { ChangeNotice } from "../driver.js";
 import type { PgConfig, PgModule, PgPool, PgPoolClient, PgQueryable, PgResult } from "./pg-module.js";
 
-/** What the method groups of the driver (history, leases, bindings, schemas) share. */
+/** What the method groups of the driver (history, leases, active contexts, state schemas) share. */
 export interface DriverScope {
   /** The quoted schema name. */
   s: string;

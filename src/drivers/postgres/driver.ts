@@ -13,10 +13,10 @@ import { commitMutation } from "./commit.js";
 import type { CommitTarget } from "./commit.js";
 import { createDb } from "./db.js";
 import type { Db, DriverScope } from "./db.js";
-import { bindingMethods } from "./bindings.js";
+import { activeContextMethods } from "./active-contexts.js";
 import { historyMethods } from "./history.js";
 import { leaseMethods } from "./leases.js";
-import { schemaMethods } from "./schemas.js";
+import { schemaMethods } from "./state-schemas.js";
 import { searchMethods } from "./search.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
 import { createHeadCache } from "./head-cache.js";
@@ -411,7 +411,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     ...historyMethods(scope),
     ...searchMethods(scope),
     ...leaseMethods(scope),
-    ...bindingMethods(scope),
+    ...activeContextMethods(scope),
     ...schemaMethods(scope),
 
     subscribe(listener) {

@@ -219,6 +219,11 @@ CREATE TABLE ${s}.search_progress (
   seq bigint NOT NULL
 );
 `,
+  },  {
+    name: "active_contexts",
+    // One name per concept: the table of each holder's active and default context was
+    // called "bindings"; the API, the driver and the docs call it the active context.
+    sql: (s) => `ALTER TABLE ${s}.bindings RENAME TO active_contexts;`,
   },
 ];
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createStore } from "../../core/store.js";
-import type { ContextStore } from "../../core/types.js";
+import { createStore } from "../../open.js";
+import type { ContextStore } from "../../index.js";
 import { isContextError } from "../../errors.js";
 import { describeConformance } from "../../testing/index.js";
 import {
@@ -119,7 +119,8 @@ describeWithServices("postgres driver", [pgDown], () => {
       expect(r.events).toHaveLength(1);
     }, schema);
     await adminQuery(
-      `DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress; DELETE FROM "${schema}".migrations WHERE version = 3`,
+      `DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress;
+       ALTER TABLE "${schema}".active_contexts RENAME TO bindings; DELETE FROM "${schema}".migrations WHERE version >= 3`,
     );
     await withDriver(async (d) => {
       const hits = await d.searchEvents("t", { words: ["needle", "legacy"], limit: 10, now: Date.now() });

@@ -2,7 +2,7 @@
  * Column lists and the mapping of PostgreSQL rows to driver records. JSON is stored as
  * text exactly as the core encoded it and parsed on the way out.
  */
-import type { JsonObject, JsonValue } from "../../core/types.js";
+import type { JsonObject, JsonValue } from "../../core/json-types.js";
 import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from "../driver.js";
 
 /** The columns of a context record, prefixed by the table alias `c`. */

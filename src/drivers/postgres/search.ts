@@ -9,8 +9,8 @@
  * Concurrent searches may index the same events: the inserts are idempotent (ON CONFLICT DO
  * NOTHING) and the high-water mark only moves up. Appends are never blocked by an indexer.
  */
-import { searchTerms } from "../../core/search.js";
-import type { JsonValue } from "../../core/types.js";
+import { searchTerms } from "../../core/words.js";
+import type { JsonValue } from "../../core/json-types.js";
 import type { Driver, EventSearchHit } from "../driver.js";
 import type { DriverScope } from "./db.js";
 import { toEventRecord, visible } from "./rows.js";

@@ -15,7 +15,7 @@
  * Redis unavailable → every call goes to the inner driver; nothing is lost.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { JsonObject } from "../../core/types.js";
+import type { JsonObject } from "../../core/json-types.js";
 import type { ChangeNotice, ContextRecord, Driver, Mutation } from "../driver.js";
 import { createRedisConnection, redactUrl } from "./connection.js";
 import type { CacheLogger, RedisConnection } from "./connection.js";
@@ -247,8 +247,8 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
     tryAcquireLease: (tenant, id, holder, ttlMs, now) => inner.tryAcquireLease(tenant, id, holder, ttlMs, now),
     renewLease: (tenant, id, holder, token, ttlMs, now) => inner.renewLease(tenant, id, holder, token, ttlMs, now),
     getLease: (tenant, id, now) => inner.getLease(tenant, id, now),
-    getBinding: (tenant, holder, slot) => inner.getBinding(tenant, holder, slot),
-    setBinding: (tenant, holder, slot, contextId) => inner.setBinding(tenant, holder, slot, contextId),
+    getActiveContext: (tenant, holder, slot) => inner.getActiveContext(tenant, holder, slot),
+    setActiveContext: (tenant, holder, slot, contextId) => inner.setActiveContext(tenant, holder, slot, contextId),
     putSchema: (tenant, kind, schemaJson, now) => inner.putSchema(tenant, kind, schemaJson, now),
     getSchema: (tenant, kind) => inner.getSchema(tenant, kind),
     listSchemas: (tenant) => inner.listSchemas(tenant),

@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from "vitest";
-import { createStore } from "../../core/store.js";
-import type { ContextEvent, ContextStore } from "../../core/types.js";
+import { createStore } from "../../open.js";
+import type { ContextEvent, ContextStore } from "../../index.js";
 import { describeConformance } from "../../testing/index.js";
 import {
   describeWithServices,

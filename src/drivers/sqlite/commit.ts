@@ -3,7 +3,7 @@
  * guards, the `update` callback, events with gapless sequence numbers, head, checkpoint
  * and snapshot. Anything thrown rolls the whole transaction back.
  */
-import type { JsonObject } from "../../core/types.js";
+import type { JsonObject } from "../../core/json-types.js";
 import { ContextError, VersionConflictError, contextNotFound } from "../../errors.js";
 import type {
   CommitResult,

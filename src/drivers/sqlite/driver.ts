@@ -5,10 +5,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import type { JsonObject } from "../../core/types.js";
+import type { JsonObject } from "../../core/json-types.js";
 import { ContextError, contextNotFound } from "../../errors.js";
 import type {
-  BindingSlot,
+  ActiveSlot,
   ChangeNotice,
   CommitResult,
   ContextPatch,
@@ -373,17 +373,17 @@ class SqliteDriver implements Driver {
     return this.#run("getLease", (s, db) => db.transaction(() => readLease(s, tenant, id, now))());
   }
 
-  getBinding(tenant: string, holder: string, slot: BindingSlot): Promise<string | null> {
-    return this.#run("getBinding", (s) => (s.getBinding.get(tenant, holder, slot) as string | undefined) ?? null);
+  getActiveContext(tenant: string, holder: string, slot: ActiveSlot): Promise<string | null> {
+    return this.#run("getActiveContext", (s) => (s.getActiveContext.get(tenant, holder, slot) as string | undefined) ?? null);
   }
 
-  setBinding(tenant: string, holder: string, slot: BindingSlot, contextId: string | null): Promise<string | null> {
-    return this.#run("setBinding", (s, db) =>
+  setActiveContext(tenant: string, holder: string, slot: ActiveSlot, contextId: string | null): Promise<string | null> {
+    return this.#run("setActiveContext", (s, db) =>
       db
         .transaction(() => {
-          const previous = (s.getBinding.get(tenant, holder, slot) as string | undefined) ?? null;
-          if (contextId === null) s.deleteBinding.run(tenant, holder, slot);
-          else s.putBinding.run(tenant, holder, slot, contextId);
+          const previous = (s.getActiveContext.get(tenant, holder, slot) as string | undefined) ?? null;
+          if (contextId === null) s.deleteActiveContext.run(tenant, holder, slot);
+          else s.putActiveContext.run(tenant, holder, slot, contextId);
           return previous;
         })
         .immediate(),

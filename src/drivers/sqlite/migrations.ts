@@ -147,6 +147,11 @@ export const migrations: readonly Migration[] = [
         seq INTEGER NOT NULL
       );
     `,
+  },  {
+    name: "active contexts",
+    // One name per concept: the table of each holder's active and default context was
+    // called "bindings"; the API, the driver and the docs call it the active context.
+    sql: `ALTER TABLE bindings RENAME TO active_contexts;`,
   },
 ];
 

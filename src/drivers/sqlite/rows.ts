@@ -1,7 +1,7 @@
 /**
  * Row shapes of the SQLite schema and their mapping to driver records.
  */
-import type { JsonObject, JsonValue } from "../../core/types.js";
+import type { JsonObject, JsonValue } from "../../core/json-types.js";
 import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from "../driver.js";
 
 /**

@@ -8,8 +8,8 @@
  * tenants are filtered out.
  */
 import type Database from "better-sqlite3";
-import { searchTerms } from "../../core/search.js";
-import type { JsonValue } from "../../core/types.js";
+import { searchTerms } from "../../core/words.js";
+import type { JsonValue } from "../../core/json-types.js";
 import type { EventSearch, EventSearchHit } from "../driver.js";
 import { EVENT_COLUMNS, type EventRow, lastSeqSql, toEventRecord, VISIBLE } from "./rows.js";
 

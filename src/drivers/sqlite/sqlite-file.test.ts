@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { createStore } from "../../core/store.js";
+import { createStore } from "../../open.js";
 import { describeConformance } from "../../testing/index.js";
 import type { Driver } from "../driver.js";
 import { sqliteDriver } from "./driver.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { createStore } from "../../core/store.js";
+import { createStore } from "../../open.js";
 import { ContextError, isContextError } from "../../errors.js";
 import type { ContextErrorCode } from "../../errors.js";
 import { describeConformance } from "../../testing/index.js";
@@ -118,7 +118,8 @@ describe("sqlite driver: files and migrations", () => {
     });
     // Make it a version-1 file, as an older contextd left it.
     const old = new Database(path);
-    old.exec(`DROP TABLE search_fts; DROP TABLE search_progress; DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
+    old.exec(`DROP TABLE search_fts; DROP TABLE search_progress; ALTER TABLE active_contexts RENAME TO bindings;
+      DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
     old.pragma("user_version = 1");
     old.close();
     const store = await createStore(sqliteDriver({ path }));

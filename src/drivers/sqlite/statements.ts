@@ -76,10 +76,10 @@ const FIXED = {
        expires_at = excluded.expires_at` },
   renewLease: { sql: "UPDATE leases SET expires_at = ? WHERE ctx = ?" },
   releaseLease: { sql: "UPDATE leases SET holder = NULL, expires_at = 0 WHERE ctx = ?" },
-  getBinding: { sql: "SELECT context_id FROM bindings WHERE tenant = ? AND holder = ? AND slot = ?", pluck: true },
-  putBinding: { sql: `INSERT INTO bindings (tenant, holder, slot, context_id) VALUES (?, ?, ?, ?)
+  getActiveContext: { sql: "SELECT context_id FROM active_contexts WHERE tenant = ? AND holder = ? AND slot = ?", pluck: true },
+  putActiveContext: { sql: `INSERT INTO active_contexts (tenant, holder, slot, context_id) VALUES (?, ?, ?, ?)
      ON CONFLICT (tenant, holder, slot) DO UPDATE SET context_id = excluded.context_id` },
-  deleteBinding: { sql: "DELETE FROM bindings WHERE tenant = ? AND holder = ? AND slot = ?" },
+  deleteActiveContext: { sql: "DELETE FROM active_contexts WHERE tenant = ? AND holder = ? AND slot = ?" },
   nextSchemaRevision: { sql: `INSERT INTO counters (name, value) VALUES ('schema_revision', 1)
      ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`, pluck: true },
   putSchema: { sql: `INSERT INTO schemas (tenant, kind, schema, revision, updated_at) VALUES (?, ?, ?, ?, ?)

@@ -4,9 +4,9 @@
 import type { MiddlewareHandler } from "hono";
 import type { z } from "@hono/zod-openapi";
 import { requireScope } from "../gate.js";
-import type { AppEnv } from "../env.js";
+import type { AppEnv } from "../app-env.js";
 import type { ApiKeyScope } from "../keys.js";
-import { ErrorSchema } from "../schemas.js";
+import { ErrorSchema } from "../api-types.js";
 
 const errorContent = { "application/json": { schema: ErrorSchema } };
 

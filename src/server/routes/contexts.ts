@@ -4,9 +4,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { CreateContextInput, ListContextsQuery as ListQuery, UpdateContextInput } from "../../index.js";
-import { callOptions, timeParam } from "../env.js";
-import type { AppEnv } from "../env.js";
-import { ContextInfoSchema, ContextPageSchema, CreateContextBody, IdParams, ListContextsQuery, UpdateContextBody } from "../schemas.js";
+import { callOptions, timeParam } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
+import { ContextInfoSchema, ContextPageSchema, CreateContextBody, IdParams, ListContextsQuery, UpdateContextBody } from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["contexts"];

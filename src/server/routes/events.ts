@@ -7,8 +7,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { ContextError, invalidInput } from "../../index.js";
 import type { ContextStore, EventInput, EventQuery, ContextEvent } from "../../index.js";
-import { callOptions, splitTypes, timeParam, writeOptionsFrom } from "../env.js";
-import type { AppEnv, ServerLimits } from "../env.js";
+import { callOptions, splitTypes, timeParam, writeOptionsFrom } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
+import type { ServerLimits } from "../limits.js";
 import { toErrorResponse } from "../error-status.js";
 import {
   AppendBody,
@@ -19,7 +20,7 @@ import {
   IdParams,
   LastQuerySchema,
   StreamQuerySchema,
-} from "../schemas.js";
+} from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["events"];

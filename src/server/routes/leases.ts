@@ -5,9 +5,10 @@ import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { invalidInput } from "../../index.js";
 import type { AcquireLeaseOptions, LeaseRef } from "../../index.js";
-import { callOptions } from "../env.js";
-import type { AppEnv, ServerLimits } from "../env.js";
-import { AcquireLeaseBody, IdParams, LeaseRefBody, LeaseSchema } from "../schemas.js";
+import { callOptions } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
+import type { ServerLimits } from "../limits.js";
+import { AcquireLeaseBody, IdParams, LeaseRefBody, LeaseSchema } from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["leases"];

@@ -32,7 +32,7 @@ async function hits(path: string, key = reader.key): Promise<Hit[]> {
 const refs = (list: Hit[]) => list.map((h) => `${h.contextId}#${h.event.seq}`);
 
 beforeAll(async () => {
-  store = await openStore("memory:");
+  store = await openStore("in-memory:");
   const a = store.withTenant("team-a");
   await a.createContext({ id: "chat-1" });
   await a.createContext({ id: "chat-2" });

@@ -8,8 +8,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { SearchQuery } from "../../index.js";
-import type { AppEnv } from "../env.js";
-import { ContextEventSchema, IdParams } from "../schemas.js";
+import type { AppEnv } from "../app-env.js";
+import { ContextEventSchema, IdParams } from "../api-types.js";
 import { errorResponses, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["search"];

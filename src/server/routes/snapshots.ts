@@ -5,8 +5,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { invalidInput } from "../../index.js";
 import type { CreateSnapshotInput, ForkInput, RestoreTarget, TimeInput } from "../../index.js";
-import { callOptions, writeOptions } from "../env.js";
-import type { AppEnv } from "../env.js";
+import { callOptions, writeOptions } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
 import {
   CompactBody,
   CompactResultSchema,
@@ -18,7 +18,7 @@ import {
   RestoreBody,
   SnapshotSchema,
   StateWriteResultSchema,
-} from "../schemas.js";
+} from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["snapshots"];

@@ -4,9 +4,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { JsonObject } from "../../index.js";
-import { callOptions } from "../env.js";
-import type { AppEnv } from "../env.js";
-import { KindParams, SchemaBody, StateSchemaSchema } from "../schemas.js";
+import { callOptions } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
+import { KindParams, SchemaBody, StateSchemaSchema } from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["schemas"];

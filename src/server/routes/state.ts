@@ -7,8 +7,8 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { invalidInput } from "../../index.js";
 import type { JsonObject, JsonValue, StatePath, StateWriteResult } from "../../index.js";
-import { callOptions, timeParam, writeOptions } from "../env.js";
-import type { AppEnv } from "../env.js";
+import { callOptions, timeParam, writeOptions } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
 import { responseHeader } from "../node-body.js";
 import {
   DiffQuery,
@@ -21,7 +21,7 @@ import {
   SetStateBody,
   StateRecordSchema,
   StateWriteResultSchema,
-} from "../schemas.js";
+} from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["state"];

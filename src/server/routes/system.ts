@@ -4,9 +4,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { ContextStore } from "../../index.js";
-import { callOptions } from "../env.js";
-import type { AppEnv } from "../env.js";
-import { HealthSchema } from "../schemas.js";
+import { callOptions } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
+import { HealthSchema } from "../api-types.js";
 import { errorResponses, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["system"];

@@ -29,7 +29,7 @@ describe("config", () => {
 
   it("reads and normalises every variable", () => {
     const c = loadConfig({
-      CONTEXTD_STORE: "memory:",
+      CONTEXTD_STORE: "in-memory:",
       CONTEXTD_DATA_DIR: "/var/lib/contextd",
       CONTEXTD_TENANT: "acme",
       CONTEXTD_MAX_CONTEXT_TOKENS: " 16000 ",
@@ -43,7 +43,7 @@ describe("config", () => {
       CONTEXTD_LOGLEVEL: "debug",
     });
     expect(c).toMatchObject({
-      store: "memory:",
+      store: "in-memory:",
       dataDir: "/var/lib/contextd",
       tenant: "acme",
       maxContextTokens: 16000,
@@ -66,7 +66,7 @@ describe("config", () => {
     expect(e.details["variable"]).toBe("CONTEXTD_LOG_LEVEL");
     expect(failure({ CONTEXTD_MAX_CONTEXT_TOKENS: "12k" }).message).toMatch(/CONTEXTD_MAX_CONTEXT_TOKENS="12k".*whole number/);
     expect(failure({ CONTEXTD_MAX_CONTEXT_TOKENS: "0" }).message).toContain("CONTEXTD_MAX_CONTEXT_TOKENS");
-    expect(failure({ CONTEXTD_STORE: "mysql://x" }).message).toContain("memory:, sqlite:PATH");
+    expect(failure({ CONTEXTD_STORE: "mysql://x" }).message).toContain("in-memory:, sqlite:PATH");
     expect(failure({ CONTEXTD_TOKEN_ENCODING: "o300k" }).message).toContain("cl100k_base");
     expect(failure({ CONTEXTD_MAX_CONTEXT_TOKENS: "100", CONTEXTD_RESERVE_TOKENS: "100" }).message).toContain("CONTEXTD_RESERVE_TOKENS");
     expect(failure({ CONTEXTD_TENANT: "no spaces" }).message).toContain("CONTEXTD_TENANT");

@@ -1,19 +1,19 @@
 /**
- * Routes of the active-context adapter: per holder (an agent or client id), activate,
+ * Routes of the active context of a holder: per holder (an agent or client id), activate,
  * deactivate, switch, current, default.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { callOptions } from "../env.js";
-import type { AppEnv } from "../env.js";
-import { ContextIdBody, ContextInfoSchema, HolderParams, NullableContextIdBody } from "../schemas.js";
+import { callOptions } from "../request-options.js";
+import type { AppEnv } from "../app-env.js";
+import { ContextIdBody, ContextInfoSchema, HolderParams, NullableContextIdBody } from "../api-types.js";
 import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
 
 const tags = ["active context"];
 const previous = jsonResponse(z.object({ previous: z.string().nullable() }), "The context that was active before");
 
 /** Registers the active-context routes. */
-export function registerHolderRoutes(app: OpenAPIHono<AppEnv>): void {
+export function registerActiveContextRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(
     createRoute({
       method: "get",

@@ -4,10 +4,10 @@
  * atomic in one process. Nothing survives the process.
  */
 import { ContextError, VersionConflictError, contextNotFound } from "../errors.js";
-import type { JsonObject, JsonValue } from "../core/types.js";
-import { compareHits, searchScore, searchTerms } from "../core/search.js";
+import type { JsonObject, JsonValue } from "../core/json-types.js";
+import { compareHits, searchScore, searchTerms } from "../core/words.js";
 import type {
-  BindingSlot,
+  ActiveSlot,
   ChangeNotice,
   CommitResult,
   ContextPatch,
@@ -57,8 +57,8 @@ interface Entry {
   lease: { holder: string | null; token: number; expiresAt: number } | null;
 }
 
-/** Options of {@link memoryDriver} (none yet; reserved). */
-export type MemoryDriverOptions = Record<string, never>;
+/** Options of {@link inMemoryDriver} (none yet; reserved). */
+export type InMemoryDriverOptions = Record<string, never>;
 
 const parse = <T>(text: string): T => JSON.parse(text) as T;
 
@@ -101,12 +101,12 @@ function matches(e: StoredEvent, q: Omit<EventRecordQuery, "order" | "limit">): 
  * The in-memory reference driver.
  * @example
  * ```ts
- * const store = await createStore(memoryDriver());
+ * const store = await createStore(inMemoryDriver());
  * ```
  */
-export function memoryDriver(_options: MemoryDriverOptions = {}): Driver {
+export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
   const tenants = new Map<string, Map<string, Entry>>();
-  const bindings = new Map<string, string>();
+  const activeContexts = new Map<string, string>();
   const schemas = new Map<string, Map<string, { json: string; revision: number; updatedAt: number }>>();
   const listeners = new Set<(n: ChangeNotice) => void>();
   let schemaRevision = 0;
@@ -406,15 +406,15 @@ export function memoryDriver(_options: MemoryDriverOptions = {}): Driver {
       return l && l.holder !== null && l.expiresAt > now ? { holder: l.holder, token: l.token, expiresAt: l.expiresAt } : null;
     },
 
-    async getBinding(tenant, holder, slot: BindingSlot) {
-      return bindings.get(`${tenant}\u0000${holder}\u0000${slot}`) ?? null;
+    async getActiveContext(tenant, holder, slot: ActiveSlot) {
+      return activeContexts.get(`${tenant}\u0000${holder}\u0000${slot}`) ?? null;
     },
 
-    async setBinding(tenant, holder, slot, contextId) {
+    async setActiveContext(tenant, holder, slot, contextId) {
       const key = `${tenant}\u0000${holder}\u0000${slot}`;
-      const previous = bindings.get(key) ?? null;
-      if (contextId === null) bindings.delete(key);
-      else bindings.set(key, contextId);
+      const previous = activeContexts.get(key) ?? null;
+      if (contextId === null) activeContexts.delete(key);
+      else activeContexts.set(key, contextId);
       return previous;
     },
 

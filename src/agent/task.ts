@@ -1,6 +1,6 @@
 /**
  * Task scopes: the context of one task execution (what the Python AIECS `TaskContext`
- * offers), over any {@link ContextStore}: a typed history, file and model tracking,
+ * offers), over any {@link CoreStore}: a typed history, file and model tracking,
  * resources released when the task ends, duration and outcome.
  *
  * ```ts
@@ -11,10 +11,10 @@
  */
 import { ContextError, invalidInput } from "../errors.js";
 import { combineErrors, releaseAll, releaseKind, toReleaser, type Releasable, type Releaser } from "./disposal.js";
-import { newId } from "./ids.js";
-import { isPlainObject } from "./json.js";
+import { newId } from "../core/ids.js";
+import { isPlainObject } from "../core/json.js";
 import { optimize, type OptimizeOptions, type OptimizeResult } from "./optimize.js";
-import type { ContextEvent, ContextInfo, ContextStore, EventInput, EventType, JsonObject, JsonValue } from "./types.js";
+import type { ContextEvent, ContextInfo, CoreStore, EventInput, EventType, JsonObject, JsonValue } from "../core/types.js";
 import type { EndTaskOptions, FileTrack, ModelTrack, ModelUsageInput, StartTaskInput, TaskJSON, TaskOutcome } from "./task-types.js";
 
 export type { EndTaskOptions, FileTrack, ModelTrack, ModelUsageInput, StartTaskInput, TaskJSON, TaskOutcome } from "./task-types.js";
@@ -40,7 +40,7 @@ function checkName(value: unknown, field: string): string {
 /** The scope of one task execution. Make one with {@link startTask} or {@link withTask}. */
 export class Task implements AsyncDisposable {
   readonly id: string = newId();
-  readonly store: ContextStore;
+  readonly store: CoreStore;
   readonly context: ContextInfo;
   readonly userId: string | null;
   readonly chatId: string | null;
@@ -62,7 +62,7 @@ export class Task implements AsyncDisposable {
   #unlink: (() => void) | undefined;
 
   /** @internal use {@link startTask} */
-  constructor(store: ContextStore, context: ContextInfo, input: StartTaskInput, continued: boolean) {
+  constructor(store: CoreStore, context: ContextInfo, input: StartTaskInput, continued: boolean) {
     this.store = store;
     this.context = context;
     this.userId = input.userId ?? null;
@@ -341,7 +341,7 @@ export class Task implements AsyncDisposable {
   }
 }
 
-async function findChatContext(store: ContextStore, input: StartTaskInput): Promise<ContextInfo | undefined> {
+async function findChatContext(store: CoreStore, input: StartTaskInput): Promise<ContextInfo | undefined> {
   if (input.chatId === undefined || input.chatId === null) return undefined;
   const query = { chatId: input.chatId, order: "desc" as const, limit: 1, signal: input.signal };
   const page = await store.listContexts(input.userId == null ? query : { ...query, userId: input.userId });
@@ -361,7 +361,7 @@ async function findChatContext(store: ContextStore, input: StartTaskInput): Prom
  * await task.record("message", { role: "user", content: "Hello" });
  * ```
  */
-export async function startTask(store: ContextStore, input: StartTaskInput = {}): Promise<Task> {
+export async function startTask(store: CoreStore, input: StartTaskInput = {}): Promise<Task> {
   if (typeof input !== "object" || input === null) throw invalidInput("input", "must be an object");
   const { signal } = input;
   let context: ContextInfo | undefined;

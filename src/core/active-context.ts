@@ -8,19 +8,19 @@ import type { ContextInfo } from "./types.js";
 /** Makes `contextId` the active context of `holder`; returns the previously active one. */
 export async function switchContext(engine: Engine, tenant: string, holder: string, contextId: string): Promise<string | null> {
   await requireContext(engine, tenant, contextId);
-  return engine.run(() => engine.driver.setBinding(tenant, holder, "active", contextId));
+  return engine.run(() => engine.driver.setActiveContext(tenant, holder, "active", contextId));
 }
 
 /** Clears the active context of `holder`; returns the one that was active. */
 export function deactivate(engine: Engine, tenant: string, holder: string): Promise<string | null> {
-  return engine.run(() => engine.driver.setBinding(tenant, holder, "active", null));
+  return engine.run(() => engine.driver.setActiveContext(tenant, holder, "active", null));
 }
 
 /** The active context of `holder`, else its default, else `null`. */
 export async function currentContext(engine: Engine, tenant: string, holder: string): Promise<ContextInfo | null> {
   const d = engine.driver;
   for (const slot of ["active", "default"] as const) {
-    const id = await engine.run(() => d.getBinding(tenant, holder, slot));
+    const id = await engine.run(() => d.getActiveContext(tenant, holder, slot));
     if (id === null) continue;
     const now = engine.now();
     const r = await engine.run(() => d.getContext(tenant, id, now));
@@ -32,5 +32,5 @@ export async function currentContext(engine: Engine, tenant: string, holder: str
 /** Sets (or with `null` clears) the default context of `holder`. */
 export async function setDefaultContext(engine: Engine, tenant: string, holder: string, contextId: string | null): Promise<void> {
   if (contextId !== null) await requireContext(engine, tenant, contextId);
-  await engine.run(() => engine.driver.setBinding(tenant, holder, "default", contextId));
+  await engine.run(() => engine.driver.setActiveContext(tenant, holder, "default", contextId));
 }

@@ -2,7 +2,7 @@
  * The data types of task scopes (see `task.ts`): inputs, trackers, outcome and the
  * `toJSON()` shape with the AIECS field names.
  */
-import type { CallOptions, JsonObject, JsonValue } from "./types.js";
+import type { CallOptions, JsonObject, JsonValue } from "../core/types.js";
 
 /** Input of {@link startTask}. */
 export interface StartTaskInput extends CallOptions {

@@ -11,7 +11,7 @@
  * keeps both or neither; a result whose call is not in the history is dropped.
  */
 import { invalidInput } from "../errors.js";
-import { canonicalJson } from "./json.js";
+import { canonicalJson } from "../core/json.js";
 import { extractiveSummary, type Summarizer } from "./summarize.js";
 import {
   contentOf,
@@ -20,7 +20,7 @@ import {
   tokenizerFor,
   type TokenEncoding,
 } from "./tokens.js";
-import type { CallOptions, ContextEvent, ContextStore, EventType, JsonValue } from "./types.js";
+import type { CallOptions, ContextEvent, CoreStore, EventType, JsonValue } from "../core/types.js";
 
 /** The steps a window applies. `recent` (the budget fit) always applies; `dedupe` is optional. */
 export type WindowStrategy = "dedupe" | "recent";
@@ -135,7 +135,7 @@ function checkPositiveInt(value: number | undefined, field: string, fallback: nu
  * const messages = windowMessages(w); // [{ role, content }, …]
  * ```
  */
-export async function buildWindow(store: ContextStore, contextId: string, options: WindowOptions): Promise<ContextWindow> {
+export async function buildWindow(store: CoreStore, contextId: string, options: WindowOptions): Promise<ContextWindow> {
   const maxTokens = checkPositiveInt(options.maxTokens, "maxTokens", 0);
   const reserve = checkPositiveInt(options.reserveTokens, "reserveTokens", 0, 0);
   const budget = maxTokens - reserve;

@@ -1,8 +1,8 @@
 import { describeConformance } from "./index.js";
-import { createStore } from "../core/store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 
-describeConformance("memory", () => createStore(memoryDriver()), {
+describeConformance("memory", () => createStore(inMemoryDriver()), {
   skip: {
     crossProcessWatch: "the memory driver lives in one process; there is no second store to share it",
     sharedBackend: "each memory store is its own backend",

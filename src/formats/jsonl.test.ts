@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStore } from "./store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import type { ContextStore } from "../agent/types.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import { openStore } from "../open.js";
 import { isContextError } from "../errors.js";
-import { exportContexts, importContexts } from "./transfer.js";
-import type { ContextStore } from "./types.js";
+import { exportContexts, importContexts } from "./jsonl.js";
 
 async function text(store: ContextStore, filter = {}): Promise<string> {
   let out = "";
@@ -38,7 +38,7 @@ afterEach(() => {
 
 describe("export and import", () => {
   it("round-trips contexts with state, history and snapshots into another store", async () => {
-    await using source = await createStore(memoryDriver());
+    await using source = await createStore(inMemoryDriver());
     await seed(source);
     const dump = await text(source);
     const dir = mkdtempSync(join(tmpdir(), "ctxd-transfer-"));
@@ -65,22 +65,22 @@ describe("export and import", () => {
   });
 
   it("re-importing the same file is a no-op, into the source or the target", async () => {
-    await using source = await createStore(memoryDriver());
+    await using source = await createStore(inMemoryDriver());
     await seed(source);
     const dump = await text(source);
     const again = await importContexts(source, dump);
     expect(again).toEqual({ imported: [], unchanged: ["chat-a", "chat-b"], events: 0 });
-    await using target = await createStore(memoryDriver());
+    await using target = await createStore(inMemoryDriver());
     await importContexts(target, dump);
     expect((await importContexts(target, dump)).unchanged).toHaveLength(2);
     expect(await target.countEvents("chat-a")).toBe(await source.countEvents("chat-a"));
   });
 
   it("refuses a context that exists with different content, writing nothing", async () => {
-    await using source = await createStore(memoryDriver());
+    await using source = await createStore(inMemoryDriver());
     await seed(source);
     const dump = await text(source);
-    await using target = await createStore(memoryDriver());
+    await using target = await createStore(inMemoryDriver());
     await target.createContext({ id: "chat-b" });
     await target.append("chat-b", { type: "other" });
     const e = await importContexts(target, dump).catch((x: unknown) => x);
@@ -90,10 +90,10 @@ describe("export and import", () => {
   });
 
   it("fails a malformed line with its line number and imports nothing", async () => {
-    await using source = await createStore(memoryDriver());
+    await using source = await createStore(inMemoryDriver());
     await seed(source);
     const lines = (await text(source)).split("\n");
-    await using target = await createStore(memoryDriver());
+    await using target = await createStore(inMemoryDriver());
     const broken = [...lines];
     broken[lines.length - 3] = "{not json";
     const e = await importContexts(target, broken.join("\n")).catch((x: unknown) => x);
@@ -113,10 +113,10 @@ describe("export and import", () => {
   });
 
   it("undoes the contexts it created when the store fails midway", async () => {
-    await using source = await createStore(memoryDriver());
+    await using source = await createStore(inMemoryDriver());
     await seed(source);
     const dump = await text(source);
-    await using target = await createStore(memoryDriver());
+    await using target = await createStore(inMemoryDriver());
     let calls = 0;
     const failing = new Proxy(target, {
       get(t, prop, receiver) {
@@ -136,7 +136,7 @@ describe("export and import", () => {
   });
 
   it("reads chunked input split anywhere and exports by ids", async () => {
-    await using source = await createStore(memoryDriver());
+    await using source = await createStore(inMemoryDriver());
     await seed(source);
     const dump = await text(source, { ids: ["chat-a"] });
     expect(dump).not.toContain('"chat-b"');
@@ -144,7 +144,7 @@ describe("export and import", () => {
     async function* chunks() {
       for (let i = 0; i < bytes.length; i += 7) yield bytes.slice(i, i + 7);
     }
-    await using target = await createStore(memoryDriver());
+    await using target = await createStore(inMemoryDriver());
     const r = await importContexts(target, chunks());
     expect(r.imported).toEqual(["chat-a"]);
   });

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStore } from "./store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import { importAiecsHistory } from "./aiecs.js";
-import { startTask } from "./task.js";
+import { startTask } from "../agent/task.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,7 +21,7 @@ const entry = (ts: number, type: string, data: unknown, metadata: object = {}) =
 
 describe("AIECS history import", () => {
   it("imports each file into one context per chat, idempotently, and appends only what the file gained", async () => {
-    await using store = await createStore(memoryDriver());
+    await using store = await createStore(inMemoryDriver());
     const dir = tmp();
     const history = [
       entry(1700000000.5, "message", "User input: Hello", { source: "user" }),
@@ -71,7 +71,7 @@ describe("AIECS history import", () => {
   });
 
   it("imports a file larger than one append in chunks, and resumes after an interruption", async () => {
-    await using store = await createStore(memoryDriver());
+    await using store = await createStore(inMemoryDriver());
     const dir = tmp();
     const entries = Array.from({ length: 12_000 }, (_, i) => entry(1700000000 + i, "message", `m${i}`));
     const file = join(dir, "context_history_big.json");
@@ -102,7 +102,7 @@ describe("AIECS history import", () => {
   });
 
   it("reports a file whose name does not follow the pattern, by name", async () => {
-    await using store = await createStore(memoryDriver());
+    await using store = await createStore(inMemoryDriver());
     const dir = tmp();
     writeFileSync(join(dir, "history.json"), "[]");
     const r = await importAiecsHistory(store, [join(dir, "history.json"), join(dir, "context_history_missing.json")]);

@@ -2,9 +2,9 @@
  * Summaries of the events a window had to drop: the callback type a user plugs an LLM
  * into, and a built-in offline extractive summarizer used when none is given.
  */
-import type { ContextEvent, JsonValue } from "./types.js";
+import type { ContextEvent, JsonValue } from "../core/types.js";
 import { contentOf, type Tokenizer } from "./tokens.js";
-import { canonicalJson } from "./json.js";
+import { canonicalJson } from "../core/json.js";
 
 /** What a {@link Summarizer} receives. */
 export interface SummarizeInput {

@@ -6,7 +6,7 @@ import type { ContextHandle, ContextStore } from "./types.js";
 import { optimize } from "./optimize.js";
 import { buildWindow } from "./window.js";
 import { invalidInput } from "../errors.js";
-import { isPlainObject } from "./json.js";
+import { isPlainObject } from "../core/json.js";
 
 /** The options of `handle.search`: an object without `text` or `contextId` (given by the call and the handle). */
 function searchOptions(q: unknown): object {

@@ -4,7 +4,7 @@
  *
  * | variable | meaning | default |
  * | --- | --- | --- |
- * | `CONTEXTD_STORE` | store URL: `memory:`, `sqlite:PATH`, `postgres://…` | `sqlite:<data dir>/contextd.db` |
+ * | `CONTEXTD_STORE` | store URL: `in-memory:`, `sqlite:PATH`, `postgres://…` | `sqlite:<data dir>/contextd.db` |
  * | `CONTEXTD_DATA_DIR` | directory of the default SQLite file | `./.contextd` |
  * | `CONTEXTD_TENANT` | tenant the process acts in | `default` |
  * | `CONTEXTD_MAX_CONTEXT_TOKENS` | default window budget | `8192` |
@@ -50,8 +50,8 @@ const int = (min: number, max: number) =>
 
 const SPEC = {
   CONTEXTD_STORE: {
-    schema: z.string().trim().regex(/^(memory:|sqlite:.+|postgres(ql)?:\/\/.+)/, "must be a store URL"),
-    allowed: "memory:, sqlite:PATH or postgres://USER@HOST/DB",
+    schema: z.string().trim().regex(/^(in-memory:|memory:|sqlite:.+|postgres(ql)?:\/\/.+)/, "must be a store URL"),
+    allowed: "in-memory:, sqlite:PATH or postgres://USER@HOST/DB",
   },
   CONTEXTD_DATA_DIR: { schema: z.string().trim().min(1, "must not be empty"), allowed: "a directory path" },
   CONTEXTD_TENANT: {

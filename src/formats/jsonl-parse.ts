@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ContextError } from "../errors.js";
-import type { JsonObject } from "./types.js";
+import type { JsonObject } from "../core/types.js";
 
 /** The header's `format`. */
 export const EXPORT_FORMAT = "contextd-export";

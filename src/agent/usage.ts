@@ -7,9 +7,9 @@
  * whose model has no price counts in `unpricedCalls` and adds nothing to `costUsd`.
  */
 import { invalidInput } from "../errors.js";
-import { isPlainObject } from "./json.js";
+import { isPlainObject } from "../core/json.js";
 import { DEFAULT_PRICES, priceCall, type PriceTable } from "./prices.js";
-import type { CallOptions, ContextEvent, ContextInfo, ContextStore, JsonObject, TimeInput } from "./types.js";
+import type { CallOptions, ContextEvent, ContextInfo, CoreStore, JsonObject, TimeInput } from "../core/types.js";
 
 /** A dimension to group usage by. `day` is the UTC date of the event. */
 export type UsageGroup = "model" | "provider" | "user" | "context" | "day";
@@ -114,7 +114,7 @@ function add(t: UsageTotals, call: ModelCall, cost: number | undefined): void {
   else t.costUsd += cost;
 }
 
-async function* contextsOf(store: ContextStore, q: UsageQuery): AsyncGenerator<ContextInfo> {
+async function* contextsOf(store: CoreStore, q: UsageQuery): AsyncGenerator<ContextInfo> {
   if (q.contextId !== undefined) {
     yield await store.getContext(q.contextId, { signal: q.signal });
     return;
@@ -142,7 +142,7 @@ async function* contextsOf(store: ContextStore, q: UsageQuery): AsyncGenerator<C
  * const { totals, groups } = await usage(store, { userId: "u1", groupBy: ["model", "day"] });
  * ```
  */
-export async function usage(store: ContextStore, query: UsageQuery = {}): Promise<UsageReport> {
+export async function usage(store: CoreStore, query: UsageQuery = {}): Promise<UsageReport> {
   const groupBy = query.groupBy ?? [];
   for (const g of groupBy) if (!GROUPS.includes(g)) throw invalidInput("groupBy", `unknown group ${JSON.stringify(g)}; use ${GROUPS.join(", ")}`);
   const prices = query.prices ?? DEFAULT_PRICES;

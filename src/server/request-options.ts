@@ -1,51 +1,11 @@
 /**
- * What every request carries through the middleware chain, and the helpers handlers use to
- * turn it into store call options.
+ * Helpers handlers use to turn a request (its deadline, body guards, `If-Match`, query
+ * strings) into store call options.
  */
 import type { Context } from "hono";
 import { invalidInput } from "../index.js";
-import type { CallOptions, ContextStore, EventInput, JsonObject, StateWriteOptions } from "../index.js";
-import type { ApiKeyRecord } from "./keys.js";
-
-/** Server limits. Every field has a default. */
-export interface ServerLimits {
-  /** Largest request body, bytes; above the store's 16 MiB state limit, so a full state fits. @default 20971520 (20 MiB) */
-  maxBodyBytes: number;
-  /** Largest single event (its JSON), bytes: a coarse guard; the store's own limit (1 MiB of data + metadata) is exact. @default 2097152 (2 MiB) */
-  maxEventBytes: number;
-  /** Most events in one append. @default 1000 */
-  maxBatch: number;
-  /** Per-key rate limit, or `null` for none. @default null */
-  rateLimit: { perSecond: number; burst?: number } | null;
-  /** Deadline of a request (not of an event stream), ms. @default 30000 */
-  requestTimeoutMs: number;
-  /** Interval of SSE heartbeat comments, ms. @default 15000 */
-  heartbeatMs: number;
-}
-
-/** The defaults of {@link ServerLimits}. */
-export const DEFAULT_SERVER_LIMITS: ServerLimits = {
-  maxBodyBytes: 20 * 1024 * 1024,
-  maxEventBytes: 2 * 1024 * 1024,
-  maxBatch: 1000,
-  rateLimit: null,
-  requestTimeoutMs: 30_000,
-  heartbeatMs: 15_000,
-};
-
-/** Hono environment of the contextd app. */
-export interface AppEnv {
-  Variables: {
-    requestId: string;
-    /** The store as seen by this request's tenant. */
-    store: ContextStore;
-    tenant: string;
-    /** The key of the request, or `null` when the server runs without keys. */
-    key: ApiKeyRecord | null;
-    /** Fires at the request's deadline. */
-    signal: AbortSignal;
-  };
-}
+import type { CallOptions, EventInput, JsonObject, StateWriteOptions } from "../index.js";
+import type { AppEnv } from "./app-env.js";
 
 /** Call options of the current request (its deadline as the signal). */
 export function callOptions(c: Context<AppEnv>): CallOptions {

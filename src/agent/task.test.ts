@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { createStore } from "./store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import type { ContextStore } from "../agent/types.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import { defaultTokenCounter } from "./tokens.js";
 import { isSuppressedError } from "./disposal.js";
 import { startTask } from "./task.js";
 import { withTask } from "./with-task.js";
 import { isContextError } from "../errors.js";
-import type { ContextStore } from "./types.js";
 
-const make = () => createStore(memoryDriver(), { tokenCounter: defaultTokenCounter });
+const make = () => createStore(inMemoryDriver(), { tokenCounter: defaultTokenCounter });
 
 async function types(store: ContextStore, id: string): Promise<string[]> {
   const page = await store.readEvents(id, { limit: 1000 });

@@ -14,8 +14,8 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ContextError, isContextError } from "../errors.js";
-import { canonicalJson, isPlainObject } from "./json.js";
-import type { CallOptions, ContextInfo, ContextStore, EventInput, JsonObject, JsonValue } from "./types.js";
+import { canonicalJson, isPlainObject } from "../core/json.js";
+import type { CallOptions, ContextInfo, CoreStore, EventInput, JsonObject, JsonValue } from "../core/types.js";
 
 /** The file name pattern; the capture is the chat id. */
 export const AIECS_FILE_PATTERN = /^context_history_(.+)\.json$/;
@@ -93,7 +93,7 @@ function toEvent(e: Entry): EventInput {
   };
 }
 
-async function chatContext(store: ContextStore, chatId: string, o: AiecsImportOptions): Promise<{ context: ContextInfo; created: boolean }> {
+async function chatContext(store: CoreStore, chatId: string, o: AiecsImportOptions): Promise<{ context: ContextInfo; created: boolean }> {
   const page = await store.listContexts({
     chatId,
     ...(o.userId !== undefined && { userId: o.userId }),
@@ -127,7 +127,7 @@ async function filesOf(input: string | readonly string[]): Promise<string[]> {
  * ```
  */
 export async function importAiecsHistory(
-  store: ContextStore,
+  store: CoreStore,
   input: string | readonly string[],
   options: AiecsImportOptions = {},
 ): Promise<AiecsImportResult> {

@@ -13,9 +13,9 @@
  * view; the state they record is kept by the snapshot.
  */
 import { ContextError, invalidInput } from "../errors.js";
-import { canonicalJson } from "./json.js";
+import { canonicalJson } from "../core/json.js";
 import { DEFAULT_ENCODING, tokenizerFor, type TokenEncoding } from "./tokens.js";
-import type { CallOptions, ContextEvent, ContextStore, EventInput, JsonValue } from "./types.js";
+import type { CallOptions, ContextEvent, CoreStore, EventInput, JsonValue } from "../core/types.js";
 
 /** The size budget of {@link optimize}: characters of the data (AIECS `max_size`) or tokens. */
 export type OptimizeBudget = { maxChars: number; maxTokens?: never } | { maxTokens: number; maxChars?: never };
@@ -70,7 +70,7 @@ export function dataChars(data: JsonValue): number {
  * if (r.optimized) console.log(`removed ${r.removed} of ${r.considered}`);
  * ```
  */
-export async function optimize(store: ContextStore, contextId: string, options: OptimizeOptions): Promise<OptimizeResult> {
+export async function optimize(store: CoreStore, contextId: string, options: OptimizeOptions): Promise<OptimizeResult> {
   const byTokens = options.maxTokens !== undefined;
   const limit = byTokens ? options.maxTokens : options.maxChars;
   const field = byTokens ? "maxTokens" : "maxChars";
@@ -133,7 +133,7 @@ export async function optimize(store: ContextStore, contextId: string, options: 
 }
 
 async function compactTo(
-  store: ContextStore,
+  store: CoreStore,
   contextId: string,
   kept: readonly ContextEvent[],
   headSeq: number,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createStore } from "./store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import { defaultTokenCounter } from "./tokens.js";
 import { optimize } from "./optimize.js";
 
 describe("optimize", () => {
   it("drops older duplicates, keeps the newest within maxChars, and says so", async () => {
-    await using store = await createStore(memoryDriver());
+    await using store = await createStore(inMemoryDriver());
     const { id } = await store.createContext();
     await store.append(id, [
       { type: "message", data: "aaaaaaaaaa" }, // 10 chars, duplicate of seq 4
@@ -29,7 +29,7 @@ describe("optimize", () => {
   });
 
   it("budgets by tokens with the stored counts", async () => {
-    await using store = await createStore(memoryDriver(), { tokenCounter: defaultTokenCounter });
+    await using store = await createStore(inMemoryDriver(), { tokenCounter: defaultTokenCounter });
     const { id } = await store.createContext();
     await store.append(id, [{ type: "message", data: "dog dog dog" }, { type: "message", data: "cat cat" }]);
     const r = await optimize(store, id, { maxTokens: 2 });
@@ -38,7 +38,7 @@ describe("optimize", () => {
   });
 
   it("with compact: snapshots the state and replaces the history by the optimized view", async () => {
-    await using store = await createStore(memoryDriver());
+    await using store = await createStore(inMemoryDriver());
     const { id } = await store.createContext({ state: { n: 1 } });
     await store.patchState(id, { n: 2 });
     await store.append(id, [

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createStore } from "./store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import { usage } from "./usage.js";
 import { withTask } from "./with-task.js";
 
 describe("usage", () => {
   it("totals and groups model_usage events, pricing calls without costUsd", async () => {
-    await using store = await createStore(memoryDriver());
+    await using store = await createStore(inMemoryDriver());
     await withTask(store, { userId: "ada", chatId: "a" }, async (t) => {
       await t.trackModel({ modelId: "gpt-4o-mini", provider: "openai", inputTokens: 1_000_000, outputTokens: 0 });
       await t.trackModel({ modelId: "gpt-4o", provider: "openai", inputTokens: 100, outputTokens: 50, costUsd: 1 });

@@ -1,6 +1,6 @@
 /**
  * Export and import of contexts as JSON Lines, to back up and to move between stores
- * (embedded or HTTP: only the {@link ContextStore} interface is used).
+ * (embedded or HTTP: only the {@link CoreStore} interface is used).
  *
  * Format (version 1), one JSON object per line:
  * - `{"format":"contextd-export","version":1,"exportedAt":…}` — the header, first line;
@@ -24,27 +24,27 @@
  * differing (delete it and import again).
  */
 import { ContextError, isContextError } from "../errors.js";
-import { canonicalJson, isPlainObject } from "./json.js";
-import { EXPORT_FORMAT, parseExport, type EventLine, type ImportSource, type ParsedContext } from "./transfer-parse.js";
+import { canonicalJson, isPlainObject } from "../core/json.js";
+import { EXPORT_FORMAT, parseExport, type EventLine, type ImportSource, type ParsedContext } from "./jsonl-parse.js";
 import type {
   ContextInfo,
-  ContextStore,
+  CoreStore,
   EventInput,
   JsonObject,
   JsonValue,
   ListContextsQuery,
   RestoreTarget,
   StateWriteResult,
-} from "./types.js";
+} from "../core/types.js";
 
-export { EXPORT_FORMAT, type ImportSource } from "./transfer-parse.js";
+export { EXPORT_FORMAT, type ImportSource } from "./jsonl-parse.js";
 
 /** Filter of {@link exportContexts}: a list query, or explicit ids. */
 export type ExportFilter = Omit<ListContextsQuery, "cursor" | "limit" | "order"> & { ids?: string[] };
 
 const REPLAYED = new Set(["state", "restore", "snapshot"]);
 
-async function* selected(store: ContextStore, filter: ExportFilter): AsyncGenerator<ContextInfo> {
+async function* selected(store: CoreStore, filter: ExportFilter): AsyncGenerator<ContextInfo> {
   const { ids, signal, ...query } = filter;
   if (ids !== undefined) {
     for (const id of ids) yield await store.getContext(id, { signal });
@@ -69,7 +69,7 @@ const line = (value: unknown) => `${JSON.stringify(value)}\n`;
  * for await (const l of exportContexts(store, { kind: "chat" })) out.write(l);
  * ```
  */
-export async function* exportContexts(store: ContextStore, filter: ExportFilter = {}): AsyncGenerator<string> {
+export async function* exportContexts(store: CoreStore, filter: ExportFilter = {}): AsyncGenerator<string> {
   const { signal } = filter;
   yield line({ format: EXPORT_FORMAT, version: 1, exportedAt: new Date().toISOString(), tenant: store.tenant });
   for await (const context of selected(store, filter)) {
@@ -117,7 +117,7 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
-async function sameAsExisting(store: ContextStore, p: ParsedContext, signal: AbortSignal | undefined): Promise<string | null> {
+async function sameAsExisting(store: CoreStore, p: ParsedContext, signal: AbortSignal | undefined): Promise<string | null> {
   let existing: ContextInfo;
   try {
     existing = await store.getContext(p.context.id, { signal });
@@ -168,7 +168,7 @@ async function sameAsExisting(store: ContextStore, p: ParsedContext, signal: Abo
  * applied as a replace. The result must equal the exported state.
  */
 async function replayWrite(
-  store: ContextStore,
+  store: CoreStore,
   id: string,
   event: EventLine["event"],
   state: JsonObject,
@@ -202,7 +202,7 @@ async function replayWrite(
   }
 }
 
-async function replay(store: ContextStore, p: ParsedContext, signal: AbortSignal | undefined): Promise<number> {
+async function replay(store: CoreStore, p: ParsedContext, signal: AbortSignal | undefined): Promise<number> {
   const c = p.context;
   await store.createContext(
     {
@@ -266,7 +266,7 @@ async function replay(store: ContextStore, p: ParsedContext, signal: AbortSignal
  * const r = await importContexts(store, createReadStream("backup.jsonl"));
  * ```
  */
-export async function importContexts(store: ContextStore, source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> {
+export async function importContexts(store: CoreStore, source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> {
   const { signal } = options;
   const parsed = await parseExport(source);
   const todo: ParsedContext[] = [];

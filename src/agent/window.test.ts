@@ -2,12 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStore } from "./store.js";
-import { memoryDriver } from "../drivers/memory.js";
+import { createStore } from "../open.js";
+import type { ContextStore } from "../agent/types.js";
+import { inMemoryDriver } from "../drivers/in-memory.js";
 import { openStore } from "../open.js";
 import { defaultTokenCounter } from "./tokens.js";
 import { buildWindow, toolCallId, windowMessages } from "./window.js";
-import type { ContextStore, EventInput } from "./types.js";
+import type { EventInput } from "../core/types.js";
 
 // "dog dog … dog" with n words is n tokens in o200k and cl100k; each event adds 4 tokens of framing.
 const dogs = (n: number) => Array(n).fill("dog").join(" ");
@@ -19,7 +20,7 @@ afterEach(() => {
 });
 
 const stores: [string, () => Promise<ContextStore>][] = [
-  ["memory", () => createStore(memoryDriver(), { tokenCounter: defaultTokenCounter })],
+  ["memory", () => createStore(inMemoryDriver(), { tokenCounter: defaultTokenCounter })],
   [
     "sqlite",
     () => {
@@ -157,7 +158,7 @@ describe.each(stores)("window on %s", (_name, make) => {
   });
 
   it("counts events appended without a token count on the fly", async () => {
-    await using plain = await createStore(memoryDriver());
+    await using plain = await createStore(inMemoryDriver());
     const { id } = await plain.createContext();
     const [e] = await plain.append(id, msg("user", 7));
     expect(e!.tokens).toBeNull();

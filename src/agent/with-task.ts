@@ -5,7 +5,7 @@ import { ContextError, invalidInput } from "../errors.js";
 import { combineErrors } from "./disposal.js";
 import { startTask, type Task } from "./task.js";
 import type { StartTaskInput, TaskOutcome } from "./task-types.js";
-import type { ContextStore } from "./types.js";
+import type { CoreStore } from "../core/types.js";
 
 /** Options of {@link withTask}. */
 export interface WithTaskOptions {
@@ -31,7 +31,7 @@ export interface WithTaskOptions {
  * ```
  */
 export async function withTask<T>(
-  store: ContextStore,
+  store: CoreStore,
   input: Omit<StartTaskInput, "signal">,
   fn: (task: Task) => Promise<T> | T,
   options: WithTaskOptions = {},

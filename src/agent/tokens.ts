@@ -8,8 +8,8 @@
  */
 import { createRequire } from "node:module";
 import { invalidInput } from "../errors.js";
-import type { EventInput, JsonValue } from "./types.js";
-import { canonicalJson } from "./json.js";
+import type { EventInput, JsonValue } from "../core/types.js";
+import { canonicalJson } from "../core/json.js";
 
 /** The encodings contextd can count with. `o200k_base` is GPT-4o / GPT-4.1 / GPT-5 / o-series; `cl100k_base` is GPT-4 / GPT-3.5. */
 export type TokenEncoding = "o200k_base" | "cl100k_base" | "p50k_base" | "r50k_base";

@@ -1,17 +1,17 @@
-/** Conformance: the active-context adapter (activate, switch, deactivate, defaults). */
+/** Conformance: the active context of a holder (activate, switch, deactivate, defaults). */
 import { describe, expect } from "vitest";
 import { expectError, randomName } from "./harness.js";
 import type { Suite } from "./harness.js";
 
-/** Registers the adapter tests. */
-export function adapterTests(s: Suite): void {
+/** Registers the active-context tests. */
+export function activeContextTests(s: Suite): void {
   describe("active context", () => {
-    s.test("adapter", "currentContext is null for a holder with nothing active and no default", async () => {
+    s.test("activeContext", "currentContext is null for a holder with nothing active and no default", async () => {
       expect(await s.store.currentContext("agent-1")).toBeNull();
       expect(await s.store.deactivate("agent-1")).toBeNull();
     });
 
-    s.test("adapter", "activate makes a context current; switchContext returns the previous one; deactivate clears it", async () => {
+    s.test("activeContext", "activate makes a context current; switchContext returns the previous one; deactivate clears it", async () => {
       const a = await s.store.createContext({ title: "a" });
       const b = await s.store.createContext({ title: "b" });
       await s.store.activate("agent-1", a.id);
@@ -27,7 +27,7 @@ export function adapterTests(s: Suite): void {
       expect((await s.store.currentContext("agent-1"))?.id).toBe(b.id);
     });
 
-    s.test("adapter", "the default context is current while nothing is active; the active one takes precedence", async () => {
+    s.test("activeContext", "the default context is current while nothing is active; the active one takes precedence", async () => {
       const d = await s.store.createContext({ title: "default" });
       const a = await s.store.createContext({ title: "active" });
       await s.store.setDefaultContext("agent-1", d.id);
@@ -41,7 +41,7 @@ export function adapterTests(s: Suite): void {
       expect(await s.store.currentContext("agent-1")).toBeNull();
     });
 
-    s.test("adapter", "holders are independent of each other", async () => {
+    s.test("activeContext", "holders are independent of each other", async () => {
       const a = await s.store.createContext();
       const b = await s.store.createContext();
       await s.store.activate("holder-a", a.id);
@@ -54,7 +54,7 @@ export function adapterTests(s: Suite): void {
       expect(await s.store.currentContext("holder-a")).toBeNull();
     });
 
-    s.test("adapter", "tenants are independent: the same holder has its own active and default context per tenant", async () => {
+    s.test("activeContext", "tenants are independent: the same holder has its own active and default context per tenant", async () => {
       const t1 = s.root.withTenant(randomName("tenant"));
       const t2 = s.root.withTenant(randomName("tenant"));
       const a = await t1.createContext();
@@ -68,7 +68,7 @@ export function adapterTests(s: Suite): void {
       expect((await t1.currentContext("agent"))?.id).toBe(a.id);
     });
 
-    s.test("adapter", "activate, switchContext and setDefaultContext of an unknown context fail with NOT_FOUND", async () => {
+    s.test("activeContext", "activate, switchContext and setDefaultContext of an unknown context fail with NOT_FOUND", async () => {
       const a = await s.store.createContext();
       await s.store.activate("agent", a.id);
       await expectError(() => s.store.activate("agent", "missing-context"), "NOT_FOUND");
@@ -77,7 +77,7 @@ export function adapterTests(s: Suite): void {
       expect((await s.store.currentContext("agent"))?.id).toBe(a.id);
     });
 
-    s.test("adapter", "a deleted active context is no longer current: the default, else null, is", async () => {
+    s.test("activeContext", "a deleted active context is no longer current: the default, else null, is", async () => {
       const a = await s.store.createContext();
       const d = await s.store.createContext();
       await s.store.activate("agent", a.id);
@@ -90,7 +90,7 @@ export function adapterTests(s: Suite): void {
       expect((await s.store.currentContext("agent"))?.id).toBe(b.id);
     });
 
-    s.test("adapter", "currentContext returns the context as it is now", async () => {
+    s.test("activeContext", "currentContext returns the context as it is now", async () => {
       const a = await s.store.createContext({ title: "before" });
       await s.store.activate("agent", a.id);
       await s.store.patchState(a.id, { x: 1 });
