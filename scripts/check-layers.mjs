@@ -4,7 +4,8 @@
 // - core/ (the engine) never imports the agent layer, formats, outer layers or a concrete driver;
 // - agent/ and formats/ are built on the store interface: they import the engine's pure modules
 //   (CORE_PURE) only, never the engine's internals or a driver;
-// - drivers import only their own folder, drivers/driver.ts, errors.ts and the engine's leaves;
+// - drivers import only their own folder, the contract (drivers/driver.ts, drivers/wrap.ts),
+//   errors.ts and the engine's leaves;
 // - client/ imports errors.ts, the engine's pure modules and agent/ only (it must stay light:
 //   no driver, no native module, no server code);
 // - server/, cli/, mcp/, integrations/ use the public API (src/index.ts and the sibling entries).
@@ -25,8 +26,10 @@ walk(root);
 /** Engine modules with no imports of their own (type imports of each other aside): drivers may use them. */
 const LEAVES = new Set(["core/json-types.ts", "core/words.ts"]);
 /** Engine modules that neither reach a driver nor the engine's internals: the layers above may use them. */
-const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/json.ts", "core/validate.ts", "core/ids.ts"]);
+const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/json.ts", "core/validate.ts", "core/ids.ts", "core/embedder.ts"]);
 const OUTER = ["server", "client", "cli", "mcp", "integrations"];
+/** Implementations plugged into the engine at open (like drivers): only the contract they implement. */
+const PLUGINS = ["embeddings"];
 const PUBLIC_ENTRIES = new Set(["index.ts", "errors.ts", "server/index.ts", "client/index.ts", "testing/index.ts"]);
 
 const importRe = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
@@ -34,7 +37,9 @@ const graph = new Map();
 const problems = [];
 const rel = (p) => relative(root, p).replaceAll("\\", "/");
 const topOf = (r) => r.split("/")[0];
-const driverArea = (r) => (r === "drivers/driver.ts" ? "contract" : r.split("/")[1]);
+/** The contract: the interface and the wrapping helper every driver may use. */
+const CONTRACT = new Set(["drivers/driver.ts", "drivers/wrap.ts"]);
+const driverArea = (r) => (CONTRACT.has(r) ? "contract" : r.split("/")[1]);
 
 function checkEdge(from, target) {
   const top = topOf(from);
@@ -42,7 +47,9 @@ function checkEdge(from, target) {
   const bad = (why) => problems.push(`${from} → ${target}: ${why}`);
   if (from === "errors.ts") return bad("errors.ts must import nothing");
   if (LEAVES.has(from) && !LEAVES.has(target)) return bad("a leaf module may import only other leaves");
-  if (from === "drivers/driver.ts" && !LEAVES.has(target) && target !== "errors.ts") return bad("the driver contract imports only the engine's leaves");
+  if (CONTRACT.has(from) && !LEAVES.has(target) && !CONTRACT.has(target) && target !== "errors.ts") {
+    return bad("the driver contract imports only the engine's leaves");
+  }
   if (top === "core") {
     if (tTop === "drivers" && target !== "drivers/driver.ts") return bad("the engine must not import a concrete driver");
     if (!["core", "drivers"].includes(tTop) && target !== "errors.ts") return bad(`the engine must not import ${tTop}`);
@@ -51,9 +58,9 @@ function checkEdge(from, target) {
     const allowed = target === "errors.ts" || CORE_PURE.has(target) || tTop === "agent" || (top === "formats" && tTop === "formats");
     if (!allowed) return bad(`${top}/ is built on the store interface: only errors.ts, agent/ and the engine's pure modules (${[...CORE_PURE].join(", ")})`);
   }
-  if (top === "drivers" && from !== "drivers/driver.ts") {
+  if (top === "drivers" && !CONTRACT.has(from)) {
     const sameArea = tTop === "drivers" && driverArea(target) === driverArea(from);
-    const allowed = sameArea || target === "drivers/driver.ts" || target === "errors.ts" || LEAVES.has(target);
+    const allowed = sameArea || CONTRACT.has(target) || target === "errors.ts" || LEAVES.has(target);
     if (!allowed) return bad("a driver imports only its own folder, drivers/driver.ts, errors.ts and the engine's leaves");
   }
   if (top === "client") {
@@ -65,6 +72,11 @@ function checkEdge(from, target) {
     if (!allowed) return bad(`${top}/ must use the public API (index.ts, errors.ts, server/index.ts, client/index.ts)`);
   }
   if (top === "testing" && (OUTER.includes(tTop) || tTop === "cli")) return bad(`the conformance suite must not import ${tTop}/`);
+  if (PLUGINS.includes(top)) {
+    const allowed = tTop === top || target === "errors.ts" || CORE_PURE.has(target);
+    if (!allowed) return bad(`${top}/ implements a contract: only its own folder, errors.ts and the engine's pure modules`);
+  }
+  if (top === "core" && PLUGINS.includes(tTop)) return bad(`the engine must not import a concrete ${tTop} implementation`);
 }
 
 for (const file of files) {

@@ -19,6 +19,11 @@
  * - `CLOSED`: the store was closed.
  * - `ABORTED`: the caller's AbortSignal fired.
  * - `COMPACTED`: the requested history or version was removed by `compact()`.
+ * - `NOT_SUPPORTED`: the store's driver lacks the optional area the call needs (e.g. search).
+ * - `EMBEDDING_FAILED`: the embedding model could not embed (a service that keeps failing, a
+ *   malformed answer, vectors of the wrong length); nothing was written.
+ * - `MODEL_MISMATCH`: the vectors stored were made by another embedding model than the store's;
+ *   re-embed them (`contextd memory reindex`) or open the store with that model.
  * - `UNAUTHORIZED` / `FORBIDDEN` / `RATE_LIMITED`: used by the HTTP server and client.
  * - `INTERNAL`: a bug in contextd; please report it.
  */
@@ -36,6 +41,9 @@ export type ContextErrorCode =
   | "CLOSED"
   | "ABORTED"
   | "COMPACTED"
+  | "NOT_SUPPORTED"
+  | "EMBEDDING_FAILED"
+  | "MODEL_MISMATCH"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "RATE_LIMITED"
@@ -56,6 +64,9 @@ export const CONTEXT_ERROR_CODES: readonly ContextErrorCode[] = [
   "CLOSED",
   "ABORTED",
   "COMPACTED",
+  "NOT_SUPPORTED",
+  "EMBEDDING_FAILED",
+  "MODEL_MISMATCH",
   "UNAUTHORIZED",
   "FORBIDDEN",
   "RATE_LIMITED",
@@ -142,4 +153,9 @@ export function invalidInput(field: string, message: string, details: Record<str
 /** Builds a `NOT_FOUND` error for a context. */
 export function contextNotFound(contextId: string): ContextError {
   return new ContextError("NOT_FOUND", `context ${contextId} not found`, { details: { contextId } });
+}
+
+/** `ABORTED` for a call whose signal fired; the signal's reason is the `cause`. */
+export function abortedError(signal: AbortSignal): ContextError {
+  return new ContextError("ABORTED", "the operation was aborted", { cause: signal.reason });
 }

@@ -106,12 +106,16 @@ export type {
   StateSelector,
   StateWriteOptions,
   StateWriteResult,
+  StoreCapabilities,
   StoreHealth,
   TimeInput,
   UpdateContextInput,
   WatchOptions,
   WriteOptions,
 } from "./core/types.js";
+export { DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
+export type { DriverOverrides } from "./drivers/wrap.js";
+export type { Embedder, EmbedOptions } from "./core/embedder.js";
 export type {
   ActiveSlot,
   ChangeNotice,
@@ -120,11 +124,15 @@ export type {
   ContextQuery,
   ContextRecord,
   Driver,
+  DriverCall,
   DriverCapabilities,
   DriverFactory,
   EventRecord,
   EventRecordInput,
   EventRecordQuery,
+  EventSearch,
+  EventSearchArea,
+  EventSearchHit,
   Head,
   LeaseRecord,
   Mutation,

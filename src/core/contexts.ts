@@ -3,7 +3,7 @@
  * updating identity fields. Input is validated here before the driver is called.
  */
 import { contextNotFound, invalidInput } from "../errors.js";
-import type { ContextPatch, ContextRecord } from "../drivers/driver.js";
+import type { ContextPatch, ContextRecord, DriverCall } from "../drivers/driver.js";
 import { toContextInfo, type Engine } from "./engine.js";
 import { newId } from "./ids.js";
 import { encodeJsonObject } from "./json.js";
@@ -80,16 +80,15 @@ export async function listContexts(engine: Engine, tenant: string, query: ListCo
     ...(q.updatedSince !== undefined && { updatedSince: checkTime(q.updatedSince, "updatedSince") }),
     ...(q.cursor !== undefined && { afterId: checkId(decodeCursor(q.cursor), "cursor") }),
   };
-  engine.enter(q);
-  const now = engine.now();
-  const rows = await engine.run(() => engine.driver.listContexts(tenant, { now, order, limit: limit + 1, ...filters }));
+  const call = engine.begin(q);
+  const rows = await engine.run(() => engine.driver.listContexts(tenant, { order, limit: limit + 1, ...filters }, call));
   const items = rows.slice(0, limit).map(toContextInfo);
   const lastItem = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && lastItem ? encodeCursor(lastItem.id) : null };
 }
 
 /** Validates an update of title, metadata, expiry or status. */
-export function parseContextPatch(engine: Engine, input: UpdateContextInput): Omit<ContextPatch, "now"> {
+export function parseContextPatch(engine: Engine, input: UpdateContextInput): ContextPatch {
   const i = checkOptions<UpdateContextInput>(input, "input", ["title", "metadata", "expiresAt", "status"]);
   if (Object.keys(i).length === 0) throw invalidInput("input", "nothing to update (title, metadata, expiresAt, status)");
   if (i.status !== undefined && i.status !== "active" && i.status !== "archived") {
@@ -104,9 +103,8 @@ export function parseContextPatch(engine: Engine, input: UpdateContextInput): Om
 }
 
 /** Applies a validated patch. @throws `NOT_FOUND` */
-export async function updateContext(engine: Engine, tenant: string, id: string, patch: Omit<ContextPatch, "now">): Promise<ContextInfo> {
-  const now = engine.now();
-  const r = await engine.run(() => engine.driver.updateContext(tenant, id, { ...patch, now }));
+export async function updateContext(engine: Engine, tenant: string, call: DriverCall, id: string, patch: ContextPatch): Promise<ContextInfo> {
+  const r = await engine.run(() => engine.driver.updateContext(tenant, id, patch, call));
   if (r === null) throw contextNotFound(id);
   return toContextInfo(r);
 }

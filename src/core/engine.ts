@@ -3,7 +3,7 @@
  * the open/closed state and the watchers to wake on close.
  */
 import { ContextError, contextNotFound, isContextError } from "../errors.js";
-import type { ContextRecord, Driver, EventRecord } from "../drivers/driver.js";
+import type { ContextRecord, Driver, DriverCall, EventRecord } from "../drivers/driver.js";
 import { SchemaValidator } from "./state-validator.js";
 import { DEFAULT_LIMITS, iso, throwIfAborted, type StoreLimits } from "./validate.js";
 import type { CallOptions, ContextEvent, ContextInfo, JsonValue } from "./types.js";
@@ -56,7 +56,7 @@ export class Engine {
       this.#purgeTimer = setInterval(() => {
         // A failed background purge is retried on the next tick; the error is not lost
         // to the caller because no caller is waiting on it.
-        this.driver.purgeExpired(undefined, this.now()).catch(() => undefined);
+        this.driver.purgeExpired(undefined, { now: this.now() }).catch(() => undefined);
       }, interval);
       this.#purgeTimer.unref();
     }
@@ -70,6 +70,15 @@ export class Engine {
   enter(options: CallOptions | undefined): void {
     if (this.#closed) throw new ContextError("CLOSED", "the store is closed");
     throwIfAborted(options);
+  }
+
+  /**
+   * Enters (see {@link Engine.enter}) and returns what the driver calls of this operation
+   * carry: one reading of the store's clock, and the caller's signal.
+   */
+  begin(options: CallOptions | undefined): DriverCall {
+    this.enter(options);
+    return { now: this.now(), signal: options?.signal };
   }
 
   /** Runs a driver call, turning a stray native error into `INTERNAL` (drivers wrap their own). */
@@ -133,8 +142,14 @@ export function toContextEvent(contextId: string, e: EventRecord): ContextEvent 
   };
 }
 
+/** `NOT_SUPPORTED`: the store's driver lacks an optional area (see `DriverCapabilities`). */
+export function notSupported(engine: Engine, area: string): ContextError {
+  return new ContextError("NOT_SUPPORTED", `the ${engine.driver.name} driver has no ${area}`, {
+    details: { driver: engine.driver.name, area },
+  });
+}
+
 /** Throws `NOT_FOUND` unless the context exists (and has not expired) in `tenant`. */
-export async function requireContext(engine: Engine, tenant: string, id: string): Promise<void> {
-  const now = engine.now();
-  if ((await engine.run(() => engine.driver.getContext(tenant, id, now))) === null) throw contextNotFound(id);
+export async function requireContext(engine: Engine, tenant: string, id: string, call: DriverCall): Promise<void> {
+  if ((await engine.run(() => engine.driver.getContext(tenant, id, call))) === null) throw contextNotFound(id);
 }

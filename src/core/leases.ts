@@ -4,7 +4,7 @@
  * and at least every `leasePollMs` (a holder in another process may just let it expire).
  */
 import { ContextError, contextNotFound, invalidInput } from "../errors.js";
-import type { LeaseRecord } from "../drivers/driver.js";
+import type { DriverCall, LeaseRecord } from "../drivers/driver.js";
 import type { Engine } from "./engine.js";
 import { abortError, checkInt, checkOptions, checkText, iso } from "./validate.js";
 import { createWakeup } from "./wakeup.js";
@@ -32,8 +32,9 @@ export async function acquireLease(engine: Engine, tenant: string, id: string, i
   });
   try {
     for (;;) {
-      const now = engine.now();
-      const r = await engine.run(() => d.tryAcquireLease(tenant, id, holder, ttlMs, now));
+      // Each attempt reads the clock anew: a lease held elsewhere may have expired meanwhile.
+      const call: DriverCall = { now: engine.now(), signal };
+      const r = await engine.run(() => d.tryAcquireLease(tenant, id, holder, ttlMs, call));
       if (r.granted) return toLease(id, r.lease);
       const left = deadline - engine.now();
       if (left <= 0) {
@@ -70,16 +71,14 @@ function checkRef(id: string, input: LeaseRef): { holder: string; token: number;
 /** Extends a lease the caller still holds. */
 export async function renewLease(engine: Engine, tenant: string, id: string, input: LeaseRef): Promise<Lease> {
   const { holder, token, ttlMs } = checkRef(id, input);
-  const now = engine.now();
-  return toLease(id, await engine.run(() => engine.driver.renewLease(tenant, id, holder, token, ttlMs, now)));
+  const call = engine.begin(input);
+  return toLease(id, await engine.run(() => engine.driver.renewLease(tenant, id, holder, token, ttlMs, call)));
 }
 
 /** Releases a lease; releasing a lease that was already lost is not an error. */
 export async function releaseLease(engine: Engine, tenant: string, id: string, input: LeaseRef): Promise<void> {
   const { holder, token } = checkRef(id, input);
-  const released = await engine.run(() => engine.driver.releaseLease(tenant, id, holder, token));
-  if (!released) {
-    const now = engine.now();
-    if ((await engine.run(() => engine.driver.getContext(tenant, id, now))) === null) throw contextNotFound(id);
-  }
+  const call = engine.begin(input);
+  const released = await engine.run(() => engine.driver.releaseLease(tenant, id, holder, token, call));
+  if (!released && (await engine.run(() => engine.driver.getContext(tenant, id, call))) === null) throw contextNotFound(id);
 }

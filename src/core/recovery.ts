@@ -3,6 +3,7 @@
  * them, diffs between versions, restore targets and compaction.
  */
 import { ContextError, contextNotFound, invalidInput } from "../errors.js";
+import type { DriverCall } from "../drivers/driver.js";
 import { requireContext, type Engine } from "./engine.js";
 import { diffJson } from "./json.js";
 import { applyStateOp, readStateOp } from "./state-ops.js";
@@ -10,10 +11,9 @@ import { checkId, checkInt, checkOptions, checkTime } from "./validate.js";
 import type { CompactResult, JsonObject, JsonPatchOperation, RestoreTarget, StateRecord, StateSelector } from "./types.js";
 
 /** Rebuilds the state at `version` (≥ 1). */
-export async function stateAtVersion(engine: Engine, tenant: string, id: string, version: number): Promise<StateRecord> {
+export async function stateAtVersion(engine: Engine, tenant: string, call: DriverCall, id: string, version: number): Promise<StateRecord> {
   const d = engine.driver;
-  const now = engine.now();
-  const head = await engine.run(() => d.readHead(tenant, id, now));
+  const head = await engine.run(() => d.readHead(tenant, id, call));
   if (head === null) throw contextNotFound(id);
   if (version > head.record.version) {
     throw new ContextError("NOT_FOUND", `context ${id} has no version ${version} (it is at ${head.record.version})`, {
@@ -21,7 +21,7 @@ export async function stateAtVersion(engine: Engine, tenant: string, id: string,
     });
   }
   if (version === head.record.version) return { state: head.state, version };
-  const checkpoint = await engine.run(() => d.readCheckpoint(tenant, id, version));
+  const checkpoint = await engine.run(() => d.readCheckpoint(tenant, id, version, call));
   if (checkpoint === null) {
     throw new ContextError("COMPACTED", `version ${version} of context ${id} was compacted away`, {
       details: { contextId: id, version },
@@ -30,7 +30,12 @@ export async function stateAtVersion(engine: Engine, tenant: string, id: string,
   let state = checkpoint.state;
   if (checkpoint.version === version) return { state, version };
   const events = await engine.run(() =>
-    d.readEvents(tenant, id, { minVersion: checkpoint.version, maxVersion: version, order: "asc", limit: version - checkpoint.version }),
+    d.readEvents(
+      tenant,
+      id,
+      { minVersion: checkpoint.version, maxVersion: version, order: "asc", limit: version - checkpoint.version },
+      call,
+    ),
   );
   let at = checkpoint.version;
   for (const e of events) {
@@ -51,17 +56,16 @@ export async function stateAtVersion(engine: Engine, tenant: string, id: string,
 }
 
 /** The version in force at `time`. */
-export async function versionAtTime(engine: Engine, tenant: string, id: string, time: number): Promise<number> {
+export async function versionAtTime(engine: Engine, tenant: string, call: DriverCall, id: string, time: number): Promise<number> {
   const d = engine.driver;
-  const now = engine.now();
-  const record = await engine.run(() => d.getContext(tenant, id, now));
+  const record = await engine.run(() => d.getContext(tenant, id, call));
   if (record === null) throw contextNotFound(id);
   if (record.createdAt > time) {
     throw new ContextError("NOT_FOUND", `context ${id} did not exist at ${new Date(time).toISOString()}`, {
       details: { contextId: id, time: new Date(time).toISOString() },
     });
   }
-  const [last] = await engine.run(() => d.readEvents(tenant, id, { minVersion: 0, until: time, order: "desc", limit: 1 }));
+  const [last] = await engine.run(() => d.readEvents(tenant, id, { minVersion: 0, until: time, order: "desc", limit: 1 }, call));
   if (last?.version != null) return last.version;
   if (record.firstSeq > 1) {
     throw new ContextError("COMPACTED", `the state of context ${id} at that time was compacted away`, {
@@ -72,13 +76,13 @@ export async function versionAtTime(engine: Engine, tenant: string, id: string, 
 }
 
 /** Validates a {@link StateSelector} and rebuilds that state. */
-export async function stateAt(engine: Engine, tenant: string, id: string, selector: StateSelector): Promise<StateRecord> {
+export async function stateAt(engine: Engine, tenant: string, call: DriverCall, id: string, selector: StateSelector): Promise<StateRecord> {
   const s = checkOptions<{ version: number; at: string }>(selector, "selector", ["version", "at"]);
   if (s.version !== undefined && s.at !== undefined) throw invalidInput("selector", "give version or at, not both");
-  if (s.version !== undefined) return stateAtVersion(engine, tenant, id, checkInt(s.version, "selector.version", 1));
+  if (s.version !== undefined) return stateAtVersion(engine, tenant, call, id, checkInt(s.version, "selector.version", 1));
   if (s.at !== undefined) {
     const time = checkTime(s.at, "selector.at");
-    return stateAtVersion(engine, tenant, id, await versionAtTime(engine, tenant, id, time));
+    return stateAtVersion(engine, tenant, call, id, await versionAtTime(engine, tenant, call, id, time));
   }
   throw invalidInput("selector", "give { version } or { at }");
 }
@@ -87,13 +91,14 @@ export async function stateAt(engine: Engine, tenant: string, id: string, select
 export async function diffVersions(
   engine: Engine,
   tenant: string,
+  call: DriverCall,
   id: string,
   from: unknown,
   to: unknown,
 ): Promise<JsonPatchOperation[]> {
   const a = checkInt(from, "from", 1);
   const b = checkInt(to, "to", 1);
-  const [sa, sb] = [await stateAtVersion(engine, tenant, id, a), await stateAtVersion(engine, tenant, id, b)];
+  const [sa, sb] = [await stateAtVersion(engine, tenant, call, id, a), await stateAtVersion(engine, tenant, call, id, b)];
   return diffJson(sa.state, sb.state);
 }
 
@@ -101,6 +106,7 @@ export async function diffVersions(
 export async function resolveTarget(
   engine: Engine,
   tenant: string,
+  call: DriverCall,
   id: string,
   target: RestoreTarget,
 ): Promise<{ state: JsonObject; version: number; from: JsonObject }> {
@@ -115,23 +121,23 @@ export async function resolveTarget(
   const d = engine.driver;
   if (t.snapshot !== undefined) {
     const name = checkId(t.snapshot, "target.snapshot");
-    const snap = await engine.run(() => d.getSnapshot(tenant, id, name));
+    const snap = await engine.run(() => d.getSnapshot(tenant, id, name, call));
     if (snap === null) {
-      await requireContext(engine, tenant, id);
+      await requireContext(engine, tenant, id, call);
       throw new ContextError("NOT_FOUND", `context ${id} has no snapshot "${name}"`, { details: { contextId: id, snapshot: name } });
     }
     return { state: snap.state, version: snap.version, from: { snapshot: name } };
   }
   if (t.version !== undefined) {
     const version = checkInt(t.version, "target.version", 1);
-    const r = await stateAtVersion(engine, tenant, id, version);
+    const r = await stateAtVersion(engine, tenant, call, id, version);
     return { ...r, from: { version } };
   }
   if (t.before !== undefined) {
     const time = checkTime(t.before, "target.before");
-    const snap = await engine.run(() => d.latestSnapshotBefore(tenant, id, time));
+    const snap = await engine.run(() => d.latestSnapshotBefore(tenant, id, time, call));
     if (snap === null) {
-      await requireContext(engine, tenant, id);
+      await requireContext(engine, tenant, id, call);
       throw new ContextError("NOT_FOUND", `context ${id} has no snapshot at or before ${new Date(time).toISOString()}`, {
         details: { contextId: id },
       });
@@ -139,39 +145,44 @@ export async function resolveTarget(
     return { state: snap.state, version: snap.version, from: { snapshot: snap.name } };
   }
   const time = checkTime(t.at, "target.at");
-  const version = await versionAtTime(engine, tenant, id, time);
-  const r = await stateAtVersion(engine, tenant, id, version);
+  const version = await versionAtTime(engine, tenant, call, id, time);
+  const r = await stateAtVersion(engine, tenant, call, id, version);
   return { ...r, from: { at: new Date(time).toISOString() } };
 }
 
 /** Drops history before `beforeSeq`, keeping a checkpoint so later versions still rebuild. */
-export async function compactHistory(engine: Engine, tenant: string, id: string, beforeSeqInput: unknown): Promise<CompactResult> {
+export async function compactHistory(
+  engine: Engine,
+  tenant: string,
+  call: DriverCall,
+  id: string,
+  beforeSeqInput: unknown,
+): Promise<CompactResult> {
   const beforeSeq = checkInt(beforeSeqInput, "beforeSeq", 1);
   const d = engine.driver;
-  const now = engine.now();
-  const record = await engine.run(() => d.getContext(tenant, id, now));
+  const record = await engine.run(() => d.getContext(tenant, id, call));
   if (record === null) throw contextNotFound(id);
   if (beforeSeq <= record.firstSeq) {
-    return { removed: 0, firstSeq: record.firstSeq, firstVersion: await firstVersion(engine, tenant, id, record.version) };
+    return { removed: 0, firstSeq: record.firstSeq, firstVersion: await firstVersion(engine, tenant, call, id, record.version) };
   }
-  const snapshots = await engine.run(() => d.listSnapshots(tenant, id));
+  const snapshots = await engine.run(() => d.listSnapshots(tenant, id, call));
   const newest = snapshots.reduce((m, s) => Math.max(m, s.seq), 0);
   if (beforeSeq > newest) {
     throw invalidInput("beforeSeq", `must not be after the newest snapshot (seq ${newest}); take a snapshot first`, {
       newestSnapshotSeq: newest,
     });
   }
-  const [last] = await engine.run(() => d.readEvents(tenant, id, { minVersion: 0, beforeSeq, order: "desc", limit: 1 }));
-  const version = last?.version ?? (await firstVersion(engine, tenant, id, record.version));
-  const { state } = await stateAtVersion(engine, tenant, id, version);
-  const removed = await engine.run(() => d.compact(tenant, id, beforeSeq, { version, stateJson: JSON.stringify(state) }));
+  const [last] = await engine.run(() => d.readEvents(tenant, id, { minVersion: 0, beforeSeq, order: "desc", limit: 1 }, call));
+  const version = last?.version ?? (await firstVersion(engine, tenant, call, id, record.version));
+  const { state } = await stateAtVersion(engine, tenant, call, id, version);
+  const removed = await engine.run(() => d.compact(tenant, id, beforeSeq, { version, stateJson: JSON.stringify(state) }, call));
   return { removed, firstSeq: beforeSeq, firstVersion: version };
 }
 
-async function firstVersion(engine: Engine, tenant: string, id: string, current: number): Promise<number> {
-  const cp = await engine.run(() => engine.driver.readCheckpoint(tenant, id, 1));
+async function firstVersion(engine: Engine, tenant: string, call: DriverCall, id: string, current: number): Promise<number> {
+  const cp = await engine.run(() => engine.driver.readCheckpoint(tenant, id, 1, call));
   if (cp !== null) return 1;
   // After a compaction the oldest checkpoint is the first version that can be rebuilt.
-  const [first] = await engine.run(() => engine.driver.readEvents(tenant, id, { minVersion: 0, order: "asc", limit: 1 }));
+  const [first] = await engine.run(() => engine.driver.readEvents(tenant, id, { minVersion: 0, order: "asc", limit: 1 }, call));
   return first?.version != null ? first.version - 1 : current;
 }

@@ -4,7 +4,7 @@
  */
 import { invalidInput } from "../errors.js";
 import type { EventSearch } from "../drivers/driver.js";
-import { toContextEvent, type Engine } from "./engine.js";
+import { notSupported, toContextEvent, type Engine } from "./engine.js";
 import { checkId, checkInt, checkOptions, checkText } from "./validate.js";
 import type { SearchHit, SearchQuery } from "./types.js";
 import { MAX_WORD_LENGTH, wordsOf } from "./words.js";
@@ -16,8 +16,8 @@ export const MAX_QUERY_CHARS = 1000;
 
 const QUERY_FIELDS = ["text", "contextId", "types", "limit", "signal"];
 
-/** Validates a {@link SearchQuery}; returns the driver's search without `now`. */
-export function parseSearchQuery(query: unknown): Omit<EventSearch, "now"> {
+/** Validates a {@link SearchQuery}; returns the driver's search. */
+export function parseSearchQuery(query: unknown): EventSearch {
   if (query === undefined) throw invalidInput("query", "must be an object with a text");
   const o = checkOptions<SearchQuery>(query, "query", QUERY_FIELDS);
   if (typeof o.text !== "string") throw invalidInput("text", `must be a string, got ${o.text === null ? "null" : typeof o.text}`);
@@ -35,7 +35,7 @@ export function parseSearchQuery(query: unknown): Omit<EventSearch, "now"> {
   if (words.length > MAX_QUERY_WORDS) {
     throw invalidInput("text", `has ${words.length} distinct words; at most ${MAX_QUERY_WORDS} are allowed`, { limit: MAX_QUERY_WORDS });
   }
-  const search: Omit<EventSearch, "now"> = { words, limit: o.limit === undefined ? 20 : checkInt(o.limit, "limit", 1, 1000) };
+  const search: EventSearch = { words, limit: o.limit === undefined ? 20 : checkInt(o.limit, "limit", 1, 1000) };
   if (o.contextId !== undefined) search.contextId = checkId(o.contextId, "contextId");
   if (o.types !== undefined) {
     if (!Array.isArray(o.types) || o.types.length === 0 || o.types.length > 100) {
@@ -46,11 +46,12 @@ export function parseSearchQuery(query: unknown): Omit<EventSearch, "now"> {
   return search;
 }
 
-/** `store.searchEvents`: validates, asks the driver, maps the hits. */
+/** `store.searchEvents`: validates, asks the driver's search area, maps the hits. */
 export async function searchEvents(engine: Engine, tenant: string, query: SearchQuery): Promise<SearchHit[]> {
   const search = parseSearchQuery(query);
-  engine.enter(query);
-  const now = engine.now();
-  const hits = await engine.run(() => engine.driver.searchEvents(tenant, { ...search, now }));
+  const area = engine.driver.search;
+  if (area === undefined) throw notSupported(engine, "search");
+  const call = engine.begin(query);
+  const hits = await engine.run(() => area.searchEvents(tenant, search, call));
   return hits.map((h) => ({ contextId: h.contextId, event: toContextEvent(h.contextId, h.event), score: h.score }));
 }

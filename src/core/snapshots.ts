@@ -3,7 +3,7 @@
  * in the same transaction.
  */
 import { ContextError } from "../errors.js";
-import type { EventRecordInput, SnapshotRecord } from "../drivers/driver.js";
+import type { DriverCall, EventRecordInput, SnapshotRecord } from "../drivers/driver.js";
 import { requireContext, type Engine } from "./engine.js";
 import { newId } from "./ids.js";
 import { encodeJsonObject } from "./json.js";
@@ -27,28 +27,28 @@ export function toSnapshot(contextId: string, s: SnapshotRecord): Snapshot {
 /** Stores a snapshot of the current head and records a `snapshot` event. */
 export async function createSnapshot(engine: Engine, tenant: string, id: string, input: CreateSnapshotInput | undefined): Promise<Snapshot> {
   const i = checkOptions<CreateSnapshotInput>(input, "input", ["name", "label", "metadata", "signal"]);
-  const now = engine.now();
-  const name = i.name === undefined ? `snap-${newId(now)}` : checkId(i.name, "name");
+  const given = i.name === undefined ? undefined : checkId(i.name, "name");
   const label = checkOptionalText(i.label, "label", 1000);
   const metadata = encodeJsonObject(i.metadata ?? {}, "metadata", engine.limits.maxMetadataChars);
-  engine.enter(i);
-  const event: EventRecordInput = { type: "snapshot", data: JSON.stringify({ name, label }), metadata, tokens: null, timestamp: now };
-  const r = await engine.run(() => engine.driver.commit(tenant, id, { now, events: [event], snapshot: { name, label, metadata } }));
+  const call = engine.begin(i);
+  const name = given ?? `snap-${newId(call.now)}`;
+  const event: EventRecordInput = { type: "snapshot", data: JSON.stringify({ name, label }), metadata, tokens: null, timestamp: call.now };
+  const r = await engine.run(() => engine.driver.commit(tenant, id, { events: [event], snapshot: { name, label, metadata } }, call));
   if (!r.snapshot) throw new ContextError("INTERNAL", "the driver stored no snapshot");
   return toSnapshot(id, r.snapshot);
 }
 
 /** The snapshots of a context, oldest first. */
-export async function listSnapshots(engine: Engine, tenant: string, id: string): Promise<Snapshot[]> {
-  const rows = await engine.run(() => engine.driver.listSnapshots(tenant, id));
+export async function listSnapshots(engine: Engine, tenant: string, call: DriverCall, id: string): Promise<Snapshot[]> {
+  const rows = await engine.run(() => engine.driver.listSnapshots(tenant, id, call));
   return rows.map((s) => toSnapshot(id, s));
 }
 
 /** One snapshot by name. @throws `NOT_FOUND` for an unknown context or name */
-export async function getSnapshot(engine: Engine, tenant: string, id: string, name: string): Promise<Snapshot> {
-  const s = await engine.run(() => engine.driver.getSnapshot(tenant, id, name));
+export async function getSnapshot(engine: Engine, tenant: string, call: DriverCall, id: string, name: string): Promise<Snapshot> {
+  const s = await engine.run(() => engine.driver.getSnapshot(tenant, id, name, call));
   if (s === null) {
-    await requireContext(engine, tenant, id);
+    await requireContext(engine, tenant, id, call);
     throw new ContextError("NOT_FOUND", `context ${id} has no snapshot "${name}"`, { details: { contextId: id, snapshot: name } });
   }
   return toSnapshot(id, s);

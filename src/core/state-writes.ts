@@ -9,7 +9,7 @@ import { parseEvents } from "./event-input.js";
 import { encodeJson, encodeJsonObject } from "./json.js";
 import { applyStateOp, type StateOp } from "./state-ops.js";
 import { checkId, checkInt, checkOptions, iso } from "./validate.js";
-import type { JsonObject, StateWriteOptions, StateWriteResult } from "./types.js";
+import type { JsonObject, JsonValue, StateWriteOptions, StateWriteResult } from "./types.js";
 
 /** The options of `append`. */
 export const WRITE_OPTIONS = ["expectedVersion", "fencingToken", "metadata", "signal"] as const;
@@ -33,26 +33,54 @@ export function parseWriteGuards(
   };
 }
 
+/**
+ * An operation whose value the caller validated and encoded once: `op` holds a private copy
+ * parsed from that text (so the caller's later mutations cannot change the write), and `data`
+ * is the text of the `state` event, built around it without encoding the value again.
+ */
+export interface EncodedOp {
+  op: StateOp;
+  data: string;
+}
+
+/** `{ op: "replace", value }` from the caller's state, encoded once. */
+export function replaceOp(e: Engine, state: unknown): EncodedOp {
+  const text = encodeJsonObject(state, "state", e.limits.maxStateChars);
+  return { op: { op: "replace", value: JSON.parse(text) as JsonObject }, data: `{"op":"replace","value":${text}}` };
+}
+
+/** `{ op: "merge", patch }` from the caller's RFC 7396 patch, encoded once. */
+export function mergeOp(e: Engine, patch: unknown): EncodedOp {
+  const text = encodeJsonObject(patch, "patch", e.limits.maxStateChars);
+  return { op: { op: "merge", patch: JSON.parse(text) as JsonObject }, data: `{"op":"merge","patch":${text}}` };
+}
+
+/** `{ op: "set", path, value }` from a JSON Pointer and the caller's value, encoded once. */
+export function setOp(e: Engine, pointer: string, value: unknown): EncodedOp {
+  const text = encodeJson(value, "value", e.limits.maxStateChars);
+  const path = JSON.stringify(pointer);
+  return { op: { op: "set", path: pointer, value: JSON.parse(text) as JsonValue }, data: `{"op":"set","path":${path},"value":${text}}` };
+}
+
 /** Applies `op` as one commit: a `state` (or `restore`) event, then the caller's events. */
 export async function writeState(
   e: Engine,
   tenant: string,
   id: string,
-  op: StateOp,
+  encoded: EncodedOp | { op: StateOp; extra?: JsonObject },
   options: StateWriteOptions | undefined,
   type: "state" | "restore",
-  extra: JsonObject = {},
 ): Promise<StateWriteResult> {
   checkId(id, "id");
   const { o, mutation, metadata } = parseWriteGuards(e, options, STATE_WRITE_OPTIONS);
-  const data = encodeJson({ ...op, ...extra }, "state", e.limits.maxStateChars + 1024);
-  const now = e.now();
+  const op = encoded.op;
+  const data = "data" in encoded ? encoded.data : encodeJson({ ...op, ...encoded.extra }, "state", e.limits.maxStateChars + 1024);
   if (o.events !== undefined && !Array.isArray(o.events)) throw invalidInput("options.events", "must be an array of events");
+  const call = e.begin(o);
+  const now = call.now;
   const events = o.events === undefined ? [] : parseEvents(o.events, now, e.limits, e.tokenCounter);
-  e.enter(o);
   const result = await e.run(() =>
     e.driver.commit(tenant, id, {
-      now,
       ...mutation,
       events,
       update: (head) => {
@@ -73,7 +101,7 @@ export async function writeState(
           checkpoint: version % e.checkpointEvery === 0,
         };
       },
-    }),
+    }, call),
   );
   return stateResult(id, result, o.events !== undefined);
 }

@@ -1,20 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { ContextError, isContextError } from "../errors.js";
 import { inMemoryDriver } from "../drivers/in-memory.js";
-import type { Driver, EventRecordQuery } from "../drivers/driver.js";
+import type { Driver, DriverCall, EventSearchArea } from "../drivers/driver.js";
+import { DRIVER_METHODS, wrapDriver, type DriverOverrides } from "../drivers/wrap.js";
 import { createStore } from "../open.js";
 
 /** Wraps a driver to count how many events each readEvents call returns. */
 function countingDriver(inner: Driver): { driver: Driver; reads: number[] } {
   const reads: number[] = [];
-  const driver: Driver = {
-    ...inner,
-    async readEvents(tenant: string, id: string, q: EventRecordQuery) {
-      const rows = await inner.readEvents(tenant, id, q);
+  const driver = wrapDriver(inner, {
+    async readEvents(tenant, id, q, call) {
+      const rows = await inner.readEvents(tenant, id, q, call);
       reads.push(rows.length);
       return rows;
     },
-  };
+  });
   return { driver, reads };
 }
 
@@ -68,17 +68,16 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
     const inner = inMemoryDriver();
     let failuresLeft = 0;
     let failed = 0;
-    const driver: Driver = {
-      ...inner,
-      async readEvents(tenant: string, id: string, q: EventRecordQuery) {
+    const driver = wrapDriver(inner, {
+      async readEvents(tenant, id, q, call) {
         if (failuresLeft > 0) {
           failuresLeft--;
           failed++;
           throw new ContextError("DRIVER_UNAVAILABLE", "backend gone");
         }
-        return inner.readEvents(tenant, id, q);
+        return inner.readEvents(tenant, id, q, call);
       },
-    };
+    });
     const store = await createStore(driver);
     const ctx = await store.createContext();
     await store.append(ctx.id, [{ type: "a" }, { type: "b" }]);
@@ -91,5 +90,83 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
     expect((await next).value?.seq).toBe(3);
     expect(failed).toBe(3);
     await store.close();
+  });
+
+  it("passes the store's clock and the caller's signal to every driver call it makes", async () => {
+    const inner = inMemoryDriver();
+    const seen: { method: string; call: DriverCall }[] = [];
+    const overrides: Record<string, unknown> = {};
+    for (const m of DRIVER_METHODS) {
+      if (m === "open" || m === "close" || m === "subscribe") continue;
+      const fn = (inner[m] as (...a: unknown[]) => Promise<unknown>).bind(inner);
+      overrides[m] = (...args: unknown[]) => {
+        seen.push({ method: m, call: args[args.length - 1] as DriverCall });
+        return fn(...args);
+      };
+    }
+    const search: EventSearchArea = {
+      searchEvents: (tenant, q, call) => {
+        seen.push({ method: "search.searchEvents", call });
+        return (inner.search as EventSearchArea).searchEvents(tenant, q, call);
+      },
+    };
+    const now = Date.UTC(2031, 5, 1);
+    const store = await createStore(wrapDriver(inner, { ...(overrides as DriverOverrides), search }), { now: () => now });
+    const signal = new AbortController().signal;
+    const o = { signal };
+    const c = await store.createContext({ id: "c" }, o);
+    await store.getContext("c", o);
+    await store.listContexts({ signal });
+    await store.updateContext("c", { title: "t" }, o);
+    await store.getState("c", o);
+    await store.patchState("c", { a: 1 }, o);
+    await store.append("c", { type: "message", data: "hi there" }, o);
+    await store.readEvents("c", o);
+    await store.countEvents("c", o);
+    await store.searchEvents({ text: "hi", signal });
+    await store.stateAt("c", { version: 1 }, o);
+    await store.createSnapshot("c", { name: "s", signal });
+    await store.listSnapshots("c", o);
+    await store.getSnapshot("c", "s", o);
+    await store.restore("c", { before: now }, o);
+    await store.compact("c", { beforeSeq: 2, signal });
+    await store.fork("c", { id: "f", signal });
+    await store.switchContext("h", "c", o);
+    await store.currentContext("h", o);
+    await store.setDefaultContext("h", "c", o);
+    const lease = await store.acquireLease("c", { holder: "x", signal });
+    await store.renewLease("c", { ...lease, signal });
+    await store.getLease("c", o);
+    await store.releaseLease("c", { ...lease, signal });
+    await store.setSchema("k", { type: "object" }, o);
+    await store.getSchema("k", o);
+    await store.listSchemas(o);
+    await store.deleteSchema("k", o);
+    await store.deleteContext(c.id, o);
+    await store.purgeExpired(o);
+    await store.health(o);
+    await store.close();
+    const wrong = seen.filter((s) => s.call.signal !== signal || s.call.now !== now).map((s) => s.method);
+    expect(wrong).toEqual([]);
+    const called = new Set(seen.map((s) => s.method));
+    const never = DRIVER_METHODS.filter((m) => !["open", "close", "subscribe"].includes(m) && !called.has(m));
+    expect(never).toEqual([]);
+  });
+
+  it("answers NOT_SUPPORTED for search on a driver without the search area, and says so in health", async () => {
+    const inner = inMemoryDriver();
+    const store = await createStore(wrapDriver(inner, { capabilities: { ...inner.capabilities, search: false }, search: undefined }));
+    const c = await store.createContext();
+    await store.append(c.id, { type: "message", data: "hello" });
+    const e = await store.searchEvents({ text: "hello" }).catch((x: unknown) => x);
+    expect(isContextError(e, "NOT_SUPPORTED")).toBe(true);
+    expect((await store.health()).capabilities.search).toBe(false);
+    await store.close();
+  });
+
+  it("refuses a driver whose capabilities do not match its areas", async () => {
+    const inner = inMemoryDriver();
+    const e = await createStore(wrapDriver(inner, { search: undefined })).catch((x: unknown) => x);
+    expect(isContextError(e, "INVALID_INPUT")).toBe(true);
   });
 });

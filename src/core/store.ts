@@ -3,15 +3,15 @@
  * mutations to a {@link Driver}. `createCoreStore(driver)` opens the driver first; users get
  * it wrapped by the agent layer (`createStore` / `openStore`).
  */
-import { type ContextError, contextNotFound, invalidInput } from "../errors.js";
-import type { Driver } from "../drivers/driver.js";
+import { ContextError, contextNotFound, invalidInput } from "../errors.js";
+import type { Driver, DriverCall } from "../drivers/driver.js";
 import { Engine, requireContext, toContextEvent, toContextInfo, type StoreOptions } from "./engine.js";
 import { currentContext, deactivate, setDefaultContext, switchContext } from "./active-context.js";
 import { createSnapshot, getSnapshot, listSnapshots } from "./snapshots.js";
 import { checkStateSchema, getSchema, listSchemas, setSchema } from "./state-schemas.js";
-import { STATE_WRITE_OPTIONS, WRITE_OPTIONS, parseWriteGuards, writeState } from "./state-writes.js";
+import { STATE_WRITE_OPTIONS, WRITE_OPTIONS, mergeOp, parseWriteGuards, replaceOp, setOp, writeState } from "./state-writes.js";
 import { CREATE_FIELDS, listContexts, newRecord, parseContextPatch, updateContext } from "./contexts.js";
-import { encodeJson, encodeJsonObject, formatPointer, parsePath } from "./json.js";
+import { encodeJsonObject, formatPointer, parsePath } from "./json.js";
 import { acquireLease, releaseLease, renewLease, toLease } from "./leases.js";
 import { compactHistory, diffVersions, resolveTarget, stateAt } from "./recovery.js";
 import {
@@ -53,6 +53,7 @@ import type {
   StateWriteOptions,
   StateSelector,
   StateWriteResult,
+  StoreCapabilities,
   StoreHealth,
   UpdateContextInput,
   WatchOptions,
@@ -73,6 +74,11 @@ const CALL = ["signal"] as const;
  */
 export async function createCoreStore(driver: Driver, options: StoreOptions = {}): Promise<CoreStore> {
   const tenant = checkId(options.tenant ?? "default", "tenant");
+  if (driver.capabilities.search !== (driver.search !== undefined)) {
+    throw new ContextError("INVALID_INPUT", `driver ${driver.name}: capabilities.search must be true exactly when it has a search area`, {
+      details: { driver: driver.name, field: "capabilities.search" },
+    });
+  }
   try {
     await driver.open();
   } catch (e) {
@@ -92,9 +98,9 @@ class EmbeddedStore implements CoreStore {
     this.tenant = tenant;
   }
 
-  /** Validates plain call options (only `signal`) and enters the engine. */
-  #enter(options: CallOptions | undefined): void {
-    this.#e.enter(checkOptions<CallOptions>(options, "options", CALL));
+  /** Validates plain call options (only `signal`), enters the engine and returns the driver call. */
+  #begin(options: CallOptions | undefined): DriverCall {
+    return this.#e.begin(checkOptions<CallOptions>(options, "options", CALL));
   }
 
   withTenant(tenant: string): CoreStore {
@@ -106,21 +112,19 @@ class EmbeddedStore implements CoreStore {
   async createContext(input: CreateContextInput = {}, options?: CallOptions): Promise<ContextInfo> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     const i = checkOptions<CreateContextInput>(input, "input", CREATE_FIELDS);
-    this.#e.enter(o);
-    const now = this.#e.now();
-    const record = newRecord(this.#e, this.tenant, i, now, null, null);
+    const call = this.#e.begin(o);
+    const record = newRecord(this.#e, this.tenant, i, call.now, null, null);
     const stateJson = encodeJsonObject(i.state === undefined ? {} : i.state, "state", this.#e.limits.maxStateChars);
-    await checkStateSchema(this.#e, this.tenant, record.kind, JSON.parse(stateJson) as JsonObject);
-    const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, []));
+    await checkStateSchema(this.#e, this.tenant, call, record.kind, JSON.parse(stateJson) as JsonObject);
+    const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, [], call));
     return toContextInfo(r.record);
   }
 
   async getContext(id: string, options?: CallOptions): Promise<ContextInfo> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    this.#e.enter(o);
-    const now = this.#e.now();
-    const r = await this.#e.run(() => this.#e.driver.getContext(this.tenant, id, now));
+    const call = this.#e.begin(o);
+    const r = await this.#e.run(() => this.#e.driver.getContext(this.tenant, id, call));
     if (r === null) throw contextNotFound(id);
     return toContextInfo(r);
   }
@@ -132,8 +136,7 @@ class EmbeddedStore implements CoreStore {
   async updateContext(id: string, input: UpdateContextInput, options?: CallOptions): Promise<ContextInfo> {
     checkId(id, "id");
     const patch = parseContextPatch(this.#e, input);
-    this.#enter(options);
-    return updateContext(this.#e, this.tenant, id, patch);
+    return updateContext(this.#e, this.tenant, this.#begin(options), id, patch);
   }
 
   archiveContext(id: string, options?: CallOptions): Promise<ContextInfo> {
@@ -143,9 +146,8 @@ class EmbeddedStore implements CoreStore {
   async deleteContext(id: string, options?: CallOptions): Promise<void> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    this.#e.enter(o);
-    const now = this.#e.now();
-    if (!(await this.#e.run(() => this.#e.driver.deleteContext(this.tenant, id, now)))) throw contextNotFound(id);
+    const call = this.#e.begin(o);
+    if (!(await this.#e.run(() => this.#e.driver.deleteContext(this.tenant, id, call)))) throw contextNotFound(id);
   }
 
   // ── state ─────────────────────────────────────────────────────────────────
@@ -153,45 +155,38 @@ class EmbeddedStore implements CoreStore {
   async getState(id: string, options?: CallOptions): Promise<StateRecord> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    this.#e.enter(o);
-    const now = this.#e.now();
-    const head = await this.#e.run(() => this.#e.driver.readHead(this.tenant, id, now));
+    const call = this.#e.begin(o);
+    const head = await this.#e.run(() => this.#e.driver.readHead(this.tenant, id, call));
     if (head === null) throw contextNotFound(id);
     return { state: head.state, version: head.record.version };
   }
 
   replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
-    const value = JSON.parse(encodeJsonObject(state, "state", this.#e.limits.maxStateChars)) as JsonObject;
-    return writeState(this.#e, this.tenant, id, { op: "replace", value }, options, "state");
+    return writeState(this.#e, this.tenant, id, replaceOp(this.#e, state), options, "state");
   }
 
   patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
-    const value = JSON.parse(encodeJsonObject(patch, "patch", this.#e.limits.maxStateChars)) as JsonObject;
-    return writeState(this.#e, this.tenant, id, { op: "merge", patch: value }, options, "state");
+    return writeState(this.#e, this.tenant, id, mergeOp(this.#e, patch), options, "state");
   }
 
   setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult> {
-    const pointer = formatPointer(parsePath(path));
-    const v = JSON.parse(encodeJson(value, "value", this.#e.limits.maxStateChars)) as JsonValue;
-    return writeState(this.#e, this.tenant, id, { op: "set", path: pointer, value: v }, options, "state");
+    return writeState(this.#e, this.tenant, id, setOp(this.#e, formatPointer(parsePath(path)), value), options, "state");
   }
 
   removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult> {
-    return writeState(this.#e, this.tenant, id, { op: "remove", path: formatPointer(parsePath(path)) }, options, "state");
+    return writeState(this.#e, this.tenant, id, { op: { op: "remove", path: formatPointer(parsePath(path)) } }, options, "state");
   }
 
   stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    this.#e.enter(o);
-    return stateAt(this.#e, this.tenant, id, selector);
+    return stateAt(this.#e, this.tenant, this.#e.begin(o), id, selector);
   }
 
   diff(id: string, from: number, to: number, options?: CallOptions): Promise<JsonPatchOperation[]> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    this.#e.enter(o);
-    return diffVersions(this.#e, this.tenant, id, from, to);
+    return diffVersions(this.#e, this.tenant, this.#e.begin(o), id, from, to);
   }
 
   // ── history ───────────────────────────────────────────────────────────────
@@ -203,7 +198,8 @@ class EmbeddedStore implements CoreStore {
     const now = this.#e.now();
     const records = parseEvents(events, now, this.#e.limits, this.#e.tokenCounter);
     this.#e.enter(o);
-    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, { now, ...mutation, events: records }));
+    const call: DriverCall = { now, signal: o.signal };
+    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, { ...mutation, events: records }, call));
     return r.events.map((ev) => toContextEvent(id, ev));
   }
 
@@ -241,27 +237,22 @@ class EmbeddedStore implements CoreStore {
   }
 
   async listSnapshots(id: string, options?: CallOptions): Promise<Snapshot[]> {
-    this.#enter(options);
     checkId(id, "id");
-    return listSnapshots(this.#e, this.tenant, id);
+    return listSnapshots(this.#e, this.tenant, this.#begin(options), id);
   }
 
   async getSnapshot(id: string, name: string, options?: CallOptions): Promise<Snapshot> {
     checkId(id, "id");
     checkId(name, "name");
-    this.#enter(options);
-    return getSnapshot(this.#e, this.tenant, id, name);
+    return getSnapshot(this.#e, this.tenant, this.#begin(options), id, name);
   }
 
   async restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult> {
     checkId(id, "id");
     parseWriteGuards(this.#e, options, STATE_WRITE_OPTIONS);
-    this.#e.enter(options);
-    const t = await resolveTarget(this.#e, this.tenant, id, target);
-    return writeState(this.#e, this.tenant, id, { op: "replace", value: t.state }, options, "restore", {
-      restoredFrom: t.from,
-      restoredVersion: t.version,
-    });
+    const t = await resolveTarget(this.#e, this.tenant, this.#e.begin(options), id, target);
+    const extra = { restoredFrom: t.from, restoredVersion: t.version };
+    return writeState(this.#e, this.tenant, id, { op: { op: "replace", value: t.state }, extra }, options, "restore");
   }
 
   async fork(id: string, input: ForkInput = {}): Promise<ContextInfo> {
@@ -271,13 +262,13 @@ class EmbeddedStore implements CoreStore {
       "snapshot", "version", "before", "at", "signal",
     ]);
     const { snapshot, version, before, at, signal, ...create } = i;
-    this.#e.enter({ ...(signal !== undefined && { signal }) });
-    const now = this.#e.now();
-    const source = await this.#e.run(() => this.#e.driver.readHead(this.tenant, id, now));
+    const call = this.#e.begin({ ...(signal !== undefined && { signal }) });
+    const now = call.now;
+    const source = await this.#e.run(() => this.#e.driver.readHead(this.tenant, id, call));
     if (source === null) throw contextNotFound(id);
     const targetGiven = [snapshot, version, before, at].some((v) => v !== undefined);
     const from = targetGiven
-      ? await resolveTarget(this.#e, this.tenant, id, { snapshot, version, before, at } as unknown as RestoreTarget)
+      ? await resolveTarget(this.#e, this.tenant, call, id, { snapshot, version, before, at } as unknown as RestoreTarget)
       : { state: source.state, version: source.record.version };
     const s = source.record;
     const record = newRecord(this.#e, this.tenant, 
@@ -295,8 +286,8 @@ class EmbeddedStore implements CoreStore {
       from.version,
     );
     const stateJson = JSON.stringify(from.state);
-    await checkStateSchema(this.#e, this.tenant, record.kind, from.state);
-    const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, []));
+    await checkStateSchema(this.#e, this.tenant, call, record.kind, from.state);
+    const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, [], call));
     return toContextInfo(r.record);
   }
 
@@ -308,53 +299,46 @@ class EmbeddedStore implements CoreStore {
 
   async deactivate(holder: string, options?: CallOptions): Promise<string | null> {
     const h = checkText(holder, "holder");
-    this.#enter(options);
-    return deactivate(this.#e, this.tenant, h);
+    return deactivate(this.#e, this.tenant, this.#begin(options), h);
   }
 
   async switchContext(holder: string, contextId: string, options?: CallOptions): Promise<string | null> {
     const h = checkText(holder, "holder");
     checkId(contextId, "contextId");
-    this.#enter(options);
-    return switchContext(this.#e, this.tenant, h, contextId);
+    return switchContext(this.#e, this.tenant, this.#begin(options), h, contextId);
   }
 
   async currentContext(holder: string, options?: CallOptions): Promise<ContextInfo | null> {
     const h = checkText(holder, "holder");
-    this.#enter(options);
-    return currentContext(this.#e, this.tenant, h);
+    return currentContext(this.#e, this.tenant, this.#begin(options), h);
   }
 
   async setDefaultContext(holder: string, contextId: string | null, options?: CallOptions): Promise<void> {
     const h = checkText(holder, "holder");
     if (contextId !== null) checkId(contextId, "contextId");
-    this.#enter(options);
-    await setDefaultContext(this.#e, this.tenant, h, contextId);
+    await setDefaultContext(this.#e, this.tenant, this.#begin(options), h, contextId);
   }
 
   // ── schemas ───────────────────────────────────────────────────────────────
 
   async setSchema(kind: string, schema: JsonObject, options?: CallOptions): Promise<StateSchema> {
     checkId(kind, "kind");
-    this.#enter(options);
-    return setSchema(this.#e, this.tenant, kind, schema);
+    return setSchema(this.#e, this.tenant, this.#begin(options), kind, schema);
   }
 
   async getSchema(kind: string, options?: CallOptions): Promise<StateSchema | null> {
     checkId(kind, "kind");
-    this.#enter(options);
-    return getSchema(this.#e, this.tenant, kind);
+    return getSchema(this.#e, this.tenant, this.#begin(options), kind);
   }
 
   async listSchemas(options?: CallOptions): Promise<StateSchema[]> {
-    this.#enter(options);
-    return listSchemas(this.#e, this.tenant);
+    return listSchemas(this.#e, this.tenant, this.#begin(options));
   }
 
   async deleteSchema(kind: string, options?: CallOptions): Promise<boolean> {
     checkId(kind, "kind");
-    this.#enter(options);
-    return this.#e.run(() => this.#e.driver.deleteSchema(this.tenant, kind));
+    const call = this.#begin(options);
+    return this.#e.run(() => this.#e.driver.deleteSchema(this.tenant, kind, call));
   }
 
   // ── leases ────────────────────────────────────────────────────────────────
@@ -367,23 +351,20 @@ class EmbeddedStore implements CoreStore {
 
   renewLease(id: string, lease: LeaseRef): Promise<Lease> {
     checkId(id, "id");
-    this.#e.enter(lease as CallOptions | undefined);
     return renewLease(this.#e, this.tenant, id, lease);
   }
 
   releaseLease(id: string, lease: LeaseRef): Promise<void> {
     checkId(id, "id");
-    this.#e.enter(lease as CallOptions | undefined);
     return releaseLease(this.#e, this.tenant, id, lease);
   }
 
   async getLease(id: string, options?: CallOptions): Promise<Lease | null> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
-    this.#e.enter(o);
-    const now = this.#e.now();
-    const l = await this.#e.run(() => this.#e.driver.getLease(this.tenant, id, now));
-    if (l === null) await requireContext(this.#e, this.tenant, id);
+    const call = this.#e.begin(o);
+    const l = await this.#e.run(() => this.#e.driver.getLease(this.tenant, id, call));
+    if (l === null) await requireContext(this.#e, this.tenant, id, call);
     return l && toLease(id, l);
   }
 
@@ -395,31 +376,28 @@ class EmbeddedStore implements CoreStore {
   }
 
   async purgeExpired(options?: CallOptions): Promise<number> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
-    this.#e.enter(o);
-    const now = this.#e.now();
-    return this.#e.run(() => this.#e.driver.purgeExpired(this.tenant, now));
+    const call = this.#begin(options);
+    return this.#e.run(() => this.#e.driver.purgeExpired(this.tenant, call));
   }
 
   compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult> {
     checkId(id, "id");
     const o = checkOptions<{ beforeSeq: number } & CallOptions>(options, "options", ["beforeSeq", "signal"]);
-    this.#e.enter(o);
-    return compactHistory(this.#e, this.tenant, id, o.beforeSeq);
+    return compactHistory(this.#e, this.tenant, this.#e.begin(o), id, o.beforeSeq);
   }
 
   async health(options?: CallOptions): Promise<StoreHealth> {
-    const o = checkOptions<CallOptions>(options, "options", CALL);
-    this.#e.enter(o);
+    const call = this.#begin(options);
     const start = performance.now();
     try {
-      const details = await this.#e.run(() => this.#e.driver.ping());
-      return { ok: true, driver: this.#e.driver.name, latencyMs: performance.now() - start, details };
+      const details = await this.#e.run(() => this.#e.driver.ping(call));
+      return { ok: true, driver: this.#e.driver.name, latencyMs: performance.now() - start, capabilities: this.#capabilities(), details };
     } catch (e) {
       return {
         ok: false,
         driver: this.#e.driver.name,
         latencyMs: performance.now() - start,
+        capabilities: this.#capabilities(),
         details: { code: (e as ContextError).code ?? "INTERNAL", message: (e as Error).message },
       };
     }
@@ -427,6 +405,11 @@ class EmbeddedStore implements CoreStore {
 
   close(): Promise<void> {
     return this.#e.close();
+  }
+
+  #capabilities(): StoreCapabilities {
+    const { crossProcessWatch, durable, search } = this.#e.driver.capabilities;
+    return { crossProcessWatch, durable, search: search && this.#e.driver.search !== undefined };
   }
 
   [Symbol.asyncDispose](): Promise<void> {

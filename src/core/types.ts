@@ -304,11 +304,22 @@ export interface CompactResult {
   firstVersion: number;
 }
 
+/** What a store's driver can do (its `DriverCapabilities`). */
+export interface StoreCapabilities {
+  /** Commits made by other processes or nodes reach watchers. */
+  crossProcessWatch: boolean;
+  /** Data survives a restart of the process. */
+  durable: boolean;
+  /** Full-text search of the history (`searchEvents`); without it: `NOT_SUPPORTED`. */
+  search: boolean;
+}
+
 /** Health of the store's backend. */
 export interface StoreHealth {
   ok: boolean;
   driver: string;
   latencyMs: number;
+  capabilities: StoreCapabilities;
   details: Record<string, unknown>;
 }
 

@@ -2,7 +2,8 @@
  * Input checks at the edge of the core: every public method validates all of its input
  * here before it touches the driver, so bad input never causes a partial write.
  */
-import { ContextError, invalidInput } from "../errors.js";
+import { abortedError, invalidInput } from "../errors.js";
+import type { ContextError } from "../errors.js";
 import { isPlainObject } from "./json.js";
 import type { CallOptions } from "./types.js";
 
@@ -96,7 +97,7 @@ export function checkOptions<T extends object>(value: unknown, field: string, al
 
 /** The error an aborted signal turns into. */
 export function abortError(signal: AbortSignal): ContextError {
-  return new ContextError("ABORTED", "the operation was aborted", { cause: signal.reason });
+  return abortedError(signal);
 }
 
 /** Throws `ABORTED` if the signal has fired. */

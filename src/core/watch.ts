@@ -6,7 +6,7 @@
  * that lands while a read is running raises a notice that triggers one more read; events
  * are never taken from the notice itself, only from the table, in seq order.
  */
-import type { EventRecord } from "../drivers/driver.js";
+import type { DriverCall, EventRecord } from "../drivers/driver.js";
 import type { Engine } from "./engine.js";
 import { toContextEvent } from "./engine.js";
 import { contextNotFound, isContextError } from "../errors.js";
@@ -41,8 +41,8 @@ async function* run(
   try {
     let last: number | undefined = afterSeq;
     if (last === undefined) {
-      const now = engine.now();
-      const record = await engine.run(() => d.getContext(tenant, id, now));
+      const call: DriverCall = { now: engine.now(), signal };
+      const record = await engine.run(() => d.getContext(tenant, id, call));
       if (record === null) throw contextNotFound(id);
       last = record.lastSeq;
     }
@@ -52,7 +52,9 @@ async function* run(
       const from: number = last;
       let page: EventRecord[];
       try {
-        page = await engine.run(() => d.readEvents(tenant, id, { afterSeq: from, order: "asc", limit: PAGE }));
+        // Each read takes the clock anew: the context may expire while it is watched.
+        const call: DriverCall = { now: engine.now(), signal };
+        page = await engine.run(() => d.readEvents(tenant, id, { afterSeq: from, order: "asc", limit: PAGE }, call));
         backoffMs = 0;
       } catch (e) {
         // A backend that went away comes back: wait and resume from the last delivered seq,

@@ -6,7 +6,12 @@
  * Rules every driver follows (the conformance suite in `src/testing/` checks them):
  *
  * - Every method takes a `tenant`; a row of another tenant is invisible (never "exists").
- * - A context whose `expiresAt <= now` is invisible to every method but `purgeExpired`.
+ * - Every method that does I/O takes a {@link DriverCall} last: `call.now` is the only clock a
+ *   driver reads (never `Date.now()`), `call.signal` the caller's signal.
+ * - A context whose `expiresAt <= call.now` is invisible to every method but `purgeExpired`.
+ * - Optional areas (today `search`) are properties of the driver holding an interface of
+ *   their own, present exactly when `capabilities` says so; the core answers `NOT_SUPPORTED`
+ *   for an area a driver lacks, and the conformance suite skips its tests, saying why.
  * - `commit` is one transaction: guards, state, version, events, snapshot and checkpoint
  *   land together or not at all. It must be serialised per context (row lock,
  *   `BEGIN IMMEDIATE`, a mutex…): two commits never observe the same head.
@@ -22,7 +27,7 @@
 import type { JsonObject, JsonValue } from "../core/json-types.js";
 
 /**
- * What every driver call carries (being introduced: methods take it as their last argument).
+ * What every driver call carries, as its last argument.
  * The store's clock reading decides expiry, lease validity and timestamps, so a store with
  * `StoreOptions.now` behaves the same on every driver; the caller's signal lets a driver stop
  * waiting (for a pooled connection, a lock, the network) when the caller gives up. A driver
@@ -36,12 +41,14 @@ export interface DriverCall {
   signal?: AbortSignal | undefined;
 }
 
-/** Optional abilities of a driver. */
+/** Optional abilities and areas of a driver. */
 export interface DriverCapabilities {
   /** Commits made by other processes or nodes reach `subscribe` listeners. */
   crossProcessWatch: boolean;
   /** Data survives a restart of the process. */
   durable: boolean;
+  /** The driver has the {@link EventSearchArea} as `driver.search`. */
+  search: boolean;
 }
 
 /** A context row. */
@@ -122,7 +129,6 @@ export interface StateUpdate {
 
 /** One atomic mutation of a context. */
 export interface Mutation {
-  now: number;
   /** Fail with `VersionConflictError` unless the head is at this version. */
   expectedVersion?: number;
   /** Fail with `LEASE_LOST` unless this is the token of the current, unexpired, held lease. */
@@ -174,7 +180,6 @@ export interface LeaseRecord {
 
 /** Filters of `listContexts`, already validated. */
 export interface ContextQuery {
-  now: number;
   kind?: string;
   userId?: string;
   chatId?: string;
@@ -195,8 +200,6 @@ export interface EventSearch {
   contextId?: string;
   types?: string[];
   limit: number;
-  /** Contexts expired at this time are not searched. */
-  now: number;
 }
 
 /** One event found, with its context and a relevance score (higher is better). */
@@ -226,7 +229,6 @@ export interface ContextPatch {
   metadata?: string;
   expiresAt?: number | null;
   status?: "active" | "archived";
-  now: number;
 }
 
 /** Which context of a holder: the active one, or the default used when none is active. */
@@ -240,7 +242,22 @@ export interface ChangeNotice {
 }
 
 /**
- * A storage backend. Required methods are few; optional abilities are in `capabilities`.
+ * The full-text search area (`driver.search`, with `capabilities.search`): what
+ * `store.searchEvents` asks of storage. The words are the core's (`core/words.ts`).
+ */
+export interface EventSearchArea {
+  /**
+   * Events of visible contexts of `tenant` whose data's string values hold every word of
+   * `search.words` (as whole words, case-insensitively): best score first, then newest first
+   * (`compareHits` in core/words.ts). A context that does not exist (or is not visible at
+   * `call.now`) yields no hits, not NOT_FOUND.
+   */
+  searchEvents(tenant: string, search: EventSearch, call: DriverCall): Promise<EventSearchHit[]>;
+}
+
+/**
+ * A storage backend. Required methods are few; optional areas (`search`) are declared in
+ * `capabilities`. Every method that does I/O takes a {@link DriverCall} last.
  *
  * @example
  * ```ts
@@ -250,46 +267,54 @@ export interface ChangeNotice {
 export interface Driver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
+  /** Full-text search over events; present exactly when `capabilities.search`. */
+  readonly search?: EventSearchArea | undefined;
 
   /** Connects, checks the schema and applies migrations. Called once by the store. */
   open(): Promise<void>;
   /** Safe to call twice. */
   close(): Promise<void>;
   /** Round-trips to the backend; throws `DRIVER_UNAVAILABLE` when it cannot. */
-  ping(): Promise<Record<string, unknown>>;
+  ping(call: DriverCall): Promise<Record<string, unknown>>;
 
   /**
    * Inserts a context at version 1 with its state (and a checkpoint of it), and the given
    * events (seq 1…). `ALREADY_EXISTS` if the id is taken in this tenant, even by an expired one.
    */
-  insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[]): Promise<CommitResult>;
-  getContext(tenant: string, id: string, now: number): Promise<ContextRecord | null>;
-  listContexts(tenant: string, query: ContextQuery): Promise<ContextRecord[]>;
-  updateContext(tenant: string, id: string, patch: ContextPatch): Promise<ContextRecord | null>;
+  insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[], call: DriverCall): Promise<CommitResult>;
+  /** The context row, or `null` when it does not exist or has expired. */
+  getContext(tenant: string, id: string, call: DriverCall): Promise<ContextRecord | null>;
+  /** A page of visible contexts, by id. */
+  listContexts(tenant: string, query: ContextQuery, call: DriverCall): Promise<ContextRecord[]>;
+  /** Applies the patch and sets `updatedAt = call.now`; `null` when the context does not exist. */
+  updateContext(tenant: string, id: string, patch: ContextPatch, call: DriverCall): Promise<ContextRecord | null>;
   /** Deletes the context and everything of it. False when it did not exist. */
-  deleteContext(tenant: string, id: string, now: number): Promise<boolean>;
+  deleteContext(tenant: string, id: string, call: DriverCall): Promise<boolean>;
 
   /** Current state and head; null when the context does not exist. */
-  readHead(tenant: string, id: string, now: number): Promise<{ record: ContextRecord; state: JsonObject } | null>;
-  /** `NOT_FOUND` when the context does not exist. */
-  commit(tenant: string, id: string, mutation: Mutation): Promise<CommitResult>;
+  readHead(tenant: string, id: string, call: DriverCall): Promise<{ record: ContextRecord; state: JsonObject } | null>;
+  /** One atomic mutation (see {@link Mutation}); `updatedAt` becomes `call.now`. `NOT_FOUND` when the context does not exist. */
+  commit(tenant: string, id: string, mutation: Mutation, call: DriverCall): Promise<CommitResult>;
 
-  readEvents(tenant: string, id: string, query: EventRecordQuery): Promise<EventRecord[]>;
-  countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">): Promise<number>;
-  /**
-   * Events of visible contexts of `tenant` whose data's string values hold every word of
-   * `search.words` (as whole words, case-insensitively): best score first, then newest first.
-   * A context that does not exist (or is not visible) yields no hits, not NOT_FOUND.
-   */
-  searchEvents(tenant: string, search: EventSearch): Promise<EventSearchHit[]>;
+  /** Events matching the query, in `query.order`. */
+  readEvents(tenant: string, id: string, query: EventRecordQuery, call: DriverCall): Promise<EventRecord[]>;
+  /** How many events match. */
+  countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">, call: DriverCall): Promise<number>;
 
   /** The newest checkpoint at or below `version`. */
-  readCheckpoint(tenant: string, id: string, version: number): Promise<{ version: number; state: JsonObject } | null>;
+  readCheckpoint(
+    tenant: string,
+    id: string,
+    version: number,
+    call: DriverCall,
+  ): Promise<{ version: number; state: JsonObject } | null>;
 
-  listSnapshots(tenant: string, id: string): Promise<SnapshotRecord[]>;
-  getSnapshot(tenant: string, id: string, name: string): Promise<SnapshotRecord | null>;
+  /** The context's snapshots, oldest first. */
+  listSnapshots(tenant: string, id: string, call: DriverCall): Promise<SnapshotRecord[]>;
+  /** One snapshot by name, or `null`. */
+  getSnapshot(tenant: string, id: string, name: string, call: DriverCall): Promise<SnapshotRecord | null>;
   /** The newest snapshot created at or before `time`. */
-  latestSnapshotBefore(tenant: string, id: string, time: number): Promise<SnapshotRecord | null>;
+  latestSnapshotBefore(tenant: string, id: string, time: number, call: DriverCall): Promise<SnapshotRecord | null>;
 
   /**
    * Drops events with `seq < beforeSeq` and checkpoints older than `checkpoint`, after
@@ -300,9 +325,10 @@ export interface Driver {
     id: string,
     beforeSeq: number,
     checkpoint: { version: number; stateJson: string },
+    call: DriverCall,
   ): Promise<number>;
-  /** Deletes expired contexts (of one tenant, or all when `tenant` is undefined). */
-  purgeExpired(tenant: string | undefined, now: number): Promise<number>;
+  /** Deletes contexts expired at `call.now` (of one tenant, or all when `tenant` is undefined). */
+  purgeExpired(tenant: string | undefined, call: DriverCall): Promise<number>;
 
   /** Grants the lease unless another holder has an unexpired one; returns the holder's lease either way. */
   tryAcquireLease(
@@ -310,24 +336,34 @@ export interface Driver {
     id: string,
     holder: string,
     ttlMs: number,
-    now: number,
+    call: DriverCall,
   ): Promise<{ granted: boolean; lease: LeaseRecord }>;
   /** Extends the lease if `token` is current and unexpired; `LEASE_LOST` otherwise. */
-  renewLease(tenant: string, id: string, holder: string, token: number, ttlMs: number, now: number): Promise<LeaseRecord>;
+  renewLease(tenant: string, id: string, holder: string, token: number, ttlMs: number, call: DriverCall): Promise<LeaseRecord>;
   /** Releases the lease if `token` is current; a stale token is a no-op that returns false. */
-  releaseLease(tenant: string, id: string, holder: string, token: number): Promise<boolean>;
-  getLease(tenant: string, id: string, now: number): Promise<LeaseRecord | null>;
+  releaseLease(tenant: string, id: string, holder: string, token: number, call: DriverCall): Promise<boolean>;
+  /** The current unexpired lease, or `null`. */
+  getLease(tenant: string, id: string, call: DriverCall): Promise<LeaseRecord | null>;
 
   /** The context id in `slot` of `holder` (the active context or the default), or `null`. */
-  getActiveContext(tenant: string, holder: string, slot: ActiveSlot): Promise<string | null>;
+  getActiveContext(tenant: string, holder: string, slot: ActiveSlot, call: DriverCall): Promise<string | null>;
   /** Sets (or clears with `null`) and returns the previous value, atomically. */
-  setActiveContext(tenant: string, holder: string, slot: ActiveSlot, contextId: string | null): Promise<string | null>;
+  setActiveContext(
+    tenant: string,
+    holder: string,
+    slot: ActiveSlot,
+    contextId: string | null,
+    call: DriverCall,
+  ): Promise<string | null>;
 
   /** Stores a schema; the revision increases with every put. */
-  putSchema(tenant: string, kind: string, schemaJson: string, now: number): Promise<SchemaRecord>;
-  getSchema(tenant: string, kind: string): Promise<SchemaRecord | null>;
-  listSchemas(tenant: string): Promise<SchemaRecord[]>;
-  deleteSchema(tenant: string, kind: string): Promise<boolean>;
+  putSchema(tenant: string, kind: string, schemaJson: string, call: DriverCall): Promise<SchemaRecord>;
+  /** The schema of `kind`, or `null`. */
+  getSchema(tenant: string, kind: string, call: DriverCall): Promise<SchemaRecord | null>;
+  /** Every schema of the tenant, by kind. */
+  listSchemas(tenant: string, call: DriverCall): Promise<SchemaRecord[]>;
+  /** Removes the schema of `kind`; `false` when there was none. */
+  deleteSchema(tenant: string, kind: string, call: DriverCall): Promise<boolean>;
 
   /**
    * Calls `listener` after commits (and lease releases) become visible: at once for this

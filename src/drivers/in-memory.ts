@@ -14,9 +14,11 @@ import type {
   ContextQuery,
   ContextRecord,
   Driver,
+  DriverCall,
   EventRecord,
   EventRecordInput,
   EventRecordQuery,
+  EventSearch,
   EventSearchHit,
   LeaseRecord,
   Mutation,
@@ -148,9 +150,30 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
     return out;
   };
 
+  const search = {
+    async searchEvents(tenant: string, q: EventSearch, call: DriverCall): Promise<EventSearchHit[]> {
+      // A scan: the reference semantics, not a fast path (the other drivers keep an index).
+      const hits: (EventSearchHit & { stored: StoredEvent })[] = [];
+      const m = tenants.get(tenant);
+      const candidates = q.contextId === undefined ? [...(m?.entries() ?? [])] : [[q.contextId, m?.get(q.contextId)] as const];
+      for (const [id, e] of candidates) {
+        if (!visible(e, call.now)) continue;
+        for (const ev of e.events) {
+          if (q.types !== undefined && !q.types.includes(ev.type)) continue;
+          ev.terms ??= searchTerms(parse<JsonValue>(ev.data));
+          const score = searchScore(ev.terms, q.words);
+          if (score > 0) hits.push({ contextId: id, event: { seq: ev.seq, timestamp: ev.timestamp } as EventRecord, score, stored: ev });
+        }
+      }
+      hits.sort(compareHits);
+      return hits.slice(0, q.limit).map((h) => ({ contextId: h.contextId, event: toEvent(h.stored), score: h.score }));
+    },
+  };
+
   return {
-    name: "memory",
-    capabilities: { crossProcessWatch: false, durable: false },
+    name: "in-memory",
+    capabilities: { crossProcessWatch: false, durable: false, search: true },
+    search,
 
     async open() {},
     async close() {
@@ -160,7 +183,7 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return { contexts: [...tenants.values()].reduce((n, m) => n + m.size, 0) };
     },
 
-    async insertContext(record, stateJson, events) {
+    async insertContext(record, stateJson, events, _call) {
       const m = entries(record.tenant);
       if (m.has(record.id)) {
         throw new ContextError("ALREADY_EXISTS", `context ${record.id} already exists`, { details: { contextId: record.id } });
@@ -181,15 +204,15 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return { record: recordOf(entry), events: stored.map(toEvent) };
     },
 
-    async getContext(tenant, id, now) {
-      const e = find(tenant, id, now);
+    async getContext(tenant, id, call) {
+      const e = find(tenant, id, call.now);
       return e && recordOf(e);
     },
 
-    async listContexts(tenant, q: ContextQuery) {
+    async listContexts(tenant, q: ContextQuery, call) {
       const rows = [...(tenants.get(tenant)?.values() ?? [])].filter(
         (e) =>
-          visible(e, q.now) &&
+          visible(e, call.now) &&
           (q.kind === undefined || e.record.kind === q.kind) &&
           (q.userId === undefined || e.record.userId === q.userId) &&
           (q.chatId === undefined || e.record.chatId === q.chatId) &&
@@ -203,34 +226,35 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return rows.slice(0, q.limit).map(recordOf);
     },
 
-    async updateContext(tenant, id, patch: ContextPatch) {
-      const e = find(tenant, id, patch.now);
+    async updateContext(tenant, id, patch: ContextPatch, call) {
+      const e = find(tenant, id, call.now);
       if (!e) return null;
       if (patch.title !== undefined) e.record.title = patch.title;
       if (patch.metadata !== undefined) e.metadataJson = patch.metadata;
       if (patch.expiresAt !== undefined) e.record.expiresAt = patch.expiresAt;
       if (patch.status !== undefined) e.record.status = patch.status;
-      e.record.updatedAt = patch.now;
+      e.record.updatedAt = call.now;
       return recordOf(e);
     },
 
-    async deleteContext(tenant, id, now) {
-      if (!find(tenant, id, now)) return false;
+    async deleteContext(tenant, id, call) {
+      if (!find(tenant, id, call.now)) return false;
       tenants.get(tenant)?.delete(id);
       notify({ tenant, contextId: id });
       return true;
     },
 
-    async readHead(tenant, id, now) {
-      const e = find(tenant, id, now);
+    async readHead(tenant, id, call) {
+      const e = find(tenant, id, call.now);
       return e && { record: recordOf(e), state: parse<JsonObject>(e.stateJson) };
     },
 
-    async commit(tenant, id, m: Mutation): Promise<CommitResult> {
-      const e = need(tenant, id, m.now);
+    async commit(tenant, id, m: Mutation, call): Promise<CommitResult> {
+      const now = call.now;
+      const e = need(tenant, id, now);
       if (m.fencingToken !== undefined) {
         const l = e.lease;
-        if (!l || l.holder === null || l.token !== m.fencingToken || l.expiresAt <= m.now) {
+        if (!l || l.holder === null || l.token !== m.fencingToken || l.expiresAt <= now) {
           throw new ContextError("LEASE_LOST", `fencing token ${m.fencingToken} is not the current lease of context ${id}`, {
             details: { contextId: id, fencingToken: m.fencingToken, currentToken: l?.token ?? null },
           });
@@ -264,7 +288,7 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       }));
       e.events.push(...written);
       e.record.lastSeq = seq;
-      e.record.updatedAt = m.now;
+      e.record.updatedAt = now;
       let snapshot: SnapshotRecord | undefined;
       if (update) {
         e.stateJson = update.stateJson;
@@ -278,7 +302,7 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
           version,
           seq: firstOfEvents?.seq ?? seq,
           stateJson: e.stateJson,
-          createdAt: m.now,
+          createdAt: now,
         };
         e.snapshots.set(s.name, s);
         snapshot = toSnapshot(s);
@@ -292,55 +316,37 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       };
     },
 
-    async readEvents(tenant, id, q) {
-      const e = need(tenant, id, Date.now());
+    async readEvents(tenant, id, q, call) {
+      const e = need(tenant, id, call.now);
       const rows = eventsOf(e, q);
       if (q.order === "desc") rows.reverse();
       return rows.slice(0, q.limit).map(toEvent);
     },
 
-    async countEvents(tenant, id, q) {
-      return eventsOf(need(tenant, id, Date.now()), q).length;
+    async countEvents(tenant, id, q, call) {
+      return eventsOf(need(tenant, id, call.now), q).length;
     },
 
-    async searchEvents(tenant, q) {
-      // A scan: the reference semantics, not a fast path (the other drivers keep an index).
-      const hits: (EventSearchHit & { stored: StoredEvent })[] = [];
-      const m = tenants.get(tenant);
-      const candidates = q.contextId === undefined ? [...(m?.entries() ?? [])] : [[q.contextId, m?.get(q.contextId)] as const];
-      for (const [id, e] of candidates) {
-        if (!visible(e, q.now)) continue;
-        for (const ev of e.events) {
-          if (q.types !== undefined && !q.types.includes(ev.type)) continue;
-          ev.terms ??= searchTerms(parse<JsonValue>(ev.data));
-          const score = searchScore(ev.terms, q.words);
-          if (score > 0) hits.push({ contextId: id, event: { seq: ev.seq, timestamp: ev.timestamp } as EventRecord, score, stored: ev });
-        }
-      }
-      hits.sort(compareHits);
-      return hits.slice(0, q.limit).map((h) => ({ contextId: h.contextId, event: toEvent(h.stored), score: h.score }));
-    },
-
-    async readCheckpoint(tenant, id, version) {
-      const e = find(tenant, id, Date.now());
+    async readCheckpoint(tenant, id, version, call) {
+      const e = find(tenant, id, call.now);
       if (!e) return null;
       let best: { version: number; stateJson: string } | undefined;
       for (const c of e.checkpoints) if (c.version <= version && (!best || c.version > best.version)) best = c;
       return best ? { version: best.version, state: parse<JsonObject>(best.stateJson) } : null;
     },
 
-    async listSnapshots(tenant, id) {
-      const e = need(tenant, id, Date.now());
+    async listSnapshots(tenant, id, call) {
+      const e = need(tenant, id, call.now);
       return [...e.snapshots.values()].sort((a, b) => a.seq - b.seq).map(toSnapshot);
     },
 
-    async getSnapshot(tenant, id, name) {
-      const s = find(tenant, id, Date.now())?.snapshots.get(name);
+    async getSnapshot(tenant, id, name, call) {
+      const s = find(tenant, id, call.now)?.snapshots.get(name);
       return s ? toSnapshot(s) : null;
     },
 
-    async latestSnapshotBefore(tenant, id, time) {
-      const e = find(tenant, id, Date.now());
+    async latestSnapshotBefore(tenant, id, time, call) {
+      const e = find(tenant, id, call.now);
       let best: StoredSnapshot | undefined;
       for (const s of e?.snapshots.values() ?? []) {
         if (s.createdAt <= time && (!best || s.seq > best.seq)) best = s;
@@ -348,8 +354,8 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return best ? toSnapshot(best) : null;
     },
 
-    async compact(tenant, id, beforeSeq, checkpoint) {
-      const e = need(tenant, id, Date.now());
+    async compact(tenant, id, beforeSeq, checkpoint, call) {
+      const e = need(tenant, id, call.now);
       const before = e.events.length;
       e.events = e.events.filter((ev) => ev.seq >= beforeSeq);
       e.checkpoints = e.checkpoints.filter((c) => c.version > checkpoint.version);
@@ -358,7 +364,8 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return before - e.events.length;
     },
 
-    async purgeExpired(tenant, now) {
+    async purgeExpired(tenant, call) {
+      const now = call.now;
       let n = 0;
       for (const [t, m] of tenants) {
         if (tenant !== undefined && t !== tenant) continue;
@@ -372,7 +379,8 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return n;
     },
 
-    async tryAcquireLease(tenant, id, holder, ttlMs, now) {
+    async tryAcquireLease(tenant, id, holder, ttlMs, call) {
+      const now = call.now;
       const e = need(tenant, id, now);
       const l = e.lease;
       if (l && l.holder !== null && l.holder !== holder && l.expiresAt > now) {
@@ -382,7 +390,8 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return { granted: true, lease: { holder, token: e.lease.token, expiresAt: e.lease.expiresAt } };
     },
 
-    async renewLease(tenant, id, holder, token, ttlMs, now) {
+    async renewLease(tenant, id, holder, token, ttlMs, call) {
+      const now = call.now;
       const l = need(tenant, id, now).lease;
       if (!l || l.holder !== holder || l.token !== token || l.expiresAt <= now) {
         throw new ContextError("LEASE_LOST", `the lease with token ${token} on context ${id} is no longer held by ${holder}`, {
@@ -393,15 +402,16 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return { holder, token, expiresAt: l.expiresAt };
     },
 
-    async releaseLease(tenant, id, holder, token) {
-      const l = find(tenant, id, Date.now())?.lease;
+    async releaseLease(tenant, id, holder, token, call) {
+      const l = find(tenant, id, call.now)?.lease;
       if (!l || l.holder !== holder || l.token !== token) return false;
       l.holder = null;
       notify({ tenant, contextId: id });
       return true;
     },
 
-    async getLease(tenant, id, now): Promise<LeaseRecord | null> {
+    async getLease(tenant, id, call): Promise<LeaseRecord | null> {
+      const now = call.now;
       const l = find(tenant, id, now)?.lease;
       return l && l.holder !== null && l.expiresAt > now ? { holder: l.holder, token: l.token, expiresAt: l.expiresAt } : null;
     },
@@ -418,7 +428,8 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return previous;
     },
 
-    async putSchema(tenant, kind, schemaJson, now) {
+    async putSchema(tenant, kind, schemaJson, call) {
+      const now = call.now;
       let m = schemas.get(tenant);
       if (!m) schemas.set(tenant, (m = new Map()));
       m.set(kind, { json: schemaJson, revision: ++schemaRevision, updatedAt: now });

@@ -129,7 +129,15 @@ export const StateSchemaSchema = z
 
 /** Store health. */
 export const HealthSchema = z
-  .object({ ok: z.boolean(), driver: z.string(), latencyMs: z.number(), details: z.record(z.string(), z.unknown()) })
+  .object({
+    ok: z.boolean(),
+    driver: z.string(),
+    latencyMs: z.number(),
+    capabilities: z
+      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean() })
+      .openapi("StoreCapabilities", { description: "What the store's driver can do; optional areas it lacks answer 501 NOT_SUPPORTED" }),
+    details: z.record(z.string(), z.unknown()),
+  })
   .openapi("Health");
 
 /** Result of compaction. */

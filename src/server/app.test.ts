@@ -36,7 +36,7 @@ describe("system routes", () => {
     expect(await (await app.request("/healthz")).json()).toEqual({ ok: true });
     const ready = await app.request("/readyz");
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ok: true, driver: "memory" });
+    expect(await ready.json()).toMatchObject({ ok: true, driver: "in-memory" });
     const doc = (await (await app.request("/openapi.json")).json()) as {
       openapi: string;
       paths: Record<string, Record<string, unknown>>;

@@ -26,6 +26,11 @@ export const ERROR_STATUS: Readonly<Record<ContextErrorCode, number>> = {
   STORE_INCOMPATIBLE: 500,
   CORRUPT: 500,
   INTERNAL: 500,
+  // The server's store cannot do this (a driver without the optional area).
+  NOT_SUPPORTED: 501,
+  // The embedding model (often a service of its own) failed: the request may be retried.
+  EMBEDDING_FAILED: 502,
+  MODEL_MISMATCH: 409,
 };
 
 /** The JSON body of every error response. */

@@ -2,11 +2,11 @@
  * The harness every conformance file shares: the store of the current test, skip rules and
  * the few helpers (expected errors, bounded waits, fingerprints) the feature files use.
  */
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { isContextError } from "../errors.js";
 import type { ContextError, ContextErrorCode } from "../errors.js";
-import type { ContextEvent, JsonObject } from "../core/types.js";
+import type { ContextEvent, JsonObject, StoreCapabilities } from "../core/types.js";
 import type { ContextStore } from "../agent/types.js";
 
 /** A feature of the suite; each can be skipped as a whole. */
@@ -24,10 +24,13 @@ export type ConformanceFeature =
   | "retention"
   | "tenancy"
   | "badInput"
-  | "errors";
+  | "errors"
+  | "clock";
 
 /**
- * Abilities some targets lack:
+ * Abilities some targets lack. The suite reads the store's `health().capabilities` once and
+ * skips, saying why, the tests of what the driver declares it lacks (`search`,
+ * `crossProcessWatch`); the others depend on the options:
  * - `crossProcessWatch`: a watcher on one store sees commits made through a second store on
  *   the same backend (needs {@link ConformanceOptions.openPeer}).
  * - `sharedBackend`: two stores on one backend see each other's data, compare-and-set and
@@ -60,7 +63,20 @@ export interface ConformanceOptions {
   isolateTenants?: boolean;
   /** Upper bound of every wait on a condition (a failure guard, not a speed limit). @default 10000 */
   waitTimeoutMs?: number;
+  /**
+   * Opens a store on the same kind of backend whose clock is `now` (`StoreOptions.now`), for
+   * the tests of everything time-dependent (expiry, leases, timestamps, time travel) without
+   * waiting. Without it those tests are skipped, saying so (e.g. the HTTP client: the server
+   * keeps its own clock).
+   */
+  openWithClock?: (now: () => number) => Promise<ContextStore>;
 }
+
+/** The capability each skip key needs, with the reason printed when the driver lacks it. */
+const NEEDS_CAPABILITY: Partial<Record<ConformanceSkipKey, keyof StoreCapabilities>> = {
+  search: "search",
+  crossProcessWatch: "crossProcessWatch",
+};
 
 /** The test-time view of the suite that feature files register their tests with. */
 export interface Suite {
@@ -73,6 +89,11 @@ export interface Suite {
   makeStore(): Promise<ContextStore>;
   /** A second store on the same backend as the running test's, closed after the test. */
   openPeer(): Promise<ContextStore>;
+  /**
+   * A store whose clock is `clock.now` (see {@link ConformanceOptions.openWithClock}), in a
+   * fresh tenant, closed after the test.
+   */
+  openWithClock(clock: TestClock): Promise<ContextStore>;
   /** Registers a test, skipped with its reason when one of `keys` is skipped. */
   test(keys: ConformanceSkipKey | ConformanceSkipKey[], name: string, fn: () => Promise<void>, timeoutMs?: number): void;
   /** The bound of waits on conditions. */
@@ -85,6 +106,16 @@ export function createSuite(makeStore: () => Promise<ContextStore>, options: Con
   let view: ContextStore | undefined;
   let extra: ContextStore[] = [];
   const isolate = options.isolateTenants ?? true;
+  let capabilities: StoreCapabilities | undefined;
+
+  beforeAll(async () => {
+    const probe = await makeStore();
+    try {
+      capabilities = (await probe.health()).capabilities;
+    } finally {
+      await probe.close();
+    }
+  });
 
   beforeEach(async () => {
     root = await makeStore();
@@ -114,6 +145,12 @@ export function createSuite(makeStore: () => Promise<ContextStore>, options: Con
       extra.push(s);
       return s;
     },
+    async openWithClock(clock) {
+      if (options.openWithClock === undefined) throw new Error("ConformanceOptions.openWithClock is not set");
+      const store = await options.openWithClock(() => clock.now);
+      extra.push(store);
+      return isolate ? store.withTenant(randomName("t")) : store;
+    },
     async openPeer() {
       if (options.openPeer === undefined) throw new Error("ConformanceOptions.openPeer is not set");
       const peer = await options.openPeer(suite.root);
@@ -131,10 +168,44 @@ export function createSuite(makeStore: () => Promise<ContextStore>, options: Con
         it.skip(`${name} [skipped: needs ConformanceOptions.openPeer]`, () => {});
         return;
       }
-      it(name, fn, timeoutMs);
+      if (options.openWithClock === undefined && list.includes("clock")) {
+        it.skip(`${name} [skipped: needs ConformanceOptions.openWithClock]`, () => {});
+        return;
+      }
+      const needs = list.map((k) => NEEDS_CAPABILITY[k]).filter((c): c is keyof StoreCapabilities => c !== undefined);
+      if (needs.length === 0) {
+        it(name, fn, timeoutMs);
+        return;
+      }
+      it(
+        name,
+        async (ctx) => {
+          const lacking = needs.find((c) => capabilities?.[c] === false);
+          if (lacking !== undefined) ctx.skip(`the driver declares capabilities.${lacking} = false`);
+          await fn();
+        },
+        timeoutMs,
+      );
     },
   };
   return suite;
+}
+
+/** A clock a test moves by hand: the store reads `now`, the test advances it. */
+export class TestClock {
+  now: number;
+  constructor(start = Date.UTC(2030, 0, 1)) {
+    this.now = start;
+  }
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): number {
+    this.now += ms;
+    return this.now;
+  }
+  /** The clock as the ISO text the store returns. */
+  get iso(): string {
+    return new Date(this.now).toISOString();
+  }
 }
 
 /** A random name with a prefix, unique across processes sharing one database. */

@@ -23,6 +23,7 @@ import { badInputTests } from "./bad-input.js";
 import { errorsTests } from "./errors.js";
 import { stepsTests } from "./steps.js";
 import { sharedBackendTests } from "./shared-backend.js";
+import { clockTests } from "./clock.js";
 
 export type {
   ConformanceCapability,
@@ -68,5 +69,6 @@ export function describeConformance(
     badInputTests(suite);
     errorsTests(suite);
     sharedBackendTests(suite);
+    clockTests(suite);
   });
 }

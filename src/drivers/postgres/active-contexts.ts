@@ -10,17 +10,17 @@ type ActiveContextMethods = Pick<Driver, "getActiveContext" | "setActiveContext"
 export function activeContextMethods(scope: DriverScope): ActiveContextMethods {
   const { s, read, tx } = scope;
   return {
-    async getActiveContext(tenant, holder, slot) {
+    async getActiveContext(tenant, holder, slot, call) {
       const r = await read("getActiveContext", `SELECT context_id FROM ${s}.active_contexts WHERE tenant = $1 AND holder = $2 AND slot = $3`, [
         tenant,
         holder,
         slot,
-      ]);
+      ], call);
       const row = r.rows[0];
       return row === undefined ? null : String(row.context_id);
     },
 
-    async setActiveContext(tenant, holder, slot, contextId) {
+    async setActiveContext(tenant, holder, slot, contextId, call) {
       return tx("setActiveContext", async (client) => {
         // Serialise writers of this slot, also when it does not exist yet.
         await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`contextd:active:${tenant}:${holder}:${slot}`]);
@@ -39,7 +39,7 @@ export function activeContextMethods(scope: DriverScope): ActiveContextMethods {
         }
         const row = old.rows[0];
         return row === undefined ? null : String(row.context_id);
-      });
+      }, call);
     },
   };
 }

@@ -16,6 +16,7 @@
 import { ContextError, VersionConflictError, contextNotFound, isContextError } from "../../errors.js";
 import type {
   CommitResult,
+  DriverCall,
   ContextRecord,
   EventRecord,
   EventRecordInput,
@@ -92,13 +93,13 @@ function toWritten(events: EventRecordInput[], firstSeq: number): EventRecord[] 
 }
 
 /** Runs one mutation; see the module docs. */
-export async function commitMutation(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<CommitResult> {
-  if (m.update === undefined && m.snapshot === undefined) return appendOnly(t, tenant, id, m);
+export async function commitMutation(t: CommitTarget, tenant: string, id: string, m: Mutation, call: DriverCall): Promise<CommitResult> {
+  if (m.update === undefined && m.snapshot === undefined) return appendOnly(t, tenant, id, m, call);
   if (m.update !== undefined && m.snapshot === undefined) {
-    const fast = await guessedCommit(t, tenant, id, m, m.update);
+    const fast = await guessedCommit(t, tenant, id, m, m.update, call);
     if (fast !== undefined) return fast;
   }
-  const { result, pk, stateJson, schema } = await lockedCommit(t, tenant, id, m);
+  const { result, pk, stateJson, schema } = await lockedCommit(t, tenant, id, m, call);
   // Only a committed head may be cached: see head-cache.ts.
   t.heads.set(tenant, id, { pk, record: result.record, stateJson, schema });
   return result;
@@ -115,6 +116,7 @@ async function guessedCommit(
   id: string,
   m: Mutation,
   compute: (head: Head) => StateUpdate,
+  call: DriverCall,
 ): Promise<CommitResult | undefined> {
   const cached = t.heads.get(tenant, id);
   if (cached === undefined) return undefined;
@@ -134,8 +136,10 @@ async function guessedCommit(
     const r = await t.db.query(
       "commit",
       `SELECT * FROM ${t.schema}.commit_state($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [cached.pk, cached.record.version, cached.schema?.revision ?? null, m.now, m.fencingToken ?? null, update.stateJson,
+      [cached.pk, cached.record.version, cached.schema?.revision ?? null, call.now, m.fencingToken ?? null, update.stateJson,
         update.checkpoint, types, ts, data, meta, tokens],
+      false,
+      call.signal,
     );
     row = r.rows[0];
   } catch (e) {
@@ -147,7 +151,7 @@ async function guessedCommit(
     return undefined;
   }
   const before = Number(row.o_last_seq);
-  const record = outputRecord(row, tenant, id, before + events.length, m.now);
+  const record = outputRecord(row, tenant, id, before + events.length, call.now);
   t.heads.set(tenant, id, { pk: cached.pk, record, stateJson: update.stateJson, schema: cached.schema });
   return { record, events: toWritten(events, before + 1), state: update.state };
 }
@@ -175,14 +179,16 @@ function outputRecord(row: Record<string, unknown>, tenant: string, id: string, 
   };
 }
 
-async function appendOnly(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<CommitResult> {
+async function appendOnly(t: CommitTarget, tenant: string, id: string, m: Mutation, call: DriverCall): Promise<CommitResult> {
   const [types, ts, data, meta, tokens] = eventArrays(m.events);
   let row: Record<string, unknown> | undefined;
   try {
     const r = await t.db.query(
       "commit",
       `SELECT * FROM ${t.schema}.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [tenant, id, m.now, m.expectedVersion ?? null, m.fencingToken ?? null, types, ts, data, meta, tokens, t.channel, t.origin],
+      [tenant, id, call.now, m.expectedVersion ?? null, m.fencingToken ?? null, types, ts, data, meta, tokens, t.channel, t.origin],
+      false,
+      call.signal,
     );
     row = r.rows[0];
   } catch (e) {
@@ -191,7 +197,7 @@ async function appendOnly(t: CommitTarget, tenant: string, id: string, m: Mutati
   }
   if (row === undefined) throw contextNotFound(id);
   const before = Number(row.o_last_seq);
-  const record = outputRecord(row, tenant, id, before + m.events.length, m.now);
+  const record = outputRecord(row, tenant, id, before + m.events.length, call.now);
   return { record, events: toWritten(m.events, before + 1) };
 }
 
@@ -202,7 +208,7 @@ interface LockedOutcome {
   schema: SchemaRecord | null;
 }
 
-async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Mutation): Promise<LockedOutcome> {
+async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Mutation, call: DriverCall): Promise<LockedOutcome> {
   const s = t.schema;
   return t.db.tx("commit", async (client) => {
     const r = await client.query(
@@ -212,7 +218,7 @@ async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Muta
          LEFT JOIN ${s}.schemas sc ON sc.tenant = c.tenant AND sc.kind = c.kind
         WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}
         FOR UPDATE OF c`,
-      [tenant, id, m.now],
+      [tenant, id, call.now],
     );
     const row = r.rows[0];
     if (row === undefined) throw contextNotFound(id);
@@ -231,7 +237,7 @@ async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Muta
       // statement would show the lease as it was before the wait).
       const l = (await client.query(`SELECT holder, token, expires_at FROM ${s}.leases WHERE ctx = $1`, [pk])).rows[0];
       const ok =
-        l !== undefined && Number(l.token) === m.fencingToken && l.holder !== null && Number(l.expires_at) > m.now;
+        l !== undefined && Number(l.token) === m.fencingToken && l.holder !== null && Number(l.expires_at) > call.now;
       if (!ok) throw leaseLost(id, m.fencingToken, l === undefined ? null : Number(l.token));
     }
     if (m.expectedVersion !== undefined && m.expectedVersion !== head.record.version) {
@@ -245,7 +251,7 @@ async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Muta
     const firstSeq = head.record.lastSeq + 1;
     const lastSeq = head.record.lastSeq + events.length;
 
-    const values: unknown[] = [pk, head.record.lastSeq, ...eventArrays(events), version, lastSeq, m.now];
+    const values: unknown[] = [pk, head.record.lastSeq, ...eventArrays(events), version, lastSeq, call.now];
     const p = (v: unknown) => {
       values.push(v);
       return `$${values.length}`;
@@ -275,7 +281,7 @@ async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Muta
         version,
         seq: snapSeq,
         state: update === undefined ? head.state : update.state,
-        createdAt: m.now,
+        createdAt: call.now,
       };
       ctes.push(
         `sn AS (INSERT INTO ${s}.snapshots (ctx, name, label, metadata, version, seq, state, created_at)
@@ -291,10 +297,10 @@ async function lockedCommit(t: CommitTarget, tenant: string, id: string, m: Muta
         details: { contextId: id, name: m.snapshot.name },
       });
     }
-    const record: ContextRecord = { ...head.record, version, lastSeq, updatedAt: m.now };
+    const record: ContextRecord = { ...head.record, version, lastSeq, updatedAt: call.now };
     const result: CommitResult = { record, events: toWritten(events, firstSeq) };
     if (update !== undefined) result.state = update.state;
     if (snapshot !== undefined) result.snapshot = snapshot;
     return { result, pk, stateJson: update === undefined ? String(row.state) : update.stateJson, schema: head.schema };
-  });
+  }, call.signal);
 }

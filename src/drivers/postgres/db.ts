@@ -2,34 +2,42 @@
  * The connection pool of the PostgreSQL driver: lazy connect, timeouts, error wrapping,
  * and transactions that always give their connection back.
  */
-import { ContextError } from "../../errors.js";
+import { ContextError, abortedError } from "../../errors.js";
 import { isConnectionError, wrapNative } from "./errors.js";
-import type { ChangeNotice } from "../driver.js";
+import type { ChangeNotice, DriverCall } from "../driver.js";
 import type { PgConfig, PgModule, PgPool, PgPoolClient, PgQueryable, PgResult } from "./pg-module.js";
 
 /** What the method groups of the driver (history, leases, active contexts, state schemas) share. */
 export interface DriverScope {
   /** The quoted schema name. */
   s: string;
-  /** Runs one statement. */
-  q(operation: string, text: string, values?: unknown[]): Promise<PgResult>;
-  /** Runs one read-only statement (retried once on a dead pooled connection). */
-  read(operation: string, text: string, values?: unknown[]): Promise<PgResult>;
-  tx<T>(operation: string, fn: (client: PgQueryable) => Promise<T>): Promise<T>;
+  /** Runs one statement (a write: not started once `call.signal` fired, never abandoned once started). */
+  q(operation: string, text: string, values: unknown[], call: DriverCall): Promise<PgResult>;
+  /** Runs one read-only statement (retried once on a dead pooled connection; the caller's signal ends the wait). */
+  read(operation: string, text: string, values: unknown[], call: DriverCall): Promise<PgResult>;
+  /** Runs `fn` in a transaction; the caller's signal rolls back one not yet committed. */
+  tx<T>(operation: string, fn: (client: PgQueryable) => Promise<T>, call: DriverCall): Promise<T>;
   /** Tells this process's listeners and the other nodes about a change. */
   announce(notice: ChangeNotice): void;
   /** The surrogate key of a visible context as a SQL expression on $1 (tenant), $2 (id), $3 (now). */
   pkOf: string;
-  /** Throws `NOT_FOUND` unless the context is visible now. */
-  exists(tenant: string, id: string): Promise<void>;
+  /** Throws `NOT_FOUND` unless the context is visible at `call.now`. */
+  exists(tenant: string, id: string, call: DriverCall): Promise<void>;
 }
 
 /** What the driver asks of the pool. */
 export interface Db {
-  /** Runs one statement (its own transaction). Reads pass `retry` to survive one dead pooled connection. */
-  query(operation: string, text: string, values?: unknown[], retry?: boolean): Promise<PgResult>;
-  /** Runs `fn` inside BEGIN … COMMIT; rolls back and rethrows on any error. */
-  tx<T>(operation: string, fn: (client: PgQueryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs one statement (its own transaction). Reads pass `retry` to survive one dead pooled
+   * connection, and stop waiting when `signal` fires (the statement itself finishes unseen);
+   * a write is only checked before it starts: once sent it may commit, so it is never abandoned.
+   */
+  query(operation: string, text: string, values?: unknown[], retry?: boolean, signal?: AbortSignal): Promise<PgResult>;
+  /**
+   * Runs `fn` inside BEGIN … COMMIT; rolls back and rethrows on any error. `signal` is checked
+   * before and after taking a pooled connection and before COMMIT (a fired signal rolls back).
+   */
+  tx<T>(operation: string, fn: (client: PgQueryable) => Promise<T>, signal?: AbortSignal): Promise<T>;
   readonly pool: PgPool;
   close(): Promise<void>;
 }
@@ -43,8 +51,7 @@ export function createDb(pg: PgModule, config: PgConfig, onPoolError: (e: Error)
 
   const closedError = () => new ContextError("CLOSED", "the PostgreSQL driver is closed");
 
-  async function query(operation: string, text: string, values?: unknown[], retry = false): Promise<PgResult> {
-    if (closed) throw closedError();
+  async function run(operation: string, text: string, values: unknown[] | undefined, retry: boolean): Promise<PgResult> {
     try {
       return await pool.query(text, values);
     } catch (e) {
@@ -59,8 +66,20 @@ export function createDb(pg: PgModule, config: PgConfig, onPoolError: (e: Error)
     }
   }
 
-  async function tx<T>(operation: string, fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+  function query(operation: string, text: string, values?: unknown[], retry = false, signal?: AbortSignal): Promise<PgResult> {
+    if (closed) return Promise.reject(closedError());
+    if (signal?.aborted === true) return Promise.reject(abortedError(signal));
+    const pending = run(operation, text, values, retry);
+    return retry && signal !== undefined ? untilAborted(pending, signal) : pending;
+  }
+
+  async function tx<T>(operation: string, fn: (client: PgQueryable) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (closed) throw closedError();
+    // A function, not a narrowed property: the signal may fire during each await below.
+    const checkSignal = () => {
+      if (signal?.aborted === true) throw abortedError(signal);
+    };
+    checkSignal();
     let client: PgPoolClient;
     try {
       client = await pool.connect();
@@ -69,8 +88,11 @@ export function createDb(pg: PgModule, config: PgConfig, onPoolError: (e: Error)
     }
     let broken = false;
     try {
+      checkSignal();
       await client.query("BEGIN");
       const out = await fn(client);
+      // The last moment to give up: after COMMIT is sent the write may be durable.
+      checkSignal();
       await client.query("COMMIT");
       return out;
     } catch (e) {
@@ -98,4 +120,22 @@ export function createDb(pg: PgModule, config: PgConfig, onPoolError: (e: Error)
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/** Settles like `pending`, or rejects with `ABORTED` as soon as `signal` fires (for reads only). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e as Error);
+      },
+    );
+  });
 }

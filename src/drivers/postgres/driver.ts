@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ContextError, contextNotFound } from "../../errors.js";
-import type { ChangeNotice, ContextRecord, Driver } from "../driver.js";
+import type { ChangeNotice, ContextRecord, Driver, DriverCall } from "../driver.js";
 import { commitMutation } from "./commit.js";
 import type { CommitTarget } from "./commit.js";
 import { createDb } from "./db.js";
@@ -17,7 +17,7 @@ import { activeContextMethods } from "./active-contexts.js";
 import { historyMethods } from "./history.js";
 import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./state-schemas.js";
-import { searchMethods } from "./search.js";
+import { searchArea } from "./search.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
 import { createHeadCache } from "./head-cache.js";
 import { createNotifier, createNotifyListener } from "./notify.js";
@@ -121,8 +121,22 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     emit(n);
     notifier?.send(n);
   };
-  const q = (op: string, text: string, values?: unknown[], retry = false) => need().query(op, text, values, retry);
-  const read = (op: string, text: string, values?: unknown[]) => q(op, text, values, true);
+  const q = (op: string, text: string, values: unknown[], call: DriverCall) => need().query(op, text, values, false, call.signal);
+  const read = (op: string, text: string, values: unknown[], call: DriverCall) => need().query(op, text, values, true, call.signal);
+  /**
+   * The one definition of deleting contexts with everything of theirs: a WITH clause that
+   * deletes the contexts matching `where` (on `c`) and their rows in every other table; the
+   * statement that follows sees the deleted keys as `d(pk)`. (Not foreign keys with ON DELETE
+   * CASCADE: those would add a lookup of the context to every event insert.)
+   */
+  const deleteCascade = (where: string) =>
+    `WITH d AS (DELETE FROM ${s}.contexts c WHERE ${where} RETURNING c.pk),
+          e AS (DELETE FROM ${s}.events WHERE ctx IN (SELECT pk FROM d)),
+          k AS (DELETE FROM ${s}.checkpoints WHERE ctx IN (SELECT pk FROM d)),
+          n AS (DELETE FROM ${s}.snapshots WHERE ctx IN (SELECT pk FROM d)),
+          l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d)),
+          x AS (DELETE FROM ${s}.event_search WHERE ctx IN (SELECT pk FROM d)),
+          p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d))`;
   /** The surrogate key of a visible context, as a SQL expression on $1 (tenant), $2 (id), $3 (now). */
   const pkOf = `(SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)})`;
 
@@ -139,20 +153,21 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     });
   };
 
-  async function exists(tenant: string, id: string): Promise<void> {
-    const r = await read("getContext", `SELECT 1 FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}`, [
-      tenant,
-      id,
-      Date.now(),
-    ]);
+  async function exists(tenant: string, id: string, call: DriverCall): Promise<void> {
+    const r = await read(
+      "getContext",
+      `SELECT 1 FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}`,
+      [tenant, id, call.now],
+      call,
+    );
     if (r.rows.length === 0) throw contextNotFound(id);
   }
 
   const scope: DriverScope = {
     s,
-    q: (op, text, values) => q(op, text, values),
+    q,
     read,
-    tx: (op, fn) => need().tx(op, fn),
+    tx: (op, fn, call) => need().tx(op, fn, call.signal),
     announce,
     pkOf,
     exists,
@@ -160,7 +175,8 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
 
   const driver: Driver = {
     name: "postgres",
-    capabilities: { crossProcessWatch: useNotify, durable: true },
+    capabilities: { crossProcessWatch: useNotify, durable: true, search: true },
+    search: searchArea(scope),
 
     open() {
       opening ??= (async () => {
@@ -227,10 +243,10 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
       await db?.close();
     },
 
-    async ping() {
+    async ping(call) {
       const d = need();
       const start = performance.now();
-      await d.query("ping", "SELECT 1");
+      await d.query("ping", "SELECT 1", [], true, call.signal);
       return {
         schema: schemaName,
         schemaVersion: SCHEMA_VERSION,
@@ -241,7 +257,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
       };
     },
 
-    async insertContext(record, stateJson, events) {
+    async insertContext(record, stateJson, events, call) {
       const n = events.length;
       const values: unknown[] = [
         record.tenant,
@@ -281,6 +297,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
          k AS (INSERT INTO ${s}.checkpoints (ctx, version, state) SELECT c.pk, $10, $9 FROM c)
          SELECT c.pk FROM c`,
         values,
+        call,
       );
       if (r.rows.length === 0) {
         throw new ContextError("ALREADY_EXISTS", `context ${record.id} already exists`, { details: { contextId: record.id } });
@@ -299,18 +316,19 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
       return { record: stored, events: written };
     },
 
-    async getContext(tenant, id, now) {
+    async getContext(tenant, id, call) {
       const r = await read(
         "getContext",
         `SELECT ${CONTEXT_COLUMNS} FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}`,
-        [tenant, id, now],
+        [tenant, id, call.now],
+        call,
       );
       const row = r.rows[0];
       return row === undefined ? null : toContextRecord(row);
     },
 
-    async listContexts(tenant, query) {
-      const values: unknown[] = [tenant, query.now];
+    async listContexts(tenant, query, call) {
+      const values: unknown[] = [tenant, call.now];
       const p = (v: unknown) => {
         values.push(v);
         return `$${values.length}`;
@@ -329,12 +347,13 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
         `SELECT ${CONTEXT_COLUMNS} FROM ${s}.contexts c WHERE ${where.join(" AND ")}
           ORDER BY c.id ${desc ? "DESC" : "ASC"} LIMIT ${p(query.limit)}`,
         values,
+        call,
       );
       return r.rows.map(toContextRecord);
     },
 
-    async updateContext(tenant, id, patch) {
-      const values: unknown[] = [tenant, id, patch.now];
+    async updateContext(tenant, id, patch, call) {
+      const values: unknown[] = [tenant, id, call.now];
       const p = (v: unknown) => {
         values.push(v);
         return `$${values.length}`;
@@ -349,67 +368,56 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
         `UPDATE ${s}.contexts c SET ${set.join(", ")} WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}
          RETURNING ${CONTEXT_COLUMNS}`,
         values,
+        call,
       );
       const row = r.rows[0];
       return row === undefined ? null : toContextRecord(row);
     },
 
-    async deleteContext(tenant, id, now) {
-      const values: unknown[] = [tenant, id, now];
+    async deleteContext(tenant, id, call) {
+      const values: unknown[] = [tenant, id, call.now];
       const r = await q(
         "deleteContext",
-        `WITH d AS (DELETE FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} RETURNING c.pk),
-              e AS (DELETE FROM ${s}.events WHERE ctx IN (SELECT pk FROM d)),
-              k AS (DELETE FROM ${s}.checkpoints WHERE ctx IN (SELECT pk FROM d)),
-              n AS (DELETE FROM ${s}.snapshots WHERE ctx IN (SELECT pk FROM d)),
-              l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d)),
-              x AS (DELETE FROM ${s}.event_search WHERE ctx IN (SELECT pk FROM d)),
-              p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d))
-         SELECT d.pk FROM d`,
+        `${deleteCascade(`c.tenant = $1 AND c.id = $2 AND ${visible(3)}`)} SELECT d.pk FROM d`,
         values,
+        call,
       );
       if (r.rows.length === 0) return false;
       announce({ tenant, contextId: id });
       return true;
     },
 
-    async readHead(tenant, id, now) {
+    async readHead(tenant, id, call) {
       const r = await read(
         "readHead",
         `SELECT ${CONTEXT_COLUMNS}, c.state FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}`,
-        [tenant, id, now],
+        [tenant, id, call.now],
+        call,
       );
       const row = r.rows[0];
       return row === undefined ? null : { record: toContextRecord(row), state: parseObject(row.state) };
     },
 
-    async commit(tenant, id, mutation) {
-      const result = await commitMutation(target(), tenant, id, mutation);
+    async commit(tenant, id, mutation, call) {
+      const result = await commitMutation(target(), tenant, id, mutation, call);
       if (result.events.length > 0) announce({ tenant, contextId: id, lastSeq: result.record.lastSeq });
       return result;
     },
 
-    async purgeExpired(tenant, now) {
-      const values: unknown[] = [now];
+    async purgeExpired(tenant, call) {
+      const values: unknown[] = [call.now];
       if (tenant !== undefined) values.push(tenant);
       const r = await q(
         "purgeExpired",
-        `WITH d AS (DELETE FROM ${s}.contexts c WHERE c.expires_at IS NOT NULL AND c.expires_at <= $1
-                     ${tenant === undefined ? "" : "AND c.tenant = $2"} RETURNING c.pk),
-              e AS (DELETE FROM ${s}.events WHERE ctx IN (SELECT pk FROM d)),
-              k AS (DELETE FROM ${s}.checkpoints WHERE ctx IN (SELECT pk FROM d)),
-              n AS (DELETE FROM ${s}.snapshots WHERE ctx IN (SELECT pk FROM d)),
-              l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d)),
-              x AS (DELETE FROM ${s}.event_search WHERE ctx IN (SELECT pk FROM d)),
-              p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d))
+        `${deleteCascade(`c.expires_at IS NOT NULL AND c.expires_at <= $1 ${tenant === undefined ? "" : "AND c.tenant = $2"}`)}
          SELECT count(*)::bigint AS n FROM d`,
         values,
+        call,
       );
       return Number(r.rows[0]?.n ?? 0);
     },
 
     ...historyMethods(scope),
-    ...searchMethods(scope),
     ...leaseMethods(scope),
     ...activeContextMethods(scope),
     ...schemaMethods(scope),

@@ -32,8 +32,8 @@ function eventFilter(query: Omit<EventRecordQuery, "order" | "limit">, values: u
 export function historyMethods(scope: DriverScope): HistoryMethods {
   const { s, read, tx, pkOf, exists } = scope;
   return {
-    async readEvents(tenant, id, query) {
-      const values: unknown[] = [tenant, id, Date.now()];
+    async readEvents(tenant, id, query, call) {
+      const values: unknown[] = [tenant, id, call.now];
       const filter = eventFilter(query, values);
       values.push(query.limit);
       const r = await read(
@@ -42,67 +42,71 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
           WHERE e.ctx = ${pkOf}${filter}
           ORDER BY e.seq ${query.order === "desc" ? "DESC" : "ASC"} LIMIT $${values.length}`,
         values,
+        call,
       );
-      if (r.rows.length === 0) await exists(tenant, id);
+      if (r.rows.length === 0) await exists(tenant, id, call);
       return r.rows.map(toEventRecord);
     },
 
-    async countEvents(tenant, id, query) {
-      const values: unknown[] = [tenant, id, Date.now()];
+    async countEvents(tenant, id, query, call) {
+      const values: unknown[] = [tenant, id, call.now];
       const filter = eventFilter(query, values);
-      const r = await read("countEvents", `SELECT count(*)::bigint AS n FROM ${s}.events e WHERE e.ctx = ${pkOf}${filter}`, values);
+      const r = await read("countEvents", `SELECT count(*)::bigint AS n FROM ${s}.events e WHERE e.ctx = ${pkOf}${filter}`, values, call);
       const n = Number(r.rows[0]?.n ?? 0);
-      if (n === 0) await exists(tenant, id);
+      if (n === 0) await exists(tenant, id, call);
       return n;
     },
 
-    async readCheckpoint(tenant, id, version) {
+    async readCheckpoint(tenant, id, version, call) {
       const r = await read(
         "readCheckpoint",
         `SELECT k.version, k.state FROM ${s}.checkpoints k WHERE k.ctx = ${pkOf} AND k.version <= $4
           ORDER BY k.version DESC LIMIT 1`,
-        [tenant, id, Date.now(), version],
+        [tenant, id, call.now, version],
+        call,
       );
       const row = r.rows[0];
       return row === undefined ? null : { version: Number(row.version), state: parseObject(row.state) };
     },
 
-    async listSnapshots(tenant, id) {
+    async listSnapshots(tenant, id, call) {
       const r = await read(
         "listSnapshots",
         `SELECT * FROM ${s}.snapshots n WHERE n.ctx = ${pkOf} ORDER BY n.seq ASC`,
-        [tenant, id, Date.now()],
+        [tenant, id, call.now],
+        call,
       );
-      if (r.rows.length === 0) await exists(tenant, id);
+      if (r.rows.length === 0) await exists(tenant, id, call);
       return r.rows.map(toSnapshotRecord);
     },
 
-    async getSnapshot(tenant, id, name) {
+    async getSnapshot(tenant, id, name, call) {
       const r = await read("getSnapshot", `SELECT * FROM ${s}.snapshots n WHERE n.ctx = ${pkOf} AND n.name = $4`, [
         tenant,
         id,
-        Date.now(),
+        call.now,
         name,
-      ]);
+      ], call);
       const row = r.rows[0];
       return row === undefined ? null : toSnapshotRecord(row);
     },
 
-    async latestSnapshotBefore(tenant, id, time) {
+    async latestSnapshotBefore(tenant, id, time, call) {
       const r = await read(
         "latestSnapshotBefore",
         `SELECT * FROM ${s}.snapshots n WHERE n.ctx = ${pkOf} AND n.created_at <= $4 ORDER BY n.seq DESC LIMIT 1`,
-        [tenant, id, Date.now(), time],
+        [tenant, id, call.now, time],
+        call,
       );
       const row = r.rows[0];
       return row === undefined ? null : toSnapshotRecord(row);
     },
 
-    async compact(tenant, id, beforeSeq, checkpoint) {
+    async compact(tenant, id, beforeSeq, checkpoint, call) {
       const removed = await tx("compact", async (client) => {
         const c = await client.query(
           `SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE`,
-          [tenant, id, Date.now()],
+          [tenant, id, call.now],
         );
         const pk = c.rows[0]?.pk;
         if (pk === undefined) throw contextNotFound(id);
@@ -116,7 +120,7 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
         await client.query(`DELETE FROM ${s}.event_search WHERE ctx = $1 AND seq < $2`, [pk, beforeSeq]);
         await client.query(`UPDATE ${s}.contexts SET first_seq = GREATEST(first_seq, $2) WHERE pk = $1`, [pk, beforeSeq]);
         return d.rowCount ?? 0;
-      });
+      }, call);
       return removed;
     },
   };

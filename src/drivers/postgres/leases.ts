@@ -13,14 +13,14 @@ type LeaseMethods = Pick<Driver, "tryAcquireLease" | "renewLease" | "releaseLeas
 export function leaseMethods(scope: DriverScope): LeaseMethods {
   const { s, q, read, tx, announce, pkOf } = scope;
   return {
-    async tryAcquireLease(tenant, id, holder, ttlMs, now) {
+    async tryAcquireLease(tenant, id, holder, ttlMs, call) {
       return tx("tryAcquireLease", async (client) => {
         // Lock first, then read the lease in a second statement: its snapshot is taken after
         // the lock is ours, so it sees a grant committed while we waited (one statement would
         // read the lease as of before the wait).
         const c = await client.query(
           `SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE`,
-          [tenant, id, now],
+          [tenant, id, call.now],
         );
         const pk = c.rows[0]?.pk;
         if (pk === undefined) throw contextNotFound(id);
@@ -33,16 +33,16 @@ export function leaseMethods(scope: DriverScope): LeaseMethods {
            SELECT true AS granted, holder, token, expires_at FROM g
            UNION ALL
            SELECT false, holder, token, expires_at FROM cur WHERE NOT EXISTS (SELECT 1 FROM g)`,
-          [pk, holder, now, ttlMs],
+          [pk, holder, call.now, ttlMs],
         );
         const row = r.rows[0];
         if (row === undefined) throw new ContextError("INTERNAL", `lease on context ${id}: neither granted nor held`);
         const lease: LeaseRecord = { holder: String(row.holder), token: Number(row.token), expiresAt: Number(row.expires_at) };
         return { granted: row.granted === true, lease };
-      });
+      }, call);
     },
 
-    async renewLease(tenant, id, holder, token, ttlMs, now) {
+    async renewLease(tenant, id, holder, token, ttlMs, call) {
       const r = await q(
         "renewLease",
         `WITH c AS (SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE),
@@ -51,7 +51,8 @@ export function leaseMethods(scope: DriverScope): LeaseMethods {
                      RETURNING l.expires_at)
          SELECT (SELECT pk FROM c) AS pk, (SELECT expires_at FROM u) AS expires_at,
                 (SELECT l.token FROM ${s}.leases l WHERE l.ctx = (SELECT pk FROM c)) AS current`,
-        [tenant, id, now, holder, token, ttlMs],
+        [tenant, id, call.now, holder, token, ttlMs],
+        call,
       );
       const row = r.rows[0];
       if (row === undefined || row.pk === null) throw contextNotFound(id);
@@ -63,8 +64,8 @@ export function leaseMethods(scope: DriverScope): LeaseMethods {
       return { holder, token, expiresAt: Number(row.expires_at) };
     },
 
-    async releaseLease(tenant, id, holder, token) {
-      const values: unknown[] = [tenant, id, Date.now(), holder, token];
+    async releaseLease(tenant, id, holder, token, call) {
+      const values: unknown[] = [tenant, id, call.now, holder, token];
       const r = await q(
         "releaseLease",
         `WITH c AS (SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE),
@@ -72,18 +73,20 @@ export function leaseMethods(scope: DriverScope): LeaseMethods {
                      WHERE l.ctx = (SELECT pk FROM c) AND l.holder = $4 AND l.token = $5 RETURNING l.ctx)
          SELECT u.ctx FROM u`,
         values,
+        call,
       );
       if (r.rows.length === 0) return false;
       announce({ tenant, contextId: id });
       return true;
     },
 
-    async getLease(tenant, id, now) {
+    async getLease(tenant, id, call) {
       const r = await read(
         "getLease",
         `SELECT l.holder, l.token, l.expires_at FROM ${s}.leases l
           WHERE l.ctx = ${pkOf} AND l.holder IS NOT NULL AND l.expires_at > $3`,
-        [tenant, id, now],
+        [tenant, id, call.now],
+        call,
       );
       const row = r.rows[0];
       return row === undefined ? null : { holder: String(row.holder), token: Number(row.token), expiresAt: Number(row.expires_at) };

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createStore } from "../../open.js";
-import type { ContextStore } from "../../index.js";
+import type { ContextStore, StoreOptions } from "../../index.js";
 import { isContextError } from "../../errors.js";
 import { describeConformance } from "../../testing/index.js";
 import {
@@ -22,10 +22,10 @@ const schemaOf = new WeakMap<ContextStore, string>();
 const leftovers = new Set<string>();
 
 /** A store in a fresh schema; closing it drops the schema. */
-async function freshStore(): Promise<ContextStore> {
+async function freshStore(options: StoreOptions = {}): Promise<ContextStore> {
   const schema = randomSchema();
   leftovers.add(schema);
-  const store = await createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }));
+  const store = await createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }), options);
   const wrapped = withCleanup(store, async () => {
     await dropSchema(schema);
     leftovers.delete(schema);
@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 describeWithServices("postgres", [pgDown], () => {
-  describeConformance("postgres", freshStore, { openPeer: peerOf });
+  describeConformance("postgres", () => freshStore(), { openPeer: peerOf, openWithClock: (now) => freshStore({ now }) });
 });
 
 /** `n` stores (each its own driver and pool) on one fresh schema; closed and the schema dropped afterwards. */
@@ -115,6 +115,7 @@ describeWithServices("postgres driver", [pgDown], () => {
         },
         "{}",
         [{ type: "message", data: JSON.stringify("Legacy Needle"), metadata: "{}", tokens: null, timestamp: now }],
+        { now },
       );
       expect(r.events).toHaveLength(1);
     }, schema);
@@ -123,7 +124,7 @@ describeWithServices("postgres driver", [pgDown], () => {
        ALTER TABLE "${schema}".active_contexts RENAME TO bindings; DELETE FROM "${schema}".migrations WHERE version >= 3`,
     );
     await withDriver(async (d) => {
-      const hits = await d.searchEvents("t", { words: ["needle", "legacy"], limit: 10, now: Date.now() });
+      const hits = (await d.search?.searchEvents("t", { words: ["needle", "legacy"], limit: 10 }, { now: Date.now() })) ?? [];
       expect(hits.map((h) => [h.contextId, h.event.seq, h.event.data])).toEqual([["c1", 1, "Legacy Needle"]]);
     }, schema);
     const r = (await adminQuery(`SELECT name FROM "${schema}".migrations ORDER BY version`)) as { rows: { name: string }[] };

@@ -11,7 +11,7 @@
  */
 import { searchTerms } from "../../core/words.js";
 import type { JsonValue } from "../../core/json-types.js";
-import type { Driver, EventSearchHit } from "../driver.js";
+import type { DriverCall, EventSearchArea, EventSearchHit } from "../driver.js";
 import type { DriverScope } from "./db.js";
 import { toEventRecord, visible } from "./rows.js";
 
@@ -39,13 +39,13 @@ export function tsvectorText(data: JsonValue): string | null {
   return parts.join(" ");
 }
 
-/** `searchEvents` over `scope`. */
-export function searchMethods(scope: DriverScope): Pick<Driver, "searchEvents"> {
+/** The search area over `scope`. */
+export function searchArea(scope: DriverScope): EventSearchArea {
   const { s, q, read } = scope;
 
   /** Indexes the not yet indexed events of the tenant's visible contexts (or of one). */
-  async function catchUp(tenant: string, contextId: string | undefined, now: number): Promise<void> {
-    const values: unknown[] = [tenant, now];
+  async function catchUp(tenant: string, contextId: string | undefined, call: DriverCall): Promise<void> {
+    const values: unknown[] = [tenant, call.now];
     if (contextId !== undefined) values.push(contextId);
     const pending = await read(
       "searchEvents",
@@ -53,6 +53,7 @@ export function searchMethods(scope: DriverScope): Pick<Driver, "searchEvents"> 
         WHERE c.tenant = $1 AND ${visible(2)} ${contextId === undefined ? "" : "AND c.id = $3"}
           AND c.last_seq > coalesce(p.seq, 0)`,
       values,
+      call,
     );
     const work = pending.rows.map((r) => ({ pk: String(r.pk), done: Number(r.done) }));
     while (work.length > 0) {
@@ -63,6 +64,7 @@ export function searchMethods(scope: DriverScope): Pick<Driver, "searchEvents"> 
            CROSS JOIN LATERAL (SELECT x.ctx, x.seq, x.data FROM ${s}.events x
                                 WHERE x.ctx = p.ctx AND x.seq > p.done ORDER BY x.seq LIMIT $3) e`,
         [round.map((w) => w.pk), round.map((w) => w.done), EVENTS_PER_CONTEXT],
+        call,
       );
       const ctxs: string[] = [];
       const seqs: number[] = [];
@@ -89,6 +91,7 @@ export function searchMethods(scope: DriverScope): Pick<Driver, "searchEvents"> 
          INSERT INTO ${s}.search_progress (ctx, seq) SELECT * FROM unnest($4::bigint[], $5::bigint[])
            ON CONFLICT (ctx) DO UPDATE SET seq = GREATEST(${s}.search_progress.seq, EXCLUDED.seq)`,
         [ctxs, seqs, vectors, progressCtx, progressCtx.map((c) => last.get(c)?.seq ?? 0)],
+        call,
       );
       // A context with a full page may have more.
       for (const [pk, l] of last) if (l.n === EVENTS_PER_CONTEXT) work.push({ pk, done: l.seq });
@@ -96,13 +99,13 @@ export function searchMethods(scope: DriverScope): Pick<Driver, "searchEvents"> 
   }
 
   return {
-    async searchEvents(tenant, search): Promise<EventSearchHit[]> {
-      await catchUp(tenant, search.contextId, search.now);
+    async searchEvents(tenant, search, call): Promise<EventSearchHit[]> {
+      await catchUp(tenant, search.contextId, call);
       const values: unknown[] = [
         search.words.map((w) => `'${w}'`).join(" & "),
         search.words,
         tenant,
-        search.now,
+        call.now,
       ];
       const p = (v: unknown) => {
         values.push(v);
@@ -129,6 +132,7 @@ export function searchMethods(scope: DriverScope): Pick<Driver, "searchEvents"> 
            FROM h JOIN ${s}.events e ON e.ctx = h.ctx AND e.seq = h.seq
           ORDER BY h.score DESC, h.ts DESC, h.id ASC, h.seq DESC`,
         values,
+        call,
       );
       return r.rows.map((row) => ({ contextId: String(row.context_id), event: toEventRecord(row), score: Number(row.score) }));
     },

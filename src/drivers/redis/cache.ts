@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { JsonObject } from "../../core/json-types.js";
 import type { ChangeNotice, ContextRecord, Driver, Mutation } from "../driver.js";
+import { wrapDriver } from "../wrap.js";
 import { createRedisConnection, redactUrl } from "./connection.js";
 import type { CacheLogger, RedisConnection } from "./connection.js";
 import { loadRedis } from "./redis-module.js";
@@ -174,15 +175,15 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       .catch(() => undefined);
   }
 
-  const driver: Driver = {
+  const driver = wrapDriver(inner, {
     name: `${inner.name}+redis`,
-    capabilities: { crossProcessWatch: inner.capabilities.crossProcessWatch || pubsub, durable: inner.capabilities.durable },
+    capabilities: { ...inner.capabilities, crossProcessWatch: inner.capabilities.crossProcessWatch || pubsub },
 
     async open() {
       await inner.open();
       if (options.prefix === undefined) {
         // Stores on different databases or schemas must never share cache keys.
-        const identity = (await inner.ping())["identity"];
+        const identity = (await inner.ping({ now: Date.now() }))["identity"];
         if (typeof identity === "string" && identity !== "") {
           prefix = `contextd:${createHash("sha1").update(identity).digest("hex").slice(0, 12)}`;
           epochKey = `${prefix}:epoch`;
@@ -218,8 +219,8 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       await inner.close();
     },
 
-    async ping() {
-      const details = await inner.ping();
+    async ping(call) {
+      const details = await inner.ping(call);
       const c = conn;
       let redis: Record<string, unknown> = { url: redactUrl(url), up: false };
       if (c !== undefined && c.up) {
@@ -234,27 +235,7 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       return { ...details, cache: { ...redis, prefix } };
     },
 
-    getContext: (tenant, id, now) => inner.getContext(tenant, id, now),
-    listContexts: (tenant, query) => inner.listContexts(tenant, query),
-    readEvents: (tenant, id, query) => inner.readEvents(tenant, id, query),
-    countEvents: (tenant, id, query) => inner.countEvents(tenant, id, query),
-    searchEvents: (tenant, search) => inner.searchEvents(tenant, search),
-    readCheckpoint: (tenant, id, version) => inner.readCheckpoint(tenant, id, version),
-    listSnapshots: (tenant, id) => inner.listSnapshots(tenant, id),
-    getSnapshot: (tenant, id, name) => inner.getSnapshot(tenant, id, name),
-    latestSnapshotBefore: (tenant, id, time) => inner.latestSnapshotBefore(tenant, id, time),
-    purgeExpired: (tenant, now) => inner.purgeExpired(tenant, now),
-    tryAcquireLease: (tenant, id, holder, ttlMs, now) => inner.tryAcquireLease(tenant, id, holder, ttlMs, now),
-    renewLease: (tenant, id, holder, token, ttlMs, now) => inner.renewLease(tenant, id, holder, token, ttlMs, now),
-    getLease: (tenant, id, now) => inner.getLease(tenant, id, now),
-    getActiveContext: (tenant, holder, slot) => inner.getActiveContext(tenant, holder, slot),
-    setActiveContext: (tenant, holder, slot, contextId) => inner.setActiveContext(tenant, holder, slot, contextId),
-    putSchema: (tenant, kind, schemaJson, now) => inner.putSchema(tenant, kind, schemaJson, now),
-    getSchema: (tenant, kind) => inner.getSchema(tenant, kind),
-    listSchemas: (tenant) => inner.listSchemas(tenant),
-    deleteSchema: (tenant, kind) => inner.deleteSchema(tenant, kind),
-
-    async readHead(tenant, id, now) {
+    async readHead(tenant, id, call) {
       const c = conn;
       if (c !== undefined && c.up) {
         try {
@@ -264,19 +245,19 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
             const record = JSON.parse(r) as ContextRecord;
             const floor = floors.get(floorKey(tenant, id));
             const fresh = floor === undefined || record.lastSeq >= floor;
-            const visible = record.expiresAt === null || record.expiresAt > now;
+            const visible = record.expiresAt === null || record.expiresAt > call.now;
             if (fresh && visible) return { record, state: JSON.parse(d) as JsonObject };
           }
         } catch {
           // Marked down by the connection; read from the inner driver.
         }
       }
-      const head = await inner.readHead(tenant, id, now);
+      const head = await inner.readHead(tenant, id, call);
       if (head !== null && conn?.up) void write("put", head.record, JSON.stringify(head.state));
       return head;
     },
 
-    async commit(tenant, id, mutation: Mutation) {
+    async commit(tenant, id, mutation: Mutation, call) {
       let stateJson: string | undefined;
       const update = mutation.update;
       const m: Mutation =
@@ -290,7 +271,7 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
                 return u;
               },
             };
-      const result = await inner.commit(tenant, id, m);
+      const result = await inner.commit(tenant, id, m, call);
       raiseFloor(tenant, id, result.record.lastSeq);
       if (stateJson !== undefined) await write("put", result.record, stateJson);
       else await write("bump", result.record, null);
@@ -299,22 +280,22 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       return result;
     },
 
-    async insertContext(record, stateJson, events) {
-      const result = await inner.insertContext(record, stateJson, events);
+    async insertContext(record, stateJson, events, call) {
+      const result = await inner.insertContext(record, stateJson, events, call);
       raiseFloor(record.tenant, record.id, result.record.lastSeq);
       await write("clear", result.record, stateJson);
       if (events.length > 0) void publish({ tenant: record.tenant, contextId: record.id, lastSeq: result.record.lastSeq });
       return result;
     },
 
-    async updateContext(tenant, id, patch) {
-      const record = await inner.updateContext(tenant, id, patch);
+    async updateContext(tenant, id, patch, call) {
+      const record = await inner.updateContext(tenant, id, patch, call);
       if (record !== null) await write("mark", record, null);
       return record;
     },
 
-    async deleteContext(tenant, id, now) {
-      const deleted = await inner.deleteContext(tenant, id, now);
+    async deleteContext(tenant, id, call) {
+      const deleted = await inner.deleteContext(tenant, id, call);
       if (deleted) {
         await tombstone(tenant, id);
         void publish({ tenant, contextId: id });
@@ -322,15 +303,15 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       return deleted;
     },
 
-    async compact(tenant, id, beforeSeq, checkpoint) {
-      const removed = await inner.compact(tenant, id, beforeSeq, checkpoint);
-      const record = await inner.getContext(tenant, id, Date.now());
+    async compact(tenant, id, beforeSeq, checkpoint, call) {
+      const removed = await inner.compact(tenant, id, beforeSeq, checkpoint, call);
+      const record = await inner.getContext(tenant, id, call);
       if (record !== null) await write("mark", record, null);
       return removed;
     },
 
-    async releaseLease(tenant, id, holder, token) {
-      const released = await inner.releaseLease(tenant, id, holder, token);
+    async releaseLease(tenant, id, holder, token, call) {
+      const released = await inner.releaseLease(tenant, id, holder, token, call);
       if (released) void publish({ tenant, contextId: id });
       return released;
     },
@@ -341,6 +322,6 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
         listeners.delete(listener);
       };
     },
-  };
+  });
   return driver;
 }

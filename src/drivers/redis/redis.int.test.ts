@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from "vitest";
 import { createStore } from "../../open.js";
-import type { ContextEvent, ContextStore } from "../../index.js";
+import type { ContextEvent, ContextStore, StoreOptions } from "../../index.js";
 import { describeConformance } from "../../testing/index.js";
 import {
   describeWithServices,
@@ -26,15 +26,20 @@ const schemaOf = new WeakMap<ContextStore, string>();
 const leftovers = new Set<string>();
 const quiet = { warn: () => undefined, info: () => undefined };
 
-function tiered(schema: string, pg: PostgresDriverOptions = {}, cache: RedisCacheOptions = {}): Promise<ContextStore> {
+function tiered(
+  schema: string,
+  pg: PostgresDriverOptions = {},
+  cache: RedisCacheOptions = {},
+  store: StoreOptions = {},
+): Promise<ContextStore> {
   const inner = postgresDriver({ connectionString: PG_URL, schema, poolSize: 4, ...pg });
-  return createStore(redisCache(inner, { url: REDIS_URL, prefix: schema, ttlMs: 60_000, logger: quiet, ...cache }));
+  return createStore(redisCache(inner, { url: REDIS_URL, prefix: schema, ttlMs: 60_000, logger: quiet, ...cache }), store);
 }
 
-async function freshStore(): Promise<ContextStore> {
+async function freshStore(options: StoreOptions = {}): Promise<ContextStore> {
   const schema = randomSchema("cdr");
   leftovers.add(schema);
-  const store = await tiered(schema);
+  const store = await tiered(schema, {}, {}, options);
   const wrapped = withCleanup(store, async () => {
     await dropSchema(schema);
     await dropRedisPrefix(schema);
@@ -80,7 +85,10 @@ afterAll(async () => {
 });
 
 describeWithServices("postgres + redis", reasons, () => {
-  describeConformance("postgres + redis cache", freshStore, { openPeer: peerOf });
+  describeConformance("postgres + redis cache", () => freshStore(), {
+    openPeer: peerOf,
+    openWithClock: (now) => freshStore({ now }),
+  });
 });
 
 describeWithServices("redis cache tier", reasons, () => {

@@ -56,24 +56,24 @@ export function insertContextBody(
 }
 
 /** The body of `commit`; see the `Mutation` contract. */
-export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mutation): CommitResult {
+export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mutation, now: number): CommitResult {
   const { s } = scope;
   const update = m.update;
   if (update === undefined && m.snapshot === undefined) {
     // Appends write only their events (BEGIN IMMEDIATE makes max(seq) + 1 race-free); the
     // head row and the state are not touched.
-    const head = s.contextHead.get(tenant, id, m.now) as HeadTuple | undefined;
+    const head = s.contextHead.get(tenant, id, now) as HeadTuple | undefined;
     if (head === undefined) throw contextNotFound(id);
-    checkGuards(s, head[0], id, head[2], m);
+    checkGuards(s, head[0], id, head[2], m, now);
     const events = insertEvents(s, head[0], head[3] + 1, m.events, undefined, true);
     const newest = events[events.length - 1];
     const after: HeadTuple = [head[0], head[1], head[2], head[3] + events.length, head[4], Math.max(head[5], newest?.timestamp ?? 0)];
     return { record: recordOf(scope, after), events };
   }
 
-  const row = s.commitHead.get(tenant, id, m.now) as CommitHeadRow | undefined;
+  const row = s.commitHead.get(tenant, id, now) as CommitHeadRow | undefined;
   if (row === undefined) throw contextNotFound(id);
-  checkGuards(s, row.pk, id, row.version, m);
+  checkGuards(s, row.pk, id, row.version, m, now);
   const record = recordOf(scope, [row.pk, row.meta_rev, row.version, row.last_seq, row.first_seq, row.updated_at]);
   let state: JsonObject | undefined;
   let stateJson = row.state;
@@ -85,21 +85,21 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
     stateJson = result.stateJson;
     version = row.version + 1;
     events = insertEvents(s, row.pk, row.last_seq + 1, [result.event, ...m.events], version, true);
-    s.writeHead.run(version, row.last_seq + events.length, m.now, row.pk);
+    s.writeHead.run(version, row.last_seq + events.length, now, row.pk);
     s.writeState.run(stateJson, row.pk);
     if (result.checkpoint) s.putCheckpoint.run(row.pk, version, stateJson);
   } else {
     events = insertEvents(s, row.pk, row.last_seq + 1, m.events, undefined, true);
-    s.setLastSeq.run(row.last_seq + events.length, m.now, row.pk);
+    s.setLastSeq.run(row.last_seq + events.length, now, row.pk);
   }
   const lastSeq = row.last_seq + events.length;
-  const out: CommitResult = { record: { ...record, version, lastSeq, updatedAt: m.now }, events };
+  const out: CommitResult = { record: { ...record, version, lastSeq, updatedAt: now }, events };
   if (state !== undefined) out.state = state;
   if (m.snapshot !== undefined) {
     // The snapshot's seq is that of the first event of `events` (after the state event).
     const seq = events[update === undefined ? 0 : 1]?.seq ?? lastSeq;
     const snap = m.snapshot;
-    const inserted = s.insertSnapshot.run(row.pk, snap.name, snap.label, snap.metadata, version, seq, stateJson, m.now);
+    const inserted = s.insertSnapshot.run(row.pk, snap.name, snap.label, snap.metadata, version, seq, stateJson, now);
     if (inserted.changes === 0) {
       throw new ContextError("ALREADY_EXISTS", `context ${id} already has a snapshot "${snap.name}"`, {
         details: { contextId: id, snapshot: snap.name },
@@ -112,7 +112,7 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
       version,
       seq,
       state: state ?? parseObject(stateJson),
-      createdAt: m.now,
+      createdAt: now,
     };
     out.snapshot = snapshot;
   }
@@ -120,10 +120,10 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
 }
 
 /** Fencing token first (a stale holder must learn it lost the lease), then the version. */
-function checkGuards(s: Statements, pk: number, id: string, version: number, m: Mutation): void {
+function checkGuards(s: Statements, pk: number, id: string, version: number, m: Mutation, now: number): void {
   if (m.fencingToken !== undefined) {
     const lease = s.getLease.get(pk) as LeaseRow | undefined;
-    if (lease === undefined || lease.holder === null || lease.token !== m.fencingToken || lease.expires_at <= m.now) {
+    if (lease === undefined || lease.holder === null || lease.token !== m.fencingToken || lease.expires_at <= now) {
       throw new ContextError("LEASE_LOST", `fencing token ${m.fencingToken} is not the current lease of context ${id}`, {
         details: { contextId: id, fencingToken: m.fencingToken, currentToken: lease?.token ?? null },
       });

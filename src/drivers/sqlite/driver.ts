@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { JsonObject } from "../../core/json-types.js";
-import { ContextError, contextNotFound } from "../../errors.js";
+import { ContextError, abortedError, contextNotFound } from "../../errors.js";
 import type {
   ActiveSlot,
   ChangeNotice,
@@ -15,11 +15,13 @@ import type {
   ContextQuery,
   ContextRecord,
   Driver,
+  DriverCall,
   DriverCapabilities,
   EventRecord,
   EventRecordInput,
   EventRecordQuery,
   EventSearch,
+  EventSearchArea,
   EventSearchHit,
   LeaseRecord,
   Mutation,
@@ -65,7 +67,7 @@ export interface SqliteDriverOptions {
 }
 
 type Db = Database.Database;
-type CommitTransaction = (tenant: string, id: string, m: Mutation) => CommitResult;
+type CommitTransaction = (tenant: string, id: string, m: Mutation, now: number) => CommitResult;
 
 const STATEMENT_CACHE_SIZE = 128;
 
@@ -97,6 +99,10 @@ export function sqliteDriver(options: SqliteDriverOptions): Driver {
 class SqliteDriver implements Driver {
   readonly name = "sqlite";
   readonly capabilities: DriverCapabilities;
+  readonly search: EventSearchArea = {
+    searchEvents: (tenant: string, search: EventSearch, call: DriverCall): Promise<EventSearchHit[]> =>
+      this.#run("searchEvents", call, () => (this.#search as SearchIndex).search(tenant, search, call.now)),
+  };
   readonly #path: string;
   readonly #synchronous: "NORMAL" | "FULL";
   readonly #busyTimeoutMs: number;
@@ -114,7 +120,7 @@ class SqliteDriver implements Driver {
     this.#path = memory ? options.path : resolve(options.path);
     this.#synchronous = options.synchronous ?? "NORMAL";
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.capabilities = { crossProcessWatch: true, durable: !memory };
+    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true };
     this.#feed = new ChangeFeed(() => {
       try {
         return this.#scope?.s.dataVersion.get() as number | undefined;
@@ -157,7 +163,9 @@ class SqliteDriver implements Driver {
       db.pragma(`synchronous = ${this.#synchronous}`);
       applyMigrations(db, path);
       const scope: CommitScope = { s: prepareStatements(db), records: this.#records, schemas: new Map() };
-      this.#commitTx = db.transaction((tenant: string, id: string, m: Mutation) => commitBody(scope, tenant, id, m)).immediate;
+      this.#commitTx = db.transaction((tenant: string, id: string, m: Mutation, now: number) =>
+        commitBody(scope, tenant, id, m, now),
+      ).immediate;
       this.#scope = scope;
       this.#search = new SearchIndex(db);
       this.#db = db;
@@ -180,8 +188,8 @@ class SqliteDriver implements Driver {
     return Promise.resolve();
   }
 
-  ping(): Promise<Record<string, unknown>> {
-    return this.#run("ping", (s, db) => {
+  ping(call: DriverCall): Promise<Record<string, unknown>> {
+    return this.#run("ping", call, (s, db) => {
       s.ping.get();
       return {
         path: this.#path,
@@ -193,14 +201,15 @@ class SqliteDriver implements Driver {
     });
   }
 
-  insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[]): Promise<CommitResult> {
-    return this.#run("insertContext", (_s, db) =>
+  insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[], call: DriverCall): Promise<CommitResult> {
+    return this.#run("insertContext", call, (_s, db) =>
       db.transaction(() => insertContextBody(this.#scope as CommitScope, record, stateJson, events)).immediate(),
     ).then((result) => this.#announce(record.tenant, record.id, result));
   }
 
-  getContext(tenant: string, id: string, now: number): Promise<ContextRecord | null> {
-    return this.#run("getContext", (s) => {
+  getContext(tenant: string, id: string, call: DriverCall): Promise<ContextRecord | null> {
+    const now = call.now;
+    return this.#run("getContext", call, (s) => {
       const head = s.contextHead.get(tenant, id, now) as HeadTuple | undefined;
       if (head === undefined) return null;
       const cached = this.#records.record(head);
@@ -210,23 +219,24 @@ class SqliteDriver implements Driver {
     });
   }
 
-  listContexts(tenant: string, query: ContextQuery): Promise<ContextRecord[]> {
-    return this.#run("listContexts", () => {
-      const q = contextsQuery(tenant, query);
+  listContexts(tenant: string, query: ContextQuery, call: DriverCall): Promise<ContextRecord[]> {
+    return this.#run("listContexts", call, () => {
+      const q = contextsQuery(tenant, query, call.now);
       return (this.#statement(q).all(...q.params) as ContextRow[]).map(toContextRecord);
     });
   }
 
-  updateContext(tenant: string, id: string, patch: ContextPatch): Promise<ContextRecord | null> {
-    return this.#run("updateContext", () => {
-      const q = patchQuery(tenant, id, patch);
+  updateContext(tenant: string, id: string, patch: ContextPatch, call: DriverCall): Promise<ContextRecord | null> {
+    return this.#run("updateContext", call, () => {
+      const q = patchQuery(tenant, id, patch, call.now);
       const row = this.#statement(q).get(...q.params) as ContextRow | undefined;
       return row === undefined ? null : this.#records.remember(row);
     });
   }
 
-  deleteContext(tenant: string, id: string, now: number): Promise<boolean> {
-    return this.#run("deleteContext", (s, db) =>
+  deleteContext(tenant: string, id: string, call: DriverCall): Promise<boolean> {
+    const now = call.now;
+    return this.#run("deleteContext", call, (s, db) =>
       db
         .transaction(() => {
           const pk = s.visiblePk.get(tenant, id, now) as number | undefined;
@@ -241,8 +251,9 @@ class SqliteDriver implements Driver {
     });
   }
 
-  readHead(tenant: string, id: string, now: number): Promise<{ record: ContextRecord; state: JsonObject } | null> {
-    return this.#run("readHead", (s) => {
+  readHead(tenant: string, id: string, call: DriverCall): Promise<{ record: ContextRecord; state: JsonObject } | null> {
+    const now = call.now;
+    return this.#run("readHead", call, (s) => {
       const head = s.readHead.get(tenant, id, now) as [...HeadTuple, string] | undefined;
       if (head === undefined) return null;
       const cached = this.#records.record(head as unknown as HeadTuple);
@@ -253,15 +264,15 @@ class SqliteDriver implements Driver {
     });
   }
 
-  commit(tenant: string, id: string, mutation: Mutation): Promise<CommitResult> {
-    return this.#run("commit", () => (this.#commitTx as CommitTransaction)(tenant, id, mutation)).then((result) =>
+  commit(tenant: string, id: string, mutation: Mutation, call: DriverCall): Promise<CommitResult> {
+    return this.#run("commit", call, () => (this.#commitTx as CommitTransaction)(tenant, id, mutation, call.now)).then((result) =>
       this.#announce(tenant, id, result),
     );
   }
 
-  readEvents(tenant: string, id: string, query: EventRecordQuery): Promise<EventRecord[]> {
-    return this.#run("readEvents", (s) => {
-      const now = Date.now();
+  readEvents(tenant: string, id: string, query: EventRecordQuery, call: DriverCall): Promise<EventRecord[]> {
+    return this.#run("readEvents", call, (s) => {
+      const now = call.now;
       const q = eventsQuery(tenant, id, now, query, "rows");
       const rows = this.#statement(q).all(...q.params) as EventRow[];
       if (rows.length === 0) this.#mustExist(s, tenant, id, now);
@@ -269,9 +280,9 @@ class SqliteDriver implements Driver {
     });
   }
 
-  countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">): Promise<number> {
-    return this.#run("countEvents", (s) => {
-      const now = Date.now();
+  countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">, call: DriverCall): Promise<number> {
+    return this.#run("countEvents", call, (s) => {
+      const now = call.now;
       const q = eventsQuery(tenant, id, now, query, "count");
       const count = this.#statement(q).pluck().get(...q.params) as number;
       if (count === 0) this.#mustExist(s, tenant, id, now);
@@ -279,45 +290,47 @@ class SqliteDriver implements Driver {
     });
   }
 
-  searchEvents(tenant: string, search: EventSearch): Promise<EventSearchHit[]> {
-    return this.#run("searchEvents", () => (this.#search as SearchIndex).search(tenant, search));
-  }
-
-  readCheckpoint(tenant: string, id: string, version: number): Promise<{ version: number; state: JsonObject } | null> {
-    return this.#run("readCheckpoint", (s) => {
-      const row = s.readCheckpoint.get(tenant, id, Date.now(), version) as { version: number; state: string } | undefined;
+  readCheckpoint(tenant: string, id: string, version: number, call: DriverCall): Promise<{ version: number; state: JsonObject } | null> {
+    return this.#run("readCheckpoint", call, (s) => {
+      const row = s.readCheckpoint.get(tenant, id, call.now, version) as { version: number; state: string } | undefined;
       return row === undefined ? null : { version: row.version, state: parseObject(row.state) };
     });
   }
 
-  listSnapshots(tenant: string, id: string): Promise<SnapshotRecord[]> {
-    return this.#run("listSnapshots", (s) => {
-      const now = Date.now();
+  listSnapshots(tenant: string, id: string, call: DriverCall): Promise<SnapshotRecord[]> {
+    return this.#run("listSnapshots", call, (s) => {
+      const now = call.now;
       const rows = s.listSnapshots.all(tenant, id, now) as SnapshotRow[];
       if (rows.length === 0) this.#mustExist(s, tenant, id, now);
       return rows.map(toSnapshotRecord);
     });
   }
 
-  getSnapshot(tenant: string, id: string, name: string): Promise<SnapshotRecord | null> {
-    return this.#run("getSnapshot", (s) => {
-      const row = s.getSnapshot.get(tenant, id, Date.now(), name) as SnapshotRow | undefined;
+  getSnapshot(tenant: string, id: string, name: string, call: DriverCall): Promise<SnapshotRecord | null> {
+    return this.#run("getSnapshot", call, (s) => {
+      const row = s.getSnapshot.get(tenant, id, call.now, name) as SnapshotRow | undefined;
       return row === undefined ? null : toSnapshotRecord(row);
     });
   }
 
-  latestSnapshotBefore(tenant: string, id: string, time: number): Promise<SnapshotRecord | null> {
-    return this.#run("latestSnapshotBefore", (s) => {
-      const row = s.latestSnapshotBefore.get(tenant, id, Date.now(), time) as SnapshotRow | undefined;
+  latestSnapshotBefore(tenant: string, id: string, time: number, call: DriverCall): Promise<SnapshotRecord | null> {
+    return this.#run("latestSnapshotBefore", call, (s) => {
+      const row = s.latestSnapshotBefore.get(tenant, id, call.now, time) as SnapshotRow | undefined;
       return row === undefined ? null : toSnapshotRecord(row);
     });
   }
 
-  compact(tenant: string, id: string, beforeSeq: number, checkpoint: { version: number; stateJson: string }): Promise<number> {
-    return this.#run("compact", (s, db) =>
+  compact(
+    tenant: string,
+    id: string,
+    beforeSeq: number,
+    checkpoint: { version: number; stateJson: string },
+    call: DriverCall,
+  ): Promise<number> {
+    return this.#run("compact", call, (s, db) =>
       db
         .transaction(() => {
-          const pk = s.visiblePk.get(tenant, id, Date.now()) as number | undefined;
+          const pk = s.visiblePk.get(tenant, id, call.now) as number | undefined;
           if (pk === undefined) throw contextNotFound(id);
           s.putCheckpoint.run(pk, checkpoint.version, checkpoint.stateJson);
           const removed = s.compactEvents.run(pk, beforeSeq).changes;
@@ -330,8 +343,9 @@ class SqliteDriver implements Driver {
     );
   }
 
-  purgeExpired(tenant: string | undefined, now: number): Promise<number> {
-    return this.#run("purgeExpired", (s, db) =>
+  purgeExpired(tenant: string | undefined, call: DriverCall): Promise<number> {
+    const now = call.now;
+    return this.#run("purgeExpired", call, (s, db) =>
       db
         .transaction(() => {
           const pks = (tenant === undefined ? s.expiredPks.all(now) : s.expiredPksOfTenant.all(tenant, now)) as number[];
@@ -347,38 +361,44 @@ class SqliteDriver implements Driver {
     id: string,
     holder: string,
     ttlMs: number,
-    now: number,
+    call: DriverCall,
   ): Promise<{ granted: boolean; lease: LeaseRecord }> {
-    return this.#run("tryAcquireLease", (s, db) =>
-      db.transaction(() => acquireLease(s, tenant, id, holder, ttlMs, now)).immediate(),
+    return this.#run("tryAcquireLease", call, (s, db) =>
+      db.transaction(() => acquireLease(s, tenant, id, holder, ttlMs, call.now)).immediate(),
     );
   }
 
-  renewLease(tenant: string, id: string, holder: string, token: number, ttlMs: number, now: number): Promise<LeaseRecord> {
-    return this.#run("renewLease", (s, db) =>
-      db.transaction(() => renewLease(s, tenant, id, holder, token, ttlMs, now)).immediate(),
+  renewLease(tenant: string, id: string, holder: string, token: number, ttlMs: number, call: DriverCall): Promise<LeaseRecord> {
+    return this.#run("renewLease", call, (s, db) =>
+      db.transaction(() => renewLease(s, tenant, id, holder, token, ttlMs, call.now)).immediate(),
     );
   }
 
-  releaseLease(tenant: string, id: string, holder: string, token: number): Promise<boolean> {
-    return this.#run("releaseLease", (s, db) =>
-      db.transaction(() => releaseLease(s, tenant, id, holder, token, Date.now())).immediate(),
+  releaseLease(tenant: string, id: string, holder: string, token: number, call: DriverCall): Promise<boolean> {
+    return this.#run("releaseLease", call, (s, db) =>
+      db.transaction(() => releaseLease(s, tenant, id, holder, token, call.now)).immediate(),
     ).then((released) => {
       if (released) this.#feed.notify({ tenant, contextId: id });
       return released;
     });
   }
 
-  getLease(tenant: string, id: string, now: number): Promise<LeaseRecord | null> {
-    return this.#run("getLease", (s, db) => db.transaction(() => readLease(s, tenant, id, now))());
+  getLease(tenant: string, id: string, call: DriverCall): Promise<LeaseRecord | null> {
+    return this.#run("getLease", call, (s, db) => db.transaction(() => readLease(s, tenant, id, call.now))());
   }
 
-  getActiveContext(tenant: string, holder: string, slot: ActiveSlot): Promise<string | null> {
-    return this.#run("getActiveContext", (s) => (s.getActiveContext.get(tenant, holder, slot) as string | undefined) ?? null);
+  getActiveContext(tenant: string, holder: string, slot: ActiveSlot, call: DriverCall): Promise<string | null> {
+    return this.#run("getActiveContext", call, (s) => (s.getActiveContext.get(tenant, holder, slot) as string | undefined) ?? null);
   }
 
-  setActiveContext(tenant: string, holder: string, slot: ActiveSlot, contextId: string | null): Promise<string | null> {
-    return this.#run("setActiveContext", (s, db) =>
+  setActiveContext(
+    tenant: string,
+    holder: string,
+    slot: ActiveSlot,
+    contextId: string | null,
+    call: DriverCall,
+  ): Promise<string | null> {
+    return this.#run("setActiveContext", call, (s, db) =>
       db
         .transaction(() => {
           const previous = (s.getActiveContext.get(tenant, holder, slot) as string | undefined) ?? null;
@@ -390,8 +410,9 @@ class SqliteDriver implements Driver {
     );
   }
 
-  putSchema(tenant: string, kind: string, schemaJson: string, now: number): Promise<SchemaRecord> {
-    return this.#run("putSchema", (s, db) =>
+  putSchema(tenant: string, kind: string, schemaJson: string, call: DriverCall): Promise<SchemaRecord> {
+    const now = call.now;
+    return this.#run("putSchema", call, (s, db) =>
       db
         .transaction(() => {
           // Revisions come from one counter, so a kind deleted and set again never reuses one.
@@ -403,19 +424,19 @@ class SqliteDriver implements Driver {
     );
   }
 
-  getSchema(tenant: string, kind: string): Promise<SchemaRecord | null> {
-    return this.#run("getSchema", (s) => {
+  getSchema(tenant: string, kind: string, call: DriverCall): Promise<SchemaRecord | null> {
+    return this.#run("getSchema", call, (s) => {
       const row = s.getSchema.get(tenant, kind) as SchemaRow | undefined;
       return row === undefined ? null : toSchemaRecord(row);
     });
   }
 
-  listSchemas(tenant: string): Promise<SchemaRecord[]> {
-    return this.#run("listSchemas", (s) => (s.listSchemas.all(tenant) as SchemaRow[]).map(toSchemaRecord));
+  listSchemas(tenant: string, call: DriverCall): Promise<SchemaRecord[]> {
+    return this.#run("listSchemas", call, (s) => (s.listSchemas.all(tenant) as SchemaRow[]).map(toSchemaRecord));
   }
 
-  deleteSchema(tenant: string, kind: string): Promise<boolean> {
-    return this.#run("deleteSchema", (s) => s.deleteSchema.run(tenant, kind).changes > 0);
+  deleteSchema(tenant: string, kind: string, call: DriverCall): Promise<boolean> {
+    return this.#run("deleteSchema", call, (s) => s.deleteSchema.run(tenant, kind).changes > 0);
   }
 
   subscribe(listener: (notice: ChangeNotice) => void): () => void {
@@ -462,8 +483,11 @@ class SqliteDriver implements Driver {
     return new ContextError("CLOSED", "the SQLite driver is closed", { details: { path: this.#path } });
   }
 
-  /** Runs one synchronous operation as a promise, wrapping native errors. */
-  #run<T>(operation: string, fn: (s: Statements, db: Db) => T): Promise<T> {
+  /**
+   * Runs one synchronous operation as a promise, wrapping native errors. A call whose signal
+   * has fired does not start; once started it runs to completion (it is synchronous).
+   */
+  #run<T>(operation: string, call: DriverCall, fn: (s: Statements, db: Db) => T): Promise<T> {
     const scope = this.#scope;
     const db = this.#db;
     if (scope === undefined || db === undefined) {
@@ -473,6 +497,7 @@ class SqliteDriver implements Driver {
           : new ContextError("INTERNAL", `sqlite ${operation} called before open()`, { details: { operation } }),
       );
     }
+    if (call.signal?.aborted === true) return Promise.reject(abortedError(call.signal));
     try {
       return Promise.resolve(fn(scope.s, db));
     } catch (e) {

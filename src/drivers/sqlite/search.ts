@@ -48,8 +48,8 @@ export class SearchIndex {
   }
 
   /** Searches (after bringing the index up to date for the contexts searched). */
-  search(tenant: string, q: EventSearch): EventSearchHit[] {
-    this.catchUp(tenant, q.contextId, q.now);
+  search(tenant: string, q: EventSearch, now: number): EventSearchHit[] {
+    this.catchUp(tenant, q.contextId, now);
     const params: unknown[] = [matchExpression(q.words)];
     let key = `q${q.words.length}`;
     // Score: the occurrences of the query's words; "tf" has the counts above 1.
@@ -61,11 +61,11 @@ export class SearchIndex {
       .join(" + ");
     const where = ["search_fts MATCH ?", "c.tenant = ?", `(c.expires_at IS NULL OR c.expires_at > ?)`];
     const scoreParams = params.splice(1);
-    params.push(tenant, q.now);
+    params.push(tenant, now);
     if (q.contextId !== undefined) {
       const pk = this.#prepare("pk", () => `SELECT pk FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`)
         .pluck()
-        .get(tenant, q.contextId, q.now) as number | undefined;
+        .get(tenant, q.contextId, now) as number | undefined;
       if (pk === undefined || pk >= MAX_CTX) return [];
       where.push("c.pk = ?", "f.rowid BETWEEN (? << 32) AND (? << 32) + 4294967295");
       params.push(pk, pk, pk);

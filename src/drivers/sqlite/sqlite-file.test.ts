@@ -25,4 +25,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describeConformance("sqlite file", open, { openPeer: open });
+describeConformance("sqlite file", open, {
+  openPeer: open,
+  openWithClock: (now) => createStore(sqliteDriver({ path: file, pollIntervalMs: 10 }), { now }),
+});

@@ -8,7 +8,7 @@ import { createStore } from "../../open.js";
 import { ContextError, isContextError } from "../../errors.js";
 import type { ContextErrorCode } from "../../errors.js";
 import { describeConformance } from "../../testing/index.js";
-import type { ContextRecord, Driver, EventRecordInput } from "../driver.js";
+import type { ContextRecord, Driver, DriverCall, EventRecordInput } from "../driver.js";
 import { sqliteDriver } from "./driver.js";
 import { APPLICATION_ID, MIGRATIONS_TABLE, SCHEMA_VERSION, migrations } from "./migrations.js";
 
@@ -19,6 +19,7 @@ const freshPath = (name = "db") => join(dir, `${name}-${++files}.db`);
 
 // The file configuration runs in sqlite-file.test.ts (a second vitest worker).
 describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":memory:" })), {
+  openWithClock: (now) => createStore(sqliteDriver({ path: ":memory:" }), { now }),
   skip: {
     crossProcessWatch: "each :memory: connection is its own database",
     sharedBackend: "each :memory: connection is its own database",
@@ -35,6 +36,9 @@ async function expectCode(promise: Promise<unknown>, code: ContextErrorCode): Pr
   expect(isContextError(error), `expected ContextError ${code}, got ${String(error)}`).toBe(true);
   expect((error as { code: string }).code).toBe(code);
 }
+
+/** A driver call at `now`. */
+const at = (now: number): DriverCall => ({ now });
 
 function record(id: string, now: number, tenant = "t"): ContextRecord {
   return {
@@ -91,14 +95,14 @@ describe("sqlite driver: files and migrations", () => {
     const path = freshPath();
     const now = Date.now();
     await withDriver(sqliteDriver({ path }), async (d) => {
-      await d.insertContext(record("c1", now), JSON.stringify({ a: 1 }), []);
-      await d.commit("t", "c1", { now, events: [event(1, now), event(2, now)] });
+      await d.insertContext(record("c1", now), JSON.stringify({ a: 1 }), [], at(Date.now()));
+      await d.commit("t", "c1", { events: [event(1, now), event(2, now)] }, at(now));
     });
     await withDriver(sqliteDriver({ path }), async (d) => {
-      const head = await d.readHead("t", "c1", Date.now());
+      const head = await d.readHead("t", "c1", at(Date.now()));
       expect(head?.state).toEqual({ a: 1 });
       expect(head?.record.lastSeq).toBe(2);
-      const events = await d.readEvents("t", "c1", { order: "asc", limit: 10 });
+      const events = await d.readEvents("t", "c1", { order: "asc", limit: 10 }, at(Date.now()));
       expect(events.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }]);
     });
     const db = new Database(path, { readonly: true });
@@ -113,8 +117,8 @@ describe("sqlite driver: files and migrations", () => {
     const path = freshPath("v1");
     const now = Date.now();
     await withDriver(sqliteDriver({ path }), async (d) => {
-      await d.insertContext(record("c1", now), "{}", []);
-      await d.commit("t", "c1", { now, events: [{ ...event(1, now), data: JSON.stringify({ text: "Legacy Needle" }) }] });
+      await d.insertContext(record("c1", now), "{}", [], at(Date.now()));
+      await d.commit("t", "c1", { events: [{ ...event(1, now), data: JSON.stringify({ text: "Legacy Needle" }) }] }, at(now));
     });
     // Make it a version-1 file, as an older contextd left it.
     const old = new Database(path);
@@ -165,7 +169,7 @@ describe("sqlite driver: files and migrations", () => {
   it("refuses a contextd database from a newer schema version and leaves it intact", async () => {
     const path = freshPath("newer");
     await withDriver(sqliteDriver({ path }), async (d) => {
-      await d.insertContext(record("c1", Date.now()), "{}", []);
+      await d.insertContext(record("c1", Date.now()), "{}", [], at(Date.now()));
     });
     const db = new Database(path);
     db.exec(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (${SCHEMA_VERSION}, 'from the future', 0)`);
@@ -188,7 +192,7 @@ describe("sqlite driver: files and migrations", () => {
   it("refuses a damaged contextd database with CORRUPT and leaves it intact", async () => {
     const path = freshPath("damaged");
     await withDriver(sqliteDriver({ path }), async (d) => {
-      await d.insertContext(record("c1", Date.now()), "{}", []);
+      await d.insertContext(record("c1", Date.now()), "{}", [], at(Date.now()));
     });
     // Overwrite the schema table on page 1, after the 100-byte file header.
     const fd = openSync(path, "r+");
@@ -202,7 +206,7 @@ describe("sqlite driver: files and migrations", () => {
   it("refuses a truncated contextd database with CORRUPT", async () => {
     const path = freshPath("truncated");
     await withDriver(sqliteDriver({ path }), async (d) => {
-      await d.insertContext(record("c1", Date.now()), "{}", []);
+      await d.insertContext(record("c1", Date.now()), "{}", [], at(Date.now()));
     });
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, bytes.length - 4096));
@@ -220,7 +224,7 @@ describe("sqlite driver: files and migrations", () => {
     ] as const) {
       const path = freshPath("sync");
       await withDriver(sqliteDriver({ path, ...(synchronous && { synchronous }) }), async (d) => {
-        const info = await d.ping();
+        const info = await d.ping(at(Date.now()));
         expect(info.synchronous).toBe(synchronous ?? "NORMAL");
         // The pragma is per connection: read it through the driver's own connection.
         expect(info.synchronousLevel).toBe(expected);
@@ -229,8 +233,8 @@ describe("sqlite driver: files and migrations", () => {
   });
 
   it("reports durability by path", () => {
-    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false });
-    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true });
+    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true });
+    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true });
   });
 });
 
@@ -238,34 +242,28 @@ describe("sqlite driver: commits", () => {
   it("keeps sequence numbers gapless and rolls back every part of a failed commit", async () => {
     await withDriver(sqliteDriver({ path: ":memory:" }), async (d) => {
       const now = Date.now();
-      await d.insertContext(record("c", now), JSON.stringify({ n: 0 }), [event(0, now)]);
+      await d.insertContext(record("c", now), JSON.stringify({ n: 0 }), [event(0, now)], at(Date.now()));
       const boom = new Error("update failed");
       await expect(
-        d.commit("t", "c", {
-          now,
-          events: [event(1, now)],
+        d.commit("t", "c", { events: [event(1, now)],
           snapshot: { name: "s", label: null, metadata: "{}" },
           update: () => {
             throw boom;
           },
-        }),
+        }, at(now)),
       ).rejects.toThrow();
       const violation = new ContextError("SCHEMA_VIOLATION", "no");
       const thrown: unknown = await d
-        .commit("t", "c", {
-          now,
-          events: [event(1, now)],
+        .commit("t", "c", { events: [event(1, now)],
           update: () => {
             throw violation;
           },
-        })
+        }, at(now))
         .catch((e: unknown) => e);
       expect(thrown).toBe(violation);
-      await expectCode(d.commit("t", "c", { now, expectedVersion: 7, events: [event(1, now)] }), "VERSION_CONFLICT");
-      await expectCode(d.commit("t", "c", { now, fencingToken: 1, events: [event(1, now)] }), "LEASE_LOST");
-      const result = await d.commit("t", "c", {
-        now,
-        expectedVersion: 1,
+      await expectCode(d.commit("t", "c", { expectedVersion: 7, events: [event(1, now)] }, at(now)), "VERSION_CONFLICT");
+      await expectCode(d.commit("t", "c", { fencingToken: 1, events: [event(1, now)] }, at(now)), "LEASE_LOST");
+      const result = await d.commit("t", "c", { expectedVersion: 1,
         events: [event(1, now)],
         update: ({ state }) => ({
           state: { n: (state.n as number) + 1 },
@@ -273,14 +271,14 @@ describe("sqlite driver: commits", () => {
           event: { type: "state", data: "{}", metadata: "{}", tokens: null, timestamp: now },
           checkpoint: true,
         }),
-      });
+      }, at(now));
       expect(result.events.map((e) => [e.seq, e.version])).toEqual([
         [2, 2],
         [3, null],
       ]);
-      expect((await d.readHead("t", "c", now))?.state).toEqual({ n: 1 });
-      expect(await d.listSnapshots("t", "c")).toEqual([]);
-      expect(await d.readCheckpoint("t", "c", 5)).toEqual({ version: 2, state: { n: 1 } });
+      expect((await d.readHead("t", "c", at(now)))?.state).toEqual({ n: 1 });
+      expect(await d.listSnapshots("t", "c", at(Date.now()))).toEqual([]);
+      expect(await d.readCheckpoint("t", "c", 5, at(Date.now()))).toEqual({ version: 2, state: { n: 1 } });
     });
   });
 
@@ -292,7 +290,7 @@ describe("sqlite driver: commits", () => {
     await watcher.open();
     try {
       const now = Date.now();
-      await writer.insertContext(record("c", now), "{}", []);
+      await writer.insertContext(record("c", now), "{}", [], at(Date.now()));
       const local: unknown[] = [];
       const offLocal = writer.subscribe((n) => local.push(n));
       const remote = new Promise((resolve) => {
@@ -301,7 +299,7 @@ describe("sqlite driver: commits", () => {
           resolve(n);
         });
       });
-      await writer.commit("t", "c", { now, events: [event(1, now)] });
+      await writer.commit("t", "c", { events: [event(1, now)] }, at(now));
       expect(local).toEqual([{ tenant: "t", contextId: "c", lastSeq: 1 }]);
       expect(await remote).toEqual({});
       offLocal();
@@ -319,18 +317,18 @@ describe("sqlite driver: commits", () => {
     await b.open();
     try {
       const now = Date.now();
-      await a.insertContext(record("c", now), JSON.stringify({ v: 1 }), []);
-      expect((await a.readHead("t", "c", now))?.record.title).toBeNull();
-      expect((await a.getContext("t", "c", now))?.title).toBeNull();
-      await b.updateContext("t", "c", { title: "renamed", metadata: JSON.stringify({ k: 1 }), now });
-      expect((await a.readHead("t", "c", now))?.record).toMatchObject({ title: "renamed", metadata: { k: 1 } });
-      expect(await a.getContext("t", "c", now)).toMatchObject({ title: "renamed", metadata: { k: 1 } });
-      await b.commit("t", "c", { now, events: [event(1, now)] });
-      expect((await a.commit("t", "c", { now, events: [event(2, now)] })).record).toMatchObject({ title: "renamed", lastSeq: 2 });
+      await a.insertContext(record("c", now), JSON.stringify({ v: 1 }), [], at(Date.now()));
+      expect((await a.readHead("t", "c", at(now)))?.record.title).toBeNull();
+      expect((await a.getContext("t", "c", at(now)))?.title).toBeNull();
+      await b.updateContext("t", "c", { title: "renamed", metadata: JSON.stringify({ k: 1 }) }, at(now));
+      expect((await a.readHead("t", "c", at(now)))?.record).toMatchObject({ title: "renamed", metadata: { k: 1 } });
+      expect(await a.getContext("t", "c", at(now))).toMatchObject({ title: "renamed", metadata: { k: 1 } });
+      await b.commit("t", "c", { events: [event(1, now)] }, at(now));
+      expect((await a.commit("t", "c", { events: [event(2, now)] }, at(now))).record).toMatchObject({ title: "renamed", lastSeq: 2 });
 
-      expect(await b.deleteContext("t", "c", now)).toBe(true);
-      await b.insertContext({ ...record("c", now), kind: "other" }, JSON.stringify({ v: 2 }), []);
-      const head = await a.readHead("t", "c", now);
+      expect(await b.deleteContext("t", "c", at(now))).toBe(true);
+      await b.insertContext({ ...record("c", now), kind: "other" }, JSON.stringify({ v: 2 }), [], at(Date.now()));
+      const head = await a.readHead("t", "c", at(now));
       expect(head?.record).toMatchObject({ kind: "other", title: null, lastSeq: 0 });
       expect(head?.state).toEqual({ v: 2 });
     } finally {
@@ -344,16 +342,16 @@ describe("sqlite driver: commits", () => {
     const d = sqliteDriver({ path, busyTimeoutMs: 50 });
     await d.open();
     const now = Date.now();
-    await d.insertContext(record("c", now), "{}", []);
+    await d.insertContext(record("c", now), "{}", [], at(Date.now()));
     const locker = new Database(path);
     locker.exec("BEGIN IMMEDIATE");
     try {
-      await expectCode(d.commit("t", "c", { now, events: [event(1, now)] }), "DRIVER_UNAVAILABLE");
+      await expectCode(d.commit("t", "c", { events: [event(1, now)] }, at(now)), "DRIVER_UNAVAILABLE");
     } finally {
       locker.exec("ROLLBACK");
       locker.close();
     }
-    expect((await d.commit("t", "c", { now, events: [event(1, now)] })).events[0]?.seq).toBe(1);
+    expect((await d.commit("t", "c", { events: [event(1, now)] }, at(now))).events[0]?.seq).toBe(1);
     await d.close();
   });
 
@@ -368,6 +366,6 @@ describe("sqlite driver: commits", () => {
     await d.open();
     await d.close();
     await d.close();
-    await expectCode(d.getContext("t", "x", Date.now()), "CLOSED");
+    await expectCode(d.getContext("t", "x", at(Date.now())), "CLOSED");
   });
 });

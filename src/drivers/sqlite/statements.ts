@@ -179,9 +179,9 @@ export function eventsQuery(
 }
 
 /** `listContexts` in one tenant. */
-export function contextsQuery(tenant: string, q: ContextQuery): BuiltQuery {
+export function contextsQuery(tenant: string, q: ContextQuery, now: number): BuiltQuery {
   const where = ["tenant = ?", VISIBLE];
-  const params: unknown[] = [tenant, q.now];
+  const params: unknown[] = [tenant, now];
   let key = "list";
   const add = (flag: string, clause: string, value: unknown) => {
     where.push(clause);
@@ -206,7 +206,7 @@ export function contextsQuery(tenant: string, q: ContextQuery): BuiltQuery {
 }
 
 /** `updateContext`: sets the fields present in the patch, and `updated_at`. */
-export function patchQuery(tenant: string, id: string, patch: ContextPatch): BuiltQuery {
+export function patchQuery(tenant: string, id: string, patch: ContextPatch, now: number): BuiltQuery {
   const sets: string[] = [];
   const params: unknown[] = [];
   let key = "patch";
@@ -220,7 +220,7 @@ export function patchQuery(tenant: string, id: string, patch: ContextPatch): Bui
   if (patch.expiresAt !== undefined) set("e", "expires_at", patch.expiresAt);
   if (patch.status !== undefined) set("s", "status", patch.status);
   sets.push("updated_at = ?", "meta_rev = meta_rev + 1");
-  params.push(patch.now, tenant, id, patch.now);
+  params.push(now, tenant, id, now);
   return {
     key,
     sql: `UPDATE contexts SET ${sets.join(", ")} WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${CONTEXT_COLUMNS}`,

@@ -1,0 +1,54 @@
+/**
+ * `wrapDriver(inner, overrides)`: a driver that is `inner` except for what a wrapping tier
+ * changes (a cache, metrics, a circuit breaker). Part of the contract: any driver may use it.
+ */
+import type { Driver, DriverCapabilities, EventSearchArea } from "./driver.js";
+
+/** The methods of the driver contract (each passed to `inner` unless overridden). */
+export const DRIVER_METHODS = [
+  "open", "close", "ping", "insertContext", "getContext", "listContexts", "updateContext", "deleteContext",
+  "readHead", "commit", "readEvents", "countEvents", "readCheckpoint", "listSnapshots", "getSnapshot",
+  "latestSnapshotBefore", "compact", "purgeExpired", "tryAcquireLease", "renewLease", "releaseLease", "getLease",
+  "getActiveContext", "setActiveContext", "putSchema", "getSchema", "listSchemas", "deleteSchema", "subscribe",
+] as const satisfies readonly (keyof Driver)[];
+
+type Method = (typeof DRIVER_METHODS)[number];
+// A method added to the contract must be listed above: this fails to compile otherwise.
+type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search">;
+const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyMethodListed;
+
+/** What a wrapper replaces: any method, an optional area, the name or the capabilities. */
+export type DriverOverrides = Partial<Pick<Driver, Method>> & {
+  name?: string;
+  capabilities?: DriverCapabilities;
+  /** Replaces the search area (`undefined` removes it; leave the key out to keep `inner`'s). */
+  search?: EventSearchArea | undefined;
+};
+
+/**
+ * A driver that calls `inner` for everything `overrides` does not replace. Methods are
+ * called on `inner` (class-based drivers keep their `this`); optional areas pass through
+ * whole unless overridden; capabilities are `inner`'s unless overridden.
+ * @example
+ * ```ts
+ * const counted = wrapDriver(inner, {
+ *   commit: (tenant, id, mutation, call) => {
+ *     commits++;
+ *     return inner.commit(tenant, id, mutation, call);
+ *   },
+ * });
+ * ```
+ */
+export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
+  const out: Record<string, unknown> = {
+    name: overrides.name ?? inner.name,
+    capabilities: overrides.capabilities ?? inner.capabilities,
+    search: "search" in overrides ? overrides.search : inner.search,
+  };
+  for (const m of DRIVER_METHODS) {
+    const own = overrides[m];
+    out[m] = own ?? (inner[m] as (...a: unknown[]) => unknown).bind(inner);
+  }
+  return out as unknown as Driver;
+}
