@@ -55,8 +55,8 @@ export { canonicalJson, diffJson, jsonEqual, mergePatch } from "./core/json.js";
 export { DEFAULT_LIMITS } from "./core/validate.js";
 export type { StoreLimits } from "./core/validate.js";
 export type { SchemaViolation } from "./core/state-validator.js";
-export { inMemoryDriver } from "./drivers/in-memory.js";
-export type { InMemoryDriverOptions } from "./drivers/in-memory.js";
+export { inMemoryDriver } from "./drivers/in-memory/driver.js";
+export type { InMemoryDriverOptions } from "./drivers/in-memory/driver.js";
 export { sqliteDriver } from "./drivers/sqlite/driver.js";
 export type { SqliteDriverOptions } from "./drivers/sqlite/driver.js";
 // pg and redis load only when these drivers open, so importing contextd never needs them.
@@ -116,6 +116,31 @@ export type {
 export { DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
 export type { DriverOverrides } from "./drivers/wrap.js";
 export type { Embedder, EmbedOptions } from "./core/embedder.js";
+export { textTerms } from "./core/text-terms.js";
+export { BM25_B, BM25_K1, HYBRID_VECTOR_WEIGHT } from "./core/memory-rank.js";
+export type {
+  AddedMemory,
+  AddMemoriesOptions,
+  GetMemoryOptions,
+  ListMemoriesQuery,
+  Memory,
+  MemoryBoosts,
+  MemoryHit,
+  MemoryInput,
+  MemoryScope,
+  MemorySearchQuery,
+  MemorySelection,
+  MemorySource,
+  MemoryUpdate,
+  MemoryVersion,
+  MemoryWriteOptions,
+  MetadataCondition,
+  MetadataFilter,
+  PurgeMemoriesOptions,
+  ReindexMemoriesOptions,
+  StoredMemoryScope,
+} from "./core/memory-types.js";
+export type { MemoryAdd, MemoryArea, MemoryChange, MemoryContent, MemoryRecord, MemoryVersionRecord } from "./drivers/memory-area.js";
 export type {
   ActiveSlot,
   ChangeNotice,

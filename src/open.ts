@@ -10,7 +10,7 @@ import type { ContextStore } from "./agent/types.js";
 import { createCoreStore } from "./core/store.js";
 import type { StoreOptions } from "./core/engine.js";
 import type { Driver } from "./drivers/driver.js";
-import { inMemoryDriver } from "./drivers/in-memory.js";
+import { inMemoryDriver } from "./drivers/in-memory/driver.js";
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions extends StoreOptions {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { openStore } from "../src/open.js";
 import { createStore } from "../src/open.js";
 import type { ContextStore } from "../src/agent/types.js";
-import { inMemoryDriver } from "../src/drivers/in-memory.js";
+import { inMemoryDriver } from "../src/drivers/in-memory/driver.js";
 import { defaultTokenCounter } from "../src/agent/tokens.js";
 import { startTask } from "../src/agent/task.js";
 import { withTask } from "../src/agent/with-task.js";

@@ -45,8 +45,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describeConformance("http client → server (memory)", () => memory.client(), {
+describeConformance("http client → server (in-memory)", () => memory.client(), {
   openPeer: () => memory.client(),
+  skip: { memory: "the /v1/memories routes are not in the HTTP API yet" },
 });
 
 describeConformance("http client → server (sqlite file)", () => sqlite.client(), {

@@ -20,7 +20,8 @@ const PASSED = [
   "readEvents", "countEvents", "lastEvents", "searchEvents", "createSnapshot", "listSnapshots",
   "getSnapshot", "restore", "fork", "activate", "deactivate", "switchContext", "currentContext",
   "setDefaultContext", "setSchema", "getSchema", "listSchemas", "deleteSchema", "acquireLease", "renewLease",
-  "releaseLease", "getLease", "watch", "purgeExpired", "compact", "health", "close",
+  "releaseLease", "getLease", "watch", "purgeExpired", "compact", "addMemories", "getMemory", "updateMemory",
+  "deleteMemory", "listMemories", "searchMemories", "memoryHistory", "purgeMemories", "reindexMemories", "health", "close",
 ] as const satisfies readonly (keyof CoreStore)[];
 
 type Passed = (typeof PASSED)[number];

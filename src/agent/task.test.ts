@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createStore } from "../open.js";
-import type { ContextStore } from "../agent/types.js";
-import { inMemoryDriver } from "../drivers/in-memory.js";
+import type { ContextStore } from "./types.js";
+import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { defaultTokenCounter } from "./tokens.js";
 import { isSuppressedError } from "./disposal.js";
 import { startTask } from "./task.js";

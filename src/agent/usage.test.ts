@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createStore } from "../open.js";
-import { inMemoryDriver } from "../drivers/in-memory.js";
+import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { usage } from "./usage.js";
 import { withTask } from "./with-task.js";
 

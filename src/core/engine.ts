@@ -5,6 +5,8 @@
 import { ContextError, contextNotFound, isContextError } from "../errors.js";
 import type { ContextRecord, Driver, DriverCall, EventRecord } from "../drivers/driver.js";
 import { SchemaValidator } from "./state-validator.js";
+import type { Embedder } from "./embedder.js";
+import { MemoryIndex } from "./memory-index.js";
 import { DEFAULT_LIMITS, iso, throwIfAborted, type StoreLimits } from "./validate.js";
 import type { CallOptions, ContextEvent, ContextInfo, JsonValue } from "./types.js";
 
@@ -27,6 +29,12 @@ export interface StoreOptions {
   leasePollMs?: number;
   /** The clock, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * The embedding model of long-term memory (and of the history's vector search); `null` for
+   * none (text search only). `openStore` and `createStore` default to the built-in
+   * Universal Sentence Encoder. @default null (for `createCoreStore`)
+   */
+  embedder?: Embedder | null;
 }
 
 /** The shared core of a store. */
@@ -38,6 +46,8 @@ export class Engine {
   readonly leasePollMs: number;
   readonly now: () => number;
   readonly schemas = new SchemaValidator();
+  readonly embedder: Embedder | null;
+  readonly #memoryIndexes = new Map<string, MemoryIndex>();
   /** Called once when the store closes (watchers and lease waits end). */
   readonly onClose = new Set<() => void>();
   #closed = false;
@@ -51,6 +61,7 @@ export class Engine {
     this.tokenCounter = options.tokenCounter;
     this.leasePollMs = options.leasePollMs ?? 50;
     this.now = options.now ?? Date.now;
+    this.embedder = options.embedder ?? null;
     const interval = options.purgeIntervalMs ?? 0;
     if (interval > 0) {
       this.#purgeTimer = setInterval(() => {
@@ -81,6 +92,16 @@ export class Engine {
     return { now: this.now(), signal: options?.signal };
   }
 
+  /** The in-process memory index of `tenant` (created empty; callers catch it up before use). */
+  memoryIndex(tenant: string): MemoryIndex {
+    let index = this.#memoryIndexes.get(tenant);
+    if (index === undefined) {
+      index = new MemoryIndex(tenant, this.embedder?.model ?? null, this.embedder?.dimensions ?? null);
+      this.#memoryIndexes.set(tenant, index);
+    }
+    return index;
+  }
+
   /** Runs a driver call, turning a stray native error into `INTERNAL` (drivers wrap their own). */
   async run<T>(op: () => Promise<T>): Promise<T> {
     try {
@@ -100,6 +121,7 @@ export class Engine {
       if (this.#purgeTimer) clearInterval(this.#purgeTimer);
       for (const wake of this.onClose) wake();
       this.onClose.clear();
+      this.#memoryIndexes.clear();
       await this.driver.close();
     })();
     return this.#closing;

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ContextError, isContextError } from "../errors.js";
-import { inMemoryDriver } from "../drivers/in-memory.js";
+import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import type { Driver, DriverCall, EventSearchArea } from "../drivers/driver.js";
 import { DRIVER_METHODS, wrapDriver, type DriverOverrides } from "../drivers/wrap.js";
 import { createStore } from "../open.js";
+import type { Embedder } from "./embedder.js";
+import { testEmbedder } from "../testing/test-embedder.js";
 
 /** Wraps a driver to count how many events each readEvents call returns. */
 function countingDriver(inner: Driver): { driver: Driver; reads: number[] } {
@@ -168,5 +170,62 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
     const inner = inMemoryDriver();
     const e = await createStore(wrapDriver(inner, { search: undefined })).catch((x: unknown) => x);
     expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+  });
+
+  describe("long-term memory and the embedding model", () => {
+    const failing = (): Embedder => ({
+      model: "broken",
+      dimensions: 64,
+      embed: () => Promise.reject(new Error("model crashed")),
+    });
+
+    it("an embedder that fails gives EMBEDDING_FAILED and writes nothing", async () => {
+      const store = await createStore(inMemoryDriver(), { embedder: failing() });
+      const e = await store.addMemories({ scope: { userId: "u" }, text: "hello" }).catch((x: unknown) => x);
+      expect(isContextError(e, "EMBEDDING_FAILED")).toBe(true);
+      expect((e as Error).message).toContain("model crashed");
+      expect((await store.listMemories()).items).toEqual([]);
+      await store.close();
+    });
+
+    it("an embedder that returns vectors of the wrong length gives EMBEDDING_FAILED and writes nothing", async () => {
+      const short: Embedder = { model: "short", dimensions: 64, embed: async (t) => t.map(() => new Float32Array(3).fill(1)) };
+      const store = await createStore(inMemoryDriver(), { embedder: short });
+      const e = await store.addMemories({ scope: { userId: "u" }, text: "hello" }).catch((x: unknown) => x);
+      expect(isContextError(e, "EMBEDDING_FAILED")).toBe(true);
+      expect((await store.listMemories()).items).toEqual([]);
+      await store.close();
+    });
+
+    it("without an embedding model: text and hybrid search work on words, vector search is NOT_SUPPORTED", async () => {
+      const store = await createStore(inMemoryDriver());
+      await store.addMemories({ scope: { userId: "u" }, text: "the red kite flies high" });
+      const [hit] = await store.searchMemories({ text: "kite" });
+      expect(hit?.vectorScore).toBeNull();
+      expect(hit?.memory.embedding).toBeNull();
+      const e = await store.searchMemories({ text: "kite", mode: "vector" }).catch((x: unknown) => x);
+      expect(isContextError(e, "NOT_SUPPORTED")).toBe(true);
+      await store.close();
+    });
+
+    it("vectors of another model are MODEL_MISMATCH until reindexMemories re-embeds them, in batches with progress", async () => {
+      const driver = inMemoryDriver();
+      const first = await createStore(driver, { embedder: testEmbedder() });
+      for (let i = 0; i < 5; i++) await first.addMemories({ scope: { userId: "u" }, text: `fact number ${i} about kites` });
+      const other: Embedder = { ...testEmbedder(), model: "another-model" };
+      const second = await createStore(driver, { embedder: other });
+      const e = await second.searchMemories({ text: "kites" }).catch((x: unknown) => x);
+      expect(isContextError(e, "MODEL_MISMATCH")).toBe(true);
+      expect((e as Error).message).toContain("reindex");
+      expect((await second.searchMemories({ text: "kites", mode: "text" })).length).toBe(5);
+      const progress: number[] = [];
+      expect(await second.reindexMemories({ batchSize: 2, onProgress: (p) => progress.push(p.done) })).toEqual({ reindexed: 5 });
+      expect(progress).toEqual([2, 4, 5]);
+      const hits = await second.searchMemories({ text: "kites" });
+      expect(hits).toHaveLength(5);
+      expect(hits.every((h) => h.memory.embedding?.model === "another-model")).toBe(true);
+      expect(await second.reindexMemories()).toEqual({ reindexed: 0 });
+      await second.close();
+    });
   });
 });

@@ -24,6 +24,32 @@ import { watchContext } from "./watch.js";
 import { parseEvents } from "./event-input.js";
 import { countEvents, readEventPage } from "./history.js";
 import { searchEvents } from "./search.js";
+import {
+  addMemories,
+  deleteMemory,
+  getMemory,
+  listMemories,
+  memoryHistory,
+  purgeMemories,
+  reindexMemories,
+  updateMemory,
+} from "./memories.js";
+import { searchMemories } from "./memory-search.js";
+import type {
+  AddedMemory,
+  AddMemoriesOptions,
+  GetMemoryOptions,
+  ListMemoriesQuery,
+  Memory,
+  MemoryHit,
+  MemoryInput,
+  MemorySearchQuery,
+  MemoryUpdate,
+  MemoryVersion,
+  MemoryWriteOptions,
+  PurgeMemoriesOptions,
+  ReindexMemoriesOptions,
+} from "./memory-types.js";
 import type {
   AcquireLeaseOptions,
   CallOptions,
@@ -74,10 +100,12 @@ const CALL = ["signal"] as const;
  */
 export async function createCoreStore(driver: Driver, options: StoreOptions = {}): Promise<CoreStore> {
   const tenant = checkId(options.tenant ?? "default", "tenant");
-  if (driver.capabilities.search !== (driver.search !== undefined)) {
-    throw new ContextError("INVALID_INPUT", `driver ${driver.name}: capabilities.search must be true exactly when it has a search area`, {
-      details: { driver: driver.name, field: "capabilities.search" },
-    });
+  for (const area of ["search", "memory"] as const) {
+    if (driver.capabilities[area] !== (driver[area] !== undefined)) {
+      throw new ContextError("INVALID_INPUT", `driver ${driver.name}: capabilities.${area} must be true exactly when it has a ${area} area`, {
+        details: { driver: driver.name, field: `capabilities.${area}` },
+      });
+    }
   }
   try {
     await driver.open();
@@ -386,18 +414,68 @@ class EmbeddedStore implements CoreStore {
     return compactHistory(this.#e, this.tenant, this.#e.begin(o), id, o.beforeSeq);
   }
 
+  // ── long-term memory ──────────────────────────────────────────────────────
+
+  addMemories(memories: MemoryInput | MemoryInput[], options?: AddMemoriesOptions): Promise<AddedMemory[]> {
+    return addMemories(this.#e, this.tenant, memories, options);
+  }
+
+  getMemory(id: string, options?: GetMemoryOptions): Promise<Memory> {
+    checkId(id, "id");
+    return getMemory(this.#e, this.tenant, id, options);
+  }
+
+  updateMemory(id: string, update: MemoryUpdate, options?: MemoryWriteOptions): Promise<Memory> {
+    checkId(id, "id");
+    return updateMemory(this.#e, this.tenant, id, update, options);
+  }
+
+  deleteMemory(id: string, options?: MemoryWriteOptions): Promise<void> {
+    checkId(id, "id");
+    return deleteMemory(this.#e, this.tenant, id, options);
+  }
+
+  listMemories(query?: ListMemoriesQuery): Promise<Page<Memory>> {
+    return listMemories(this.#e, this.tenant, query);
+  }
+
+  searchMemories(query: MemorySearchQuery): Promise<MemoryHit[]> {
+    return searchMemories(this.#e, this.tenant, query);
+  }
+
+  memoryHistory(id: string, options?: CallOptions): Promise<MemoryVersion[]> {
+    checkId(id, "id");
+    return memoryHistory(this.#e, this.tenant, id, options);
+  }
+
+  purgeMemories(options?: PurgeMemoriesOptions): Promise<number> {
+    return purgeMemories(this.#e, this.tenant, options);
+  }
+
+  reindexMemories(options?: ReindexMemoriesOptions): Promise<{ reindexed: number }> {
+    return reindexMemories(this.#e, this.tenant, options);
+  }
+
   async health(options?: CallOptions): Promise<StoreHealth> {
     const call = this.#begin(options);
     const start = performance.now();
     try {
       const details = await this.#e.run(() => this.#e.driver.ping(call));
-      return { ok: true, driver: this.#e.driver.name, latencyMs: performance.now() - start, capabilities: this.#capabilities(), details };
+      return {
+        ok: true,
+        driver: this.#e.driver.name,
+        latencyMs: performance.now() - start,
+        capabilities: this.#capabilities(),
+        embedder: this.#embedder(),
+        details,
+      };
     } catch (e) {
       return {
         ok: false,
         driver: this.#e.driver.name,
         latencyMs: performance.now() - start,
         capabilities: this.#capabilities(),
+        embedder: this.#embedder(),
         details: { code: (e as ContextError).code ?? "INTERNAL", message: (e as Error).message },
       };
     }
@@ -407,9 +485,14 @@ class EmbeddedStore implements CoreStore {
     return this.#e.close();
   }
 
+  #embedder(): { model: string; dimensions: number } | null {
+    const e = this.#e.embedder;
+    return e === null ? null : { model: e.model, dimensions: e.dimensions };
+  }
+
   #capabilities(): StoreCapabilities {
-    const { crossProcessWatch, durable, search } = this.#e.driver.capabilities;
-    return { crossProcessWatch, durable, search: search && this.#e.driver.search !== undefined };
+    const { crossProcessWatch, durable, search, memory } = this.#e.driver.capabilities;
+    return { crossProcessWatch, durable, search, memory };
   }
 
   [Symbol.asyncDispose](): Promise<void> {

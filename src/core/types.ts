@@ -3,17 +3,27 @@
  * embedded store and the HTTP client both implement.
  */
 import type { JsonObject, JsonValue } from "./json-types.js";
+import type {
+  AddedMemory,
+  AddMemoriesOptions,
+  GetMemoryOptions,
+  ListMemoriesQuery,
+  Memory,
+  MemoryHit,
+  MemoryInput,
+  MemorySearchQuery,
+  MemoryUpdate,
+  MemoryVersion,
+  MemoryWriteOptions,
+  PurgeMemoriesOptions,
+  ReindexMemoriesOptions,
+} from "./memory-types.js";
 
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json-types.js";
 
-/** Options every I/O method accepts. */
-export interface CallOptions {
-  /** Cancels the call; it rejects with `ABORTED` (the signal's reason as `cause`). */
-  signal?: AbortSignal;
-}
+import type { CallOptions, TimeInput } from "./call-types.js";
 
-/** A point in time: a `Date`, epoch milliseconds, or an ISO 8601 string. */
-export type TimeInput = Date | number | string;
+export type { CallOptions, TimeInput } from "./call-types.js";
 
 /** Lifecycle of a context. Archived contexts stay readable and writable but are filtered out by default lists only when asked. */
 export type ContextStatus = "active" | "archived";
@@ -312,6 +322,8 @@ export interface StoreCapabilities {
   durable: boolean;
   /** Full-text search of the history (`searchEvents`); without it: `NOT_SUPPORTED`. */
   search: boolean;
+  /** Long-term memory (`addMemories`, `searchMemories`, …); without it: `NOT_SUPPORTED`. */
+  memory: boolean;
 }
 
 /** Health of the store's backend. */
@@ -320,6 +332,8 @@ export interface StoreHealth {
   driver: string;
   latencyMs: number;
   capabilities: StoreCapabilities;
+  /** The embedding model of long-term memory, or `null` when the store has none. */
+  embedder: { model: string; dimensions: number } | null;
   details: Record<string, unknown>;
 }
 
@@ -545,6 +559,59 @@ export interface CoreStore extends AsyncDisposable {
    * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot
    */
   compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
+
+  /**
+   * Adds long-term memories atomically (one or many). Each text is embedded by the store's
+   * model (unless a `vector` is given) before the write; adding a text its scope already holds
+   * returns that memory (`outcome: "existing"`); with `merge`, a near-duplicate of the same
+   * scope is updated instead (`"merged"`; never a delete). Cost: the embedding (about 30 ms a
+   * turn with the default model, off the event loop) plus one transaction.
+   * @throws `INVALID_INPUT` (empty or over-long text, a scope with no fields, a reserved
+   *   namespace root, a vector of the wrong dimension or with NaN…); `ALREADY_EXISTS` for a taken
+   *   id; `EMBEDDING_FAILED` (nothing written); `NOT_SUPPORTED` without the memory area
+   */
+  addMemories(memories: MemoryInput | MemoryInput[], options?: AddMemoriesOptions): Promise<AddedMemory[]>;
+  /**
+   * One live memory; with `refresh`, its expiry moves to now + its `ttlMs`. One read.
+   * @throws `NOT_FOUND` (also when deleted or expired)
+   */
+  getMemory(id: string, options?: GetMemoryOptions): Promise<Memory>;
+  /**
+   * Replaces the given fields: a new version (the history keeps the old one); a new text is
+   * embedded again. Compare-and-set on `expectedVersion` (and, without one, on the version read,
+   * so an update never overwrites a change made meanwhile).
+   * @throws `NOT_FOUND`; `VERSION_CONFLICT`; `ALREADY_EXISTS` when the new text is another memory's in the scope
+   */
+  updateMemory(id: string, update: MemoryUpdate, options?: MemoryWriteOptions): Promise<Memory>;
+  /** Deletes a memory (its history keeps a `delete` version). @throws `NOT_FOUND`; `VERSION_CONFLICT` */
+  deleteMemory(id: string, options?: MemoryWriteOptions): Promise<void>;
+  /**
+   * A page of live memories selected by scope, metadata filter, tags and time, by creation
+   * time. Served by the in-process index (brought up to date first: one query when nothing changed).
+   * @throws `INVALID_INPUT` for an unknown filter operator or a bad scope
+   */
+  listMemories(query?: ListMemoriesQuery): Promise<Page<Memory>>;
+  /**
+   * Searches memories by text (BM25), meaning (cosine) or both (hybrid, the default), best
+   * first, with the same hits in the same order on every store (docs/memory.md). Cost: the
+   * query's embedding plus a scan of the selected memories' postings and vectors.
+   * @throws `INVALID_INPUT`; `MODEL_MISMATCH` when the memories' vectors are of another model;
+   *   `NOT_SUPPORTED` for `mode: "vector"` without an embedding model; `EMBEDDING_FAILED`
+   */
+  searchMemories(query: MemorySearchQuery): Promise<MemoryHit[]>;
+  /** Every version of a memory, oldest first. @throws `NOT_FOUND` when it never existed or was purged */
+  memoryHistory(id: string, options?: CallOptions): Promise<MemoryVersion[]>;
+  /**
+   * Deletes for good (with their history) the memories expired by now, or every memory of
+   * `scope`; returns how many.
+   */
+  purgeMemories(options?: PurgeMemoriesOptions): Promise<number>;
+  /**
+   * Embeds every memory that has no vector of the store's model (after a change of model, or
+   * added without one), in committed batches: an interrupted reindex resumes where it stopped.
+   * @throws `INVALID_INPUT` without an embedding model; `EMBEDDING_FAILED`
+   */
+  reindexMemories(options?: ReindexMemoriesOptions): Promise<{ reindexed: number }>;
 
   /** Round-trips to the backend; never throws for an unreachable one (`ok: false` with the reason). */
   health(options?: CallOptions): Promise<StoreHealth>;

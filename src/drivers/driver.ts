@@ -25,21 +25,10 @@
  *   `readCheckpoint`) and `deleteContext` / `releaseLease` (which return false).
  */
 import type { JsonObject, JsonValue } from "../core/json-types.js";
+import type { DriverCall } from "./driver-call.js";
+import type { MemoryArea } from "./memory-area.js";
 
-/**
- * What every driver call carries, as its last argument.
- * The store's clock reading decides expiry, lease validity and timestamps, so a store with
- * `StoreOptions.now` behaves the same on every driver; the caller's signal lets a driver stop
- * waiting (for a pooled connection, a lock, the network) when the caller gives up. A driver
- * never abandons a write that may already be committed: it checks the signal before it
- * starts a transaction, and may roll back one not yet committed.
- */
-export interface DriverCall {
-  /** The store's clock (epoch ms) when the call started. */
-  now: number;
-  /** The caller's signal, if any. */
-  signal?: AbortSignal | undefined;
-}
+export type { DriverCall } from "./driver-call.js";
 
 /** Optional abilities and areas of a driver. */
 export interface DriverCapabilities {
@@ -49,6 +38,8 @@ export interface DriverCapabilities {
   durable: boolean;
   /** The driver has the {@link EventSearchArea} as `driver.search`. */
   search: boolean;
+  /** The driver has the {@link MemoryArea} (long-term memory) as `driver.memory`. */
+  memory: boolean;
 }
 
 /** A context row. */
@@ -269,6 +260,8 @@ export interface Driver {
   readonly capabilities: DriverCapabilities;
   /** Full-text search over events; present exactly when `capabilities.search`. */
   readonly search?: EventSearchArea | undefined;
+  /** Long-term memory; present exactly when `capabilities.memory`. */
+  readonly memory?: MemoryArea | undefined;
 
   /** Connects, checks the schema and applies migrations. Called once by the store. */
   open(): Promise<void>;

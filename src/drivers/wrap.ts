@@ -3,6 +3,7 @@
  * changes (a cache, metrics, a circuit breaker). Part of the contract: any driver may use it.
  */
 import type { Driver, DriverCapabilities, EventSearchArea } from "./driver.js";
+import type { MemoryArea } from "./memory-area.js";
 
 /** The methods of the driver contract (each passed to `inner` unless overridden). */
 export const DRIVER_METHODS = [
@@ -14,7 +15,7 @@ export const DRIVER_METHODS = [
 
 type Method = (typeof DRIVER_METHODS)[number];
 // A method added to the contract must be listed above: this fails to compile otherwise.
-type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search">;
+type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory">;
 const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyMethodListed;
 
@@ -24,6 +25,8 @@ export type DriverOverrides = Partial<Pick<Driver, Method>> & {
   capabilities?: DriverCapabilities;
   /** Replaces the search area (`undefined` removes it; leave the key out to keep `inner`'s). */
   search?: EventSearchArea | undefined;
+  /** Replaces the memory area (`undefined` removes it; leave the key out to keep `inner`'s). */
+  memory?: MemoryArea | undefined;
 };
 
 /**
@@ -45,6 +48,7 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     name: overrides.name ?? inner.name,
     capabilities: overrides.capabilities ?? inner.capabilities,
     search: "search" in overrides ? overrides.search : inner.search,
+    memory: "memory" in overrides ? overrides.memory : inner.memory,
   };
   for (const m of DRIVER_METHODS) {
     const own = overrides[m];

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "../open.js";
-import { inMemoryDriver } from "../drivers/in-memory.js";
+import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { importAiecsHistory } from "./aiecs.js";
 import { startTask } from "../agent/task.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStore } from "../open.js";
 import type { ContextStore } from "../agent/types.js";
-import { inMemoryDriver } from "../drivers/in-memory.js";
+import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { openStore } from "../open.js";
 import { isContextError } from "../errors.js";
 import { exportContexts, importContexts } from "./jsonl.js";

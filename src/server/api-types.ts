@@ -134,8 +134,12 @@ export const HealthSchema = z
     driver: z.string(),
     latencyMs: z.number(),
     capabilities: z
-      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean() })
+      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean(), memory: z.boolean() })
       .openapi("StoreCapabilities", { description: "What the store's driver can do; optional areas it lacks answer 501 NOT_SUPPORTED" }),
+    embedder: z
+      .object({ model: z.string(), dimensions: z.number().int() })
+      .nullable()
+      .openapi({ description: "The embedding model of long-term memory, or null" }),
     details: z.record(z.string(), z.unknown()),
   })
   .openapi("Health");

@@ -8,6 +8,7 @@ import { isContextError } from "../errors.js";
 import type { ContextError, ContextErrorCode } from "../errors.js";
 import type { ContextEvent, JsonObject, StoreCapabilities } from "../core/types.js";
 import type { ContextStore } from "../agent/types.js";
+import { TEST_EMBEDDER_MODEL } from "./test-embedder.js";
 
 /** A feature of the suite; each can be skipped as a whole. */
 export type ConformanceFeature =
@@ -25,7 +26,8 @@ export type ConformanceFeature =
   | "tenancy"
   | "badInput"
   | "errors"
-  | "clock";
+  | "clock"
+  | "memory";
 
 /**
  * Abilities some targets lack. The suite reads the store's `health().capabilities` once and
@@ -39,7 +41,7 @@ export type ConformanceFeature =
  *
  * Tests that need `openPeer` are skipped, with that reason, when it is not given.
  */
-export type ConformanceCapability = "crossProcessWatch" | "sharedBackend" | "largeValues";
+export type ConformanceCapability = "crossProcessWatch" | "sharedBackend" | "largeValues" | "testEmbedder";
 
 const NEEDS_PEER: readonly ConformanceSkipKey[] = ["crossProcessWatch", "sharedBackend"];
 
@@ -75,8 +77,16 @@ export interface ConformanceOptions {
 /** The capability each skip key needs, with the reason printed when the driver lacks it. */
 const NEEDS_CAPABILITY: Partial<Record<ConformanceSkipKey, keyof StoreCapabilities>> = {
   search: "search",
+  memory: "memory",
+  testEmbedder: "memory",
   crossProcessWatch: "crossProcessWatch",
 };
+
+/** What the suite learns from the store's `health()` once. */
+interface Probe {
+  capabilities: StoreCapabilities;
+  embedderModel: string | null;
+}
 
 /** The test-time view of the suite that feature files register their tests with. */
 export interface Suite {
@@ -106,16 +116,29 @@ export function createSuite(makeStore: () => Promise<ContextStore>, options: Con
   let view: ContextStore | undefined;
   let extra: ContextStore[] = [];
   const isolate = options.isolateTenants ?? true;
-  let capabilities: StoreCapabilities | undefined;
+  let probed: Probe | undefined;
 
   beforeAll(async () => {
     const probe = await makeStore();
     try {
-      capabilities = (await probe.health()).capabilities;
+      const h = await probe.health();
+      probed = { capabilities: h.capabilities, embedderModel: h.embedder?.model ?? null };
     } finally {
       await probe.close();
     }
   });
+
+  /** Why a test of `keys` cannot run on this store, or undefined. */
+  const lacking = (keys: ConformanceSkipKey[]): string | undefined => {
+    for (const k of keys) {
+      const c = NEEDS_CAPABILITY[k];
+      if (c !== undefined && probed?.capabilities[c] === false) return `the driver declares capabilities.${c} = false`;
+      if (k === "testEmbedder" && probed !== undefined && probed.embedderModel !== TEST_EMBEDDER_MODEL) {
+        return `the store's embedding model is ${probed.embedderModel ?? "none"}; open it with testEmbedder() from contextd/testing`;
+      }
+    }
+    return undefined;
+  };
 
   beforeEach(async () => {
     root = await makeStore();
@@ -172,16 +195,15 @@ export function createSuite(makeStore: () => Promise<ContextStore>, options: Con
         it.skip(`${name} [skipped: needs ConformanceOptions.openWithClock]`, () => {});
         return;
       }
-      const needs = list.map((k) => NEEDS_CAPABILITY[k]).filter((c): c is keyof StoreCapabilities => c !== undefined);
-      if (needs.length === 0) {
+      if (!list.some((k) => NEEDS_CAPABILITY[k] !== undefined)) {
         it(name, fn, timeoutMs);
         return;
       }
       it(
         name,
         async (ctx) => {
-          const lacking = needs.find((c) => capabilities?.[c] === false);
-          if (lacking !== undefined) ctx.skip(`the driver declares capabilities.${lacking} = false`);
+          const why = lacking(list);
+          if (why !== undefined) ctx.skip(why);
           await fn();
         },
         timeoutMs,

@@ -1,10 +1,11 @@
-import { describeConformance } from "./index.js";
+import { describeConformance, testEmbedder } from "./index.js";
 import { createStore } from "../open.js";
-import { inMemoryDriver } from "../drivers/in-memory.js";
+import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { wrapDriver } from "../drivers/wrap.js";
 
-describeConformance("in-memory", () => createStore(inMemoryDriver()), {
-  openWithClock: (now) => createStore(inMemoryDriver(), { now }),
+const embedder = testEmbedder();
+describeConformance("in-memory", () => createStore(inMemoryDriver(), { embedder }), {
+  openWithClock: (now) => createStore(inMemoryDriver(), { now, embedder }),
   skip: { sharedBackend: "each in-memory store is its own backend" },
 });
 

@@ -24,7 +24,10 @@ import { errorsTests } from "./errors.js";
 import { stepsTests } from "./steps.js";
 import { sharedBackendTests } from "./shared-backend.js";
 import { clockTests } from "./clock.js";
+import { memoryTests } from "./memory.js";
+import { memorySearchTests } from "./memory-search.js";
 
+export { testEmbedder, testEmbedding, TEST_EMBEDDER_MODEL } from "./test-embedder.js";
 export type {
   ConformanceCapability,
   ConformanceFeature,
@@ -70,5 +73,7 @@ export function describeConformance(
     errorsTests(suite);
     sharedBackendTests(suite);
     clockTests(suite);
+    memoryTests(suite);
+    memorySearchTests(suite);
   });
 }

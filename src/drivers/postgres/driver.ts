@@ -175,7 +175,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
 
   const driver: Driver = {
     name: "postgres",
-    capabilities: { crossProcessWatch: useNotify, durable: true, search: true },
+    capabilities: { crossProcessWatch: useNotify, durable: true, search: true, memory: false },
     search: searchArea(scope),
 
     open() {

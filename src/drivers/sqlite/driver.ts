@@ -120,7 +120,7 @@ class SqliteDriver implements Driver {
     this.#path = memory ? options.path : resolve(options.path);
     this.#synchronous = options.synchronous ?? "NORMAL";
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true };
+    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: false };
     this.#feed = new ChangeFeed(() => {
       try {
         return this.#scope?.s.dataVersion.get() as number | undefined;

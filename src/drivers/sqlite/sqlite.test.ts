@@ -233,8 +233,8 @@ describe("sqlite driver: files and migrations", () => {
   });
 
   it("reports durability by path", () => {
-    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true });
-    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true });
+    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: false });
+    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: false });
   });
 });
 

@@ -3,9 +3,10 @@
  * fastest store for tests. Every method runs synchronously to completion, so each call is
  * atomic in one process. Nothing survives the process.
  */
-import { ContextError, VersionConflictError, contextNotFound } from "../errors.js";
-import type { JsonObject, JsonValue } from "../core/json-types.js";
-import { compareHits, searchScore, searchTerms } from "../core/words.js";
+import { ContextError, VersionConflictError, contextNotFound } from "../../errors.js";
+import type { JsonObject, JsonValue } from "../../core/json-types.js";
+import { compareHits, searchScore, searchTerms } from "../../core/words.js";
+import { inMemoryMemories } from "./memories.js";
 import type {
   ActiveSlot,
   ChangeNotice,
@@ -25,7 +26,7 @@ import type {
   SchemaRecord,
   SnapshotRecord,
   StateUpdate,
-} from "./driver.js";
+} from "../driver.js";
 
 interface StoredEvent {
   seq: number;
@@ -172,8 +173,9 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
 
   return {
     name: "in-memory",
-    capabilities: { crossProcessWatch: false, durable: false, search: true },
+    capabilities: { crossProcessWatch: false, durable: false, search: true, memory: true },
     search,
+    memory: inMemoryMemories(),
 
     async open() {},
     async close() {

@@ -1,0 +1,150 @@
+/**
+ * `store.searchMemories`: text (BM25), vector (cosine) and hybrid search over the tenant's
+ * in-process memory index, ranked as `memory-rank.ts` defines — the same hits in the same
+ * order on every store.
+ */
+import { ContextError, invalidInput } from "../errors.js";
+import type { MemoryRecord } from "../drivers/memory-area.js";
+import type { Engine } from "./engine.js";
+import { currentIndex, dimensionsOf, embedTexts, expired, memoryArea, toMemory, unit } from "./memories.js";
+import { checkMemoryText, checkSelection, checkVector, SELECTION_FIELDS } from "./memory-input.js";
+import type { MemoryIndex } from "./memory-index.js";
+import { bm25Term, boostOf, compareMemoryHits, hybridScore, idf, MIN_CANDIDATES } from "./memory-rank.js";
+import type { MemoryBoosts, MemoryHit, MemorySearchQuery } from "./memory-types.js";
+import { textTerms } from "./text-terms.js";
+import { checkInt, checkOptions } from "./validate.js";
+
+const SEARCH_FIELDS = [...SELECTION_FIELDS, "text", "vector", "mode", "limit", "minScore", "boosts", "refresh", "signal"] as const;
+const MAX_QUERY_TEXT = 4096;
+
+interface Candidate {
+  slot: number;
+  record: MemoryRecord;
+  text: number;
+  vector: number | null;
+  score: number;
+}
+
+function checkBoosts(value: unknown): MemoryBoosts | undefined {
+  if (value === undefined) return undefined;
+  const b = checkOptions<MemoryBoosts>(value, "boosts", ["recency", "importance"]);
+  const weight = (w: unknown, field: string) => {
+    if (typeof w !== "number" || !Number.isFinite(w) || w < 0 || w > 100) throw invalidInput(field, "must be a number from 0 to 100");
+    return w;
+  };
+  const out: MemoryBoosts = {};
+  if (b.recency !== undefined) {
+    const r = checkOptions<{ weight: number; halfLifeMs: number }>(b.recency, "boosts.recency", ["weight", "halfLifeMs"]);
+    out.recency = { weight: weight(r.weight, "boosts.recency.weight"), halfLifeMs: checkInt(r.halfLifeMs, "boosts.recency.halfLifeMs", 1) };
+  }
+  if (b.importance !== undefined) {
+    const i = checkOptions<{ weight: number }>(b.importance, "boosts.importance", ["weight"]);
+    out.importance = { weight: weight(i.weight, "boosts.importance.weight") };
+  }
+  return out;
+}
+
+/** BM25 of every selected memory that holds a query term. */
+function textScores(index: MemoryIndex, terms: string[], selected: Uint8Array, n: number, avgLength: number): Map<number, number> {
+  const scores = new Map<number, number>();
+  for (const term of new Set(terms)) {
+    const postings = index.postings(term);
+    if (postings === undefined) continue;
+    let df = 0;
+    for (const slot of postings.keys()) if (selected[slot] === 1) df++;
+    if (df === 0) continue;
+    const termIdf = idf(n, df);
+    for (const [slot, tf] of postings) {
+      if (selected[slot] !== 1) continue;
+      const length = index.at(slot)?.length ?? 0;
+      scores.set(slot, (scores.get(slot) ?? 0) + bm25Term(termIdf, tf, length, avgLength));
+    }
+  }
+  return scores;
+}
+
+/** Searches the tenant's memories; see `MemorySearchQuery` and docs/memory.md. */
+export async function searchMemories(engine: Engine, tenant: string, query: MemorySearchQuery): Promise<MemoryHit[]> {
+  if (query === undefined) throw invalidInput("query", "must be an object with a text");
+  const q = checkOptions<MemorySearchQuery & { vector?: number[]; refresh?: boolean }>(query, "query", SEARCH_FIELDS);
+  const text = checkMemoryText(q.text, "text", MAX_QUERY_TEXT);
+  const mode = q.mode ?? "hybrid";
+  if (mode !== "hybrid" && mode !== "text" && mode !== "vector") throw invalidInput("mode", 'must be "hybrid", "text" or "vector"');
+  const limit = q.limit === undefined ? 10 : checkInt(q.limit, "limit", 1, 1000);
+  if (q.minScore !== undefined && (typeof q.minScore !== "number" || !Number.isFinite(q.minScore))) throw invalidInput("minScore", "must be a number");
+  const boosts = checkBoosts(q.boosts);
+  if (q.refresh !== undefined && typeof q.refresh !== "boolean") throw invalidInput("refresh", "must be a boolean");
+  const selection = checkSelection(q);
+  const embedder = engine.embedder;
+  const givenVector = q.vector === undefined ? undefined : checkVector(q.vector, "vector", embedder?.dimensions ?? null);
+  const useVectors = mode !== "text" && embedder !== null;
+  if (mode === "vector" && embedder === null) {
+    throw new ContextError("NOT_SUPPORTED", "vector search needs an embedding model; this store has none", { details: { mode } });
+  }
+  const area = memoryArea(engine);
+  const call = engine.begin(q);
+  const [index, queryVector] = await Promise.all([
+    currentIndex({ engine, tenant, area, call }),
+    useVectors ? (givenVector !== undefined ? Promise.resolve([givenVector]) : embedTexts(engine, [text], call)) : Promise.resolve([]),
+  ]);
+  // The selection, once: BM25's statistics are those of the selected memories.
+  const selected = new Uint8Array(index.slots);
+  let n = 0;
+  let totalLength = 0;
+  let withVector = 0;
+  let foreign = 0;
+  for (const d of index.all()) {
+    if (expired(d.record, call.now) || !selection.matches(d.record)) continue;
+    selected[d.slot] = 1;
+    n++;
+    totalLength += d.length;
+    if (index.hasVector(d.slot)) withVector++;
+    else if (index.isForeign(d.slot)) foreign++;
+  }
+  if (useVectors && withVector === 0 && foreign > 0) {
+    throw new ContextError("MODEL_MISMATCH", `the memories searched have vectors of another model than this store's ${embedder.model}; run \`contextd memory reindex\` (store.reindexMemories()) or open the store with that model`, {
+      details: { model: embedder.model, memories: foreign },
+    });
+  }
+  const qv = queryVector[0] === undefined ? undefined : unit(queryVector[0]);
+  const c = Math.max(MIN_CANDIDATES, limit);
+  const candidates = new Map<number, Candidate>();
+  const candidate = (slot: number, textScore: number): Candidate => {
+    let cand = candidates.get(slot);
+    if (cand === undefined) {
+      const record = index.at(slot)?.record as MemoryRecord;
+      const vector = qv === undefined ? null : (index.vectors?.similarity(qv, slot) ?? null);
+      cand = { slot, record, text: textScore, vector: vector ?? null, score: 0 };
+      candidates.set(slot, cand);
+    }
+    return cand;
+  };
+  const scores = mode === "vector" || n === 0 ? new Map<number, number>() : textScores(index, textTerms(text), selected, n, totalLength / n);
+  const byText = [...scores.entries()]
+    .map(([slot, s]) => ({ slot, s, record: index.at(slot)?.record as MemoryRecord }))
+    .sort((a, b) => compareMemoryHits({ score: a.s, ...a.record }, { score: b.s, ...b.record }))
+    .slice(0, mode === "text" ? limit + c : c);
+  for (const t of byText) candidate(t.slot, t.s);
+  if (qv !== undefined && index.vectors !== undefined) {
+    for (const v of index.vectors.search(qv, c, (slot) => selected[slot] === 1)) candidate(v.slot, scores.get(v.slot) ?? 0);
+  }
+  const maxText = byText[0]?.s ?? 0;
+  for (const cand of candidates.values()) {
+    const base = mode === "text" ? cand.text : mode === "vector" ? (cand.vector ?? 0) : hybridScore(cand.text, maxText, cand.vector);
+    cand.score = base + boostOf(boosts, cand.record, call.now);
+  }
+  const ranked = [...candidates.values()]
+    .filter((cand) => (mode === "text" ? cand.text > 0 : true))
+    .filter((cand) => q.minScore === undefined || cand.score >= q.minScore)
+    .sort((a, b) => compareMemoryHits({ score: a.score, ...a.record }, { score: b.score, ...b.record }))
+    .slice(0, limit);
+  if (q.refresh === true) {
+    for (const cand of ranked) {
+      const ttl = cand.record.ttlMs;
+      if (ttl === null) continue;
+      cand.record = (await engine.run(() => area.refresh(tenant, cand.record.id, call.now + ttl, call))) ?? cand.record;
+    }
+  }
+  const dims = dimensionsOf(engine);
+  return ranked.map((cand) => ({ memory: toMemory(cand.record, dims), score: cand.score, textScore: cand.text, vectorScore: cand.vector }));
+}
