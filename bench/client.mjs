@@ -132,8 +132,12 @@ async function bundle(platform) {
     return { raw, gz, files: paths.length };
   };
   const js = Object.keys(outputs).filter((p) => p.endsWith(".js"));
+  // The default encoding as a window() loads it: its chunk and what that imports beyond the initial code.
+  const o200k = new Set(js.filter((p) => Object.keys(outputs[p].inputs).some((i) => i.includes("bpeRanks/o200k_base"))));
+  for (const p of o200k) for (const i of outputs[p].imports) if (i.kind === "import-statement" && !initial.has(i.path)) o200k.add(i.path);
   return {
     initial: size([...initial]),
+    o200k: size([...o200k]),
     lazy: size(js.filter((p) => !initial.has(p))),
     nodeImports: Object.values(result.metafile.inputs).flatMap((i) => i.imports.map((x) => x.path)).filter((p) => p.startsWith("node:")).length,
   };
@@ -180,11 +184,13 @@ say(
 say();
 say(
   table(
-    ["target", "at import", "gzip", "encodings (lazy)", "gzip", "`node:` imports"],
+    ["target", "at import", "gzip", "o200k (default encoding, lazy)", "gzip", "all encodings (lazy)", "gzip", "`node:` imports"],
     Object.entries(bundles).map(([target, b]) => [
       `\`platform: "${target}"\``,
       `${kb(b.initial.raw)} (${b.initial.files} file${b.initial.files === 1 ? "" : "s"})`,
       kb(b.initial.gz),
+      `${mb(b.o200k.raw)} (${b.o200k.files} files)`,
+      mb(b.o200k.gz),
       `${mb(b.lazy.raw)} (${b.lazy.files} files: 4 encodings and the code they share)`,
       mb(b.lazy.gz),
       String(b.nodeImports),
