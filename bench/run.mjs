@@ -23,6 +23,7 @@ const SCRIPTS = [
   ["core", "core.mjs", "core engine on embedded SQLite (issue 2)"],
   ["task-window", "task-window.mjs", "task context and context window (issue 3)"],
   ["http", "http.mjs", "HTTP server and client (issue 4)"],
+  ["client", "client.mjs", "light client: import time and bundle size (issue 9)"],
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */

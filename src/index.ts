@@ -39,6 +39,7 @@ export {
   createTokenizer,
   defaultTokenCounter,
   eventText,
+  loadTokenizer,
   tokenizerFor,
 } from "./agent/tokens.js";
 export type { TokenEncoding, Tokenizer } from "./agent/tokens.js";

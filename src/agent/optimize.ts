@@ -14,7 +14,7 @@
  */
 import { ContextError, invalidInput } from "../errors.js";
 import { canonicalJson } from "../core/json.js";
-import { DEFAULT_ENCODING, tokenizerFor, type TokenEncoding } from "./tokens.js";
+import { DEFAULT_ENCODING, loadTokenizer, type TokenEncoding } from "./tokens.js";
 import type { CallOptions, ContextEvent, CoreStore, EventInput, JsonValue } from "../core/types.js";
 
 /** The size budget of {@link optimize}: characters of the data (AIECS `max_size`) or tokens. */
@@ -77,7 +77,7 @@ export async function optimize(store: CoreStore, contextId: string, options: Opt
   if (options.maxTokens !== undefined && options.maxChars !== undefined) throw invalidInput("maxChars", "give maxChars or maxTokens, not both");
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) throw invalidInput(field, `must be an integer ≥ 0, got ${String(limit)}`);
   const pageSize = options.pageSize ?? 500;
-  const tokenizer = tokenizerFor(options.encoding);
+  const tokenizer = await loadTokenizer(options.encoding);
   const useStored = tokenizer.encoding === DEFAULT_ENCODING;
   const size = (e: ContextEvent): number =>
     byTokens ? (useStored && e.tokens !== null ? e.tokens : tokenizer.countEvent(e)) : dataChars(e.data);

@@ -5,6 +5,7 @@ import {
   createTokenizer,
   defaultTokenCounter,
   eventText,
+  loadTokenizer,
   resolveEncoding,
   tokenizerFor,
 } from "./tokens.js";
@@ -43,5 +44,12 @@ describe("tokens", () => {
       expect(isContextError(e, "INVALID_INPUT")).toBe(true);
       expect((e as Error).message).toContain("cl100k_base");
     }
+  });
+
+  it("loadTokenizer gives the shared tokenizer of the encoding (on Node the encoding still loads on the first count)", async () => {
+    const tokenizer = await loadTokenizer("p50k");
+    expect(tokenizer).toBe(tokenizerFor("p50k_base"));
+    expect(tokenizer.countText("Bonjour, comment ça va?")).toBe(createTokenizer("p50k_base").countText("Bonjour, comment ça va?"));
+    await expect(loadTokenizer("o300k")).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
 });

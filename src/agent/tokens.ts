@@ -1,15 +1,18 @@
 /**
  * Token counting with a real BPE tokenizer (gpt-tokenizer). Encodings load lazily, on the
  * first count that needs them, so importing contextd costs nothing until tokens are counted.
+ * On Node they load synchronously (gpt-tokenizer's CommonJS build); where there is no
+ * `require` (a browser bundle of the HTTP client) {@link loadTokenizer} imports them first,
+ * as separate chunks a bundler can split off.
  *
  * What an event "costs" is defined once, here: the tokens of {@link eventText} (stored in
  * `ContextEvent.tokens` for the default encoding when the event is appended), plus a fixed
  * per-event overhead the window adds for the chat framing (role, separators).
  */
-import { createRequire } from "node:module";
-import { invalidInput } from "../errors.js";
+import { ContextError, invalidInput } from "../errors.js";
 import type { EventInput, JsonValue } from "../core/types.js";
 import { canonicalJson } from "../core/json.js";
+import { nodeModule } from "./node-builtins.js";
 
 /** The encodings contextd can count with. `o200k_base` is GPT-4o / GPT-4.1 / GPT-5 / o-series; `cl100k_base` is GPT-4 / GPT-3.5. */
 export type TokenEncoding = "o200k_base" | "cl100k_base" | "p50k_base" | "r50k_base";
@@ -39,20 +42,54 @@ interface Encoder {
   countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
 }
 
-const require = createRequire(import.meta.url);
 const loaded = new Map<TokenEncoding, Encoder>();
 // Treat special-token strings in user text as text, not as an error (gpt-tokenizer's default throws).
 const PLAIN_TEXT = Object.freeze({ disallowedSpecial: new Set<string>() });
 
+let nodeRequire: NodeJS.Require | null | undefined;
+const requireOnNode = (): NodeJS.Require | null => (nodeRequire ??= nodeModule()?.createRequire(import.meta.url) ?? null);
+
+// Literal specifiers, so a bundler finds each encoding and can put it in a chunk of its own.
+const IMPORT_ENCODING: { readonly [E in TokenEncoding]: () => Promise<Encoder> } = {
+  o200k_base: () => import("gpt-tokenizer/encoding/o200k_base"),
+  cl100k_base: () => import("gpt-tokenizer/encoding/cl100k_base"),
+  p50k_base: () => import("gpt-tokenizer/encoding/p50k_base"),
+  r50k_base: () => import("gpt-tokenizer/encoding/r50k_base"),
+};
+
 function loadEncoder(encoding: TokenEncoding): Encoder {
   let encoder = loaded.get(encoding);
   if (encoder === undefined) {
+    const require = requireOnNode();
+    if (require === null) {
+      throw new ContextError("INVALID_INPUT", `the ${encoding} tokenizer is not loaded: without Node's require, await loadTokenizer("${encoding}") before counting`, {
+        details: { field: "encoding" },
+      });
+    }
     // The CommonJS build loads synchronously, so counting stays synchronous while the
     // multi-megabyte rank tables are only read when first needed.
     encoder = require(`gpt-tokenizer/cjs/encoding/${encoding}`) as Encoder;
     loaded.set(encoding, encoder);
   }
   return encoder;
+}
+
+/**
+ * The shared tokenizer of an encoding, ready to count where encodings cannot load
+ * synchronously (a browser): there it imports the encoding first. On Node it is
+ * {@link tokenizerFor}, and the encoding still loads on the first count.
+ *
+ * @throws `INVALID_INPUT` for an unknown encoding
+ * @example
+ * ```ts
+ * const tokenizer = await loadTokenizer("o200k_base");
+ * tokenizer.countText("hello world"); // 2
+ * ```
+ */
+export async function loadTokenizer(encoding: TokenEncoding | string = DEFAULT_ENCODING): Promise<Tokenizer> {
+  const name = resolveEncoding(encoding);
+  if (!loaded.has(name) && requireOnNode() === null) loaded.set(name, await IMPORT_ENCODING[name]());
+  return tokenizerFor(name);
 }
 
 /**

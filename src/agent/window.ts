@@ -17,7 +17,7 @@ import {
   contentOf,
   DEFAULT_ENCODING,
   EVENT_OVERHEAD_TOKENS,
-  tokenizerFor,
+  loadTokenizer,
   type TokenEncoding,
 } from "./tokens.js";
 import type { CallOptions, ContextEvent, CoreStore, EventType, JsonValue } from "../core/types.js";
@@ -147,7 +147,7 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   const maxScan = checkPositiveInt(options.scanLimit, "scanLimit", 10_000);
   const strategies = options.strategies ?? ["dedupe", "recent"];
   const dedupe = strategies.includes("dedupe");
-  const tokenizer = tokenizerFor(options.encoding);
+  const tokenizer = await loadTokenizer(options.encoding);
   const useStored = tokenizer.encoding === DEFAULT_ENCODING;
   const summarizer: Summarizer | undefined =
     options.summarize === true ? extractiveSummary : typeof options.summarize === "function" ? options.summarize : undefined;

@@ -2,8 +2,8 @@
  * `createClient()`: the {@link ContextStore} interface over HTTP, so code written against
  * the embedded store runs unchanged against a `contextd serve` elsewhere.
  */
-import { setMaxListeners } from "node:events";
 import { ContextError, invalidInput } from "../errors.js";
+import { nodeEvents } from "../agent/node-builtins.js";
 import { contextStore, type LayerOverrides } from "../agent/store.js";
 import type { ContextStore } from "../agent/types.js";
 import type { UsageQuery, UsageReport } from "../agent/usage.js";
@@ -420,8 +420,8 @@ export function createClient(options: ClientOptions): ContextStore {
   if (base.protocol !== "http:" && base.protocol !== "https:") throw invalidInput("url", "must be an http(s) URL");
   const life = new AbortController();
   const lifetime = options.signal === undefined ? life.signal : AbortSignal.any([life.signal, options.signal]);
-  // Every watcher listens on it.
-  setMaxListeners(0, lifetime);
+  // Every watcher listens on it: lift Node's leak warning (browsers have none).
+  nodeEvents()?.setMaxListeners(0, lifetime);
   const transport: Transport = {
     baseUrl: base.toString().replace(/\/+$/, ""),
     apiKey: options.apiKey,

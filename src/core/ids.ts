@@ -2,8 +2,6 @@
  * Time-sortable ids (ULID: 48-bit millisecond time + 80 random bits, Crockford base32).
  * Ids made in one process are strictly increasing, even within one millisecond.
  */
-import { randomFillSync } from "node:crypto";
-
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 let lastTime = -1;
@@ -59,7 +57,8 @@ export function newId(now: number = Date.now()): string {
     increment(lastRandom);
   } else {
     lastTime = now;
-    randomFillSync(lastRandom);
+    // Web Crypto: the same call on Node and in a browser (the HTTP client makes ids too).
+    globalThis.crypto.getRandomValues(lastRandom);
     // Leave room to increment within the same millisecond.
     lastRandom[0] = (lastRandom[0] as number) & 0x7f;
   }
