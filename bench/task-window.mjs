@@ -17,7 +17,7 @@ import { countTokens as gptCountTokens } from "gpt-tokenizer/encoding/o200k_base
 import { DIST, QUICK, RUNS, compare, fmtRate, fmtRatio, importContextd, progress, rate, spread, table, tempDir, text, verdict } from "./lib.mjs";
 
 const { openStore, newId } = await importContextd();
-const load = (file) => import(pathToFileURL(join(DIST, "core", file)).href);
+const load = (file) => import(pathToFileURL(join(DIST, "agent", file)).href);
 const { defaultTokenCounter, tokenizerFor } = await load("tokens.js");
 const { buildWindow } = await load("window.js");
 const { startTask } = await load("task.js");

@@ -104,7 +104,7 @@ describe("contextd/client loads light", () => {
 
   it("the same trace of the full contextd entry sees the drivers, better-sqlite3, ajv and zod (the check can see what it forbids)", async () => {
     const t = await trace(".");
-    expect(t.own).toEqual(expect.arrayContaining(["index.js", "core/store.js", "drivers/sqlite/driver.js", "drivers/in-memory.js"]));
+    expect(t.own).toEqual(expect.arrayContaining(["index.js", "core/store.js", "drivers/sqlite/driver.js", "drivers/in-memory/driver.js"]));
     expect(t.packages).toEqual(expect.arrayContaining(["better-sqlite3", "ajv", "zod"]));
     expect(t.builtins.length).toBeGreaterThan(0);
   });
