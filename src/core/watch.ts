@@ -42,7 +42,13 @@ async function* run(
     let last: number | undefined = afterSeq;
     if (last === undefined) {
       const call: DriverCall = { now: engine.now(), signal };
-      const record = await engine.run(() => d.getContext(tenant, id, call));
+      let record;
+      try {
+        record = await engine.run(() => d.getContext(tenant, id, call));
+      } catch (e) {
+        if (signal?.aborted) return;
+        throw e;
+      }
       if (record === null) throw contextNotFound(id);
       last = record.lastSeq;
     }
@@ -57,6 +63,8 @@ async function* run(
         page = await engine.run(() => d.readEvents(tenant, id, { afterSeq: from, order: "asc", limit: PAGE }, call));
         backoffMs = 0;
       } catch (e) {
+        // A read cut short by the caller's signal ends the watch as the signal promises.
+        if (signal?.aborted || engine.closed) return;
         // A backend that went away comes back: wait and resume from the last delivered seq,
         // so an outage delays the stream but never ends it or loses an event.
         if (!isContextError(e, "DRIVER_UNAVAILABLE")) throw e;
