@@ -7,7 +7,7 @@
  */
 import type { MemoryRecord } from "../drivers/memory-area.js";
 import { textTerms } from "./text-terms.js";
-import { VectorScan as VectorIndex } from "./vector-scan.js";
+import { VectorIndex } from "./vector-index.js";
 
 /** Changes read per round trip while catching up. */
 const CHANGES_PAGE = 1000;
