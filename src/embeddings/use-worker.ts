@@ -9,7 +9,6 @@
  * `{ id, vectors }` (unit-length Float32Arrays, their buffers transferred) or `{ id, error }`.
  * When the model has loaded it posts `{ type: "ready", loadMs }`, or `{ type: "failed", error }`.
  */
-import type * as WorkerThreads from "node:worker_threads";
 
 /** What the host passes as `workerData`. */
 export interface UseWorkerData {
@@ -26,17 +25,17 @@ export type UseWorkerMessage =
 
 /** The worker's main function; its text is the worker's script. */
 export function useWorkerMain(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const threads = require("node:worker_threads") as typeof WorkerThreads;
+  // The script may run as CommonJS or as a module (a parent started with --input-type=module
+  // passes it on to its workers): Node's built-ins come through process.getBuiltinModule.
+  const threads = process.getBuiltinModule("node:worker_threads");
   const port = threads.parentPort;
   if (port === null) return;
   const data = threads.workerData as UseWorkerData;
+  const require = process.getBuiltinModule("node:module").createRequire(data.modelPath);
   type Model = { embed(input: string[]): Promise<number[][]> };
   const started = performance.now();
   const loading: Promise<Model> = (async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { initModel } = require(data.embeddingsPath) as { initModel(source: unknown): Promise<Model> };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { modelSource } = require(data.modelPath) as { modelSource: unknown };
     // The source is passed explicitly: initModel's default downloads the model from the network.
     return initModel(modelSource);
