@@ -137,6 +137,18 @@ describe("stores use the Universal Sentence Encoder by default", () => {
     await store.close();
   });
 
+  it("an add aborted while the model embeds is ABORTED and writes nothing", async () => {
+    const store = await createStore(inMemoryDriver());
+    const controller = new AbortController();
+    const adding = store
+      .addMemories(Array.from({ length: 40 }, (_, i) => ({ scope: { userId: "aborted" }, text: `a turn that is never stored ${i}` })), { signal: controller.signal })
+      .catch((x: unknown) => x);
+    controller.abort();
+    expect(isContextError(await adding, "ABORTED")).toBe(true);
+    expect((await store.listMemories({ scope: { userId: "aborted" } })).items).toEqual([]);
+    await store.close();
+  });
+
   it("embedder: null opens a store without a model", async () => {
     const store = await createStore(inMemoryDriver(), { embedder: null });
     expect((await store.health()).embedder).toBeNull();
