@@ -1,4 +1,9 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildSources } from "../../test/fixtures/build-sources.js";
 import { isContextError } from "../errors.js";
 import { useEmbedder, USE_MODEL } from "./use.js";
 
@@ -71,5 +76,16 @@ describe("the Universal Sentence Encoder (offline, in a worker thread)", () => {
     const [v] = await own.embed(["embedded after a restart"]);
     expect(v?.length).toBe(512);
     await own.close();
+  });
+
+  it("runs in a process started as a module too (the worker inherits --input-type=module)", async () => {
+    const dir = await buildSources();
+    const code = `const { useEmbedder } = await import(${JSON.stringify(pathToFileURL(join(dir, "src", "embeddings", "use.js")).href)});
+const e = useEmbedder();
+const [v] = await e.embed(["hello from a module"]);
+process.stdout.write(String(v.length));
+await e.close();`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", code], { env: { PATH: process.env.PATH ?? "" } });
+    expect(stdout).toBe("512");
   });
 });
