@@ -25,6 +25,7 @@ const SCRIPTS = [
   ["http", "http.mjs", "HTTP server and client (issue 4)"],
   ["client", "client.mjs", "light client: import time and bundle size (issue 9)"],
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],
+  ["embeddings", "embeddings.mjs", "embedding models: load time, throughput, query latency (issue 11)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */
 const SCRIPT_TIMEOUT_MS = 20 * 60 * 1000;

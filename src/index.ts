@@ -117,6 +117,27 @@ export type {
 export { DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
 export type { DriverOverrides } from "./drivers/wrap.js";
 export type { Embedder, EmbedOptions } from "./core/embedder.js";
+export {
+  cachedEmbedder,
+  createEmbedder,
+  DEFAULT_EMBEDDER,
+  defaultEmbedder,
+  EmbeddingCache,
+  hashingEmbedder,
+  openAIEmbedder,
+  USE_MODEL,
+  useEmbedder,
+} from "./embeddings/index.js";
+export type {
+  CachedEmbedder,
+  CreateEmbedderOptions,
+  EmbedderSpec,
+  EmbeddingCacheOptions,
+  HashingEmbedderOptions,
+  OpenAIEmbedderOptions,
+  UseEmbedder,
+  UseEmbedderOptions,
+} from "./embeddings/index.js";
 export { textTerms } from "./core/text-terms.js";
 export { BM25_B, BM25_K1, HYBRID_VECTOR_WEIGHT } from "./core/memory-rank.js";
 export type {

@@ -11,6 +11,7 @@ import { createCoreStore } from "./core/store.js";
 import type { StoreOptions } from "./core/engine.js";
 import type { Driver } from "./drivers/driver.js";
 import { inMemoryDriver } from "./drivers/in-memory/driver.js";
+import { defaultEmbedder } from "./embeddings/index.js";
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions extends StoreOptions {
@@ -90,7 +91,10 @@ export async function openStore(target?: string | OpenStoreOptions, options: Sto
 }
 
 /**
- * Opens `driver` and returns a store on it (the engine with the agent layer).
+ * Opens `driver` and returns a store on it (the engine with the agent layer). Without an
+ * `embedder` option the store uses the process's shared Universal Sentence Encoder
+ * ({@link defaultEmbedder}), which loads on the first embedding, not here; `embedder: null`
+ * gives a store without one (text search only).
  * @throws what `driver.open()` throws (`DRIVER_UNAVAILABLE`, `CORRUPT`, `STORE_INCOMPATIBLE`)
  * @example
  * ```ts
@@ -99,5 +103,6 @@ export async function openStore(target?: string | OpenStoreOptions, options: Sto
  * ```
  */
 export async function createStore(driver: Driver, options: StoreOptions = {}): Promise<ContextStore> {
-  return contextStore(await createCoreStore(driver, options));
+  const embedder = options.embedder === undefined ? defaultEmbedder() : options.embedder;
+  return contextStore(await createCoreStore(driver, { ...options, embedder }));
 }

@@ -80,7 +80,7 @@ type Name = keyof typeof SPEC;
 export const CONFIG_VARIABLES: readonly Name[] = Object.keys(SPEC) as Name[];
 
 /** Variables read by other parts of contextd (server, CLI), not flagged as unknown here. */
-const KNOWN_ELSEWHERE = /^CONTEXTD_(HOST|PORT|API_KEYS?|CORS|.*_URL|CACHE|METRICS|AUTH.*)$/;
+const KNOWN_ELSEWHERE = /^CONTEXTD_(HOST|PORT|API_KEYS?|CORS|.*_URL|CACHE|METRICS|AUTH.*|EMBEDDER.*)$/;
 
 function read<N extends Name>(env: Record<string, string | undefined>, name: N): z.output<(typeof SPEC)[N]["schema"]> | undefined {
   const raw = env[name];

@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { pino } from "pino";
 import type { Level } from "pino";
-import { ContextError, invalidInput, openStore } from "../index.js";
+import { ContextError, createEmbedder, invalidInput, openStore } from "../index.js";
+import type { Embedder } from "../index.js";
 import { fileKeyRing, serve } from "../server/index.js";
 import type { KeyRing, ServerLimits } from "../server/index.js";
 import { defaultKeysFile } from "./keys-command.js";
@@ -21,6 +22,27 @@ interface ServeFlags {
   rateLimit?: string;
   maxBody?: string;
   timeout?: string;
+  embedder: string;
+}
+
+/**
+ * The embedder `--embedder` names: `use`, `hashing[:dims]`, `openai:<model>` (service from
+ * CONTEXTD_EMBEDDER_URL, key from CONTEXTD_EMBEDDER_API_KEY or OPENAI_API_KEY, length from
+ * CONTEXTD_EMBEDDER_DIMENSIONS) or `none`.
+ */
+export function embedderOption(spec: string, env: Record<string, string | undefined>): Embedder | null {
+  if (spec === "none") return null;
+  const dimensions = env.CONTEXTD_EMBEDDER_DIMENSIONS;
+  const apiKey = env.CONTEXTD_EMBEDDER_API_KEY ?? env.OPENAI_API_KEY;
+  try {
+    return createEmbedder(spec, {
+      ...(env.CONTEXTD_EMBEDDER_URL !== undefined && { baseURL: env.CONTEXTD_EMBEDDER_URL }),
+      ...(apiKey !== undefined && { apiKey }),
+      ...(dimensions !== undefined && { dimensions: positiveInt(dimensions, "CONTEXTD_EMBEDDER_DIMENSIONS") }),
+    });
+  } catch (e) {
+    throw invalidInput("--embedder", `${(e as Error).message}; or "none" for no embedding model`);
+  }
 }
 
 function positiveInt(text: string, flag: string): number {
@@ -41,6 +63,11 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
     .option("--rate-limit <n>", "requests per second per key (burst 2×); default none")
     .option("--max-body <bytes>", "largest request body")
     .option("--timeout <ms>", "request deadline")
+    .option(
+      "--embedder <spec>",
+      "embedding model of long-term memory: use (Universal Sentence Encoder, offline), hashing[:dims], openai:<model> or none",
+      io.env.CONTEXTD_EMBEDDER ?? "use",
+    )
     .action(async (flags: ServeFlags, command: Command) => {
       const global = command.optsWithGlobals<{ store?: string }>();
       const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -64,8 +91,10 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       // Written asynchronously: lines queue while a write is in flight (no delay when idle) instead
       // of one blocking write per request; pino flushes what is queued when the process exits.
       const logger = pino({ name: "contextd", level: flags.logLevel as Level }, pino.destination({ dest: 1, sync: false }));
+      const embedder = embedderOption(flags.embedder, io.env);
       const storeUrl = global.store ?? io.env.CONTEXTD_STORE;
-      const store = storeUrl ? await openStore(storeUrl) : await openStore();
+      // The model loads on the first request that embeds, not at start.
+      const store = storeUrl ? await openStore(storeUrl, { embedder }) : await openStore({ embedder });
       let running;
       try {
         running = await serve({ store, keys, host: flags.host, port, logger, limits, handleSignals: true });

@@ -198,7 +198,7 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
     });
 
     it("without an embedding model: text and hybrid search work on words, vector search is NOT_SUPPORTED", async () => {
-      const store = await createStore(inMemoryDriver());
+      const store = await createStore(inMemoryDriver(), { embedder: null });
       await store.addMemories({ scope: { userId: "u" }, text: "the red kite flies high" });
       const [hit] = await store.searchMemories({ text: "kite" });
       expect(hit?.vectorScore).toBeNull();
