@@ -45,18 +45,24 @@ function wireVector(v: unknown): unknown {
   return v instanceof Float32Array ? Array.from(v) : v;
 }
 
-/** An object's fields as they go over the wire: undefined dropped, times and vectors converted, JSON checked. */
+/**
+ * An object's fields as they go over the wire: undefined dropped, times and vectors converted,
+ * JSON checked. Fields are named `${field}.${key}`, or just `key` when `field` is empty (a
+ * search query's fields are top-level names in the store's errors).
+ */
 function wireFields(value: unknown, field: string, times: readonly string[]): unknown {
   if (!isPlain(value)) {
-    checkJson(value, field);
+    checkJson(value, field === "" ? "query" : field);
     return value;
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined || k === "signal") continue;
-    out[k] = k === "vector" ? wireVector(v) : times.includes(k) && v !== null ? wireTime(v as Date, `${field}.${k}`) : v;
+    const name = field === "" ? k : `${field}.${k}`;
+    const wired = k === "vector" ? wireVector(v) : times.includes(k) && v !== null ? wireTime(v as Date, name) : v;
+    checkJson(wired, name);
+    out[k] = wired;
   }
-  checkJson(out, field);
   return out;
 }
 
@@ -169,7 +175,7 @@ export function memoryMethods(call: Call): MemoryMethods {
       run(async () => {
         if (!isPlain(query)) throw invalidInput("query", "must be an object");
         const signal = checkOptions<MemorySearchQuery>(query, "query", Object.keys(query)).signal;
-        const body = wireFields(query, "query", SEARCH_TIMES);
+        const body = wireFields(query, "", SEARCH_TIMES);
         return (await call<{ items: MemoryHit[] }>({ method: "POST", path: "/v1/memories/search", body, signal })).items;
       }),
 
