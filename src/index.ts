@@ -160,6 +160,7 @@ export type {
   MetadataFilter,
   PurgeMemoriesOptions,
   ReindexMemoriesOptions,
+  ReindexResult,
   StoredMemoryScope,
 } from "./core/memory-types.js";
 export type { MemoryAdd, MemoryArea, MemoryChange, MemoryContent, MemoryRecord, MemoryVersionRecord } from "./drivers/memory-area.js";

@@ -2,13 +2,15 @@
  * Tenant isolation over HTTP: every route of the OpenAPI document is called with tenant A's
  * key (all scopes) against tenant B's data. Routes on one of B's contexts answer 404 (not
  * 403: existence does not leak); tenant-wide routes show none of B's data; B's data is
- * unchanged afterwards. A route added later without a case here fails the test.
+ * unchanged afterwards. A route added later without a case here fails the test. Tenant B also
+ * holds a memory whose id is the context's, so every `{id}` route of memories is walked too.
  */
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { openStore } from "../src/index.js";
+import { createStore, inMemoryDriver } from "../src/index.js";
 import type { ContextStore } from "../src/index.js";
 import { createApp, createKeyRing, generateApiKey } from "../src/server/index.js";
+import { testEmbedder } from "../src/testing/index.js";
 
 const B_ID = "b-ctx";
 
@@ -36,6 +38,11 @@ const bodies: Record<string, unknown> = {
   "post /v1/usage": {},
   "post /v1/purge-expired": undefined,
   "post /v1/contexts/{id}/archive": undefined,
+  "post /v1/memories": { memories: { scope: { userId: "b-user" }, text: "the secret plan is in the blue folder" } },
+  "patch /v1/memories/{id}": { text: "stolen", expectedVersion: 1 },
+  "post /v1/memories/search": { text: "secret plan blue folder", scope: { userId: "b-user" } },
+  "post /v1/memories/purge": { scope: { userId: "b-user" } },
+  "post /v1/memories/reindex": {},
 };
 
 /** Required query parameters. */
@@ -44,6 +51,7 @@ const queries: Record<string, string> = {
   "get /v1/contexts/{id}/events/last": "?n=1",
   "get /v1/contexts/{id}/search": "?text=secret",
   "get /v1/search": "?text=secret",
+  "get /v1/memories": "?userId=b-user",
 };
 
 /** What a tenant-wide route must answer for A (none of B's data). */
@@ -63,6 +71,18 @@ const tenantWide: Record<string, (status: number, body: unknown) => void> = {
   "get /v1/whoami": (_s, body) => expect(body).toMatchObject({ tenant: "team-a" }),
   "get /healthz": (status) => expect(status).toBe(200),
   "get /readyz": (status) => expect(status).toBe(200),
+  // A's own memory with B's text and scope: created for A, not found as B's.
+  "post /v1/memories": (status, body) =>
+    expect([status, (body as { items: { outcome: string; memory: { tenant: string } }[] }).items.map((i) => [i.outcome, i.memory.tenant])]).toEqual([
+      200,
+      [["created", "team-a"]],
+    ]),
+  "get /v1/memories": (_s, body) => expect((body as { items: { tenant: string }[] }).items.every((m) => m.tenant === "team-a")).toBe(true),
+  "post /v1/memories/search": (_s, body) =>
+    expect((body as { items: { memory: { tenant: string; id: string } }[] }).items.map((h) => [h.memory.tenant, h.memory.id === B_ID])).toEqual([["team-a", false]]),
+  // Runs before the reindex and after A's add: only A's own memory is deleted.
+  "post /v1/memories/purge": (status, body) => expect([status, body]).toEqual([200, { removed: 1 }]),
+  "post /v1/memories/reindex": (status, body) => expect([status, body]).toEqual([200, { reindexed: 0, remaining: 0 }]),
 };
 
 async function fingerprint(store: ContextStore): Promise<unknown> {
@@ -75,12 +95,16 @@ async function fingerprint(store: ContextStore): Promise<unknown> {
     schema: await store.getSchema("secret-kind"),
     current: (await store.currentContext("agent"))?.id ?? null,
     others: (await store.listContexts()).items.map((c) => c.id),
+    memory: await store.getMemory(B_ID),
+    memories: (await store.listMemories()).items,
+    memoryHistory: await store.memoryHistory(B_ID),
+    memoryHits: await store.searchMemories({ text: "secret plan blue folder" }),
   };
 }
 
 describe("tenant isolation over HTTP", () => {
-  it("tenant A's key reaches none of tenant B's contexts, events, snapshots, leases, schemas, bindings or streams", async () => {
-    const root = await openStore("in-memory:");
+  it("tenant A's key reaches none of tenant B's contexts, events, snapshots, leases, schemas, bindings, streams or memories", async () => {
+    const root = await createStore(inMemoryDriver(), { embedder: testEmbedder() });
     const b = root.withTenant("team-b");
     await b.createContext({ id: B_ID, state: { n: 1 } });
     await b.createContext({ id: "b-other" });
@@ -90,6 +114,11 @@ describe("tenant isolation over HTTP", () => {
     await b.acquireLease(B_ID, { holder: "owner", ttlMs: 600_000 });
     await b.setSchema("secret-kind", { type: "object" });
     await b.activate("agent", B_ID);
+    await b.addMemories([
+      { id: B_ID, scope: { userId: "b-user" }, text: "the secret plan is in the blue folder", metadata: { secret: true } },
+      { scope: { userId: "b-user" }, text: "the blue folder is in the top drawer" },
+    ]);
+    await b.updateMemory(B_ID, { tags: ["plans"] });
     const before = await fingerprint(b);
 
     const keyA = generateApiKey({ tenant: "team-a", scopes: ["read", "write", "admin"] });
@@ -131,7 +160,7 @@ describe("tenant isolation over HTTP", () => {
         }
       }
     }
-    expect(contextRoutes).toBeGreaterThan(25);
+    expect(contextRoutes).toBeGreaterThan(30);
     // Search: B's context named as a filter looks exactly like a missing one; B's key finds its event.
     const search = async (query: string, key = keyA.key): Promise<unknown> => {
       const res = await app.request(`/v1/search?${query}`, { headers: { authorization: `Bearer ${key}` } });
@@ -143,6 +172,12 @@ describe("tenant isolation over HTTP", () => {
     // B's key still sees exactly what it had.
     const own = await app.request(`/v1/contexts/${B_ID}/state`, { headers: { authorization: `Bearer ${keyB.key}` } });
     expect(await own.json()).toEqual({ state: { n: 2 }, version: 2 });
+    const ownMemory = await app.request(`/v1/memories/${B_ID}`, { headers: { authorization: `Bearer ${keyB.key}` } });
+    expect([ownMemory.status, ownMemory.headers.get("etag"), ((await ownMemory.json()) as { text: string }).text]).toEqual([
+      200,
+      '"2"',
+      "the secret plan is in the blue folder",
+    ]);
     expect(await fingerprint(b)).toEqual(before);
     await root.close();
   });

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { openStore } from "../index.js";
+import { createStore, inMemoryDriver, openStore } from "../index.js";
+import { testEmbedder } from "../testing/index.js";
 import { serve } from "../server/index.js";
 import { runCli } from "./program.js";
 
@@ -175,6 +176,102 @@ describe("contextd CLI", () => {
       expect((await cli(["--url", server.url, "show", "nope"])).err).toContain("NOT_FOUND");
     } finally {
       await server.close();
+    }
+  });
+
+  it("memory add, get, ls, search, history and rm against a server, as tables or JSON", async () => {
+    const store = await createStore(inMemoryDriver(), { embedder: testEmbedder() });
+    const server = await serve({ store, port: 0, logger: pino({ level: "silent" }) });
+    const mem = (...args: string[]) => cli(["--url", server.url, ...args]);
+    try {
+      const added = await mem("memory", "add", "--user", "caroline", "--tag", "family,plans", "--metadata", '{"session":1}', "Caroline", "is", "researching", "adoption", "agencies");
+      expect(added.code, added.err).toBe(0);
+      const [id, note] = added.out.trim().split(/\s+/);
+      expect(note).toBe("added");
+      expect((await mem("memory", "add", "--user", "caroline", "Caroline is researching adoption agencies")).out).toBe(`${id}  already there\n`);
+      const json = JSON.parse((await mem("--json", "memory", "add", "--user", "caroline", "--namespace", "prefs/food", "--importance", "0.9", "Caroline loves spicy ramen")).out) as {
+        outcome: string;
+        memory: { id: string; scope: { namespace: string[] }; importance: number };
+      };
+      expect(json).toMatchObject({ outcome: "created", memory: { scope: { namespace: ["prefs", "food"] }, importance: 0.9 } });
+      await mem("memory", "add", "--user", "melanie", "Melanie painted a sunrise over the lake");
+
+      const ls = await mem("memory", "ls", "--user", "caroline");
+      expect(ls.out).toMatch(/^ID\s+SCOPE\s+TEXT\s+TAGS\s+VERSION\s+UPDATED\n/);
+      expect(ls.out.trimEnd().split("\n")).toHaveLength(3);
+      expect(ls.out).toMatch(new RegExp(`${id}\\s+user=caroline\\s+Caroline is researching adoption agencies\\s+family,plans\\s+1\\s`));
+      const page = JSON.parse((await mem("--json", "memory", "ls", "--namespace", "prefs", "--limit", "5")).out) as { items: { id: string }[]; nextCursor: null };
+      expect(page).toEqual({ items: [expect.objectContaining({ id: json.memory.id })], nextCursor: null });
+      expect(JSON.parse((await mem("--json", "memory", "ls", "--tag", "plans", "--filter", '{"session":{"$gte":1}}')).out).items).toHaveLength(1);
+      const more = await mem("memory", "ls", "--limit", "1", "--order", "asc");
+      expect(more.out).toContain(id);
+      expect(more.err).toMatch(/^\(more: --cursor \S+\)\n$/);
+
+      const got = await mem("memory", "get", id as string);
+      expect(got.out).toMatch(/text:\s+Caroline is researching adoption agencies/);
+      expect(got.out).toMatch(/embedding:\s+contextd-test-hashing-64 \(64\)/);
+      expect(JSON.parse((await mem("--json", "memory", "get", id as string)).out)).toMatchObject({ id, version: 1, tags: ["family", "plans"] });
+
+      const search = await mem("memory", "search", "what", "is", "Caroline", "researching?", "--user", "caroline");
+      expect(search.out).toMatch(/^SCORE\s+BM25\s+COSINE\s+ID\s+SCOPE\s+TEXT\n/);
+      expect(search.out.split("\n")[1]).toContain(id);
+      const hits = (await mem("--json", "memory", "search", "ramen", "--mode", "text")).out.trim().split("\n").map((l) => JSON.parse(l) as { memory: { id: string }; textScore: number });
+      expect(hits.map((h) => h.memory.id)).toEqual([json.memory.id]);
+      expect(hits[0]?.textScore).toBeGreaterThan(0);
+      expect((await mem("memory", "search", "zebra", "--mode", "text")).err).toBe("(no matches)\n");
+
+      const stale = await mem("memory", "rm", id as string, "--expected-version", "2");
+      expect([stale.code, stale.err]).toEqual([1, expect.stringMatching(/^contextd: VERSION_CONFLICT: /)]);
+      expect((await mem("memory", "rm", id as string, "--actor", "cli")).out).toBe(`deleted ${id}\n`);
+      const history = await mem("--json", "memory", "history", id as string);
+      expect(history.out.trim().split("\n").map((l) => (JSON.parse(l) as { op: string; actor: string | null }).op)).toEqual(["add", "delete"]);
+      expect((await mem("memory", "history", id as string)).out).toMatch(/\n2\s+delete\s+\S+\s+cli\s+Caroline/);
+      expect((await mem("memory", "get", id as string)).err).toBe(`contextd: NOT_FOUND: memory ${id} does not exist\n`);
+
+      const noScope = await mem("memory", "add", "orphan fact");
+      expect([noScope.code, noScope.err]).toEqual([1, "contextd: INVALID_INPUT: scope: give --user, --agent, --context or --namespace\n"]);
+      expect((await mem("memory", "ls", "--filter", "{nope")).err).toMatch(/^contextd: INVALID_INPUT: --filter: must be JSON/);
+      expect((await mem("memory", "search", "x", "--mode", "fuzzy")).err).toMatch(/^contextd: INVALID_INPUT: mode/);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+
+  it("memory works on the embedded store too (--store)", async () => {
+    const added = await cli(["--store", "in-memory:", "--json", "memory", "add", "--agent", "a1", "the deploy key lives in the vault"]);
+    expect(added.code, added.err).toBe(0);
+    expect(JSON.parse(added.out)).toMatchObject({ outcome: "created", memory: { scope: { agentId: "a1" }, text: "the deploy key lives in the vault" } });
+    expect(JSON.parse((await cli(["--store", "in-memory:", "--json", "memory", "ls"])).out)).toEqual({ items: [], nextCursor: null });
+  });
+
+  it("memory reindex re-embeds memories of another model with progress lines, and resumes where --limit stopped it", async () => {
+    const driver = inMemoryDriver();
+    const first = await createStore(driver, { embedder: testEmbedder() });
+    await first.addMemories([1, 2, 3, 4, 5].map((i) => ({ scope: { userId: "u" }, text: `kite fact number ${i}` })));
+    const store = await createStore(driver, { embedder: { ...testEmbedder(), model: "another-model" } });
+    const server = await serve({ store, port: 0, logger: pino({ level: "silent" }) });
+    try {
+      const search = await cli(["--url", server.url, "memory", "search", "kite"]);
+      expect(search.err).toMatch(/^contextd: MODEL_MISMATCH: .*contextd memory reindex/);
+      const stopped = await cli(["--url", server.url, "memory", "reindex", "--batch-size", "2", "--limit", "3", "--progress"]);
+      expect(stopped.code, stopped.err).toBe(0);
+      expect(stopped.out).toBe("reindexed 3 memories; 2 still to do: run it again to continue\n");
+      expect(stopped.err.trim().split("\n")).toEqual([
+        "reindex: embedding 0/3 memories (0%)",
+        "reindex: embedding 2/3 memories (66%)",
+        "reindex: embedding 3/3 memories (100%)",
+      ]);
+      const rest = await cli(["--url", server.url, "--json", "memory", "reindex"]);
+      expect([JSON.parse(rest.out), rest.err]).toEqual([{ reindexed: 2, remaining: 0 }, ""]);
+      expect((await cli(["--url", server.url, "memory", "reindex"])).out).toBe("reindexed 0 memories\n");
+      expect((await cli(["--url", server.url, "--json", "memory", "search", "kite"])).out.trim().split("\n")).toHaveLength(5);
+      const embedded = await cli(["--store", "in-memory:", "memory", "reindex"]);
+      expect(embedded.err).toMatch(/^contextd: INVALID_INPUT: embedder: /);
+    } finally {
+      await server.close();
+      await store.close();
+      await first.close();
     }
   });
 });

@@ -11,6 +11,7 @@ import { registerDataCommands } from "./data-commands.js";
 import type { WithStore } from "./data-commands.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerKeysCommand } from "./keys-command.js";
+import { registerMemoryCommands } from "./memory-command.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
 import { registerServeCommand } from "./serve-command.js";
@@ -57,6 +58,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   registerServeCommand(program, io, options.onListening);
   registerDataCommands(program, io, withStore);
   registerTransferCommands(program, io, withStore);
+  registerMemoryCommands(program, io, withStore);
   registerKeysCommand(program, io, () => program.opts<GlobalOptions>().json === true);
   registerDoctorCommand(program, io, (code) => (exitCode = code));
 

@@ -8,12 +8,13 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
-import cliProgress from "cli-progress";
 import { exportContexts, importContexts, invalidInput } from "../index.js";
 import type { ContextStatus, ContextStore, ExportFilter, ImportResult } from "../index.js";
 import type { WithStore } from "./data-commands.js";
 import type { CliIo } from "./output.js";
 import { printJson, println } from "./output.js";
+import { barProgress, textProgress } from "./progress.js";
+import type { Progress } from "./progress.js";
 
 /** Parses `kind=chat user=u1 id=a id=b` into an export filter. */
 export function parseExportFilter(args: string[]): ExportFilter {
@@ -91,80 +92,12 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
         const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
         const show = o.progress ?? (tty && !g.json);
         const result = show
-          ? await importWithProgress(store, file, tty ? barProgress(io.stderr) : textProgress(io.stderr))
+          ? await importWithProgress(store, file, tty ? barProgress(io.stderr) : textProgress(io.stderr, "import"))
           : await importContexts(store, createReadStream(file) as AsyncIterable<Uint8Array>);
         if (g.json) return printJson(io.stdout, result);
         println(io.stdout, `imported ${result.imported.length} contexts (${result.events} events); ${result.unchanged.length} already present and identical`);
       }),
     );
-}
-
-/** Import progress, in phases, each counting up to a total of some unit. */
-interface ImportProgress {
-  /** Starts a phase at 0 of `total` `unit`. */
-  phase(name: string, total: number, unit: string): void;
-  /** The count of the current phase so far. */
-  update(value: number): void;
-  /** Ends the current phase at `value`, which becomes its total: 100%. */
-  done(value: number): void;
-  /** Ends the display early (on an error). */
-  stop(): void;
-}
-
-/** A cli-progress bar per phase, for a terminal. */
-function barProgress(out: Writable): ImportProgress {
-  let bar: cliProgress.SingleBar | null = null;
-  const stop = (): void => {
-    bar?.stop();
-    bar = null;
-  };
-  return {
-    phase(name, total, unit) {
-      stop();
-      const format = `${name.padEnd(8)} [{bar}] {percentage}% | {value}/{total} ${unit}`;
-      bar = new cliProgress.SingleBar({ format, stream: out }, cliProgress.Presets.shades_classic);
-      bar.start(total, 0);
-    },
-    update: (value) => bar?.update(value),
-    done(value) {
-      bar?.setTotal(value);
-      bar?.update(value);
-      stop();
-    },
-    stop,
-  };
-}
-
-/**
- * Plain lines for a log or a pipe: `import: checking 120/600 lines (20%)`, one at the start
- * of a phase, one per 10% step and one at its end.
- */
-function textProgress(out: Writable): ImportProgress {
-  let name = "";
-  let unit = "";
-  let total = 0;
-  let nextPercent = 0;
-  let last = "";
-  const show = (value: number, always: boolean): void => {
-    const percent = total === 0 ? 100 : Math.floor((Math.min(value, total) * 100) / total);
-    if (!always && percent < nextPercent) return;
-    nextPercent = Math.floor(percent / 10) * 10 + 10;
-    const text = `import: ${name} ${value}/${total} ${unit} (${percent}%)`;
-    if (text !== last) println(out, text);
-    last = text;
-  };
-  return {
-    phase(phaseName, phaseTotal, phaseUnit) {
-      [name, total, unit, nextPercent] = [phaseName, phaseTotal, phaseUnit, 0];
-      show(0, true);
-    },
-    update: (value) => show(value, false),
-    done(value) {
-      total = value;
-      show(value, true);
-    },
-    stop: () => undefined,
-  };
 }
 
 /** Counts the lines of a file as readline splits them (a last line without newline counts). */
@@ -229,7 +162,7 @@ function countingEvents(store: ContextStore, onWritten: (events: number) => void
  * the file; nothing is written before all are checked) and "writing" (events written, of the
  * event lines; contexts already present are skipped, so the writing total ends at what was written).
  */
-async function importWithProgress(store: ContextStore, file: string, progress: ImportProgress): Promise<ImportResult> {
+async function importWithProgress(store: ContextStore, file: string, progress: Progress): Promise<ImportResult> {
   let checked = 0;
   let eventLines = 0;
   let written = 0;

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { VersionConflictError, isContextError, openStore } from "../index.js";
+import { VersionConflictError, createStore, inMemoryDriver, isContextError, openStore } from "../index.js";
 import type { ContextStore } from "../index.js";
 import { createKeyRing, generateApiKey, serve } from "../server/index.js";
 import type { RunningServer } from "../server/index.js";
+import { testEmbedder, testEmbedding } from "../testing/index.js";
 import { createClient } from "./client.js";
 
 let server: RunningServer;
@@ -119,5 +120,60 @@ describe("createClient", () => {
     const window = await client.context(c.id).window({ maxTokens: 1000 });
     expect(window.events.length).toBeGreaterThan(0);
     await client.close();
+  });
+
+  it("memory: what JSON would change is refused before sending, naming the field as the store does", async () => {
+    let requests = 0;
+    const client = createClient({ url: "http://127.0.0.1:9", fetch: () => (requests++, Promise.reject(new Error("no network in this test"))) });
+    const field = async (p: Promise<unknown>) => {
+      const e = await p.catch((err: unknown) => err);
+      expect(isContextError(e, "INVALID_INPUT"), String(e)).toBe(true);
+      return (e as { details: { field: string } }).details.field;
+    };
+    expect(await field(client.addMemories({ scope: { userId: "u" }, text: "t", vector: new Float32Array([1, Number.NaN]) }))).toBe("memory.vector[1]");
+    expect(await field(client.addMemories([{ scope: { userId: "u" }, text: "t", value: Number.POSITIVE_INFINITY }]))).toBe("memories[0].value");
+    expect(await field(client.searchMemories({ text: "x", vector: [Number.NaN] }))).toBe("vector[0]");
+    expect(await field(client.listMemories({ bogus: 1 } as object))).toBe("query.bogus");
+    expect(await field(client.updateMemory("m", { text: "x", expectedVersion: 1 } as object))).toBe("update.expectedVersion");
+    expect(await field(client.deleteMemory("m", { expectedVersion: 1.5 }))).toBe("options.expectedVersion");
+    expect(await field(client.reindexMemories({ batchSize: 0 }))).toBe("options.batchSize");
+    expect(await field(client.getMemory(""))).toBe("id");
+    expect(requests).toBe(0);
+    await client.close();
+  });
+
+  it("memory: Float32Array vectors go over as arrays; reindexMemories sends one batch per request and reports progress", async () => {
+    const driver = inMemoryDriver();
+    const first = await createStore(driver, { embedder: testEmbedder() });
+    await first.addMemories([1, 2, 3, 4, 5].map((i) => ({ scope: { userId: "u" }, text: `kite fact ${i}` })));
+    const store = await createStore(driver, { embedder: { ...testEmbedder(), model: "another-model" } });
+    const own = await serve({ store, port: 0, logger: pino({ level: "silent" }) });
+    let reindexRequests = 0;
+    const client = createClient({
+      url: own.url,
+      fetch: (input, init) => {
+        if (String(input).endsWith("/v1/memories/reindex")) reindexRequests++;
+        return fetch(input, init);
+      },
+    });
+    try {
+      const progress: [number, number][] = [];
+      expect(await client.reindexMemories({ batchSize: 2, onProgress: (p) => progress.push([p.done, p.total]) })).toEqual({ reindexed: 5, remaining: 0 });
+      expect(progress).toEqual([
+        [2, 5],
+        [4, 5],
+        [5, 5],
+      ]);
+      expect(reindexRequests).toBe(3);
+      expect(await client.reindexMemories({ limit: 10 })).toEqual({ reindexed: 0, remaining: 0 });
+      const [added] = await client.addMemories({ scope: { userId: "u" }, text: "unrelated words", vector: testEmbedding("sailing trip") });
+      expect(added?.memory.embedding).toEqual({ model: "another-model", dimensions: 64 });
+      const [hit] = await client.searchMemories({ text: "x", mode: "vector", vector: testEmbedding("sailing trip") });
+      expect([hit?.memory.id, hit?.vectorScore]).toEqual([added?.memory.id, expect.closeTo(1, 5)]);
+    } finally {
+      await client.close();
+      await own.close();
+      await first.close();
+    }
   });
 });

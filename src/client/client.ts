@@ -42,6 +42,7 @@ import {
   throwIfAborted,
   wireTime,
 } from "./checks.js";
+import { memoryMethods } from "./memories.js";
 import { send } from "./transport.js";
 import { ctxPath, enc, eventFilters, guards, num, searchParams, str, types, wireContextFields, wireEvent } from "./wire.js";
 import type { SearchHit } from "./wire.js";
@@ -348,16 +349,7 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
         return call<CompactResult>({ method: "POST", path, body: { beforeSeq: checkCount(o.beforeSeq, "beforeSeq") }, signal });
       }),
 
-    // Long-term memory over HTTP lands with the /v1/memories routes; until then a typed refusal.
-    addMemories: () => Promise.reject(memoriesNotYet()),
-    getMemory: () => Promise.reject(memoriesNotYet()),
-    updateMemory: () => Promise.reject(memoriesNotYet()),
-    deleteMemory: () => Promise.reject(memoriesNotYet()),
-    listMemories: () => Promise.reject(memoriesNotYet()),
-    searchMemories: () => Promise.reject(memoriesNotYet()),
-    memoryHistory: () => Promise.reject(memoriesNotYet()),
-    purgeMemories: () => Promise.reject(memoriesNotYet()),
-    reindexMemories: () => Promise.reject(memoriesNotYet()),
+    ...memoryMethods(call),
 
     health: (options) => run(() => call<StoreHealth>({ method: "GET", path: "/v1/health", signal: opts(options) })),
     close: () => shared.close(),
@@ -378,10 +370,6 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
     }),
   );
   return store;
-}
-
-function memoriesNotYet(): ContextError {
-  return new ContextError("NOT_SUPPORTED", "long-term memory is not available over HTTP in this version");
 }
 
 /** A lease reference for context `id`; a `Lease` of another context is refused, as the embedded store does. */

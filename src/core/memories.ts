@@ -30,6 +30,7 @@ import type {
   MemoryWriteOptions,
   PurgeMemoriesOptions,
   ReindexMemoriesOptions,
+  ReindexResult,
 } from "./memory-types.js";
 import type { Page } from "./types.js";
 import { checkInt, checkOptions, checkText, decodeCursor, encodeCursor, iso } from "./validate.js";
@@ -354,17 +355,19 @@ export async function purgeMemories(engine: Engine, tenant: string, options: Pur
   return purged;
 }
 
-/** `store.reindexMemories`: embeds every memory without a vector of the store's model, in committed batches. */
-export async function reindexMemories(engine: Engine, tenant: string, options: ReindexMemoriesOptions | undefined): Promise<{ reindexed: number }> {
-  const o = checkOptions<ReindexMemoriesOptions>(options, "options", ["batchSize", "onProgress", "signal"]);
+/** `store.reindexMemories`: embeds every memory without a vector of the store's model (or `limit` of them), in committed batches. */
+export async function reindexMemories(engine: Engine, tenant: string, options: ReindexMemoriesOptions | undefined): Promise<ReindexResult> {
+  const o = checkOptions<ReindexMemoriesOptions>(options, "options", ["batchSize", "limit", "onProgress", "signal"]);
   const batchSize = o.batchSize === undefined ? 32 : checkInt(o.batchSize, "options.batchSize", 1, 1000);
+  const limit = o.limit === undefined ? Number.MAX_SAFE_INTEGER : checkInt(o.limit, "options.limit", 1);
   if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw invalidInput("options.onProgress", "must be a function");
   const embedder = engine.embedder;
   if (embedder === null) throw invalidInput("embedder", "this store has no embedding model to reindex with");
   const area = memoryArea(engine);
   const call = engine.begin(o);
   const index = await currentIndex({ engine, tenant, area, call });
-  const todo = [...index.all()].filter((d) => !index.hasVector(d.slot)).map((d) => d.record);
+  const missing = [...index.all()].filter((d) => !index.hasVector(d.slot)).map((d) => d.record);
+  const todo = missing.slice(0, limit);
   let done = 0;
   for (let i = 0; i < todo.length; i += batchSize) {
     const batch = todo.slice(i, i + batchSize);
@@ -377,5 +380,5 @@ export async function reindexMemories(engine: Engine, tenant: string, options: R
     done += batch.length;
     o.onProgress?.({ done, total: todo.length });
   }
-  return { reindexed: done };
+  return { reindexed: done, remaining: missing.length - done };
 }

@@ -227,6 +227,19 @@ export interface PurgeMemoriesOptions extends CallOptions {
 export interface ReindexMemoriesOptions extends CallOptions {
   /** Memories embedded per batch (each batch is committed: an interrupted reindex resumes). @default 32 */
   batchSize?: number;
-  /** Called after each batch. */
+  /**
+   * Embed at most this many memories, then return (`remaining` says how many still lack a
+   * vector): a long reindex in bounded steps, e.g. one HTTP request each. @default all
+   */
+  limit?: number;
+  /** Called after each batch (`total`: the memories this call embeds). */
   onProgress?: (progress: { done: number; total: number }) => void;
+}
+
+/** What `reindexMemories` did. */
+export interface ReindexResult {
+  /** Memories embedded by this call. */
+  reindexed: number;
+  /** Memories still without a vector of the store's model (0 unless `limit` stopped the call). */
+  remaining: number;
 }

@@ -219,12 +219,24 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
       expect((e as Error).message).toContain("reindex");
       expect((await second.searchMemories({ text: "kites", mode: "text" })).length).toBe(5);
       const progress: number[] = [];
-      expect(await second.reindexMemories({ batchSize: 2, onProgress: (p) => progress.push(p.done) })).toEqual({ reindexed: 5 });
+      expect(await second.reindexMemories({ batchSize: 2, onProgress: (p) => progress.push(p.done) })).toEqual({ reindexed: 5, remaining: 0 });
       expect(progress).toEqual([2, 4, 5]);
       const hits = await second.searchMemories({ text: "kites" });
       expect(hits).toHaveLength(5);
       expect(hits.every((h) => h.memory.embedding?.model === "another-model")).toBe(true);
-      expect(await second.reindexMemories()).toEqual({ reindexed: 0 });
+      expect(await second.reindexMemories()).toEqual({ reindexed: 0, remaining: 0 });
+      await second.close();
+    });
+
+    it("reindexMemories with a limit embeds that many and says how many remain; the next call resumes", async () => {
+      const driver = inMemoryDriver();
+      const first = await createStore(driver, { embedder: testEmbedder() });
+      for (let i = 0; i < 5; i++) await first.addMemories({ scope: { userId: "u" }, text: `kite fact ${i}` });
+      const second = await createStore(driver, { embedder: { ...testEmbedder(), model: "another-model" } });
+      expect(await second.reindexMemories({ limit: 3, batchSize: 2 })).toEqual({ reindexed: 3, remaining: 2 });
+      expect(await second.reindexMemories({ limit: 3 })).toEqual({ reindexed: 2, remaining: 0 });
+      expect((await second.searchMemories({ text: "kite" })).every((h) => h.memory.embedding?.model === "another-model")).toBe(true);
+      await expect(second.reindexMemories({ limit: 0 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
       await second.close();
     });
   });

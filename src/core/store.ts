@@ -49,6 +49,7 @@ import type {
   MemoryWriteOptions,
   PurgeMemoriesOptions,
   ReindexMemoriesOptions,
+  ReindexResult,
 } from "./memory-types.js";
 import type {
   AcquireLeaseOptions,
@@ -452,7 +453,7 @@ class EmbeddedStore implements CoreStore {
     return purgeMemories(this.#e, this.tenant, options);
   }
 
-  reindexMemories(options?: ReindexMemoriesOptions): Promise<{ reindexed: number }> {
+  reindexMemories(options?: ReindexMemoriesOptions): Promise<ReindexResult> {
     return reindexMemories(this.#e, this.tenant, options);
   }
 

@@ -17,6 +17,7 @@ import type {
   MemoryWriteOptions,
   PurgeMemoriesOptions,
   ReindexMemoriesOptions,
+  ReindexResult,
 } from "./memory-types.js";
 
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json-types.js";
@@ -609,9 +610,10 @@ export interface CoreStore extends AsyncDisposable {
   /**
    * Embeds every memory that has no vector of the store's model (after a change of model, or
    * added without one), in committed batches: an interrupted reindex resumes where it stopped.
+   * With `limit`, stops after that many (`remaining` says how many are left).
    * @throws `INVALID_INPUT` without an embedding model; `EMBEDDING_FAILED`
    */
-  reindexMemories(options?: ReindexMemoriesOptions): Promise<{ reindexed: number }>;
+  reindexMemories(options?: ReindexMemoriesOptions): Promise<ReindexResult>;
 
   /** Round-trips to the backend; never throws for an unreachable one (`ok: false` with the reason). */
   health(options?: CallOptions): Promise<StoreHealth>;

@@ -362,3 +362,232 @@ export const ContextWindowSchema = z
       .optional(),
   })
   .openapi("ContextWindow");
+
+// ---- long-term memory ------------------------------------------------------------------
+//
+// Memory requests are checked by the store, not by zod: the HTTP API then refuses exactly
+// what the embedded store refuses, with the same `details.field` (`memory.text`,
+// `memories[2].vector[5]`, `scope.namespace[0]`…). The zod shapes below document the
+// requests in the OpenAPI document (registered as components by the memory routes); the
+// request schemas refer to them but accept any JSON there.
+
+const scopeField = z.string().min(1).max(256).nullable().optional();
+/** Whom a memory is about or for. */
+export const MemoryScopeSchema = z
+  .strictObject({
+    userId: scopeField,
+    agentId: scopeField,
+    contextId: scopeField,
+    namespace: z.array(z.string().min(1).max(128)).max(16).optional().openapi({ example: ["prefs", "food"] }),
+  })
+  .openapi("MemoryScope", {
+    description:
+      "Any of userId, agentId, contextId (a run) and a namespace path; a memory's scope names at least one. " +
+      "In a query each given field must match exactly and `namespace` matches as a prefix.",
+  });
+/** A time as a JSON value. */
+const memoryTime = z.union([z.string(), z.number()]);
+/** A vector made by the store's embedding model. */
+const vectorSchema = z
+  .array(z.number())
+  .openapi({ description: "A vector of the store's embedding model (`GET /v1/health` → embedder.dimensions numbers, finite, not all zero)." });
+
+/** A memory to add (documentation: the store checks it). */
+export const MemoryInputSchema = z
+  .strictObject({
+    id: z.string().min(1).max(256).optional().openapi({ description: "Given, or generated (time-sortable)." }),
+    scope: MemoryScopeSchema,
+    text: z.string().min(1).max(32_768).openapi({ description: "What is remembered: what search ranks and the model embeds." }),
+    value: JsonValueSchema.optional().openapi({ description: "Structured data kept with it (never searched)." }),
+    metadata: JsonObjectSchema.optional(),
+    tags: z.array(z.string().min(1).max(128)).max(64).optional(),
+    importance: z.number().min(0).max(1).optional().openapi({ description: "0 to 1 (default 0.5)." }),
+    source: z.strictObject({ contextId: z.string(), seq: z.number().int().min(1).nullable().optional() }).optional(),
+    expiresAt: memoryTime.nullable().optional(),
+    ttlMs: z.number().int().positive().nullable().optional(),
+    vector: vectorSchema.optional().openapi({ description: "The memory's vector, made by the store's model (then the store does not embed the text)." }),
+  })
+  .openapi("MemoryInput");
+
+/** The fields `PATCH /v1/memories/{id}` replaces (documentation: the store checks them). */
+export const MemoryUpdateSchema = z
+  .strictObject({
+    text: z.string().min(1).max(32_768).optional(),
+    value: JsonValueSchema.optional(),
+    metadata: JsonObjectSchema.optional(),
+    tags: z.array(z.string().min(1).max(128)).max(64).optional(),
+    importance: z.number().min(0).max(1).optional(),
+    expiresAt: memoryTime.nullable().optional(),
+    ttlMs: z.number().int().positive().nullable().optional(),
+    expectedVersion: z.number().int().min(1).optional().openapi({ description: "Fail with 409 unless the memory is at this version. `If-Match` works too." }),
+    actor: z.string().min(1).max(256).optional().openapi({ description: "Who or what made the change, recorded in the history." }),
+  })
+  .openapi("MemoryUpdate");
+
+const selectionDocs = {
+  scope: MemoryScopeSchema.optional(),
+  filter: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .openapi({ description: "Conditions on metadata keys (dotted keys reach into objects): a value, or `$eq $ne $gt $gte $lt $lte $in $nin`." }),
+  tags: z.array(z.string()).optional().openapi({ description: "Only memories with every one of these tags." }),
+  since: memoryTime.optional().openapi({ description: "Only memories created at or after this time." }),
+  until: memoryTime.optional().openapi({ description: "Only memories created at or before this time." }),
+};
+
+/** The body of `POST /v1/memories/search` (documentation: the store checks it). */
+export const MemorySearchSchema = z
+  .strictObject({
+    text: z.string().min(1).max(4096).openapi({ example: "what does Caroline like to eat?" }),
+    mode: z.enum(["hybrid", "text", "vector"]).optional().openapi({ description: "Default hybrid." }),
+    ...selectionDocs,
+    limit: z.number().int().min(1).max(1000).optional().openapi({ description: "Default 10." }),
+    minScore: z.number().optional(),
+    boosts: z
+      .strictObject({
+        recency: z.strictObject({ weight: z.number(), halfLifeMs: z.number() }).optional(),
+        importance: z.strictObject({ weight: z.number() }).optional(),
+      })
+      .optional(),
+    vector: vectorSchema.optional().openapi({ description: "A query vector of the store's model (the store then does not embed `text`)." }),
+    refresh: z.boolean().optional().openapi({ description: "Move the expiry of each hit with a ttlMs to now + ttlMs." }),
+  })
+  .openapi("MemorySearch");
+
+/** A JSON value the store checks, documented as `schema`. */
+function checkedByStore(ref: string, description: string, array: "one-or-many" | "one" = "one") {
+  const one = { $ref: `#/components/schemas/${ref}` };
+  return z.unknown().openapi(array === "one" ? { allOf: [one], description } : { oneOf: [one, { type: "array", items: one }], description });
+}
+
+/** Body of `POST /v1/memories`. */
+export const AddMemoriesBody = z
+  .strictObject({
+    memories: checkedByStore("MemoryInput", "One memory, or an array of up to 1000 added atomically.", "one-or-many"),
+    merge: z
+      .unknown()
+      .optional()
+      .openapi({
+        type: "object",
+        properties: { threshold: { type: "number", minimum: 0, maximum: 1 } },
+        required: ["threshold"],
+        description: "Merge into the most similar live memory of the same scope when their cosine similarity is at least threshold (a new version; never a delete).",
+      }),
+    actor: z.unknown().optional().openapi({ type: "string", description: "Who or what made the change, recorded in the history." }),
+  })
+  .openapi("AddMemories");
+/** Body of `PATCH /v1/memories/{id}`. */
+export const UpdateMemoryBody = checkedByStore("MemoryUpdate", "The fields to replace, with the optional guard and actor.");
+/** Body of `POST /v1/memories/search`. */
+export const SearchMemoriesBody = checkedByStore("MemorySearch", "What to look for and where.");
+/** Body of `POST /v1/memories/purge`. */
+export const PurgeMemoriesBody = z
+  .strictObject({
+    scope: z.unknown().optional().openapi({ allOf: [{ $ref: "#/components/schemas/MemoryScope" }], description: "Delete every memory of this scope; without it, only expired memories." }),
+  })
+  .openapi("PurgeMemories");
+/** Body of `POST /v1/memories/reindex`. */
+export const ReindexMemoriesBody = z
+  .strictObject({
+    batchSize: z.unknown().optional().openapi({ type: "integer", minimum: 1, maximum: 1000, description: "Memories embedded per committed batch (default 32)." }),
+    limit: z.unknown().optional().openapi({ type: "integer", minimum: 1, description: "Embed at most this many, then answer (`remaining` says how many are left)." }),
+  })
+  .openapi("ReindexMemories");
+
+const queryJson = z.string().max(65_536);
+/** Query of `GET /v1/memories`. */
+export const ListMemoriesQuerySchema = z.strictObject({
+  scope: queryJson.optional().openapi({ description: 'The scope as JSON, e.g. {"userId":"u1"} (or use userId, agentId, contextId, namespace).', example: '{"userId":"u1"}' }),
+  userId: z.string().min(1).max(256).optional(),
+  agentId: z.string().min(1).max(256).optional(),
+  contextId: z.string().min(1).max(256).optional(),
+  namespace: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ description: "A namespace prefix, one label per parameter in order (`namespace=prefs&namespace=food`)." }),
+  filter: queryJson.optional().openapi({ description: 'A metadata filter as JSON, e.g. {"turn":{"$gte":3}}.' }),
+  tag: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ description: "Only memories with this tag; repeat for several (all must be present)." }),
+  since: z.string().min(1).max(64).optional(),
+  until: z.string().min(1).max(64).optional(),
+  order: z.string().max(16).optional().openapi({ description: "asc or desc (by creation time; default desc)." }),
+  limit: z.string().max(32).optional().openapi({ description: "Default 100, at most 1000." }),
+  cursor: z.string().max(4096).optional(),
+});
+
+/** A memory. */
+export const MemorySchema = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    scope: z
+      .object({ userId: z.string().nullable(), agentId: z.string().nullable(), contextId: z.string().nullable(), namespace: z.array(z.string()) })
+      .openapi("StoredMemoryScope"),
+    text: z.string(),
+    value: JsonValueSchema,
+    metadata: JsonObjectSchema,
+    tags: z.array(z.string()),
+    importance: z.number(),
+    source: z.object({ contextId: z.string(), seq: z.number().int().nullable() }).nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    expiresAt: z.string().nullable(),
+    ttlMs: z.number().int().nullable(),
+    version: z.number().int(),
+    embedding: z.object({ model: z.string(), dimensions: z.number().int() }).nullable(),
+  })
+  .openapi("Memory");
+/** What an add did with each input, in order. */
+export const AddedMemoriesSchema = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          memory: MemorySchema,
+          outcome: z.enum(["created", "existing", "merged"]).openapi({ description: "existing: the same text was already in the scope; merged: into a similar memory." }),
+        })
+        .openapi("AddedMemory"),
+    ),
+  })
+  .openapi("AddedMemories");
+/** A page of memories. */
+export const MemoryPageSchema = z.object({ items: z.array(MemorySchema), nextCursor: z.string().nullable() }).openapi("MemoryPage");
+/** Memory hits, best first. */
+export const MemoryHitsSchema = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          memory: MemorySchema,
+          score: z.number().openapi({ description: "The mode's score plus boosts; higher first." }),
+          textScore: z.number().openapi({ description: "BM25 (0: no term matches)." }),
+          vectorScore: z.number().nullable().openapi({ description: "Cosine similarity (null without a vector)." }),
+        })
+        .openapi("MemoryHit"),
+    ),
+  })
+  .openapi("MemoryHits");
+/** A memory's history, oldest first. */
+export const MemoryHistorySchema = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          memoryId: z.string(),
+          version: z.number().int(),
+          op: z.enum(["add", "update", "merge", "delete"]),
+          text: z.string(),
+          value: JsonValueSchema,
+          metadata: JsonObjectSchema,
+          tags: z.array(z.string()),
+          importance: z.number(),
+          expiresAt: z.string().nullable(),
+          actor: z.string().nullable(),
+          at: z.string(),
+        })
+        .openapi("MemoryVersion"),
+    ),
+  })
+  .openapi("MemoryHistory");

@@ -24,6 +24,7 @@ import { registerContextRoutes } from "./routes/contexts.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerActiveContextRoutes } from "./routes/active-context.js";
 import { registerLeaseRoutes } from "./routes/leases.js";
+import { registerMemoryRoutes } from "./routes/memories.js";
 import { registerSearchRoutes } from "./routes/search.js";
 import { registerSnapshotRoutes } from "./routes/snapshots.js";
 import { registerStateRoutes } from "./routes/state.js";
@@ -124,6 +125,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerUsageRoutes(app);
   registerWindowRoutes(app);
   registerSearchRoutes(app);
+  registerMemoryRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
