@@ -307,6 +307,21 @@ describeWithServices("postgres driver", [pgDown], () => {
     });
   });
 
+  it("the same texts added on two nodes at once are stored once each: both nodes get the same memories", async () => {
+    await withStores(2, async (_stores, a, b) => {
+      const texts = Array.from({ length: 20 }, (_, i) => ({ scope: { userId: "u" }, text: `shared fact ${i}` }));
+      const [fromA, fromB] = await Promise.all([
+        Promise.all(texts.map((t) => a.addMemories(t))),
+        Promise.all(texts.map((t) => b.addMemories(t))),
+      ]);
+      expect(fromA.map((r) => r[0]?.memory.id)).toEqual(fromB.map((r) => r[0]?.memory.id));
+      for (const [i, r] of fromA.entries()) {
+        expect([r[0]?.outcome, fromB[i]?.[0]?.outcome].sort()).toEqual(["created", "existing"]);
+      }
+      expect((await allMemories(a)).length).toBe(20);
+    });
+  });
+
   describe("one-round-trip state writes from the head this store committed last", () => {
     /** Two stores on one schema: `a` caches its heads, `b` changes them behind its back. */
     const pair = <T>(fn: (a: ContextStore, b: ContextStore) => Promise<T>): Promise<T> =>
