@@ -68,4 +68,5 @@ describeConformance("http client → server (in-memory)", () => memory.client(),
 
 describeConformance("http client → server (sqlite file)", () => sqlite.client(), {
   openPeer: () => sqlite.client(),
+  skip: { memory: "the /v1/memories routes are not in the HTTP API yet" },
 });

@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
 import { allEvents } from "../src/testing/harness.js";
+import { allMemories } from "../src/testing/memory.js";
 import { buildSources } from "./fixtures/build-sources.js";
 import { type Child, killFixtures, startFixture } from "./fixtures/processes.js";
 
@@ -100,5 +101,59 @@ describe("a writer killed with SIGKILL", () => {
       }
     }
     expect(ackedEvents.size + ackedStates.size).toBeGreaterThanOrEqual(KILLS);
+  }, 60_000);
+});
+
+describe("a memory writer killed with SIGKILL", () => {
+  const RUNS = 10;
+  it(`loses no acknowledged memory over ${RUNS} kills at random moments; every batch is whole or absent`, async () => {
+    const file = join(dir, "memory-crash.db");
+    const spawnWriter = (run: number) => startFixture("memory-writer.mjs", [sources, file, run % 4 === 3 ? "FULL" : "NORMAL"]);
+    /** Acknowledged batches of every run so far: batch i → its ids. */
+    const acked = new Map<number, string[]>();
+    let next = 0;
+    const writers = [spawnWriter(0)];
+    for (let run = 0; run < RUNS; run++) {
+      const target = 1 + Math.floor(Math.random() * MAX_ACKS);
+      let acks = 0;
+      const child = writers[run] as Child;
+      child.onLine((line) => {
+        const [kind, i, ...ids] = line.split(" ");
+        if (kind !== "batch") return;
+        acked.set(Number(i), ids);
+        next = Math.max(next, Number(i) + 1);
+        if (++acks === target) child.process.kill("SIGKILL");
+      });
+      await printed(child, "loaded");
+      child.send(`go ${next}`);
+      if (run + 1 < RUNS) writers.push(spawnWriter(run + 1));
+      const exit = await child.exited(20_000);
+      expect(exit.signal, `run ${run} should die by SIGKILL; stderr: ${exit.stderr}`).toBe("SIGKILL");
+
+      expect(integrityCheck(file)).toEqual(["ok"]);
+      const store = await openStore(`sqlite:${file}`);
+      try {
+        const all = await allMemories(store);
+        const byId = new Map(all.map((m) => [m.id, m]));
+        for (const [i, ids] of acked) {
+          ids.forEach((id, k) => expect(byId.get(id)?.text, `acknowledged memory ${k} of batch ${i}`).toBe(`memory ${i} ${k}`));
+        }
+        // A batch committed but not acknowledged (the kill came between) is whole too.
+        const batches = new Map<number, number>();
+        for (const m of all) {
+          const i = Number(m.text.split(" ")[1]);
+          batches.set(i, (batches.get(i) ?? 0) + 1);
+        }
+        for (const [i, n] of batches) expect(n, `memories of batch ${i}`).toBe(1 + (i % 3));
+        // The idempotency of adds survives too: re-adding the newest acknowledged text finds it.
+        const newest = Math.max(...acked.keys());
+        const [again] = await store.addMemories({ scope: { userId: "crash" }, text: `memory ${newest} 0` });
+        expect(again?.outcome).toBe("existing");
+        expect(again?.memory.id).toBe(acked.get(newest)?.[0]);
+      } finally {
+        await store.close();
+      }
+    }
+    expect(acked.size).toBeGreaterThanOrEqual(RUNS);
   }, 60_000);
 });

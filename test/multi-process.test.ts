@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations as MIGRATIONS } from "../src/drivers/sqlite/migrations.js";
 import { openStore } from "../src/index.js";
 import { allEvents } from "../src/testing/harness.js";
+import { allMemories } from "../src/testing/memory.js";
 import { buildSources } from "./fixtures/build-sources.js";
-import { killFixtures, startFixture } from "./fixtures/processes.js";
+import { type Child, killFixtures, startFixture } from "./fixtures/processes.js";
 
 const PROCESSES = 4;
 const INCREMENTS = 500;
@@ -57,6 +58,39 @@ describe("several processes on one SQLite file", () => {
       expect(conflicts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     } finally {
       await store.close();
+    }
+  }, 60_000);
+
+  it("memories added by two processes at once are all seen by a third that lists while they write", async () => {
+    const file = join(dir, "memories.db");
+    const reader = await openStore(`sqlite:${file}`);
+    try {
+      const acked = new Map<string, string>();
+      const writers: Child[] = [0, 1_000_000].map((first) => {
+        const child = startFixture("memory-writer.mjs", [sources, file, "NORMAL"]);
+        child.onLine((line) => {
+          if (line === "loaded") child.send(`go ${first}`);
+          const [kind, i, ...ids] = line.split(" ");
+          if (kind !== "batch") return;
+          ids.forEach((id, k) => acked.set(id, `memory ${i} ${k}`));
+        });
+        return child;
+      });
+      // The reader's index catches up again and again while both write; stop the writers once each did 60 batches.
+      const batches = (c: Child) => c.lines.filter((l) => l.startsWith("batch ")).length;
+      while (writers.some((w) => batches(w) < 60)) {
+        const dead = writers.find((w) => w.process.exitCode !== null);
+        if (dead !== undefined) throw new Error(`a writer exited early: ${(await dead.exited(1000)).stderr}`);
+        await reader.listMemories({ limit: 1 });
+        // SQLite reads settle as microtasks: let the children's output in between.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (const w of writers) w.process.kill("SIGKILL");
+      for (const w of writers) await w.exited(20_000);
+      const seen = new Map((await allMemories(reader)).map((m) => [m.id, m.text]));
+      for (const [id, text] of acked) expect(seen.get(id), `acknowledged ${text}`).toBe(text);
+    } finally {
+      await reader.close();
     }
   }, 60_000);
 

@@ -18,6 +18,7 @@ import { historyMethods } from "./history.js";
 import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./state-schemas.js";
 import { searchArea } from "./search.js";
+import { memoryArea } from "./memories.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
 import { createHeadCache } from "./head-cache.js";
 import { createNotifier, createNotifyListener } from "./notify.js";
@@ -175,8 +176,9 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
 
   const driver: Driver = {
     name: "postgres",
-    capabilities: { crossProcessWatch: useNotify, durable: true, search: true, memory: false },
+    capabilities: { crossProcessWatch: useNotify, durable: true, search: true, memory: true },
     search: searchArea(scope),
+    memory: memoryArea(scope),
 
     open() {
       opening ??= (async () => {
@@ -469,24 +471,32 @@ async function storeIdentity(db: Db, schemaName: string): Promise<string> {
 
 const UNGUARDED = new Set<string>(["open", "close", "subscribe", "name", "capabilities"]);
 
-/** Wraps the async methods of `driver` so they count as in flight and fail with CLOSED after close. */
+/**
+ * Wraps the async methods of `driver` (and of its memory area) so they count as in flight and
+ * fail with CLOSED after close.
+ */
 function guardClosed(driver: Driver, isClosed: () => boolean, track: { enter(): void; leave(): void }): Driver {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(driver)) {
-    if (UNGUARDED.has(key) || typeof value !== "function") {
-      out[key] = value;
-      continue;
-    }
-    const fn = value as (...args: unknown[]) => Promise<unknown>;
-    out[key] = async (...args: unknown[]) => {
-      if (isClosed()) throw new ContextError("CLOSED", "the PostgreSQL driver is closed");
-      track.enter();
-      try {
-        return await fn(...args);
-      } finally {
-        track.leave();
+  const guard = (source: object, skip: ReadonlySet<string>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(source)) {
+      if (skip.has(key) || typeof value !== "function") {
+        out[key] = value;
+        continue;
       }
-    };
-  }
+      const fn = value as (...args: unknown[]) => Promise<unknown>;
+      out[key] = async (...args: unknown[]) => {
+        if (isClosed()) throw new ContextError("CLOSED", "the PostgreSQL driver is closed");
+        track.enter();
+        try {
+          return await fn(...args);
+        } finally {
+          track.leave();
+        }
+      };
+    }
+    return out;
+  };
+  const out = guard(driver, UNGUARDED);
+  if (driver.memory !== undefined) out["memory"] = guard(driver.memory, new Set());
   return out as unknown as Driver;
 }

@@ -225,6 +225,72 @@ CREATE TABLE ${s}.search_progress (
     // called "bindings"; the API, the driver and the docs call it the active context.
     sql: (s) => `ALTER TABLE ${s}.bindings RENAME TO active_contexts;`,
   },
+  {
+    name: "memories",
+    sql: (s) => `
+-- Long-term memory (see memories.ts and drivers/memory-area.ts). A deleted memory stays as a
+-- tombstone (deleted, content cleared, text_hash NULL) so the change feed carries the delete.
+-- memory_revs holds each tenant's last change number: every memory write locks its tenant's
+-- row first and takes the next numbers, so revs follow commit order and a reader of rev > n
+-- misses nothing. JSON columns hold text; vectors are Float32 bytes (little-endian) beside the row.
+CREATE TABLE ${s}.memory_revs (
+  tenant text COLLATE "C" PRIMARY KEY,
+  rev bigint NOT NULL
+);
+CREATE TABLE ${s}.memories (
+  tenant text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  user_id text,
+  agent_id text,
+  context_id text,
+  namespace text NOT NULL,
+  scope_key text NOT NULL,
+  text text NOT NULL,
+  text_hash text,
+  value text NOT NULL,
+  metadata text NOT NULL,
+  tags text NOT NULL,
+  importance double precision NOT NULL,
+  source_context_id text,
+  source_seq bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  expires_at bigint,
+  ttl_ms bigint,
+  version bigint NOT NULL,
+  rev bigint NOT NULL,
+  deleted boolean NOT NULL DEFAULT false,
+  model text,
+  PRIMARY KEY (tenant, id)
+);
+CREATE UNIQUE INDEX memories_text ON ${s}.memories (tenant, scope_key, text_hash) WHERE NOT deleted;
+CREATE UNIQUE INDEX memories_rev ON ${s}.memories (tenant, rev);
+CREATE INDEX memories_scope ON ${s}.memories (tenant, user_id, agent_id, context_id) WHERE NOT deleted;
+CREATE INDEX memories_list ON ${s}.memories (tenant, created_at, id) WHERE NOT deleted;
+CREATE INDEX memories_expiry ON ${s}.memories (tenant, expires_at) WHERE expires_at IS NOT NULL AND NOT deleted;
+CREATE TABLE ${s}.memory_vectors (
+  tenant text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  vector bytea NOT NULL,
+  PRIMARY KEY (tenant, id)
+);
+CREATE TABLE ${s}.memory_versions (
+  tenant text COLLATE "C" NOT NULL,
+  memory_id text COLLATE "C" NOT NULL,
+  version bigint NOT NULL,
+  op text NOT NULL,
+  text text NOT NULL,
+  value text NOT NULL,
+  metadata text NOT NULL,
+  tags text NOT NULL,
+  importance double precision NOT NULL,
+  expires_at bigint,
+  actor text,
+  at bigint NOT NULL,
+  PRIMARY KEY (tenant, memory_id, version)
+);
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

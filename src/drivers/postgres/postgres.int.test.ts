@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createStore } from "../../open.js";
 import type { ContextStore, StoreOptions } from "../../index.js";
 import { isContextError } from "../../errors.js";
-import { describeConformance } from "../../testing/index.js";
+import { describeConformance, testEmbedder } from "../../testing/index.js";
+import { allMemories } from "../../testing/memory.js";
 import {
   adminQuery,
   describeWithServices,
@@ -34,10 +35,10 @@ async function freshStore(options: StoreOptions = {}): Promise<ContextStore> {
   return wrapped;
 }
 
-async function peerOf(store: ContextStore): Promise<ContextStore> {
+async function peerOf(store: ContextStore, options: StoreOptions = {}): Promise<ContextStore> {
   const schema = schemaOf.get(store);
   if (schema === undefined) throw new Error("not a store made by freshStore");
-  return createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }));
+  return createStore(postgresDriver({ connectionString: PG_URL, schema, poolSize: 4 }), options);
 }
 
 afterAll(async () => {
@@ -45,7 +46,12 @@ afterAll(async () => {
 });
 
 describeWithServices("postgres", [pgDown], () => {
-  describeConformance("postgres", () => freshStore(), { openPeer: peerOf, openWithClock: (now) => freshStore({ now }) });
+  // With the test embedder, so that the memory tests check vectors and rankings too.
+  const embedder = testEmbedder();
+  describeConformance("postgres", () => freshStore({ embedder }), {
+    openPeer: (store) => peerOf(store, { embedder }),
+    openWithClock: (now) => freshStore({ now, embedder }),
+  });
 });
 
 /** `n` stores (each its own driver and pool) on one fresh schema; closed and the schema dropped afterwards. */
@@ -120,7 +126,8 @@ describeWithServices("postgres driver", [pgDown], () => {
       expect(r.events).toHaveLength(1);
     }, schema);
     await adminQuery(
-      `DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress;
+      `DROP TABLE "${schema}".memories, "${schema}".memory_vectors, "${schema}".memory_versions, "${schema}".memory_revs;
+       DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress;
        ALTER TABLE "${schema}".active_contexts RENAME TO bindings; DELETE FROM "${schema}".migrations WHERE version >= 3`,
     );
     await withDriver(async (d) => {
@@ -279,6 +286,40 @@ describeWithServices("postgres driver", [pgDown], () => {
     expect((err as Error).cause).toBeInstanceOf(Error);
     // A failure guard against hanging, not a speed assertion: the connect timeout is 1 s.
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("memory writes of one tenant on several nodes get revs in commit order: a node reading the change feed meanwhile misses none", async () => {
+    await withStores(3, async ([a, b, reader]) => {
+      const writers = [a, b] as ContextStore[];
+      let writing = true;
+      // The reader catches its index up again and again while the writers commit concurrently.
+      const reading = (async () => {
+        while (writing) await (reader as ContextStore).listMemories({ limit: 1 });
+      })();
+      const adds = Array.from({ length: 60 }, (_, i) =>
+        (writers[i % 2] as ContextStore).addMemories({ scope: { userId: "u" }, text: `memory number ${i}` }),
+      );
+      const ids = (await Promise.all(adds)).map((r) => r[0]?.memory.id as string);
+      writing = false;
+      await reading;
+      const seen = await allMemories(reader as ContextStore);
+      expect(seen.map((m) => m.id).sort()).toEqual([...ids].sort());
+    });
+  });
+
+  it("the same texts added on two nodes at once are stored once each: both nodes get the same memories", async () => {
+    await withStores(2, async (_stores, a, b) => {
+      const texts = Array.from({ length: 20 }, (_, i) => ({ scope: { userId: "u" }, text: `shared fact ${i}` }));
+      const [fromA, fromB] = await Promise.all([
+        Promise.all(texts.map((t) => a.addMemories(t))),
+        Promise.all(texts.map((t) => b.addMemories(t))),
+      ]);
+      expect(fromA.map((r) => r[0]?.memory.id)).toEqual(fromB.map((r) => r[0]?.memory.id));
+      for (const [i, r] of fromA.entries()) {
+        expect([r[0]?.outcome, fromB[i]?.[0]?.outcome].sort()).toEqual(["created", "existing"]);
+      }
+      expect((await allMemories(a)).length).toBe(20);
+    });
   });
 
   describe("one-round-trip state writes from the head this store committed last", () => {

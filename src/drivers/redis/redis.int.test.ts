@@ -1,7 +1,7 @@
 import { afterAll, expect, it } from "vitest";
 import { createStore } from "../../open.js";
 import type { ContextEvent, ContextStore, StoreOptions } from "../../index.js";
-import { describeConformance } from "../../testing/index.js";
+import { describeConformance, testEmbedder } from "../../testing/index.js";
 import {
   describeWithServices,
   dropRedisPrefix,
@@ -49,10 +49,10 @@ async function freshStore(options: StoreOptions = {}): Promise<ContextStore> {
   return wrapped;
 }
 
-async function peerOf(store: ContextStore): Promise<ContextStore> {
+async function peerOf(store: ContextStore, options: StoreOptions = {}): Promise<ContextStore> {
   const schema = schemaOf.get(store);
   if (schema === undefined) throw new Error("not a store made by freshStore");
-  return tiered(schema);
+  return tiered(schema, {}, {}, options);
 }
 
 /** Reads a cached head straight from Redis (current epoch), or null. */
@@ -85,9 +85,11 @@ afterAll(async () => {
 });
 
 describeWithServices("postgres + redis", reasons, () => {
-  describeConformance("postgres + redis cache", () => freshStore(), {
-    openPeer: peerOf,
-    openWithClock: (now) => freshStore({ now }),
+  // With the test embedder, so that the memory tests check vectors and rankings too.
+  const embedder = testEmbedder();
+  describeConformance("postgres + redis cache", () => freshStore({ embedder }), {
+    openPeer: (store) => peerOf(store, { embedder }),
+    openWithClock: (now) => freshStore({ now, embedder }),
   });
 });
 
@@ -151,6 +153,30 @@ describeWithServices("redis cache tier", reasons, () => {
       await b.getState(ctx.id);
       await a.deleteContext(ctx.id);
       await expect(b.getState(ctx.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("serves no memory stale across nodes: an update and a delete on one node are seen by the next search, list and get on another", async () => {
+    const cluster = await nodes(2);
+    try {
+      const [a, b] = cluster.stores as [ContextStore, ContextStore];
+      const [added] = await a.addMemories({ scope: { userId: "u" }, text: "Caroline lives in Lisbon" });
+      const id = added?.memory.id as string;
+      // Node b builds its index (and would cache, if anything did) before the change.
+      expect((await b.searchMemories({ text: "Lisbon", mode: "text" })).map((h) => h.memory.text)).toEqual(["Caroline lives in Lisbon"]);
+      await a.updateMemory(id, { text: "Caroline moved to Porto" });
+      expect((await b.searchMemories({ text: "Porto", mode: "text" })).map((h) => [h.memory.id, h.memory.text, h.memory.version])).toEqual([
+        [id, "Caroline moved to Porto", 2],
+      ]);
+      expect(await b.searchMemories({ text: "Lisbon", mode: "text" })).toEqual([]);
+      expect((await b.listMemories()).items.map((m) => m.text)).toEqual(["Caroline moved to Porto"]);
+      expect((await b.getMemory(id)).text).toBe("Caroline moved to Porto");
+      await a.deleteMemory(id);
+      expect(await b.searchMemories({ text: "Porto", mode: "text" })).toEqual([]);
+      expect((await b.listMemories()).items).toEqual([]);
+      await expect(b.getMemory(id)).rejects.toMatchObject({ code: "NOT_FOUND" });
     } finally {
       await cluster.close();
     }

@@ -36,6 +36,8 @@ import { acquireLease, readLease, releaseLease, renewLease } from "./leases.js";
 import { SCHEMA_VERSION, applyMigrations } from "./migrations.js";
 import { RecordCache } from "./record-cache.js";
 import { SearchIndex } from "./search.js";
+import { SqliteMemories } from "./memories.js";
+import type { MemoryArea } from "../memory-area.js";
 import {
   type ContextRow,
   type EventRow,
@@ -103,12 +105,27 @@ class SqliteDriver implements Driver {
     searchEvents: (tenant: string, search: EventSearch, call: DriverCall): Promise<EventSearchHit[]> =>
       this.#run("searchEvents", call, () => (this.#search as SearchIndex).search(tenant, search, call.now)),
   };
+  readonly memory: MemoryArea = {
+    add: (tenant, memories, actor, call) => this.#memory("memory.add", call, (m) => m.add(tenant, memories, actor, call.now)),
+    get: (tenant, id, call) => this.#memory("memory.get", call, (m) => m.get(tenant, id)),
+    update: (tenant, id, change, call) =>
+      this.#memory("memory.update", call, (m) => m.update(tenant, id, change.content, change.op, change.expectedVersion, change.actor, call.now)),
+    refresh: (tenant, id, expiresAt, call) => this.#memory("memory.refresh", call, (m) => m.refresh(tenant, id, expiresAt)),
+    delete: (tenant, id, guard, call) =>
+      this.#memory("memory.delete", call, (m) => m.delete(tenant, id, guard.expectedVersion, guard.actor, call.now)),
+    history: (tenant, id, call) => this.#memory("memory.history", call, (m) => m.history(tenant, id)),
+    changes: (tenant, afterRev, limit, call) => this.#memory("memory.changes", call, (m) => m.changes(tenant, afterRev, limit)),
+    setVector: (tenant, id, version, model, vector, call) =>
+      this.#memory("memory.setVector", call, (m) => m.setVector(tenant, id, version, model, vector)),
+    purge: (tenant, ids, call) => this.#memory("memory.purge", call, (m) => m.purge(tenant, ids)),
+  };
   readonly #path: string;
   readonly #synchronous: "NORMAL" | "FULL";
   readonly #busyTimeoutMs: number;
   #db: Db | undefined;
   #scope: CommitScope | undefined;
   #search: SearchIndex | undefined;
+  #memories: SqliteMemories | undefined;
   #closed = false;
   readonly #cache = new Map<string, Database.Statement>();
   readonly #records = new RecordCache();
@@ -120,7 +137,7 @@ class SqliteDriver implements Driver {
     this.#path = memory ? options.path : resolve(options.path);
     this.#synchronous = options.synchronous ?? "NORMAL";
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: false };
+    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: true };
     this.#feed = new ChangeFeed(() => {
       try {
         return this.#scope?.s.dataVersion.get() as number | undefined;
@@ -168,6 +185,7 @@ class SqliteDriver implements Driver {
       ).immediate;
       this.#scope = scope;
       this.#search = new SearchIndex(db);
+      this.#memories = new SqliteMemories(db);
       this.#db = db;
     } catch (e) {
       db.close();
@@ -184,6 +202,7 @@ class SqliteDriver implements Driver {
     this.#db = undefined;
     this.#scope = undefined;
     this.#search = undefined;
+    this.#memories = undefined;
     if (db?.open === true) db.close();
     return Promise.resolve();
   }
@@ -477,6 +496,10 @@ class SqliteDriver implements Driver {
       this.#cache.set(q.key, stmt);
     }
     return stmt;
+  }
+
+  #memory<T>(operation: string, call: DriverCall, fn: (m: SqliteMemories) => T): Promise<T> {
+    return this.#run(operation, call, () => fn(this.#memories as SqliteMemories));
   }
 
   #closedError(): ContextError {

@@ -153,6 +153,76 @@ export const migrations: readonly Migration[] = [
     // called "bindings"; the API, the driver and the docs call it the active context.
     sql: `ALTER TABLE bindings RENAME TO active_contexts;`,
   },
+  {
+    name: "long-term memory",
+    // Memories (see memories.ts and drivers/memory-area.ts). A deleted memory stays as a
+    // tombstone (deleted = 1, content cleared, text_hash NULL) so the change feed carries the
+    // delete. memory_revs: each tenant's last change number; every write of a memory takes
+    // the next one, and BEGIN IMMEDIATE serialises writers, so revs follow commit order.
+    // JSON columns hold text; vectors are little-endian Float32 BLOBs beside the row, so the
+    // lookups by scope, text and rev read small rows.
+    sql: `
+      CREATE TABLE memories (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        user_id TEXT,
+        agent_id TEXT,
+        context_id TEXT,
+        namespace TEXT NOT NULL,
+        scope_key TEXT NOT NULL,
+        text TEXT NOT NULL,
+        text_hash TEXT,
+        value TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        importance REAL NOT NULL,
+        source_context_id TEXT,
+        source_seq INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        ttl_ms INTEGER,
+        version INTEGER NOT NULL,
+        rev INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        model TEXT,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE UNIQUE INDEX memories_text ON memories (tenant, scope_key, text_hash) WHERE deleted = 0;
+      CREATE UNIQUE INDEX memories_rev ON memories (tenant, rev);
+      CREATE INDEX memories_scope ON memories (tenant, user_id, agent_id, context_id) WHERE deleted = 0;
+      CREATE INDEX memories_list ON memories (tenant, created_at, id) WHERE deleted = 0;
+      CREATE INDEX memories_expiry ON memories (tenant, expires_at) WHERE expires_at IS NOT NULL AND deleted = 0;
+
+      CREATE TABLE memory_vectors (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (tenant, id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE memory_versions (
+        tenant TEXT NOT NULL,
+        memory_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        op TEXT NOT NULL,
+        text TEXT NOT NULL,
+        value TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        importance REAL NOT NULL,
+        expires_at INTEGER,
+        actor TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, memory_id, version)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE memory_revs (
+        tenant TEXT PRIMARY KEY,
+        rev INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */

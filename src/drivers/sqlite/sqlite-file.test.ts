@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { createStore } from "../../open.js";
-import { describeConformance } from "../../testing/index.js";
+import { describeConformance, testEmbedder } from "../../testing/index.js";
 import type { Driver } from "../driver.js";
 import { sqliteDriver } from "./driver.js";
 
@@ -11,7 +11,8 @@ import { sqliteDriver } from "./driver.js";
 // processes would.
 const dir = mkdtempSync(join(tmpdir(), "contextd-sqlite-file-"));
 const file = join(dir, "conformance.db");
-const open = () => createStore(sqliteDriver({ path: file, pollIntervalMs: 10 }));
+const embedder = testEmbedder();
+const open = () => createStore(sqliteDriver({ path: file, pollIntervalMs: 10 }), { embedder });
 
 // A connection held open for the whole file, like a long-running process: without it every
 // test's close would be the last one and checkpoint the WAL into the file (an fsync each).
@@ -27,5 +28,5 @@ afterAll(async () => {
 
 describeConformance("sqlite file", open, {
   openPeer: open,
-  openWithClock: (now) => createStore(sqliteDriver({ path: file, pollIntervalMs: 10 }), { now }),
+  openWithClock: (now) => createStore(sqliteDriver({ path: file, pollIntervalMs: 10 }), { now, embedder }),
 });

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createStore } from "../../open.js";
 import { ContextError, isContextError } from "../../errors.js";
 import type { ContextErrorCode } from "../../errors.js";
-import { describeConformance } from "../../testing/index.js";
+import { describeConformance, testEmbedder } from "../../testing/index.js";
 import type { ContextRecord, Driver, DriverCall, EventRecordInput } from "../driver.js";
 import { sqliteDriver } from "./driver.js";
 import { APPLICATION_ID, MIGRATIONS_TABLE, SCHEMA_VERSION, migrations } from "./migrations.js";
@@ -18,8 +18,9 @@ let files = 0;
 const freshPath = (name = "db") => join(dir, `${name}-${++files}.db`);
 
 // The file configuration runs in sqlite-file.test.ts (a second vitest worker).
-describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":memory:" })), {
-  openWithClock: (now) => createStore(sqliteDriver({ path: ":memory:" }), { now }),
+const embedder = testEmbedder();
+describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":memory:" }), { embedder }), {
+  openWithClock: (now) => createStore(sqliteDriver({ path: ":memory:" }), { now, embedder }),
   skip: {
     crossProcessWatch: "each :memory: connection is its own database",
     sharedBackend: "each :memory: connection is its own database",
@@ -122,7 +123,8 @@ describe("sqlite driver: files and migrations", () => {
     });
     // Make it a version-1 file, as an older contextd left it.
     const old = new Database(path);
-    old.exec(`DROP TABLE search_fts; DROP TABLE search_progress; ALTER TABLE active_contexts RENAME TO bindings;
+    old.exec(`DROP TABLE memories; DROP TABLE memory_vectors; DROP TABLE memory_versions; DROP TABLE memory_revs;
+      DROP TABLE search_fts; DROP TABLE search_progress; ALTER TABLE active_contexts RENAME TO bindings;
       DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
     old.pragma("user_version = 1");
     old.close();
@@ -233,8 +235,8 @@ describe("sqlite driver: files and migrations", () => {
   });
 
   it("reports durability by path", () => {
-    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: false });
-    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: false });
+    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: true });
+    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: true });
   });
 });
 
