@@ -1,8 +1,8 @@
 /**
  * The conformance suite against `createClient()` talking to a real `contextd serve` on a
- * real port (in this process, port 0), once over the in-memory driver (with the test
- * embedding model, so long-term memory runs too) and once over SQLite. The clock tests get
- * a server of their own over a store with the test's clock.
+ * real port (in this process, port 0), once over the in-memory driver and once over SQLite,
+ * both with the test embedding model (so long-term memory runs with its exact ranking checks).
+ * The clock tests get a server of their own over a store with the test's clock.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,7 +48,7 @@ async function clockedClient(now: () => number): Promise<ContextStore> {
 
 const memory = serverFor(() => createStore(inMemoryDriver(), { embedder }));
 let dir = "";
-const sqlite = serverFor(() => openStore(`sqlite:${join(dir, "conformance.db")}`));
+const sqlite = serverFor(() => openStore(`sqlite:${join(dir, "conformance.db")}`, { embedder }));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "contextd-client-"));
@@ -68,5 +68,4 @@ describeConformance("http client → server (in-memory)", () => memory.client(),
 
 describeConformance("http client → server (sqlite file)", () => sqlite.client(), {
   openPeer: () => sqlite.client(),
-  skip: { memory: "the /v1/memories routes are not in the HTTP API yet" },
 });
