@@ -54,12 +54,12 @@ interface VersionRow {
 }
 
 /** A vector as a BLOB (the platform's byte order: little-endian everywhere Node runs). */
-export function vectorBlob(v: Float32Array): Buffer {
+function vectorBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 /** A BLOB as a vector of its own (copied: the buffer may not be aligned to 4 bytes). */
-export function blobVector(b: Buffer): Float32Array {
+function blobVector(b: Buffer): Float32Array {
   const bytes = new Uint8Array(b.byteLength);
   bytes.set(b);
   return new Float32Array(bytes.buffer);
