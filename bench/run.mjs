@@ -26,9 +26,10 @@ const SCRIPTS = [
   ["client", "client.mjs", "light client: import time and bundle size (issue 9)"],
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],
   ["embeddings", "embeddings.mjs", "embedding models: load time, throughput, query latency (issue 11)"],
+  ["memory", "memory.mjs", "long-term memory: LoCoMo retrieval against mem0 and LangGraph, search speed to 100k, adds (issue 11)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */
-const SCRIPT_TIMEOUT_MS = 20 * 60 * 1000;
+const SCRIPT_TIMEOUT_MS = 45 * 60 * 1000; // the memory bench embeds LoCoMo on its first run (~10 min)
 
 const { values: args } = parseArgs({
   options: {
