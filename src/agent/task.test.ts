@@ -32,6 +32,15 @@ describe("task", () => {
     expect(ctx).toMatchObject({ userId: "u1", chatId: "c1", kind: "task" });
   });
 
+  it("keeps a file path named __proto__ as an ordinary key of toJSON().file_tracker", async () => {
+    await using store = await make();
+    await using task = await startTask(store, { userId: "u" });
+    await task.trackFile("__proto__", "read");
+    const tracker = task.toJSON().file_tracker;
+    expect(Object.keys(tracker)).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(tracker)).toBe(Object.prototype);
+  });
+
   it("continues the context of the same user and chat", async () => {
     await using store = await make();
     const a = await startTask(store, { userId: "u1", chatId: "c1" });

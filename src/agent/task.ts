@@ -264,8 +264,8 @@ export class Task implements AsyncDisposable {
 
   /** The task in AIECS `to_dict()` form plus contextd fields; see {@link TaskJSON}. */
   toJSON(): TaskJSON {
-    const files: TaskJSON["file_tracker"] = {};
-    for (const [path, f] of this.#files) files[path] = { ...f, timestamp: seconds(f.timestamp) };
+    // fromEntries defines keys: a file path `__proto__` stays a key instead of becoming the prototype.
+    const files: TaskJSON["file_tracker"] = Object.fromEntries([...this.#files].map(([path, f]) => [path, { ...f, timestamp: seconds(f.timestamp) }]));
     return {
       user_id: this.userId ?? "anonymous",
       chat_id: this.chatId ?? "none",

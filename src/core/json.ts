@@ -24,6 +24,23 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * The value of `obj`'s own property `key`: `obj[key]` would also find what the prototype
+ * holds under `__proto__`, `constructor`, `toString`…, which user JSON may name as keys.
+ */
+export function ownValue(obj: JsonObject, key: string): JsonValue | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/**
+ * Sets `obj`'s own property `key`: assigning to `__proto__` would set the prototype instead
+ * (prototype pollution, or the key silently lost), so that one key is defined, not assigned.
+ */
+export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 function escapeSegment(segment: string): string {
   return segment.replaceAll("~", "~0").replaceAll("/", "~1");
 }
@@ -153,7 +170,7 @@ export function mergePatch(target: JsonValue, patch: JsonValue): JsonValue {
   const result: JsonObject = isPlainObject(target) ? (target as JsonObject) : {};
   for (const [key, value] of Object.entries(patch as JsonObject)) {
     if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key] ?? null, value);
+    else setOwn(result, key, mergePatch(ownValue(result, key) ?? null, value));
   }
   return result;
 }
@@ -221,12 +238,12 @@ export function setAtPath(state: JsonObject, segments: readonly string[], value:
     } else if (isPlainObject(node)) {
       const obj = node as JsonObject;
       if (last) {
-        obj[segment] = value;
+        setOwn(obj, segment, value);
         return;
       }
-      const next = obj[segment];
-      if (next === undefined || next === null) obj[segment] = {};
-      node = obj[segment] as JsonValue;
+      const next = ownValue(obj, segment);
+      if (next === undefined || next === null) setOwn(obj, segment, {});
+      node = ownValue(obj, segment) as JsonValue;
     } else {
       throw invalidInput("path", `cannot descend into ${describe(node)} at ${formatPointer(segments.slice(0, i))}`);
     }

@@ -5,6 +5,7 @@
  */
 import { describe, expect } from "vitest";
 import type { ContextStore } from "../agent/types.js";
+import type { JsonObject } from "../core/types.js";
 import { expectError, fingerprint, seedContext, within } from "./harness.js";
 import type { ConformanceSkipKey, Suite } from "./harness.js";
 
@@ -16,6 +17,14 @@ interface BadCase {
   skip?: ConformanceSkipKey;
   /** A substring `details.field` must contain. */
   field?: string;
+}
+
+/**
+ * A value's own enumerable keys as plain data, so that `toEqual` compares a `__proto__` key
+ * like any other (JSON text round trip: `JSON.stringify` writes own keys only).
+ */
+function ownJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value) ?? "null");
 }
 
 /** Casts a wrong value to whatever type the call expects. */
@@ -229,6 +238,7 @@ function cases(): BadCase[] {
   add("append of an event with an empty type", (st, id) => st.append(id, { type: "" }));
   add("append of an event with a numeric type", (st, id) => st.append(id, bad({ type: 5 })));
   add("append of an event with an oversized type", (st, id) => st.append(id, { type: long }));
+  add("append of an event with a field named __proto__", (st, id) => st.append(id, bad(JSON.parse('{"type":"m","__proto__":{"data":1}}'))));
   add("append of an event with array metadata", (st, id) => st.append(id, bad({ type: "m", metadata: [] })));
   add("append of an event with string metadata", (st, id) => st.append(id, bad({ type: "m", metadata: "x" })));
   for (const [what, n] of badCounts) add(`append of an event with ${what} tokens`, (st, id) => st.append(id, bad({ type: "m", tokens: n })));
@@ -365,6 +375,61 @@ export function badInputTests(s: Suite): void {
     s.test("badInput", "withTenant with an empty, non-string or oversized tenant throws INVALID_INPUT", async () => {
       for (const tenant of ["", 5, undefined, long]) {
         await expectError(() => s.root.withTenant(bad(tenant)), "INVALID_INPUT");
+      }
+    });
+
+    s.test("badInput", "keys named __proto__, constructor and prototype are stored and returned as ordinary keys and never touch a prototype", async () => {
+      // Built by JSON.parse, as a request body or a file is: `__proto__` is then an own key
+      // (an object literal `{ __proto__: x }` would set the prototype instead).
+      const j = (text: string) => JSON.parse(text) as JsonObject;
+      try {
+        const c = await s.store.createContext({
+          state: j('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}'),
+          metadata: j('{"__proto__":{"polluted":3},"prototype":"m"}'),
+        });
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(j('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}'));
+        expect(ownJson((await s.store.getContext(c.id)).metadata)).toEqual(j('{"__proto__":{"polluted":3},"prototype":"m"}'));
+
+        await s.store.patchState(c.id, j('{"__proto__":{"expectedVersion":999},"constructor":{"prototype":{"b":1}},"prototype":{"x":1}}'));
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(
+          j('{"__proto__":{"polluted":1,"expectedVersion":999},"constructor":{"prototype":{"polluted":2,"b":1}},"prototype":{"x":1}}'),
+        );
+        await s.store.replaceState(c.id, {});
+        await s.store.patchState(c.id, j('{"__proto__":{"a":1}}'));
+        await s.store.setStateAt(c.id, "/__proto__/b", 2);
+        const before = await s.store.getState(c.id);
+        await s.store.setStateAt(c.id, ["constructor", "prototype", "polluted"], 3);
+        const set = await s.store.setStateAt(c.id, "/toString", "s");
+        const expected = j('{"__proto__":{"a":1,"b":2},"constructor":{"prototype":{"polluted":3}},"toString":"s"}');
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(expected);
+        // Past states are rebuilt by replaying the same operations; diffs walk the same keys.
+        expect(ownJson((await s.store.stateAt(c.id, { version: set.version })).state)).toEqual(expected);
+        expect(ownJson(await s.store.diff(c.id, before.version, set.version))).toEqual([
+          { op: "add", path: "/constructor", value: { prototype: { polluted: 3 } } },
+          { op: "add", path: "/toString", value: "s" },
+        ]);
+        await s.store.patchState(c.id, j('{"__proto__":null}'));
+        await s.store.removeStateAt(c.id, "/constructor/prototype");
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual({ constructor: {}, toString: "s" });
+
+        const [e] = await s.store.append(c.id, { type: "message", data: j('{"__proto__":{"polluted":4}}'), metadata: j('{"constructor":1}') });
+        expect(ownJson(e?.data)).toEqual(j('{"__proto__":{"polluted":4}}'));
+        const [read] = await s.store.lastEvents(c.id, 1);
+        expect(ownJson(read?.data)).toEqual(j('{"__proto__":{"polluted":4}}'));
+        expect(ownJson(read?.metadata)).toEqual({ constructor: 1 });
+
+        await s.store.updateContext(c.id, { metadata: j('{"__proto__":{"polluted":5}}') });
+        expect(ownJson((await s.store.getContext(c.id)).metadata)).toEqual(j('{"__proto__":{"polluted":5}}'));
+        await s.store.replaceState(c.id, j('{"__proto__":{"polluted":6}}'));
+        const snap = await s.store.createSnapshot(c.id, { name: "p", metadata: j('{"__proto__":{"polluted":7}}') });
+        expect(ownJson(snap.metadata)).toEqual(j('{"__proto__":{"polluted":7}}'));
+        await s.store.replaceState(c.id, {});
+        await s.store.restore(c.id, { snapshot: "p" });
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(j('{"__proto__":{"polluted":6}}'));
+      } finally {
+        const polluted = ["polluted", "expectedVersion", "a", "b", "x"].filter((k) => Object.hasOwn(Object.prototype, k));
+        for (const k of polluted) delete (Object.prototype as Record<string, unknown>)[k];
+        expect(polluted).toEqual([]);
       }
     });
 
