@@ -138,11 +138,18 @@ export async function importAiecsHistory(
       const match = AIECS_FILE_PATTERN.exec(file);
       if (match === null) throw invalidFile(file, "the name is not context_history_<chat_id>.json");
       const chatId = match[1]!;
+      let bytes: Uint8Array;
       let text: string;
       try {
-        text = await readFile(path, "utf8");
+        bytes = await readFile(path);
       } catch (e) {
         throw invalidFile(file, `cannot be read (${(e as Error).message})`, e);
+      }
+      try {
+        // fatal: bytes that are not UTF-8 are an error, not U+FFFD written into the history.
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch (e) {
+        throw invalidFile(file, "is not valid UTF-8", e);
       }
       const entries = parseEntries(file, text);
       const { context, created } = await chatContext(store, chatId, options);
