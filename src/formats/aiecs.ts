@@ -15,6 +15,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ContextError, isContextError } from "../errors.js";
 import { canonicalJson, isPlainObject } from "../core/json.js";
+import { RESERVED_EVENT_TYPES } from "../core/validate.js";
 import type { CallOptions, ContextInfo, CoreStore, EventInput, JsonObject, JsonValue } from "../core/types.js";
 
 /** The file name pattern; the capture is the chat id. */
@@ -84,9 +85,22 @@ function digest(entries: readonly Entry[]): string {
   return hash.digest("hex");
 }
 
+/** What an AIECS `update_type` that contextd reserves becomes: this prefix plus the type. */
+export const AIECS_RENAMED_PREFIX = "aiecs:";
+
+/**
+ * The contextd event type of an AIECS `update_type`: itself, except the engine's reserved
+ * types (`state`, `snapshot`, `restore`), the import marker `aiecs_import`, and types that
+ * already start with `aiecs:` (so the mapping stays one-to-one), which get the `aiecs:` prefix.
+ */
+export function aiecsEventType(updateType: string): string {
+  const renamed = RESERVED_EVENT_TYPES.includes(updateType) || updateType === AIECS_IMPORT_EVENT || updateType.startsWith(AIECS_RENAMED_PREFIX);
+  return renamed ? `${AIECS_RENAMED_PREFIX}${updateType}` : updateType;
+}
+
 function toEvent(e: Entry): EventInput {
   return {
-    type: e.update_type,
+    type: aiecsEventType(e.update_type),
     data: e.data,
     metadata: e.metadata,
     timestamp: typeof e.timestamp === "number" ? Math.round(e.timestamp * 1000) : e.timestamp,

@@ -203,7 +203,16 @@ const contextFields = {
 
 /** Body of `POST /v1/contexts`. */
 export const CreateContextBody = z
-  .strictObject({ id: idText.optional(), ...contextFields, state: JsonObjectSchema.optional() })
+  .strictObject({
+    id: idText.optional(),
+    ...contextFields,
+    state: JsonObjectSchema.optional(),
+    parent: z
+      .strictObject({ id: idText, version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) })
+      .nullable()
+      .optional()
+      .openapi({ description: "The lineage to record, as a fork records it (used by imports)." }),
+  })
   .openapi("CreateContext");
 
 /** Body of `PATCH /v1/contexts/{id}`. */

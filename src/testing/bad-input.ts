@@ -46,6 +46,13 @@ class Point {
   y = 2;
 }
 
+/** A value of `levels` nested arrays and objects (`nested(2)` is `[{ "a": 1 }]`-like). */
+function nested(levels: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = i % 2 === 0 ? { a: v } : [v];
+  return v;
+}
+
 /** Values that are not JSON; each is built fresh per call. */
 const nonJson: [string, () => unknown][] = [
   ["undefined inside an object", () => ({ a: undefined })],
@@ -239,6 +246,15 @@ function cases(): BadCase[] {
   add("append of an event with a numeric type", (st, id) => st.append(id, bad({ type: 5 })));
   add("append of an event with an oversized type", (st, id) => st.append(id, { type: long }));
   add("append of an event with a field named __proto__", (st, id) => st.append(id, bad(JSON.parse('{"type":"m","__proto__":{"data":1}}'))));
+  for (const type of ["state", "snapshot", "restore"]) {
+    add(`append of an event with the engine's reserved type ${type}`, (st, id) => st.append(id, { type, data: "hello" }), { field: "type" });
+    add(`a state write with an event of the reserved type ${type}`, (st, id) => st.patchState(id, { a: 1 }, { events: [{ type }] }), { field: "type" });
+  }
+  // 256 nesting levels, the documented limit, for event data as for the state.
+  add("append with event data nested 257 levels", (st, id) => st.append(id, { type: "m", data: bad(nested(257)) }), { field: "data" });
+  add("append with metadata nested 257 levels", (st, id) => st.append(id, { type: "m", metadata: bad({ m: nested(256) }) }), { field: "metadata" });
+  add("replaceState with a state nested 257 levels", (st, id) => st.replaceState(id, bad({ s: nested(256) })), { field: "state" });
+  add("setStateAt with a value that would nest the state 257 levels", (st, id) => st.setStateAt(id, "/a/b", bad(nested(255))), { field: "value" });
   add("append of an event with array metadata", (st, id) => st.append(id, bad({ type: "m", metadata: [] })));
   add("append of an event with string metadata", (st, id) => st.append(id, bad({ type: "m", metadata: "x" })));
   for (const [what, n] of badCounts) add(`append of an event with ${what} tokens`, (st, id) => st.append(id, bad({ type: "m", tokens: n })));
@@ -279,6 +295,8 @@ function cases(): BadCase[] {
     add(`restore with ${what} as before`, (st, id) => st.restore(id, bad({ before: t })));
     add(`restore with ${what} as at`, (st, id) => st.restore(id, bad({ at: t })));
   }
+  add("createContext with a parent without a version", (st) => st.createContext(bad({ parent: { id: "p" } })), { field: "parent" });
+  add("fork with a parent (fork records its own)", (st, id) => st.fork(id, bad({ parent: { id: "p", version: 1 } })));
   add("fork with a string as input", (st, id) => st.fork(id, bad("x")));
   add("fork with a negative version", (st, id) => st.fork(id, bad({ version: -1 })));
   add("fork with a numeric snapshot name", (st, id) => st.fork(id, bad({ snapshot: 5 })));
@@ -353,7 +371,11 @@ export function badInputTests(s: Suite): void {
         const id = await seedContext(s.store);
         await s.store.activate("seed-holder", id);
         const before = { print: await fingerprint(s.store, id), current: (await s.store.currentContext("seed-holder"))?.id };
-        const e = await expectError(() => c.call(s.store, id), "INVALID_INPUT");
+        // Errors of a method that returns a promise arrive as its rejection, never as a
+        // synchronous throw (which `store.x().catch(…)` would miss).
+        let result: unknown;
+        expect(() => (result = c.call(s.store, id)), "throws synchronously instead of rejecting").not.toThrow();
+        const e = await expectError(() => result, "INVALID_INPUT");
         expect(typeof e.message).toBe("string");
         expect(e.message.length).toBeGreaterThan(0);
         if (c.field !== undefined) expect(String(e.details.field)).toContain(c.field);
@@ -431,6 +453,15 @@ export function badInputTests(s: Suite): void {
         for (const k of polluted) delete (Object.prototype as Record<string, unknown>)[k];
         expect(polluted).toEqual([]);
       }
+    });
+
+    s.test("badInput", "values nested 256 levels, the limit, are accepted in event data, metadata and the state", async () => {
+      const c = await s.store.createContext();
+      const [e] = await s.store.append(c.id, { type: "m", data: bad(nested(256)), metadata: bad({ m: nested(255) }) });
+      expect(e?.data).toEqual(nested(256));
+      await s.store.replaceState(c.id, bad({ s: nested(255) }));
+      await s.store.setStateAt(c.id, "/a/b", bad(nested(254)));
+      expect((await s.store.getState(c.id)).state).toEqual({ s: nested(255), a: { b: nested(254) } });
     });
 
     s.test("badInput", "values just inside the limits are accepted", async () => {
