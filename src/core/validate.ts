@@ -7,7 +7,7 @@ import type { ContextError } from "../errors.js";
 import { isPlainObject } from "./json.js";
 import type { CallOptions } from "./types.js";
 
-/** Size limits, in characters of JSON text. */
+/** Size limits, in characters of JSON text (UTF-16 code units, JavaScript's `length`: a storage bound, not a budget of the content). */
 export interface StoreLimits {
   /** Data + metadata of one event. @default 1 MiB */
   maxEventChars: number;

@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { ContextError, isContextError } from "../errors.js";
 import { canonicalJson, isPlainObject } from "../core/json.js";
 import { RESERVED_EVENT_TYPES } from "../core/validate.js";
+import { AIECS_IMPORT_EVENT } from "../agent/bookkeeping.js";
 import type { CallOptions, ContextInfo, CoreStore, EventInput, JsonObject, JsonValue } from "../core/types.js";
 
 /** The file name pattern; the capture is the chat id. */
@@ -24,8 +25,7 @@ export const AIECS_FILE_PATTERN = /^context_history_(.+)\.json$/;
 /** Entries appended per call (below the store's batch limit). */
 const AIECS_CHUNK = 5000;
 
-/** The marker event type recording what was imported from a file. */
-export const AIECS_IMPORT_EVENT = "aiecs_import";
+export { AIECS_IMPORT_EVENT };
 
 /** Options of {@link importAiecsHistory}. */
 export interface AiecsImportOptions extends CallOptions {
