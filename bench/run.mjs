@@ -22,6 +22,7 @@ import { ROOT, table } from "./lib.mjs";
 const SCRIPTS = [
   ["core", "core.mjs", "core engine on embedded SQLite (issue 2)"],
   ["task-window", "task-window.mjs", "task context and context window (issue 3)"],
+  ["tokens", "tokens.mjs", "token counting on adversarial text (issue 10)"],
   ["http", "http.mjs", "HTTP server and client (issue 4)"],
   ["client", "client.mjs", "light client: import time and bundle size (issue 9)"],
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],

@@ -45,7 +45,7 @@ export {
 export type { TokenEncoding, Tokenizer } from "./agent/tokens.js";
 export { extractiveSummary } from "./agent/summarize.js";
 export type { SummarizeInput, Summarizer } from "./agent/summarize.js";
-export { AIECS_FILE_PATTERN, importAiecsHistory } from "./formats/aiecs.js";
+export { AIECS_FILE_PATTERN, AIECS_RENAMED_PREFIX, aiecsEventType, importAiecsHistory } from "./formats/aiecs.js";
 export type { AiecsImportOptions, AiecsImportResult } from "./formats/aiecs.js";
 export { CONFIG_VARIABLES, loadConfig } from "./agent/config.js";
 export type { ContextdConfig, LogLevel } from "./agent/config.js";
@@ -53,7 +53,7 @@ export { createSuppressedError, isSuppressedError } from "./agent/disposal.js";
 export type { Releasable, SuppressedErrorLike } from "./agent/disposal.js";
 export { newId } from "./core/ids.js";
 export { canonicalJson, diffJson, jsonEqual, mergePatch } from "./core/json.js";
-export { DEFAULT_LIMITS } from "./core/validate.js";
+export { DEFAULT_LIMITS, RESERVED_EVENT_TYPES } from "./core/validate.js";
 export type { StoreLimits } from "./core/validate.js";
 export type { SchemaViolation } from "./core/state-validator.js";
 export { inMemoryDriver } from "./drivers/in-memory/driver.js";

@@ -55,7 +55,7 @@ interface Raw {
 }
 
 /** Sends `head` (request line and headers, CRLF-separated, no final blank line) and `body` as is. */
-function rawRequest(port: number, head: string, body: string): Promise<Raw> {
+function rawRequest(port: number, head: string, body: string | Buffer): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -84,7 +84,7 @@ function rawRequest(port: number, head: string, body: string): Promise<Raw> {
       }
       resolve({ status: Number(lines[0]?.split(" ")[1]), headers, body: payload });
     });
-    socket.end(`${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.end(Buffer.concat([Buffer.from(`${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]));
   });
 }
 
@@ -93,11 +93,15 @@ const JSON_CT = "Content-Type: application/json";
 const event = (data: unknown = "hi") => JSON.stringify({ events: [{ type: "message", data }] });
 
 /** Request head lines and body; every case is sent to both twins. */
-const cases: [name: string, head: string[], body: string][] = [
+/** `{"events":[{"type":"t","data":"x\xff\xfey"}]}`: not UTF-8. */
+const notUtf8 = Buffer.concat([Buffer.from('{"events":[{"type":"t","data":"x'), Buffer.from([0xff, 0xfe]), Buffer.from('y"}]}')]);
+
+const cases: [name: string, head: string[], body: string | Buffer][] = [
   ["one event", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`, "X-Request-Id: case-1"], event()],
   ["a batch, charset", ["POST /v1/contexts/ctx-a/events HTTP/1.1", "Content-Type: application/json; charset=utf-8", `Authorization: Bearer ${writerA.key}`],
     JSON.stringify({ events: [{ type: "message", data: 1 }, { type: "tool_call", data: { id: "t" }, metadata: { m: 1 } }] })],
   ["malformed JSON", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`], "{\"events\": ["],
+  ["invalid UTF-8", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`], notUtf8],
   ["not an object", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`], "[1,2]"],
   ["unknown field", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`], JSON.stringify({ events: [{ type: "m" }], extra: 1 })],
   ["no events", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`], JSON.stringify({ events: [] })],
@@ -184,6 +188,33 @@ describe("the Node fast path for appends", () => {
       for (const t of pair) {
         await new Promise((r) => t.server.close(r));
         await t.store.close();
+      }
+    }
+  });
+  it("refuses a body that is not UTF-8 with 400 INVALID_INPUT instead of storing replacement characters", async () => {
+    const head = ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`].join("\r\n");
+    for (const t of [fastTwin, honoTwin]) {
+      const r = await rawRequest(t.port, head, notUtf8);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ code: "INVALID_INPUT", message: "request body is not valid UTF-8" });
+    }
+  });
+
+  it("authenticates and checks the scope before it reads a body: the answer comes while the body is still unsent", async () => {
+    for (const [auth, status] of [[[], 401], [["Authorization: Bearer cd_nope"], 401], [[`Authorization: Bearer ${readerA.key}`], 403]] as const) {
+      for (const t of [fastTwin, honoTwin]) {
+        const head = ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, ...auth, "Host: 127.0.0.1", `Content-Length: ${limits.maxBodyBytes}`].join("\r\n");
+        const socket = connect(t.port, "127.0.0.1");
+        try {
+          const answer = new Promise<string>((resolve, reject) => {
+            socket.once("data", (d: Buffer) => resolve(d.toString("utf8")));
+            socket.once("error", reject);
+          });
+          socket.write(`${head}\r\n\r\n{"events":[`);
+          expect((await answer).split("\r\n")[0]).toBe(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Forbidden"}`);
+        } finally {
+          socket.destroy();
+        }
       }
     }
   });

@@ -58,4 +58,12 @@ describe("optimize", () => {
     expect(history[1]!.metadata["originalSeq"]).toBe(2);
     expect((await store.getState(id)).state).toEqual({ n: 2 });
   });
+
+  it("counts characters as code points, as AIECS (Python len) does: an emoji is one", async () => {
+    await using store = await createStore(inMemoryDriver());
+    const { id } = await store.createContext();
+    await store.append(id, [{ type: "message", data: "😀".repeat(10) }, { type: "message", data: "😀".repeat(10) + "!" }]);
+    const r = await optimize(store, id, { maxChars: 21 });
+    expect(r).toMatchObject({ size: 21, removed: 0 });
+  });
 });

@@ -9,12 +9,17 @@
  * `{ compact: true }` it snapshots the state, appends the optimized view as new events
  * (each with `metadata.originalSeq`), and compacts the history before the snapshot.
  *
- * The store's own bookkeeping events (`state`, `snapshot`, `restore`) are not part of the
- * view; the state they record is kept by the snapshot.
+ * contextd's own bookkeeping events (`state`, `snapshot`, `restore`, `task_start`,
+ * `task_end`, `aiecs_import`) are neither part of the view nor of its budget, as AIECS has
+ * none of them; compaction keeps what they record (the state in the snapshot, the newest
+ * import marker of each file and the task events as copies).
+ *
+ * Sizes in characters are Unicode code points (Python's `len`), not UTF-16 units.
  */
 import { ContextError, invalidInput } from "../errors.js";
 import { canonicalJson } from "../core/json.js";
 import { DEFAULT_ENCODING, loadTokenizer, type TokenEncoding } from "./tokens.js";
+import { AIECS_IMPORT_EVENT, isBookkeeping } from "./bookkeeping.js";
 import type { CallOptions, ContextEvent, CoreStore, EventInput, JsonValue } from "../core/types.js";
 
 /** The size budget of {@link optimize}: characters of the data (AIECS `max_size`) or tokens. */
@@ -35,7 +40,7 @@ export type OptimizeOptions = OptimizeBudget &
 export interface OptimizeResult {
   /** The optimized view, oldest first. */
   events: ContextEvent[];
-  /** Events considered (the whole history minus `state`/`snapshot`/`restore`). */
+  /** Events considered (the whole history minus contextd's bookkeeping events). */
   considered: number;
   /** Older duplicates removed. */
   duplicates: number;
@@ -52,11 +57,25 @@ export interface OptimizeResult {
   compacted?: { snapshot: string; removedEvents: number; firstSeq: number };
 }
 
-const BOOKKEEPING = new Set(["state", "snapshot", "restore"]);
+/** Unicode code points of `text` (a surrogate pair is one character, as in Python). */
+export function codePoints(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
 
-/** Size of an event's data in characters: a string's length, else its JSON text's length. */
+/** Size of an event's data in characters (code points): a string's, else its JSON text's. */
 export function dataChars(data: JsonValue): number {
-  return typeof data === "string" ? data.length : JSON.stringify(data).length;
+  return codePoints(typeof data === "string" ? data : JSON.stringify(data));
 }
 
 /**
@@ -84,6 +103,9 @@ export async function optimize(store: CoreStore, contextId: string, options: Opt
   const { signal } = options;
 
   const kept: ContextEvent[] = [];
+  /** Bookkeeping that compaction must keep: the task events, the newest marker per file. */
+  const carried: ContextEvent[] = [];
+  const markedFiles = new Set<unknown>();
   const seen = new Set<string>();
   let considered = 0;
   let duplicates = 0;
@@ -95,7 +117,18 @@ export async function optimize(store: CoreStore, contextId: string, options: Opt
     const page = await store.readEvents(contextId, { order: "desc", limit: pageSize, cursor, signal });
     for (const e of page.items) {
       if (headSeq === 0) headSeq = e.seq;
-      if (BOOKKEEPING.has(e.type)) continue;
+      if (isBookkeeping(e.type)) {
+        if (e.type === AIECS_IMPORT_EVENT) {
+          const file = (e.data as { file?: unknown } | null)?.file;
+          if (!markedFiles.has(file)) {
+            markedFiles.add(file);
+            carried.push(e);
+          }
+        } else if (e.type === "task_start" || e.type === "task_end") {
+          carried.push(e);
+        }
+        continue;
+      }
       considered++;
       const key = `${e.type}\u0000${canonicalJson(e.data)}`;
       if (seen.has(key)) {
@@ -127,7 +160,8 @@ export async function optimize(store: CoreStore, contextId: string, options: Opt
     unit: byTokens ? "tokens" : "chars",
   };
   if (options.compact === true && removed > 0) {
-    result.compacted = await compactTo(store, contextId, kept, headSeq, signal);
+    const keep = [...kept, ...carried].sort((a, b) => a.seq - b.seq);
+    result.compacted = await compactTo(store, contextId, keep, headSeq, signal);
   }
   return result;
 }

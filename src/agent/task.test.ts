@@ -32,6 +32,25 @@ describe("task", () => {
     expect(ctx).toMatchObject({ userId: "u1", chatId: "c1", kind: "task" });
   });
 
+  it("keeps a file path named __proto__ as an ordinary key of toJSON().file_tracker", async () => {
+    await using store = await make();
+    await using task = await startTask(store, { userId: "u" });
+    await task.trackFile("__proto__", "read");
+    const tracker = task.toJSON().file_tracker;
+    expect(Object.keys(tracker)).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(tracker)).toBe(Object.prototype);
+  });
+
+  it("trackModel skips an identical consecutive entry in call order, even when the calls are not awaited one by one", async () => {
+    await using store = await make();
+    await using task = await startTask(store, { userId: "u" });
+    const m = { modelId: "gpt-4o", provider: "openai", inputTokens: 10 };
+    const [a, b, c] = await Promise.all([task.trackModel(m), task.trackModel(m), task.trackModel({ ...m, inputTokens: 11 })]);
+    expect([a === null, b, c === null]).toEqual([false, null, false]);
+    expect(task.models.map((x) => x.inputTokens)).toEqual([10, 11]);
+    expect((await store.readEvents(task.contextId, { types: ["model_usage"] })).items).toHaveLength(2);
+  });
+
   it("continues the context of the same user and chat", async () => {
     await using store = await make();
     const a = await startTask(store, { userId: "u1", chatId: "c1" });

@@ -102,14 +102,21 @@ export class Task implements AsyncDisposable {
     return this.#ending !== undefined;
   }
 
-  /** Appends events in call order (even when the caller does not await each call). */
-  #append(events: EventInput[]): Promise<ContextEvent[]> {
-    const run = this.#queue.then(() => this.store.append(this.context.id, events));
-    this.#queue = run.catch(() => undefined);
-    return run.then((written) => {
+  /**
+   * Appends events in call order (even when the caller does not await each call). `events`
+   * may be a function, called at the call's turn, after the earlier calls have been recorded
+   * in the trackers; it may return no events.
+   */
+  #append(events: EventInput[] | (() => EventInput[])): Promise<ContextEvent[]> {
+    const run = this.#queue.then(async () => {
+      const list = typeof events === "function" ? events() : events;
+      if (list.length === 0) return [];
+      const written = await this.store.append(this.context.id, list);
       for (const e of written) this.#absorb(e);
       return written;
     });
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Updates the trackers from an event (recorded now, or loaded from earlier history). */
@@ -170,13 +177,17 @@ export class Task implements AsyncDisposable {
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw invalidInput(k, `must be a number ≥ 0, got ${String(v)}`);
       data[k] = v;
     }
-    const last = this.#models[this.#models.length - 1];
-    if (last !== undefined) {
-      const { timestamp: _t, ...previous } = last;
-      if (JSON.stringify(Object.entries(previous).sort()) === JSON.stringify(Object.entries(data).sort())) return null;
-    }
-    const [event] = await this.#append([{ type: "model_usage", data }]);
-    return event!;
+    // Compared when its turn in the queue comes, after every earlier call has been recorded:
+    // in call order, even when the caller does not await each call.
+    const [event] = await this.#append(() => {
+      const last = this.#models[this.#models.length - 1];
+      if (last !== undefined) {
+        const { timestamp: _t, ...previous } = last;
+        if (JSON.stringify(Object.entries(previous).sort()) === JSON.stringify(Object.entries(data).sort())) return [];
+      }
+      return [{ type: "model_usage", data }];
+    });
+    return event ?? null;
   }
 
   /**
@@ -264,8 +275,8 @@ export class Task implements AsyncDisposable {
 
   /** The task in AIECS `to_dict()` form plus contextd fields; see {@link TaskJSON}. */
   toJSON(): TaskJSON {
-    const files: TaskJSON["file_tracker"] = {};
-    for (const [path, f] of this.#files) files[path] = { ...f, timestamp: seconds(f.timestamp) };
+    // fromEntries defines keys: a file path `__proto__` stays a key instead of becoming the prototype.
+    const files: TaskJSON["file_tracker"] = Object.fromEntries([...this.#files].map(([path, f]) => [path, { ...f, timestamp: seconds(f.timestamp) }]));
     return {
       user_id: this.userId ?? "anonymous",
       chat_id: this.chatId ?? "none",

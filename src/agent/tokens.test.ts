@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { createRequire } from "node:module";
 import { isContextError } from "../errors.js";
 import {
   countTokens,
   createTokenizer,
   defaultTokenCounter,
   eventText,
+  boundedPieces,
   loadTokenizer,
+  MAX_RUN_CHARS,
   resolveEncoding,
   tokenizerFor,
 } from "./tokens.js";
@@ -51,5 +54,38 @@ describe("tokens", () => {
     expect(tokenizer).toBe(tokenizerFor("p50k_base"));
     expect(tokenizer.countText("Bonjour, comment ça va?")).toBe(createTokenizer("p50k_base").countText("Bonjour, comment ça va?"));
     await expect(loadTokenizer("o300k")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  });
+
+  describe("long runs (BPE is quadratic in a pre-token's length: openai/tiktoken#195)", () => {
+    const unsplit = (text: string): number =>
+      (createRequire(import.meta.url)("gpt-tokenizer/cjs/encoding/o200k_base") as { countTokens(t: string, o: object): number }).countTokens(text, {
+        disallowedSpecial: new Set(),
+      });
+
+    it("text without runs longer than the limit is one piece, counted exactly as gpt-tokenizer counts it", () => {
+      const text = `${"Ordinary prose, code() and a URL https://example.com/a/b?c=1 ".repeat(500)}${"x".repeat(MAX_RUN_CHARS)}`;
+      expect(boundedPieces(text)).toEqual([text]);
+      expect(countTokens(text)).toBe(unsplit(text));
+    });
+
+    it("cuts only inside long runs of letters, whitespace or punctuation, never a surrogate pair, and keeps every character", () => {
+      const text = `start ${"a".repeat(200)} mid ${" ".repeat(150)}${"!".repeat(130)}${"😀".repeat(100)}${"\n".repeat(70)} end`;
+      const pieces = boundedPieces(text);
+      expect(pieces.join("")).toBe(text);
+      expect(pieces.length).toBeGreaterThan(5);
+      for (const p of pieces) {
+        expect(/(.)\1{64}/su.test(p), JSON.stringify(p.slice(0, 20))).toBe(false);
+        expect(/^[\udc00-\udfff]|[\ud800-\udbff]$/.test(p)).toBe(false);
+      }
+    });
+
+    it("counts a megabyte of one letter, of spaces and of newlines piece by piece", () => {
+      for (const unit of ["a", " ", "\n"]) {
+        const text = unit.repeat(1 << 20);
+        const pieces = boundedPieces(text);
+        expect(pieces.every((p) => p.length <= MAX_RUN_CHARS)).toBe(true);
+        expect(countTokens(text)).toBe(pieces.reduce((n, p) => n + countTokens(p), 0));
+      }
+    });
   });
 });

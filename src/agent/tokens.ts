@@ -131,6 +131,49 @@ export function contentOf(data: JsonValue | undefined): string | undefined {
 }
 
 /**
+ * Longest run of letters, of whitespace or of punctuation counted in one piece. BPE merging
+ * is quadratic in the length of a pre-token (openai/tiktoken#195): a megabyte of one letter
+ * took minutes. Runs longer than this are cut into pieces of this length and counted piece by
+ * piece, which makes counting linear in the input.
+ */
+export const MAX_RUN_CHARS = 64;
+
+// Runs the pre-tokenizers of every encoding keep whole: letters (with marks), whitespace,
+// and punctuation (anything but letters, digits and whitespace). Digits are pre-tokenized in
+// groups of at most three already.
+const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]{${MAX_RUN_CHARS + 1},}|\\s{${MAX_RUN_CHARS + 1},}|[^\\s\\p{L}\\p{M}\\p{N}]{${MAX_RUN_CHARS + 1},}`, "gu");
+
+/**
+ * `text` cut inside its runs longer than {@link MAX_RUN_CHARS}, and nowhere else: text
+ * without such runs is one piece, so its count is exactly the tokenizer's. Where a run is cut,
+ * no token spans the cut and each piece is tokenized on its own, so the count of such text can
+ * differ from the unsplit count: measured on 30,000 characters (docs/benchmarks.md), the same
+ * for one repeated letter and for newlines, one token per 64 spaces instead of per 128, about
+ * three more per cut for a long repeated alphabet. Only degenerate text has such runs.
+ */
+export function boundedPieces(text: string): string[] {
+  if (text.length <= MAX_RUN_CHARS) return [text];
+  const pieces: string[] = [];
+  let from = 0;
+  LONG_RUN.lastIndex = 0;
+  for (let m = LONG_RUN.exec(text); m !== null; m = LONG_RUN.exec(text)) {
+    const end = m.index + m[0].length;
+    let cut = m.index + MAX_RUN_CHARS;
+    while (cut < end) {
+      // Never between the two halves of a surrogate pair.
+      const c = text.charCodeAt(cut);
+      if (c >= 0xdc00 && c <= 0xdfff) cut++;
+      if (cut >= end) break;
+      pieces.push(text.slice(from, cut));
+      from = cut;
+      cut += MAX_RUN_CHARS;
+    }
+  }
+  pieces.push(text.slice(from));
+  return pieces;
+}
+
+/**
  * A counter for one encoding. The encoding loads on the first count.
  *
  * @example
@@ -144,8 +187,10 @@ export function createTokenizer(encoding: TokenEncoding | string = DEFAULT_ENCOD
   let encoder: Encoder | undefined;
   const countText = (text: string): number => {
     if (text.length === 0) return 0;
-    encoder ??= loadEncoder(name);
-    return encoder.countTokens(text, PLAIN_TEXT);
+    const e = (encoder ??= loadEncoder(name));
+    let total = 0;
+    for (const piece of boundedPieces(text)) total += e.countTokens(piece, PLAIN_TEXT);
+    return total;
   };
   return {
     encoding: name,

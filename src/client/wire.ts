@@ -68,22 +68,23 @@ export function eventFilters(q: Partial<EventQuery>): Query {
 /** An event to append, with its timestamp made wire-safe and its values checked. */
 export function wireEvent(e: unknown, field: string): Record<string, unknown> {
   const event = checkObject(e, field);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(event)) {
-    if (v === undefined) continue;
-    out[k] = k === "timestamp" ? wireTime(v as Date, `${field}.timestamp`) : v;
-  }
+  // fromEntries defines keys: assigning `out[k]` would turn a key named `__proto__` into a prototype.
+  const out = Object.fromEntries(
+    Object.entries(event)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, k === "timestamp" ? wireTime(v as Date, `${field}.timestamp`) : v]),
+  );
   checkJson(out, field);
   return out;
 }
 
 /** Context fields shared by create and fork, with times made wire-safe. */
 export function wireContextFields(input: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (v === undefined || k === "signal") continue;
-    out[k] = k === "expiresAt" || k === "before" || k === "at" ? wireTime(v as Date, k) : v;
-  }
+  const out = Object.fromEntries(
+    Object.entries(input)
+      .filter(([k, v]) => v !== undefined && k !== "signal")
+      .map(([k, v]) => [k, k === "expiresAt" || k === "before" || k === "at" ? wireTime(v as Date, k) : v]),
+  );
   for (const [k, v] of Object.entries(out)) checkJson(v, k);
   return out;
 }

@@ -6,7 +6,7 @@ import { contextNotFound, invalidInput } from "../errors.js";
 import type { ContextPatch, ContextRecord, DriverCall } from "../drivers/driver.js";
 import { toContextInfo, type Engine } from "./engine.js";
 import { newId } from "./ids.js";
-import { encodeJsonObject } from "./json.js";
+import { encodeJsonObject, isPlainObject } from "./json.js";
 import {
   checkId,
   checkInt,
@@ -20,7 +20,15 @@ import {
 import type { ContextInfo, CreateContextInput, JsonObject, ListContextsQuery, Page, UpdateContextInput } from "./types.js";
 
 /** The fields `createContext` accepts. */
-export const CREATE_FIELDS = ["id", "kind", "userId", "chatId", "agentId", "title", "metadata", "state", "expiresAt", "ttlMs"];
+export const CREATE_FIELDS = ["id", "kind", "userId", "chatId", "agentId", "title", "metadata", "state", "expiresAt", "ttlMs", "parent"];
+
+/** The `parent` of `createContext`: `null`, or the id and version a context was made from. */
+export function checkParent(value: unknown): { id: string; version: number } | null {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value)) throw invalidInput("parent", "must be { id, version } or null");
+  for (const key of Object.keys(value)) if (key !== "id" && key !== "version") throw invalidInput(`parent.${key}`, "unknown field (allowed: id, version)");
+  return { id: checkId(value.id, "parent.id"), version: checkInt(value.version, "parent.version", 1) };
+}
 
 /** Validates creation input into a new record at version 1. */
 export function newRecord(

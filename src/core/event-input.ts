@@ -5,7 +5,7 @@ import { invalidInput } from "../errors.js";
 import type { EventRecordInput, EventRecordQuery } from "../drivers/driver.js";
 import type { TokenCounter } from "./engine.js";
 import { encodeJson, encodeJsonObject, isPlainObject } from "./json.js";
-import { checkInt, checkOptions, checkText, checkTime, decodeCursor, type StoreLimits } from "./validate.js";
+import { checkEventType, checkInt, checkOptions, checkText, checkTime, decodeCursor, type StoreLimits } from "./validate.js";
 import type { EventInput, EventQuery, JsonValue } from "./types.js";
 
 const EVENT_FIELDS = ["type", "data", "metadata", "tokens", "timestamp"];
@@ -26,7 +26,7 @@ export function parseEvents(
     const field = Array.isArray(input) ? `events[${i}]` : "event";
     if (!isPlainObject(raw)) throw invalidInput(field, "must be an object with a type");
     const e = checkOptions<EventInput>(raw, field, EVENT_FIELDS);
-    const type = checkText(e.type, `${field}.type`, 128);
+    const type = checkEventType(e.type, `${field}.type`);
     const data = encodeJson(e.data === undefined ? null : e.data, `${field}.data`, limits.maxEventChars);
     const metadata = encodeJsonObject(e.metadata ?? {}, `${field}.metadata`, limits.maxMetadataChars);
     if (data.length + metadata.length > limits.maxEventChars) {

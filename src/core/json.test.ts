@@ -120,3 +120,36 @@ describe("diffJson", () => {
     expect(canonicalJson({ b: 1, a: [2, { d: 1, c: 2 }] })).toBe('{"a":[2,{"c":2,"d":1}],"b":1}');
   });
 });
+
+describe("keys that name prototype members", () => {
+  const j = (text: string) => JSON.parse(text) as JsonObject;
+  const leaked = () => ["polluted", "expectedVersion"].filter((k) => Object.hasOwn(Object.prototype, k));
+
+  it("mergePatch stores __proto__, constructor and prototype as own keys and leaves Object.prototype alone", () => {
+    try {
+      const merged = mergePatch({}, j('{"__proto__":{"expectedVersion":999},"constructor":{"prototype":{"polluted":1}}}'));
+      expect(JSON.stringify(merged)).toBe('{"__proto__":{"expectedVersion":999},"constructor":{"prototype":{"polluted":1}}}');
+      expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+      expect(JSON.stringify(mergePatch(merged, j('{"__proto__":null}')))).toBe('{"constructor":{"prototype":{"polluted":1}}}');
+    } finally {
+      const found = leaked();
+      for (const k of found) delete (Object.prototype as Record<string, unknown>)[k];
+      expect(found).toEqual([]);
+    }
+  });
+
+  it("setAtPath creates own keys for __proto__ and constructor segments", () => {
+    try {
+      const state: JsonObject = {};
+      setAtPath(state, parsePath("/__proto__/polluted"), 1);
+      setAtPath(state, ["constructor", "prototype", "polluted"], 2);
+      expect(JSON.stringify(state)).toBe('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}');
+      const ops = diffJson({}, state);
+      expect(JSON.stringify(applyPatch({}, ops))).toBe(JSON.stringify(state));
+    } finally {
+      const found = leaked();
+      for (const k of found) delete (Object.prototype as Record<string, unknown>)[k];
+      expect(found).toEqual([]);
+    }
+  });
+});

@@ -5,7 +5,8 @@
 import { ContextError, invalidInput } from "../errors.js";
 import type { JsonObject, JsonPatchOperation, JsonValue, StatePath } from "./types.js";
 
-const MAX_DEPTH = 256;
+/** Most nesting levels of a JSON value (arrays and objects; `[[1]]` has 2). */
+export const MAX_DEPTH = 256;
 
 /** True for `{}`-like objects (prototype `Object.prototype` or `null`). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -24,19 +25,38 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * The value of `obj`'s own property `key`: `obj[key]` would also find what the prototype
+ * holds under `__proto__`, `constructor`, `toString`…, which user JSON may name as keys.
+ */
+export function ownValue(obj: JsonObject, key: string): JsonValue | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/**
+ * Sets `obj`'s own property `key`: assigning to `__proto__` would set the prototype instead
+ * (prototype pollution, or the key silently lost), so that one key is defined, not assigned.
+ */
+export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 function escapeSegment(segment: string): string {
   return segment.replaceAll("~", "~0").replaceAll("/", "~1");
 }
 
 /**
  * Checks that `value` is JSON exactly as given and returns its JSON text.
+ * `maxDepth`: most nesting levels (less than {@link MAX_DEPTH} for a value placed inside
+ * something else, e.g. at a path of the state).
  * @throws `INVALID_INPUT` naming `field` and the JSON pointer of the first bad value,
  *   or when the text is longer than `maxChars`.
  */
-export function encodeJson(value: unknown, field: string, maxChars: number): string {
+export function encodeJson(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): string {
   // The common case is valid input: check it without building JSON pointers, and walk again
   // with pointers only to name the first bad value.
-  if (!isJson(value, new Set(), 0)) explainNotJson(value, field);
+  if (!isJson(value, new Set(), 0, maxDepth)) explainNotJson(value, field, maxDepth);
   const text = JSON.stringify(value);
   if (text.length > maxChars) {
     throw invalidInput(field, `${text.length} characters of JSON exceed the limit of ${maxChars}`, {
@@ -47,7 +67,7 @@ export function encodeJson(value: unknown, field: string, maxChars: number): str
   return text;
 }
 
-function isJson(v: unknown, ancestors: Set<object>, depth: number): boolean {
+function isJson(v: unknown, ancestors: Set<object>, depth: number, maxDepth: number): boolean {
   switch (typeof v) {
     case "string":
     case "boolean":
@@ -56,15 +76,16 @@ function isJson(v: unknown, ancestors: Set<object>, depth: number): boolean {
       return Number.isFinite(v);
     case "object": {
       if (v === null) return true;
-      if (depth > MAX_DEPTH || ancestors.has(v)) return false;
+      // `depth` counts the containers around `v`: `v` is level depth + 1.
+      if (depth >= maxDepth || ancestors.has(v)) return false;
       ancestors.add(v);
       let ok = true;
       if (Array.isArray(v)) {
-        for (let i = 0; ok && i < v.length; i++) ok = i in v && isJson(v[i], ancestors, depth + 1);
+        for (let i = 0; ok && i < v.length; i++) ok = i in v && isJson(v[i], ancestors, depth + 1, maxDepth);
       } else if (isPlainObject(v)) {
         for (const key in v) {
           if (!Object.hasOwn(v, key)) continue;
-          if (!isJson(v[key], ancestors, depth + 1)) {
+          if (!isJson(v[key], ancestors, depth + 1, maxDepth)) {
             ok = false;
             break;
           }
@@ -80,7 +101,7 @@ function isJson(v: unknown, ancestors: Set<object>, depth: number): boolean {
   }
 }
 
-function explainNotJson(value: unknown, field: string): never {
+function explainNotJson(value: unknown, field: string, maxDepth: number): never {
   const ancestors = new Set<object>();
   const walk = (v: unknown, path: string, depth: number): void => {
     switch (typeof v) {
@@ -92,7 +113,10 @@ function explainNotJson(value: unknown, field: string): never {
         return;
       case "object": {
         if (v === null) return;
-        if (depth > MAX_DEPTH) throw invalidInput(field, `nested deeper than ${MAX_DEPTH} levels`, { path });
+        if (depth >= maxDepth) {
+          const message = maxDepth === MAX_DEPTH ? `nested deeper than ${MAX_DEPTH} levels` : `nested deeper than ${MAX_DEPTH} levels once placed at its path`;
+          throw invalidInput(field, message, { path, limit: MAX_DEPTH });
+        }
         if (ancestors.has(v)) throw invalidInput(field, `cyclic reference at "${path}"`, { path });
         ancestors.add(v);
         if (Array.isArray(v)) {
@@ -119,9 +143,9 @@ function explainNotJson(value: unknown, field: string): never {
 }
 
 /** Like {@link encodeJson}, and the value must be a plain object. */
-export function encodeJsonObject(value: unknown, field: string, maxChars: number): string {
+export function encodeJsonObject(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): string {
   if (!isPlainObject(value)) throw invalidInput(field, `must be a JSON object, got ${describe(value)}`);
-  return encodeJson(value, field, maxChars);
+  return encodeJson(value, field, maxChars, maxDepth);
 }
 
 /** Deep structural equality of JSON values (key order ignored). */
@@ -153,7 +177,7 @@ export function mergePatch(target: JsonValue, patch: JsonValue): JsonValue {
   const result: JsonObject = isPlainObject(target) ? (target as JsonObject) : {};
   for (const [key, value] of Object.entries(patch as JsonObject)) {
     if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key] ?? null, value);
+    else setOwn(result, key, mergePatch(ownValue(result, key) ?? null, value));
   }
   return result;
 }
@@ -221,12 +245,12 @@ export function setAtPath(state: JsonObject, segments: readonly string[], value:
     } else if (isPlainObject(node)) {
       const obj = node as JsonObject;
       if (last) {
-        obj[segment] = value;
+        setOwn(obj, segment, value);
         return;
       }
-      const next = obj[segment];
-      if (next === undefined || next === null) obj[segment] = {};
-      node = obj[segment] as JsonValue;
+      const next = ownValue(obj, segment);
+      if (next === undefined || next === null) setOwn(obj, segment, {});
+      node = ownValue(obj, segment) as JsonValue;
     } else {
       throw invalidInput("path", `cannot descend into ${describe(node)} at ${formatPointer(segments.slice(0, i))}`);
     }

@@ -6,7 +6,7 @@ import { ContextError, invalidInput } from "../errors.js";
 import type { CommitResult, Mutation } from "../drivers/driver.js";
 import { toContextEvent, type Engine } from "./engine.js";
 import { parseEvents } from "./event-input.js";
-import { encodeJson, encodeJsonObject } from "./json.js";
+import { encodeJson, encodeJsonObject, MAX_DEPTH } from "./json.js";
 import { applyStateOp, type StateOp } from "./state-ops.js";
 import { checkId, checkInt, checkOptions, iso } from "./validate.js";
 import type { JsonObject, JsonValue, StateWriteOptions, StateWriteResult } from "./types.js";
@@ -56,8 +56,9 @@ export function mergeOp(e: Engine, patch: unknown): EncodedOp {
 }
 
 /** `{ op: "set", path, value }` from a JSON Pointer and the caller's value, encoded once. */
-export function setOp(e: Engine, pointer: string, value: unknown): EncodedOp {
-  const text = encodeJson(value, "value", e.limits.maxStateChars);
+export function setOp(e: Engine, pointer: string, depth: number, value: unknown): EncodedOp {
+  // The state stays within MAX_DEPTH levels: the value sits `depth` levels down.
+  const text = encodeJson(value, "value", e.limits.maxStateChars, MAX_DEPTH - depth);
   const path = JSON.stringify(pointer);
   return { op: { op: "set", path: pointer, value: JSON.parse(text) as JsonValue }, data: `{"op":"set","path":${path},"value":${text}}` };
 }
@@ -74,7 +75,7 @@ export async function writeState(
   checkId(id, "id");
   const { o, mutation, metadata } = parseWriteGuards(e, options, STATE_WRITE_OPTIONS);
   const op = encoded.op;
-  const data = "data" in encoded ? encoded.data : encodeJson({ ...op, ...encoded.extra }, "state", e.limits.maxStateChars + 1024);
+  const data = "data" in encoded ? encoded.data : encodeJson({ ...op, ...encoded.extra }, "state", e.limits.maxStateChars + 1024, MAX_DEPTH + 1);
   if (o.events !== undefined && !Array.isArray(o.events)) throw invalidInput("options.events", "must be an array of events");
   const call = e.begin(o);
   const now = call.now;

@@ -10,7 +10,7 @@ import { currentContext, deactivate, setDefaultContext, switchContext } from "./
 import { createSnapshot, getSnapshot, listSnapshots } from "./snapshots.js";
 import { checkStateSchema, getSchema, listSchemas, setSchema } from "./state-schemas.js";
 import { STATE_WRITE_OPTIONS, WRITE_OPTIONS, mergeOp, parseWriteGuards, replaceOp, setOp, writeState } from "./state-writes.js";
-import { CREATE_FIELDS, listContexts, newRecord, parseContextPatch, updateContext } from "./contexts.js";
+import { CREATE_FIELDS, checkParent, listContexts, newRecord, parseContextPatch, updateContext } from "./contexts.js";
 import { encodeJsonObject, formatPointer, parsePath } from "./json.js";
 import { acquireLease, releaseLease, renewLease, toLease } from "./leases.js";
 import { compactHistory, diffVersions, resolveTarget, stateAt } from "./recovery.js";
@@ -142,7 +142,8 @@ class EmbeddedStore implements CoreStore {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     const i = checkOptions<CreateContextInput>(input, "input", CREATE_FIELDS);
     const call = this.#e.begin(o);
-    const record = newRecord(this.#e, this.tenant, i, call.now, null, null);
+    const parent = checkParent(i.parent);
+    const record = newRecord(this.#e, this.tenant, i, call.now, parent?.id ?? null, parent?.version ?? null);
     const stateJson = encodeJsonObject(i.state === undefined ? {} : i.state, "state", this.#e.limits.maxStateChars);
     await checkStateSchema(this.#e, this.tenant, call, record.kind, JSON.parse(stateJson) as JsonObject);
     const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, [], call));
@@ -168,7 +169,7 @@ class EmbeddedStore implements CoreStore {
     return updateContext(this.#e, this.tenant, this.#begin(options), id, patch);
   }
 
-  archiveContext(id: string, options?: CallOptions): Promise<ContextInfo> {
+  async archiveContext(id: string, options?: CallOptions): Promise<ContextInfo> {
     return this.updateContext(id, { status: "archived" }, options);
   }
 
@@ -190,29 +191,30 @@ class EmbeddedStore implements CoreStore {
     return { state: head.state, version: head.record.version };
   }
 
-  replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
+  async replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
     return writeState(this.#e, this.tenant, id, replaceOp(this.#e, state), options, "state");
   }
 
-  patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
+  async patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {
     return writeState(this.#e, this.tenant, id, mergeOp(this.#e, patch), options, "state");
   }
 
-  setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult> {
-    return writeState(this.#e, this.tenant, id, setOp(this.#e, formatPointer(parsePath(path)), value), options, "state");
+  async setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult> {
+    const segments = parsePath(path);
+    return writeState(this.#e, this.tenant, id, setOp(this.#e, formatPointer(segments), segments.length, value), options, "state");
   }
 
-  removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult> {
+  async removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult> {
     return writeState(this.#e, this.tenant, id, { op: { op: "remove", path: formatPointer(parsePath(path)) } }, options, "state");
   }
 
-  stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord> {
+  async stateAt(id: string, selector: StateSelector, options?: CallOptions): Promise<StateRecord> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
     return stateAt(this.#e, this.tenant, this.#e.begin(o), id, selector);
   }
 
-  diff(id: string, from: number, to: number, options?: CallOptions): Promise<JsonPatchOperation[]> {
+  async diff(id: string, from: number, to: number, options?: CallOptions): Promise<JsonPatchOperation[]> {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
     return diffVersions(this.#e, this.tenant, this.#e.begin(o), id, from, to);
@@ -254,13 +256,13 @@ class EmbeddedStore implements CoreStore {
     return page.items.reverse();
   }
 
-  searchEvents(query: SearchQuery): Promise<SearchHit[]> {
+  async searchEvents(query: SearchQuery): Promise<SearchHit[]> {
     return searchEvents(this.#e, this.tenant, query);
   }
 
   // ── snapshots ─────────────────────────────────────────────────────────────
 
-  createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot> {
+  async createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot> {
     checkId(id, "id");
     return createSnapshot(this.#e, this.tenant, id, input);
   }
@@ -287,7 +289,7 @@ class EmbeddedStore implements CoreStore {
   async fork(id: string, input: ForkInput = {}): Promise<ContextInfo> {
     checkId(id, "id");
     const i = checkOptions<ForkInput & Record<string, unknown>>(input, "input", [
-      ...CREATE_FIELDS.filter((f) => f !== "state"),
+      ...CREATE_FIELDS.filter((f) => f !== "state" && f !== "parent"),
       "snapshot", "version", "before", "at", "signal",
     ]);
     const { snapshot, version, before, at, signal, ...create } = i;
@@ -372,18 +374,18 @@ class EmbeddedStore implements CoreStore {
 
   // ── leases ────────────────────────────────────────────────────────────────
 
-  acquireLease(id: string, options: AcquireLeaseOptions): Promise<Lease> {
+  async acquireLease(id: string, options: AcquireLeaseOptions): Promise<Lease> {
     checkId(id, "id");
     this.#e.enter(options as CallOptions | undefined);
     return acquireLease(this.#e, this.tenant, id, options);
   }
 
-  renewLease(id: string, lease: LeaseRef): Promise<Lease> {
+  async renewLease(id: string, lease: LeaseRef): Promise<Lease> {
     checkId(id, "id");
     return renewLease(this.#e, this.tenant, id, lease);
   }
 
-  releaseLease(id: string, lease: LeaseRef): Promise<void> {
+  async releaseLease(id: string, lease: LeaseRef): Promise<void> {
     checkId(id, "id");
     return releaseLease(this.#e, this.tenant, id, lease);
   }
@@ -409,7 +411,7 @@ class EmbeddedStore implements CoreStore {
     return this.#e.run(() => this.#e.driver.purgeExpired(this.tenant, call));
   }
 
-  compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult> {
+  async compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult> {
     checkId(id, "id");
     const o = checkOptions<{ beforeSeq: number } & CallOptions>(options, "options", ["beforeSeq", "signal"]);
     return compactHistory(this.#e, this.tenant, this.#e.begin(o), id, o.beforeSeq);
@@ -417,43 +419,43 @@ class EmbeddedStore implements CoreStore {
 
   // ── long-term memory ──────────────────────────────────────────────────────
 
-  addMemories(memories: MemoryInput | MemoryInput[], options?: AddMemoriesOptions): Promise<AddedMemory[]> {
+  async addMemories(memories: MemoryInput | MemoryInput[], options?: AddMemoriesOptions): Promise<AddedMemory[]> {
     return addMemories(this.#e, this.tenant, memories, options);
   }
 
-  getMemory(id: string, options?: GetMemoryOptions): Promise<Memory> {
+  async getMemory(id: string, options?: GetMemoryOptions): Promise<Memory> {
     checkId(id, "id");
     return getMemory(this.#e, this.tenant, id, options);
   }
 
-  updateMemory(id: string, update: MemoryUpdate, options?: MemoryWriteOptions): Promise<Memory> {
+  async updateMemory(id: string, update: MemoryUpdate, options?: MemoryWriteOptions): Promise<Memory> {
     checkId(id, "id");
     return updateMemory(this.#e, this.tenant, id, update, options);
   }
 
-  deleteMemory(id: string, options?: MemoryWriteOptions): Promise<void> {
+  async deleteMemory(id: string, options?: MemoryWriteOptions): Promise<void> {
     checkId(id, "id");
     return deleteMemory(this.#e, this.tenant, id, options);
   }
 
-  listMemories(query?: ListMemoriesQuery): Promise<Page<Memory>> {
+  async listMemories(query?: ListMemoriesQuery): Promise<Page<Memory>> {
     return listMemories(this.#e, this.tenant, query);
   }
 
-  searchMemories(query: MemorySearchQuery): Promise<MemoryHit[]> {
+  async searchMemories(query: MemorySearchQuery): Promise<MemoryHit[]> {
     return searchMemories(this.#e, this.tenant, query);
   }
 
-  memoryHistory(id: string, options?: CallOptions): Promise<MemoryVersion[]> {
+  async memoryHistory(id: string, options?: CallOptions): Promise<MemoryVersion[]> {
     checkId(id, "id");
     return memoryHistory(this.#e, this.tenant, id, options);
   }
 
-  purgeMemories(options?: PurgeMemoriesOptions): Promise<number> {
+  async purgeMemories(options?: PurgeMemoriesOptions): Promise<number> {
     return purgeMemories(this.#e, this.tenant, options);
   }
 
-  reindexMemories(options?: ReindexMemoriesOptions): Promise<ReindexResult> {
+  async reindexMemories(options?: ReindexMemoriesOptions): Promise<ReindexResult> {
     return reindexMemories(this.#e, this.tenant, options);
   }
 
@@ -482,7 +484,7 @@ class EmbeddedStore implements CoreStore {
     }
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     return this.#e.close();
   }
 

@@ -70,6 +70,12 @@ export interface CreateContextInput {
   expiresAt?: TimeInput | null;
   /** Shorthand for `expiresAt = now + ttlMs`. */
   ttlMs?: number;
+  /**
+   * The lineage to record, as `fork` records it: the context and version this one was made
+   * from (`exportContexts`/`importContexts` carry a fork's lineage this way). The parent need
+   * not exist in this store. @default null
+   */
+  parent?: { id: string; version: number } | null;
 }
 
 /** Input of {@link CoreStore.updateContext}: the fields given are replaced. */
@@ -240,7 +246,7 @@ export type RestoreTarget = { snapshot: string } | { version: number } | { befor
 
 /** Input of {@link CoreStore.fork}. */
 export type ForkInput = (RestoreTarget | { snapshot?: never; version?: never; before?: never; at?: never }) &
-  Omit<CreateContextInput, "state"> &
+  Omit<CreateContextInput, "state" | "parent"> &
   CallOptions;
 
 /** An exclusive right to act on a context, with a fencing token. */

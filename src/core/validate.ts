@@ -7,7 +7,7 @@ import type { ContextError } from "../errors.js";
 import { isPlainObject } from "./json.js";
 import type { CallOptions } from "./types.js";
 
-/** Size limits, in characters of JSON text. */
+/** Size limits, in characters of JSON text (UTF-16 code units, JavaScript's `length`: a storage bound, not a budget of the content). */
 export interface StoreLimits {
   /** Data + metadata of one event. @default 1 MiB */
   maxEventChars: number;
@@ -59,6 +59,24 @@ export function checkText(value: unknown, field: string, max = 256): string {
 /** {@link checkText}, or `null`/`undefined` → `null`. */
 export function checkOptionalText(value: unknown, field: string, max = 256): string | null {
   return value === undefined || value === null ? null : checkText(value, field, max);
+}
+
+/**
+ * The event types the engine writes for its own operations (state writes, snapshots,
+ * restores) and reads back when it rebuilds a past state, exports or imports a context.
+ * `append` refuses them: a user's `state` event would be taken for a state write.
+ */
+export const RESERVED_EVENT_TYPES: readonly string[] = Object.freeze(["state", "snapshot", "restore"]);
+
+/** An event type to append: {@link checkText} of at most 128 characters, not one of {@link RESERVED_EVENT_TYPES}. */
+export function checkEventType(value: unknown, field: string): string {
+  const type = checkText(value, field, 128);
+  if (RESERVED_EVENT_TYPES.includes(type)) {
+    throw invalidInput(field, `"${type}" is reserved for the engine's own events (${RESERVED_EVENT_TYPES.join(", ")}); use another type`, {
+      type,
+    });
+  }
+  return type;
 }
 
 /** An integer in `[min, max]`. */

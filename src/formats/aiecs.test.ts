@@ -6,6 +6,7 @@ import { createStore } from "../open.js";
 import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { importAiecsHistory } from "./aiecs.js";
 import { startTask } from "../agent/task.js";
+import { optimize } from "../agent/optimize.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -111,5 +112,51 @@ describe("AIECS history import", () => {
       ["context_history_missing.json", "INVALID_INPUT"],
     ]);
     expect(r.failed[1]!.error.message).toContain("cannot be read");
+  });
+
+  it("optimize leaves the import marker out of the view and the budget, as AIECS has none", async () => {
+    await using store = await createStore(inMemoryDriver());
+    const dir = tmp();
+    writeFileSync(join(dir, "context_history_c.json"), JSON.stringify([entry(1, "message", "hello"), entry(2, "message", "x".repeat(100))]));
+    const [imported] = (await importAiecsHistory(store, dir)).imported;
+    const r = await optimize(store, imported!.contextId, { maxChars: 200 });
+    expect(r.events.map((e) => e.data)).toEqual(["hello", "x".repeat(100)]);
+    expect(r).toMatchObject({ considered: 2, removed: 0, optimized: false, size: 105 });
+  });
+
+  it("a re-import after optimize with compaction appends nothing: the marker survives the compaction", async () => {
+    await using store = await createStore(inMemoryDriver());
+    const dir = tmp();
+    const entries = Array.from({ length: 20 }, (_, i) => entry(1 + i, "message", `message number ${i}`));
+    writeFileSync(join(dir, "context_history_c.json"), JSON.stringify(entries));
+    const [imported] = (await importAiecsHistory(store, dir)).imported;
+    const id = imported!.contextId;
+    const r = await optimize(store, id, { maxChars: 100, compact: true });
+    expect(r.compacted).toBeDefined();
+    const before = await store.countEvents(id);
+    const again = await importAiecsHistory(store, dir);
+    expect(again.unchanged).toMatchObject([{ file: "context_history_c.json", contextId: id }]);
+    expect(again.imported).toEqual([]);
+    expect(await store.countEvents(id)).toBe(before);
+  });
+
+  it("maps update types the engine reserves to aiecs:<type>, so every entry imports", async () => {
+    await using store = await createStore(inMemoryDriver());
+    const dir = tmp();
+    const types = ["state", "snapshot", "restore", "aiecs_import", "aiecs:state", "message"];
+    writeFileSync(join(dir, "context_history_r.json"), JSON.stringify(types.map((t, i) => entry(1 + i, t, `d${i}`))));
+    const r = await importAiecsHistory(store, dir);
+    expect(r.failed).toEqual([]);
+    const events = (await store.readEvents(r.imported[0]!.contextId, { limit: 100 })).items;
+    expect(events.map((e) => e.type)).toEqual(["aiecs:state", "aiecs:snapshot", "aiecs:restore", "aiecs:aiecs_import", "aiecs:aiecs:state", "message", "aiecs_import"]);
+    expect((await importAiecsHistory(store, dir)).unchanged).toHaveLength(1);
+  });
+
+  it("refuses a file that is not UTF-8, by name", async () => {
+    await using store = await createStore(inMemoryDriver());
+    const dir = tmp();
+    writeFileSync(join(dir, "context_history_u.json"), Buffer.concat([Buffer.from('[{"timestamp":1,"update_type":"message","data":"x'), Buffer.from([0xff]), Buffer.from('"}]')]));
+    const r = await importAiecsHistory(store, dir);
+    expect(r.failed[0]?.error.message).toBe("context_history_u.json: is not valid UTF-8");
   });
 });

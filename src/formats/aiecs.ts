@@ -15,6 +15,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ContextError, isContextError } from "../errors.js";
 import { canonicalJson, isPlainObject } from "../core/json.js";
+import { RESERVED_EVENT_TYPES } from "../core/validate.js";
+import { AIECS_IMPORT_EVENT } from "../agent/bookkeeping.js";
 import type { CallOptions, ContextInfo, CoreStore, EventInput, JsonObject, JsonValue } from "../core/types.js";
 
 /** The file name pattern; the capture is the chat id. */
@@ -23,8 +25,7 @@ export const AIECS_FILE_PATTERN = /^context_history_(.+)\.json$/;
 /** Entries appended per call (below the store's batch limit). */
 const AIECS_CHUNK = 5000;
 
-/** The marker event type recording what was imported from a file. */
-export const AIECS_IMPORT_EVENT = "aiecs_import";
+export { AIECS_IMPORT_EVENT };
 
 /** Options of {@link importAiecsHistory}. */
 export interface AiecsImportOptions extends CallOptions {
@@ -84,9 +85,22 @@ function digest(entries: readonly Entry[]): string {
   return hash.digest("hex");
 }
 
+/** What an AIECS `update_type` that contextd reserves becomes: this prefix plus the type. */
+export const AIECS_RENAMED_PREFIX = "aiecs:";
+
+/**
+ * The contextd event type of an AIECS `update_type`: itself, except the engine's reserved
+ * types (`state`, `snapshot`, `restore`), the import marker `aiecs_import`, and types that
+ * already start with `aiecs:` (so the mapping stays one-to-one), which get the `aiecs:` prefix.
+ */
+export function aiecsEventType(updateType: string): string {
+  const renamed = RESERVED_EVENT_TYPES.includes(updateType) || updateType === AIECS_IMPORT_EVENT || updateType.startsWith(AIECS_RENAMED_PREFIX);
+  return renamed ? `${AIECS_RENAMED_PREFIX}${updateType}` : updateType;
+}
+
 function toEvent(e: Entry): EventInput {
   return {
-    type: e.update_type,
+    type: aiecsEventType(e.update_type),
     data: e.data,
     metadata: e.metadata,
     timestamp: typeof e.timestamp === "number" ? Math.round(e.timestamp * 1000) : e.timestamp,
@@ -138,11 +152,18 @@ export async function importAiecsHistory(
       const match = AIECS_FILE_PATTERN.exec(file);
       if (match === null) throw invalidFile(file, "the name is not context_history_<chat_id>.json");
       const chatId = match[1]!;
+      let bytes: Uint8Array;
       let text: string;
       try {
-        text = await readFile(path, "utf8");
+        bytes = await readFile(path);
       } catch (e) {
         throw invalidFile(file, `cannot be read (${(e as Error).message})`, e);
+      }
+      try {
+        // fatal: bytes that are not UTF-8 are an error, not U+FFFD written into the history.
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch (e) {
+        throw invalidFile(file, "is not valid UTF-8", e);
       }
       const entries = parseEntries(file, text);
       const { context, created } = await chatContext(store, chatId, options);

@@ -5,12 +5,14 @@
 import { z } from "zod";
 import { ContextError } from "../errors.js";
 import type { JsonObject } from "../core/types.js";
+import { isPlainObject } from "../core/json.js";
 
 /** The header's `format`. */
 export const EXPORT_FORMAT = "contextd-export";
 
 const json: z.ZodType<unknown> = z.unknown();
-const object = z.record(z.string(), json);
+// Passed on as written: z.record would rebuild the object and drop a key named `__proto__`.
+const object = z.custom<Record<string, unknown>>(isPlainObject, "expected an object");
 const header = z.object({ format: z.literal(EXPORT_FORMAT), version: z.literal(1) }).loose();
 const contextLine = z.object({
   type: z.literal("context"),
@@ -76,15 +78,28 @@ async function* linesOf(source: ImportSource): AsyncGenerator<string> {
     yield* source.split(/\r?\n/);
     return;
   }
-  const decoder = new TextDecoder();
+  // fatal: bytes that are not UTF-8 are an error, not U+FFFD written into the imported data.
+  const decoder = new TextDecoder("utf-8", { fatal: true });
   let rest = "";
+  let lines = 0;
+  const decode = (chunk?: Uint8Array): string => {
+    try {
+      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
+    } catch (e) {
+      // The line of the first bad byte: where a lenient decoder puts its first U+FFFD.
+      const lenient = rest + (chunk === undefined ? "" : new TextDecoder().decode(chunk));
+      const before = lenient.slice(0, Math.max(0, lenient.indexOf("\ufffd")));
+      throw bad(lines + 1 + (before.match(/\n/g)?.length ?? 0), "not valid UTF-8", e);
+    }
+  };
   for await (const chunk of source as AsyncIterable<string | Uint8Array>) {
-    rest += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    rest += typeof chunk === "string" ? chunk : decode(chunk);
     const parts = rest.split(/\r?\n/);
     rest = parts.pop() ?? "";
+    lines += parts.length;
     yield* parts;
   }
-  rest += decoder.decode();
+  rest += decode();
   yield rest;
 }
 

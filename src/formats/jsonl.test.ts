@@ -148,4 +148,36 @@ describe("export and import", () => {
     const r = await importContexts(target, chunks());
     expect(r.imported).toEqual(["chat-a"]);
   });
+
+  it("round-trips keys named __proto__ and constructor in state, metadata and event data", async () => {
+    const j = (t: string) => JSON.parse(t) as Record<string, never>;
+    await using source = await createStore(inMemoryDriver());
+    const c = await source.createContext({ id: "p", metadata: j('{"__proto__":{"m":1}}'), state: j('{"__proto__":{"s":1}}') });
+    await source.patchState(c.id, j('{"constructor":{"prototype":{"x":1}}}'));
+    await source.append(c.id, { type: "message", data: j('{"__proto__":{"d":1}}'), metadata: j('{"__proto__":2}') });
+    await source.createSnapshot(c.id, { name: "s", metadata: j('{"__proto__":3}') });
+    await using target = await createStore(inMemoryDriver());
+    await importContexts(target, await text(source));
+    const times = /\d{4}-\d\d-\d\dT[\d:.]+Z/g;
+    expect((await text(target)).replace(times, "T")).toBe((await text(source)).replace(times, "T"));
+    expect(JSON.stringify((await target.getState("p")).state)).toBe('{"__proto__":{"s":1},"constructor":{"prototype":{"x":1}}}');
+    expect(JSON.stringify((await target.getContext("p")).metadata)).toBe('{"__proto__":{"m":1}}');
+  });
+
+  it("refuses input that is not UTF-8 with INVALID_INPUT naming the line", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seed(source);
+    const bytes = new TextEncoder().encode(await text(source));
+    const at = bytes.indexOf(0x22, bytes.indexOf(0x0a) + 1); // the first quote of line 2
+    const broken = Uint8Array.from(bytes);
+    broken[at + 1] = 0xff;
+    async function* chunks() {
+      yield broken;
+    }
+    await using target = await createStore(inMemoryDriver());
+    const e = await importContexts(target, chunks()).catch((x: unknown) => x);
+    expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+    expect((e as Error).message).toContain("line 2: not valid UTF-8");
+    expect((await target.listContexts()).items).toEqual([]);
+  });
 });

@@ -215,6 +215,7 @@ async function replay(store: CoreStore, p: ParsedContext, signal: AbortSignal | 
       metadata: c.metadata as JsonObject,
       state: p.baseState,
       expiresAt: c.expiresAt,
+      ...(typeof c.parentId === "string" && typeof c.parentVersion === "number" && { parent: { id: c.parentId, version: c.parentVersion } }),
     },
     { signal },
   );

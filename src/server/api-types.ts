@@ -4,13 +4,26 @@
  */
 import { z } from "@hono/zod-openapi";
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function describeType(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+}
+
 // ---- building blocks -------------------------------------------------------------------
 
 /** Any JSON value (the core checks it further). */
 export const JsonValueSchema = z.unknown().openapi("JsonValue", { description: "Any JSON value." });
-/** A JSON object. */
+/**
+ * A JSON object, passed on exactly as sent: `z.record` would rebuild it and drop a key named
+ * `__proto__` without a word (the core checks the values and stores every key as given).
+ */
 export const JsonObjectSchema = z
-  .record(z.string(), z.unknown())
+  .custom<Record<string, unknown>>(isPlainObject, { error: (issue) => `Invalid input: expected object, received ${describeType(issue.input)}` })
   .openapi("JsonObject", { type: "object", additionalProperties: true, description: "A JSON object." });
 /** A time: epoch milliseconds or an ISO 8601 string. */
 export const TimeSchema = z.union([z.string().min(1).max(64), z.number()]).openapi("Time", {
@@ -190,7 +203,16 @@ const contextFields = {
 
 /** Body of `POST /v1/contexts`. */
 export const CreateContextBody = z
-  .strictObject({ id: idText.optional(), ...contextFields, state: JsonObjectSchema.optional() })
+  .strictObject({
+    id: idText.optional(),
+    ...contextFields,
+    state: JsonObjectSchema.optional(),
+    parent: z
+      .strictObject({ id: idText, version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) })
+      .nullable()
+      .optional()
+      .openapi({ description: "The lineage to record, as a fork records it (used by imports)." }),
+  })
   .openapi("CreateContext");
 
 /** Body of `PATCH /v1/contexts/{id}`. */

@@ -1,6 +1,7 @@
 /**
  * What every request carries through the middleware chain (hono's environment of the app).
  */
+import type { MiddlewareHandler } from "hono";
 import type { ContextStore } from "../index.js";
 import type { ApiKeyRecord } from "./keys.js";
 
@@ -15,5 +16,10 @@ export interface AppEnv {
     key: ApiKeyRecord | null;
     /** Fires at the request's deadline. */
     signal: AbortSignal;
+    /**
+     * Reads the request body (limit, media type, strict UTF-8), then calls `next`. The route's
+     * scope check calls it, so that no body is read for a request its key may not make.
+     */
+    readBody: MiddlewareHandler<AppEnv>;
   };
 }

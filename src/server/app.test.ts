@@ -278,3 +278,44 @@ describe("event stream heartbeats", () => {
     await reader.cancel();
   });
 });
+
+describe("request bodies", () => {
+  const notUtf8 = (prefix: string, suffix: string) =>
+    new Uint8Array(Buffer.concat([Buffer.from(prefix), Buffer.from([0xff, 0xfe]), Buffer.from(suffix)]));
+
+  it("a body that is not UTF-8 is 400 INVALID_INPUT on every route, and nothing is written", async () => {
+    const { app, store } = await setup();
+    const c = await store.createContext({ id: "c", state: { a: 1 } });
+    const requests: [string, string, Uint8Array][] = [
+      ["PUT", "/v1/contexts/c/state", notUtf8('{"state":{"b":"x', 'y"}}')],
+      ["PATCH", "/v1/contexts/c/state", notUtf8('{"patch":{"b":"x', 'y"}}')],
+      ["POST", "/v1/contexts/c/state/set", notUtf8('{"path":"/b","value":"x', 'y"}')],
+      ["POST", "/v1/contexts/c/events", notUtf8('{"events":[{"type":"t","data":"x', 'y"}]}')],
+      ["PATCH", "/v1/contexts/c", notUtf8('{"metadata":{"b":"x', 'y"}}')],
+      ["POST", "/v1/contexts", notUtf8('{"state":{"b":"x', 'y"}}')],
+    ];
+    for (const [method, path, body] of requests) {
+      const res = await app.request(path, { method, headers: { "content-type": "application/json" }, body });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "INVALID_INPUT", message: "request body is not valid UTF-8" });
+    }
+    expect((await store.getState(c.id)).version).toBe(c.version);
+    expect((await store.listContexts()).items).toHaveLength(1);
+  });
+
+  it("keys named __proto__ in state, patches, paths and metadata are stored as sent", async () => {
+    const { app, store } = await setup();
+    await store.createContext({ id: "c" });
+    const send = (method: string, path: string, body: string) =>
+      app.request(path, { method, headers: { "content-type": "application/json" }, body });
+    expect((await send("PUT", "/v1/contexts/c/state", '{"state":{"__proto__":{"a":1},"b":2}}')).status).toBe(200);
+    expect(JSON.stringify((await store.getState("c")).state)).toBe('{"__proto__":{"a":1},"b":2}');
+    expect((await send("PATCH", "/v1/contexts/c/state", '{"patch":{"__proto__":{"c":3}}}')).status).toBe(200);
+    expect((await send("POST", "/v1/contexts/c/state/set", '{"path":"/constructor","value":4}')).status).toBe(200);
+    expect(JSON.stringify((await store.getState("c")).state)).toBe('{"__proto__":{"a":1,"c":3},"b":2,"constructor":4}');
+    expect((await send("PATCH", "/v1/contexts/c", '{"metadata":{"__proto__":{"m":1}}}')).status).toBe(200);
+    expect(JSON.stringify((await store.getContext("c")).metadata)).toBe('{"__proto__":{"m":1}}');
+    const read = await app.request("/v1/contexts/c/state");
+    expect(await read.text()).toContain('"__proto__":{"a":1,"c":3}');
+  });
+});

@@ -71,6 +71,10 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   // Every open event stream listens for shutdown.
   setMaxListeners(0, shutdownSignal);
   const gate = createGate({ store: options.store, keys, logger, limits });
+  // Bodies over the limit are 413, bodies that are not UTF-8 400; on Node the body is read
+  // without building a fetch Request. Called by each route's scope check (routes/common.ts),
+  // after authentication, so that no body is read for a request that is refused anyway.
+  const readBody = nodeBody(limits.maxBodyBytes, bodyLimit({ maxSize: limits.maxBodyBytes, onError: (c) => tooLarge(c, limits.maxBodyBytes) }));
 
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
@@ -97,10 +101,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     gate.log({ reqId, tenant: c.get("tenant") ?? null, method: c.req.method, route: c.req.routePath, status: c.res.status, startedAt });
   });
 
-  // Bodies over the limit are 413; on Node the body is read without building a fetch Request.
-  app.use("/v1/*", nodeBody(limits.maxBodyBytes, bodyLimit({ maxSize: limits.maxBodyBytes, onError: (c) => tooLarge(c, limits.maxBodyBytes) })));
-
-  // Authentication, tenant, rate limit and the request deadline.
+  // Authentication, tenant, rate limit and the request deadline, from the headers alone.
   app.use("/v1/*", async (c, next) => {
     const admission = gate.admit(
       (name) => c.req.header(name),
@@ -111,8 +112,10 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     c.set("store", admission.store);
     responseHeader(c, "X-Contextd-Tenant", admission.tenant);
     c.set("signal", admission.signal);
+    c.set("readBody", readBody);
     await next();
   });
+
 
   registerSystemRoutes(app, options.store);
   registerContextRoutes(app);

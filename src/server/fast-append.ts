@@ -68,14 +68,16 @@ async function serve(gate: Gate, req: IncomingMessage, res: ServerResponse, rawI
   let admission: Admission | undefined;
   let status: number;
   try {
-    const text = await readAll(req, gate.limits.maxBodyBytes);
-    if (text === null) throw new HTTPException(413);
+    // Who asks, and whether they may, before a byte of the body is read: an unauthenticated
+    // client must not make the server buffer up to the body limit.
     admission = gate.admit(
       (name) => header(req, name),
       (seconds) => res.setHeader("Retry-After", String(seconds)),
     );
     res.setHeader("X-Contextd-Tenant", admission.tenant);
     requireScope(admission.key, "write");
+    const text = await readAll(req, gate.limits.maxBodyBytes);
+    if (text === null) throw new HTTPException(413);
     const params = IdParams.safeParse({ id: rawId });
     if (!params.success) throw validationError(params.error.issues, "param");
     let json: unknown;

@@ -7,6 +7,22 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import type { AppEnv } from "./app-env.js";
+import { ContextError } from "../index.js";
+
+// `fatal`: malformed UTF-8 is an error, not U+FFFD written into the user's data.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes a request body as UTF-8.
+ * @throws `INVALID_INPUT` (400) when the bytes are not UTF-8
+ */
+export function decodeBody(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new ContextError("INVALID_INPUT", "request body is not valid UTF-8", { details: { field: "body" } });
+  }
+}
 
 /**
  * Sets a response header. On Node it goes straight onto the outgoing message (`writeHead`
@@ -27,7 +43,10 @@ export function tooLarge(c: Context<AppEnv>, limit: number): Response {
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
-/** Reads a whole body as UTF-8 text; null once it passes `limit` bytes (the rest is drained). */
+/**
+ * Reads a whole body as UTF-8 text; null once it passes `limit` bytes (the rest is drained).
+ * Rejects with `INVALID_INPUT` when the body is not UTF-8.
+ */
 export function readAll(incoming: IncomingMessage, limit: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -45,7 +64,11 @@ export function readAll(incoming: IncomingMessage, limit: number): Promise<strin
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(Buffer.concat(chunks, size).toString("utf8"));
+      try {
+        resolve(decodeBody(Buffer.concat(chunks, size)));
+      } catch (err) {
+        reject(err as Error);
+      }
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -71,7 +94,14 @@ export function nodeBody(limit: number, fallback: MiddlewareHandler<AppEnv>): Mi
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (incoming === undefined || incoming.readableEnded || incoming.readableDidRead) return fallback(c, next);
+    if (incoming === undefined || incoming.readableEnded || incoming.readableDidRead) {
+      return fallback(c, async () => {
+        // Decoded here, strictly: `c.req.json()` would decode leniently.
+        const bytes = new Uint8Array(await c.req.arrayBuffer());
+        (c.req.bodyCache as { text?: unknown }).text = Promise.resolve(decodeBody(bytes));
+        await next();
+      });
+    }
     const declared = Number(c.req.header("content-length"));
     if (declared > limit) return tooLarge(c, limit);
     const text = await readAll(incoming, limit);

@@ -5,6 +5,7 @@
  */
 import { describe, expect } from "vitest";
 import type { ContextStore } from "../agent/types.js";
+import type { JsonObject } from "../core/types.js";
 import { expectError, fingerprint, seedContext, within } from "./harness.js";
 import type { ConformanceSkipKey, Suite } from "./harness.js";
 
@@ -16,6 +17,14 @@ interface BadCase {
   skip?: ConformanceSkipKey;
   /** A substring `details.field` must contain. */
   field?: string;
+}
+
+/**
+ * A value's own enumerable keys as plain data, so that `toEqual` compares a `__proto__` key
+ * like any other (JSON text round trip: `JSON.stringify` writes own keys only).
+ */
+function ownJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value) ?? "null");
 }
 
 /** Casts a wrong value to whatever type the call expects. */
@@ -35,6 +44,13 @@ function cyclic(): Record<string, unknown> {
 class Point {
   x = 1;
   y = 2;
+}
+
+/** A value of `levels` nested arrays and objects (`nested(2)` is `[{ "a": 1 }]`-like). */
+function nested(levels: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = i % 2 === 0 ? { a: v } : [v];
+  return v;
 }
 
 /** Values that are not JSON; each is built fresh per call. */
@@ -229,6 +245,16 @@ function cases(): BadCase[] {
   add("append of an event with an empty type", (st, id) => st.append(id, { type: "" }));
   add("append of an event with a numeric type", (st, id) => st.append(id, bad({ type: 5 })));
   add("append of an event with an oversized type", (st, id) => st.append(id, { type: long }));
+  add("append of an event with a field named __proto__", (st, id) => st.append(id, bad(JSON.parse('{"type":"m","__proto__":{"data":1}}'))));
+  for (const type of ["state", "snapshot", "restore"]) {
+    add(`append of an event with the engine's reserved type ${type}`, (st, id) => st.append(id, { type, data: "hello" }), { field: "type" });
+    add(`a state write with an event of the reserved type ${type}`, (st, id) => st.patchState(id, { a: 1 }, { events: [{ type }] }), { field: "type" });
+  }
+  // 256 nesting levels, the documented limit, for event data as for the state.
+  add("append with event data nested 257 levels", (st, id) => st.append(id, { type: "m", data: bad(nested(257)) }), { field: "data" });
+  add("append with metadata nested 257 levels", (st, id) => st.append(id, { type: "m", metadata: bad({ m: nested(256) }) }), { field: "metadata" });
+  add("replaceState with a state nested 257 levels", (st, id) => st.replaceState(id, bad({ s: nested(256) })), { field: "state" });
+  add("setStateAt with a value that would nest the state 257 levels", (st, id) => st.setStateAt(id, "/a/b", bad(nested(255))), { field: "value" });
   add("append of an event with array metadata", (st, id) => st.append(id, bad({ type: "m", metadata: [] })));
   add("append of an event with string metadata", (st, id) => st.append(id, bad({ type: "m", metadata: "x" })));
   for (const [what, n] of badCounts) add(`append of an event with ${what} tokens`, (st, id) => st.append(id, bad({ type: "m", tokens: n })));
@@ -269,6 +295,8 @@ function cases(): BadCase[] {
     add(`restore with ${what} as before`, (st, id) => st.restore(id, bad({ before: t })));
     add(`restore with ${what} as at`, (st, id) => st.restore(id, bad({ at: t })));
   }
+  add("createContext with a parent without a version", (st) => st.createContext(bad({ parent: { id: "p" } })), { field: "parent" });
+  add("fork with a parent (fork records its own)", (st, id) => st.fork(id, bad({ parent: { id: "p", version: 1 } })));
   add("fork with a string as input", (st, id) => st.fork(id, bad("x")));
   add("fork with a negative version", (st, id) => st.fork(id, bad({ version: -1 })));
   add("fork with a numeric snapshot name", (st, id) => st.fork(id, bad({ snapshot: 5 })));
@@ -343,7 +371,11 @@ export function badInputTests(s: Suite): void {
         const id = await seedContext(s.store);
         await s.store.activate("seed-holder", id);
         const before = { print: await fingerprint(s.store, id), current: (await s.store.currentContext("seed-holder"))?.id };
-        const e = await expectError(() => c.call(s.store, id), "INVALID_INPUT");
+        // Errors of a method that returns a promise arrive as its rejection, never as a
+        // synchronous throw (which `store.x().catch(…)` would miss).
+        let result: unknown;
+        expect(() => (result = c.call(s.store, id)), "throws synchronously instead of rejecting").not.toThrow();
+        const e = await expectError(() => result, "INVALID_INPUT");
         expect(typeof e.message).toBe("string");
         expect(e.message.length).toBeGreaterThan(0);
         if (c.field !== undefined) expect(String(e.details.field)).toContain(c.field);
@@ -366,6 +398,70 @@ export function badInputTests(s: Suite): void {
       for (const tenant of ["", 5, undefined, long]) {
         await expectError(() => s.root.withTenant(bad(tenant)), "INVALID_INPUT");
       }
+    });
+
+    s.test("badInput", "keys named __proto__, constructor and prototype are stored and returned as ordinary keys and never touch a prototype", async () => {
+      // Built by JSON.parse, as a request body or a file is: `__proto__` is then an own key
+      // (an object literal `{ __proto__: x }` would set the prototype instead).
+      const j = (text: string) => JSON.parse(text) as JsonObject;
+      try {
+        const c = await s.store.createContext({
+          state: j('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}'),
+          metadata: j('{"__proto__":{"polluted":3},"prototype":"m"}'),
+        });
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(j('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}}}'));
+        expect(ownJson((await s.store.getContext(c.id)).metadata)).toEqual(j('{"__proto__":{"polluted":3},"prototype":"m"}'));
+
+        await s.store.patchState(c.id, j('{"__proto__":{"expectedVersion":999},"constructor":{"prototype":{"b":1}},"prototype":{"x":1}}'));
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(
+          j('{"__proto__":{"polluted":1,"expectedVersion":999},"constructor":{"prototype":{"polluted":2,"b":1}},"prototype":{"x":1}}'),
+        );
+        await s.store.replaceState(c.id, {});
+        await s.store.patchState(c.id, j('{"__proto__":{"a":1}}'));
+        await s.store.setStateAt(c.id, "/__proto__/b", 2);
+        const before = await s.store.getState(c.id);
+        await s.store.setStateAt(c.id, ["constructor", "prototype", "polluted"], 3);
+        const set = await s.store.setStateAt(c.id, "/toString", "s");
+        const expected = j('{"__proto__":{"a":1,"b":2},"constructor":{"prototype":{"polluted":3}},"toString":"s"}');
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(expected);
+        // Past states are rebuilt by replaying the same operations; diffs walk the same keys.
+        expect(ownJson((await s.store.stateAt(c.id, { version: set.version })).state)).toEqual(expected);
+        expect(ownJson(await s.store.diff(c.id, before.version, set.version))).toEqual([
+          { op: "add", path: "/constructor", value: { prototype: { polluted: 3 } } },
+          { op: "add", path: "/toString", value: "s" },
+        ]);
+        await s.store.patchState(c.id, j('{"__proto__":null}'));
+        await s.store.removeStateAt(c.id, "/constructor/prototype");
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual({ constructor: {}, toString: "s" });
+
+        const [e] = await s.store.append(c.id, { type: "message", data: j('{"__proto__":{"polluted":4}}'), metadata: j('{"constructor":1}') });
+        expect(ownJson(e?.data)).toEqual(j('{"__proto__":{"polluted":4}}'));
+        const [read] = await s.store.lastEvents(c.id, 1);
+        expect(ownJson(read?.data)).toEqual(j('{"__proto__":{"polluted":4}}'));
+        expect(ownJson(read?.metadata)).toEqual({ constructor: 1 });
+
+        await s.store.updateContext(c.id, { metadata: j('{"__proto__":{"polluted":5}}') });
+        expect(ownJson((await s.store.getContext(c.id)).metadata)).toEqual(j('{"__proto__":{"polluted":5}}'));
+        await s.store.replaceState(c.id, j('{"__proto__":{"polluted":6}}'));
+        const snap = await s.store.createSnapshot(c.id, { name: "p", metadata: j('{"__proto__":{"polluted":7}}') });
+        expect(ownJson(snap.metadata)).toEqual(j('{"__proto__":{"polluted":7}}'));
+        await s.store.replaceState(c.id, {});
+        await s.store.restore(c.id, { snapshot: "p" });
+        expect(ownJson((await s.store.getState(c.id)).state)).toEqual(j('{"__proto__":{"polluted":6}}'));
+      } finally {
+        const polluted = ["polluted", "expectedVersion", "a", "b", "x"].filter((k) => Object.hasOwn(Object.prototype, k));
+        for (const k of polluted) delete (Object.prototype as Record<string, unknown>)[k];
+        expect(polluted).toEqual([]);
+      }
+    });
+
+    s.test("badInput", "values nested 256 levels, the limit, are accepted in event data, metadata and the state", async () => {
+      const c = await s.store.createContext();
+      const [e] = await s.store.append(c.id, { type: "m", data: bad(nested(256)), metadata: bad({ m: nested(255) }) });
+      expect(e?.data).toEqual(nested(256));
+      await s.store.replaceState(c.id, bad({ s: nested(255) }));
+      await s.store.setStateAt(c.id, "/a/b", bad(nested(254)));
+      expect((await s.store.getState(c.id)).state).toEqual({ s: nested(255), a: { b: nested(254) } });
     });
 
     s.test("badInput", "values just inside the limits are accepted", async () => {

@@ -81,6 +81,13 @@ export function contextsTests(s: Suite): void {
       expect(await s.store.getState(id)).toEqual({ state: input.state, version: 1 });
     });
 
+    s.test("contexts", "createContext records a given parent as a fork's lineage (imports carry forks this way)", async () => {
+      const c = await s.store.createContext({ parent: { id: "elsewhere-1", version: 3 } });
+      expect(await s.store.getContext(c.id)).toMatchObject({ parentId: "elsewhere-1", parentVersion: 3 });
+      const plain = await s.store.createContext({ parent: null });
+      expect(plain).toMatchObject({ parentId: null, parentVersion: null });
+    });
+
     s.test("contexts", "expiresAt accepts a Date, epoch milliseconds and an ISO string; ttlMs sets now + ttlMs", async () => {
       const t = Date.now() + 3_600_000;
       const iso = new Date(t).toISOString();

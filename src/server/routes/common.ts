@@ -36,11 +36,15 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } };
 }
 
-/** Refuses the request with 403 unless its key has `needed` (or `admin`). Without keys, everything is allowed. */
+/**
+ * Refuses the request with 403 unless its key has `needed` (or `admin`); without keys,
+ * everything is allowed. Then reads the body: every route that takes one names its scope
+ * first, so a refused request never makes the server buffer its body.
+ */
 export function scope(needed: ApiKeyScope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     requireScope(c.get("key"), needed);
-    await next();
+    return c.get("readBody")(c, next);
   };
 }
 
