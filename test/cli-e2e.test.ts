@@ -14,9 +14,9 @@ import { exportContexts, openStore } from "../src/index.js";
 import type { ContextEvent, ContextStore } from "../src/index.js";
 import { createClient } from "../src/client/index.js";
 import { allEvents } from "../src/testing/harness.js";
+import { childCwd, childEnv, track } from "./helpers/children.js";
 import { runCliProcess, startServerProcess } from "./helpers/cli-process.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const register = fileURLToPath(new URL("./helpers/register-ts.mjs", import.meta.url));
 const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 
@@ -39,7 +39,7 @@ interface CliChild {
 }
 
 function startCli(args: string[]): CliChild {
-  const child = spawn(process.execPath, ["--import", register, main, ...args], { cwd: root, env: { ...process.env } });
+  const child = track(spawn(process.execPath, ["--import", register, main, ...args], { cwd: childCwd(), env: childEnv() }));
   const lines: string[] = [];
   let partial = "";
   let stderr = "";
