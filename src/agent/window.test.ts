@@ -32,6 +32,25 @@ const stores: [string, () => Promise<ContextStore>][] = [
 ];
 
 describe.each(stores)("window on %s", (_name, make) => {
+  it("holds the conversation by default, not state/snapshot/restore bookkeeping: a small budget after a snapshot and restore keeps the user's message", async () => {
+    await using store = await make();
+    const { id } = await store.createContext({ state: { step: 0 } });
+    await store.append(id, msg("user", 10));
+    await store.patchState(id, { step: 1, notes: dogs(20) });
+    await store.createSnapshot(id, { name: "before" });
+    await store.patchState(id, { step: 2 });
+    await store.restore(id, { snapshot: "before" });
+    const w = await store.context(id).window({ maxTokens: 100 });
+    expect(w.events.map((e) => e.type)).toEqual(["message"]);
+    expect(w.events[0]?.data).toEqual({ role: "user", content: dogs(10) });
+    expect(w.dropped).toBe(0);
+    // Types the caller names are held, bookkeeping included when asked for.
+    await store.append(id, [{ type: "observation", data: "seen" }, { type: "summary", data: "so far" }, { type: "tool_call", data: { id: "t1" } }, { type: "tool_result", data: { toolCallId: "t1" } }]);
+    expect((await store.context(id).window({ maxTokens: 1000 })).events.map((e) => e.type)).toEqual(["message", "summary", "tool_call", "tool_result"]);
+    const named = await store.context(id).window({ maxTokens: 1000, types: ["message", "observation", "restore"] });
+    expect(named.events.map((e) => e.type)).toEqual(["message", "restore", "observation"]);
+  });
+
   it("keeps pinned events and the newest events that fit, by hand-computed counts", async () => {
     await using store = await make();
     const { id } = await store.createContext();

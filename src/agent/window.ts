@@ -22,6 +22,12 @@ import {
 } from "./tokens.js";
 import type { CallOptions, ContextEvent, CoreStore, EventType, JsonValue } from "../core/types.js";
 
+/**
+ * The event types a window holds unless told otherwise: the conversation — messages, tool
+ * calls and their results, summaries and system prompts.
+ */
+export const WINDOW_EVENT_TYPES: readonly EventType[] = ["message", "tool_call", "tool_result", "summary", "system"];
+
 /** The steps a window applies. `recent` (the budget fit) always applies; `dedupe` is optional. */
 export type WindowStrategy = "dedupe" | "recent";
 
@@ -33,7 +39,13 @@ export interface WindowOptions extends CallOptions {
   reserveTokens?: number;
   /** The encoding to count with; stored counts are used only for the default. @default "o200k_base" */
   encoding?: TokenEncoding | string;
-  /** Only events of these types are considered (pinned types are always considered). */
+  /**
+   * Only events of these types are considered (pinned types are always considered). By
+   * default the conversation ({@link WINDOW_EVENT_TYPES}): not the store's bookkeeping
+   * (`state`, `snapshot`, `restore`, `task_*`, `model_usage`…), which would crowd the user's
+   * messages out of a small budget. Name your own types here to have them in the window.
+   * @default WINDOW_EVENT_TYPES
+   */
   types?: EventType[];
   /**
    * Event types always kept, whatever their age (queried by type). An event whose
@@ -84,9 +96,8 @@ export interface ContextWindow {
   /** Tokens of the events (overhead included) and of the summary. */
   tokens: number;
   /**
-   * Events of the history (of the considered types) left out of the window. Without a
-   * `types` filter it is arithmetic on sequence numbers; with one, the events older than
-   * those read are counted with a `countEvents` query.
+   * Events of the history (of the considered types) left out of the window; the events older
+   * than those read are counted with a `countEvents` query.
    */
   dropped: number;
   /** Of those, how many were older duplicates removed by `dedupe`. */
@@ -151,7 +162,8 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   const useStored = tokenizer.encoding === DEFAULT_ENCODING;
   const summarizer: Summarizer | undefined =
     options.summarize === true ? extractiveSummary : typeof options.summarize === "function" ? options.summarize : undefined;
-  const { signal, types } = options;
+  const { signal } = options;
+  const types = options.types ?? [...WINDOW_EVENT_TYPES];
   const pinnedTypes = options.pinned ?? ["system"];
   const cost = (e: ContextEvent): number => (useStored && e.tokens !== null ? e.tokens : tokenizer.countEvent(e)) + overhead;
 
@@ -165,11 +177,7 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
   }
-  // The oldest held event: without a type filter, held events are contiguous from it (compaction
-  // drops a prefix), so the count of unread older events is arithmetic, not a scan.
-  let firstSeq: number | undefined;
   const head = await store.readEvents(contextId, { types, order: "asc", limit: Math.max(1, pinScanLimit), signal });
-  if (types === undefined) firstSeq = head.items[0]?.seq;
   if (pinScanLimit > 0) for (const e of head.items) if (e.metadata["pinned"] === true) pinned.set(e.seq, e);
   let used = 0;
   for (const e of pinned.values()) used += cost(e);
@@ -300,13 +308,11 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   const events = [...pinned.values(), ...kept.flatMap((u) => u.events)].sort((a, b) => a.seq - b.seq);
   let dropped = readDropped;
   if (!exhausted && oldestRead !== undefined) {
-    const older =
-      firstSeq !== undefined
-        ? oldestRead - firstSeq
-        : await store.countEvents(contextId, { beforeSeq: oldestRead, ...(types !== undefined && { types }), signal });
+    // A window always filters by type, so the older events of those types are counted, not computed from seqs.
+    const older = await store.countEvents(contextId, { beforeSeq: oldestRead, types, signal });
     // Pinned events older than the scan are not dropped.
     let pinnedOlder = 0;
-    for (const seq of pinned.keys()) if (seq < oldestRead && (types === undefined || types.includes(pinned.get(seq)!.type))) pinnedOlder++;
+    for (const seq of pinned.keys()) if (seq < oldestRead && types.includes(pinned.get(seq)!.type)) pinnedOlder++;
     dropped += older - pinnedOlder;
   }
   const result: ContextWindow = {
