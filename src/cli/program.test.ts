@@ -213,9 +213,13 @@ describe("contextd CLI", () => {
   });
 
   it("doctor says what is fine and what is wrong, with a fix", async () => {
-    const ok = await cli(["--store", `sqlite:${join(dir, "doc.db")}`, "doctor"]);
+    const fresh = join(dir, "doctor-data", "doc.db");
+    const ok = await cli(["--store", `sqlite:${fresh}`, "doctor"]);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/ok\s+store/);
+    expect(ok.out).toMatch(/ok\s+store\s+.*no store yet at .*doc\.db; the first command that writes creates it/);
+    expect(ok.out).toMatch(/ok\s+data dir\s+.*doctor-data will be created/);
+    // Checking only reads: nothing was created.
+    expect(existsSync(join(dir, "doctor-data"))).toBe(false);
     const foreign = join(dir, "foreign.db");
     writeFileSync(foreign, "this is not a database");
     const bad = await cli(["--store", `sqlite:${foreign}`, "doctor"]);
