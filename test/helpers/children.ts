@@ -10,7 +10,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const GUARD = fileURLToPath(new URL("./orphan-guard.mjs", import.meta.url));
 
@@ -31,7 +31,8 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CONTEXTD_")) env[k] = v;
   env[CHILD_MARKER] = runId();
   env.CONTEXTD_TEST_OWNER = String(process.pid);
-  env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--import=${GUARD}`].filter(Boolean).join(" ");
+  // A file URL: no space or quote in a path can break NODE_OPTIONS apart.
+  env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--import=${pathToFileURL(GUARD).href}`].filter(Boolean).join(" ");
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
