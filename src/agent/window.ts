@@ -23,10 +23,21 @@ import {
 import type { CallOptions, ContextEvent, CoreStore, EventType, JsonValue } from "../core/types.js";
 
 /**
- * The event types a window holds unless told otherwise: the conversation — messages, tool
- * calls and their results, summaries and system prompts.
+ * The event types a window leaves out unless `types` says otherwise: the store's and the task
+ * scope's bookkeeping, which would crowd the conversation (messages, tool calls and results,
+ * summaries, and any type of your own) out of a small budget.
  */
-export const WINDOW_EVENT_TYPES: readonly EventType[] = ["message", "tool_call", "tool_result", "summary", "system"];
+export const WINDOW_EXCLUDED_TYPES: readonly EventType[] = [
+  "state",
+  "snapshot",
+  "restore",
+  "task_start",
+  "task_end",
+  "model_usage",
+  "metadata",
+  "resource",
+  "file_operation",
+];
 
 /** The steps a window applies. `recent` (the budget fit) always applies; `dedupe` is optional. */
 export type WindowStrategy = "dedupe" | "recent";
@@ -41,10 +52,10 @@ export interface WindowOptions extends CallOptions {
   encoding?: TokenEncoding | string;
   /**
    * Only events of these types are considered (pinned types are always considered). By
-   * default the conversation ({@link WINDOW_EVENT_TYPES}): not the store's bookkeeping
-   * (`state`, `snapshot`, `restore`, `task_*`, `model_usage`…), which would crowd the user's
-   * messages out of a small budget. Name your own types here to have them in the window.
-   * @default WINDOW_EVENT_TYPES
+   * default every type but the bookkeeping of {@link WINDOW_EXCLUDED_TYPES} (`state`,
+   * `snapshot`, `restore`, `task_*`, `model_usage`…): the conversation, your own types
+   * included. Name `state` here, for example, to have state changes in the window.
+   * @default all but WINDOW_EXCLUDED_TYPES
    */
   types?: EventType[];
   /**
@@ -96,8 +107,9 @@ export interface ContextWindow {
   /** Tokens of the events (overhead included) and of the summary. */
   tokens: number;
   /**
-   * Events of the history (of the considered types) left out of the window; the events older
-   * than those read are counted with a `countEvents` query.
+   * Events of the history (of the considered types) left out of the window. Without a
+   * `types` filter it is arithmetic on sequence numbers less a count of the (rare) bookkeeping
+   * events; with one, the events older than those read are counted with a `countEvents` query.
    */
   dropped: number;
   /** Of those, how many were older duplicates removed by `dedupe`. */
@@ -162,9 +174,12 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   const useStored = tokenizer.encoding === DEFAULT_ENCODING;
   const summarizer: Summarizer | undefined =
     options.summarize === true ? extractiveSummary : typeof options.summarize === "function" ? options.summarize : undefined;
-  const { signal } = options;
-  const types = options.types ?? [...WINDOW_EVENT_TYPES];
+  const { signal, types } = options;
   const pinnedTypes = options.pinned ?? ["system"];
+  // Without a `types` filter the history is read as it is stored (one index range, the cheap
+  // path) and the bookkeeping is skipped as it is read; pinned types are held even if excluded.
+  const excluded = types === undefined ? new Set<string>(WINDOW_EXCLUDED_TYPES.filter((t) => !pinnedTypes.includes(t))) : null;
+  const considered = (e: ContextEvent): boolean => excluded === null || !excluded.has(e.type);
   const cost = (e: ContextEvent): number => (useStored && e.tokens !== null ? e.tokens : tokenizer.countEvent(e)) + overhead;
 
   // 1. Pinned events: by type (all of them), and by flag among the oldest events.
@@ -177,8 +192,12 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
   }
+  // The oldest held event: without a type filter, held events are contiguous from it (compaction
+  // drops a prefix), so the count of unread older events is arithmetic, not a scan.
+  let firstSeq: number | undefined;
   const head = await store.readEvents(contextId, { types, order: "asc", limit: Math.max(1, pinScanLimit), signal });
-  if (pinScanLimit > 0) for (const e of head.items) if (e.metadata["pinned"] === true) pinned.set(e.seq, e);
+  if (types === undefined) firstSeq = head.items[0]?.seq;
+  if (pinScanLimit > 0) for (const e of head.items) if (e.metadata["pinned"] === true && considered(e)) pinned.set(e.seq, e);
   let used = 0;
   for (const e of pinned.values()) used += cost(e);
 
@@ -203,7 +222,7 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
     read += page.items.length;
     for (const e of page.items) {
       oldestRead = e.seq;
-      if (pinned.has(e.seq)) continue;
+      if (pinned.has(e.seq) || !considered(e)) continue;
       if (e.metadata["pinned"] === true) {
         pinned.set(e.seq, e);
         used += cost(e);
@@ -308,11 +327,20 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   const events = [...pinned.values(), ...kept.flatMap((u) => u.events)].sort((a, b) => a.seq - b.seq);
   let dropped = readDropped;
   if (!exhausted && oldestRead !== undefined) {
-    // A window always filters by type, so the older events of those types are counted, not computed from seqs.
-    const older = await store.countEvents(contextId, { beforeSeq: oldestRead, types, signal });
+    let older: number;
+    if (firstSeq !== undefined) {
+      // Held events are contiguous from the first one (compaction drops a prefix): arithmetic,
+      // less the excluded bookkeeping among them, counted by type (few, so the count is cheap).
+      older = oldestRead - firstSeq;
+      if (excluded !== null && excluded.size > 0) {
+        older -= await store.countEvents(contextId, { beforeSeq: oldestRead, types: [...excluded], signal });
+      }
+    } else {
+      older = await store.countEvents(contextId, { beforeSeq: oldestRead, ...(types !== undefined && { types }), signal });
+    }
     // Pinned events older than the scan are not dropped.
     let pinnedOlder = 0;
-    for (const seq of pinned.keys()) if (seq < oldestRead && types.includes(pinned.get(seq)!.type)) pinnedOlder++;
+    for (const seq of pinned.keys()) if (seq < oldestRead && (types === undefined || types.includes(pinned.get(seq)!.type))) pinnedOlder++;
     dropped += older - pinnedOlder;
   }
   const result: ContextWindow = {
