@@ -37,6 +37,8 @@ export const WINDOW_EXCLUDED_TYPES: readonly EventType[] = [
   "metadata",
   "resource",
   "file_operation",
+  // AIECS_IMPORT_EVENT (formats/aiecs.ts), named here so the light client does not load the importer.
+  "aiecs_import",
 ];
 
 /** The steps a window applies. `recent` (the budget fit) always applies; `dedupe` is optional. */
