@@ -6,5 +6,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Every process a test starts is stopped when its test ends (setupFiles) and, as a last
+    // resort, when the run ends (globalSetup): see test/helpers/children.ts.
+    globalSetup: ["test/setup/global.ts"],
+    setupFiles: ["test/setup/processes.ts"],
   },
 });

@@ -24,7 +24,7 @@ export type {
 } from "./agent/task-types.js";
 export { withTask } from "./agent/with-task.js";
 export type { WithTaskOptions } from "./agent/with-task.js";
-export { buildWindow, toolCallId, windowMessages } from "./agent/window.js";
+export { WINDOW_EXCLUDED_TYPES, buildWindow, toolCallId, windowMessages } from "./agent/window.js";
 export type { ChatMessage, ContextWindow, WindowOptions, WindowStrategy, WindowSummary } from "./agent/window.js";
 export { optimize } from "./agent/optimize.js";
 export type { OptimizeBudget, OptimizeOptions, OptimizeResult } from "./agent/optimize.js";

@@ -23,6 +23,12 @@ export interface OpenStoreOptions extends StoreOptions {
   dataDir?: string;
   /** SQLite durability: NORMAL survives a process crash, FULL also a power loss. @default "NORMAL" */
   synchronous?: "NORMAL" | "FULL";
+  /**
+   * Create a missing SQLite store (the file and its directory). `false` (for tools that only
+   * read): a missing file is `NOT_FOUND` naming the path, and nothing is created.
+   * @default true
+   */
+  create?: boolean;
 }
 
 /** The SQLite file `openStore()` uses when given no URL. */
@@ -43,7 +49,7 @@ async function load<T>(what: string, importer: () => Promise<T>, install: string
 }
 
 /** Makes the driver a store URL names. */
-export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions, "synchronous"> = {}): Promise<Driver> {
+export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions, "synchronous" | "create"> = {}): Promise<Driver> {
   if (typeof url !== "string" || url.length === 0) throw invalidInput("url", "must be a store URL such as sqlite:./data.db");
   // `memory:` is the name this URL had before long-term memory existed; it still works.
   if (url === "in-memory:" || url === "in-memory:" || url === "memory://") return inMemoryDriver();
@@ -54,7 +60,7 @@ export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions,
     if (synchronous !== "NORMAL" && synchronous !== "FULL") throw invalidInput("url", "synchronous must be NORMAL or FULL");
     if (rest.length === 0) throw invalidInput("url", "sqlite: needs a path, e.g. sqlite:./data.db or sqlite::memory:");
     const { sqliteDriver } = await import("./drivers/sqlite/driver.js");
-    return sqliteDriver({ path: rest, synchronous });
+    return sqliteDriver({ path: rest, synchronous, ...(options.create === false && { create: false }) });
   }
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const parsed = new URL(url);
@@ -80,13 +86,17 @@ export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions,
  * const ctx = await store.createContext({ kind: "chat" });
  * ```
  * @throws `STORE_INCOMPATIBLE` / `CORRUPT` for a file that is not a usable contextd database
+ * @throws `NOT_FOUND` for a missing SQLite file when `create` is `false`
  */
 export async function openStore(target?: string | OpenStoreOptions, options: StoreOptions = {}): Promise<ContextStore> {
   const o: OpenStoreOptions = typeof target === "string" ? { ...options, url: target } : { ...options, ...target };
-  const { url, driver, dataDir, synchronous, ...storeOptions } = o;
+  const { url, driver, dataDir, synchronous, create, ...storeOptions } = o;
   const d =
     driver ??
-    (await driverFromUrl(url ?? `sqlite:${defaultStorePath(dataDir)}`, synchronous === undefined ? {} : { synchronous }));
+    (await driverFromUrl(url ?? `sqlite:${defaultStorePath(dataDir)}`, {
+      ...(synchronous !== undefined && { synchronous }),
+      ...(create !== undefined && { create }),
+    }));
   return createStore(d, storeOptions);
 }
 

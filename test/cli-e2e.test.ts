@@ -14,9 +14,9 @@ import { exportContexts, openStore } from "../src/index.js";
 import type { ContextEvent, ContextStore } from "../src/index.js";
 import { createClient } from "../src/client/index.js";
 import { allEvents } from "../src/testing/harness.js";
+import { childCwd, childEnv, track } from "./helpers/children.js";
 import { runCliProcess, startServerProcess } from "./helpers/cli-process.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const register = fileURLToPath(new URL("./helpers/register-ts.mjs", import.meta.url));
 const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 
@@ -39,7 +39,7 @@ interface CliChild {
 }
 
 function startCli(args: string[]): CliChild {
-  const child = spawn(process.execPath, ["--import", register, main, ...args], { cwd: root, env: { ...process.env } });
+  const child = track(spawn(process.execPath, ["--import", register, main, ...args], { cwd: childCwd(), env: childEnv() }));
   const lines: string[] = [];
   let partial = "";
   let stderr = "";
@@ -170,6 +170,45 @@ describe("contextd history --follow (child process)", { timeout: 120_000 }, () =
     } finally {
       await client.close();
       expect(await server.stop()).toBe(0);
+    }
+  });
+});
+
+describe("contextd history --follow as a table (child process)", { timeout: 120_000 }, () => {
+  it("live rows line up under the replayed table's columns and show a missing version as '-', like the replay", async () => {
+    const url = `sqlite:${join(dir, "follow-table.db")}`;
+    const store = await openStore(url);
+    try {
+      const { id } = await store.createContext({ kind: "chat" });
+      await store.append(id, { type: "message", data: "hello" });
+      await store.patchState(id, { step: 1 });
+      const follower = startCli(["--store", url, "history", id, "--follow"]);
+      const replay = await follower.waitForLines(3);
+      await store.append(id, { type: "tool_call", data: { n: 1 } });
+      await store.patchState(id, { step: 2 });
+      const lines = await follower.waitForLines(5);
+      expect(await stopWith(follower, "SIGINT")).toEqual({ code: 0, signal: null });
+
+      const header = replay[0] as string;
+      const starts = ["SEQ", "TIME", "TYPE", "VERSION", "DATA"].map((c) => header.indexOf(c));
+      expect(starts.every((at, i) => i === 0 || at > (starts[i - 1] as number))).toBe(true);
+      // Every row, replayed or live, has each cell starting at its column.
+      const cellsOf = (line: string): string[] => starts.map((at, i) => line.slice(at, starts[i + 1]).trim());
+      for (const line of lines.slice(1)) {
+        for (const [i, at] of starts.entries()) {
+          if (at > 0) expect(line[at - 1], `${JSON.stringify(line)} column ${i}`).toBe(" ");
+          expect(line[at], `${JSON.stringify(line)} column ${i}`).not.toBe(" ");
+        }
+      }
+      const rows = lines.slice(1).map(cellsOf);
+      expect(rows.map((r) => [r[0], r[2], r[3], r[4]])).toEqual([
+        ["1", "message", "-", "hello"],
+        ["2", "state", "2", '{"op":"merge","patch":{"step":1}}'],
+        ["3", "tool_call", "-", '{"n":1}'],
+        ["4", "state", "3", '{"op":"merge","patch":{"step":2}}'],
+      ]);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -21,6 +21,7 @@ import type { ContextStore } from "../src/index.js";
 import { serve } from "../src/server/index.js";
 import type { RunningServer } from "../src/server/index.js";
 import { buildSources } from "./fixtures/build-sources.js";
+import { childEnv, track } from "./helpers/children.js";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const TRACE = join(ROOT, "scripts", "import-trace.mjs");
@@ -33,12 +34,14 @@ interface Trace {
 
 /** Node with the environment minus contextd's variables, in a temp cwd; killed after `timeoutMs`. */
 function runNode(args: string[], cwd: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CONTEXTD_")));
+  const env = childEnv();
   return new Promise((done) => {
-    execFile(process.execPath, args, { cwd, env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    track(
+      execFile(process.execPath, args, { cwd, env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      done({ code, stdout, stderr });
-    });
+        done({ code, stdout, stderr });
+      }),
+    );
   });
 }
 

@@ -31,6 +31,7 @@ import type { ContextStore } from "../src/index.js";
 import { createKeyRing, generateApiKey, serve } from "../src/server/index.js";
 import type { RunningServer } from "../src/server/index.js";
 import { buildSources } from "./fixtures/build-sources.js";
+import { childEnv, track } from "./helpers/children.js";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
@@ -161,11 +162,13 @@ function workDir(built: string): string {
 }
 
 function runBlock(file: string, cwd: string, extraEnv: Record<string, string>): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CONTEXTD_"))), ...extraEnv };
+  const env = childEnv(extraEnv);
   return new Promise((done) => {
-    execFile(process.execPath, [file], { cwd, env, timeout: 60_000, killSignal: "SIGKILL", maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      done({ code: error === null ? 0 : (error.code ?? error.signal ?? "killed"), stdout, stderr });
-    });
+    track(
+      execFile(process.execPath, [file], { cwd, env, timeout: 60_000, killSignal: "SIGKILL", maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+        done({ code: error === null ? 0 : (error.code ?? error.signal ?? "killed"), stdout, stderr });
+      }),
+    );
   });
 }
 

@@ -125,6 +125,9 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
     const server = await startServerProcess(["--store", "in-memory:", "--keys", keys, "--host", "0.0.0.0", "--log-level", "warn"]);
     try {
       const url = server.url.replace("0.0.0.0", "127.0.0.1");
+      // The start-up line says that keys are required, and which file they came from.
+      expect(server.output()).toContain(`(in-memory:; requires an API key: 2 keys loaded from ${keys})`);
+      expect(a.stderr).toContain("now requires an API key on every request");
       expect((await fetch(`${url}/v1/contexts`)).status).toBe(401);
       const clientA = createClient({ url, apiKey: keyA });
       const c = await clientA.createContext({ id: "shared-name", state: { n: 1 } });

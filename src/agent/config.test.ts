@@ -56,6 +56,9 @@ describe("config", () => {
       unknown: ["CONTEXTD_LOGLEVEL"],
     });
     expect(loadConfig({ CONTEXTD_DATA_DIR: "/d" }).store).toBe("sqlite:/d/contextd.db");
+    // Read by the CLI, the server or the test harness: not typos.
+    const elsewhere = { CONTEXTD_KEYS: "k.json", CONTEXTD_URL: "http://x", CONTEXTD_TEST_CHILD: "run", CONTEXTD_TEST_POSTGRES_URL: "postgres://x/y" };
+    expect(loadConfig(elsewhere).unknown).toEqual([]);
   });
 
   it("names the variable, the value and what is allowed", () => {

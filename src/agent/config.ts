@@ -79,8 +79,11 @@ type Name = keyof typeof SPEC;
 /** The variables {@link loadConfig} reads. */
 export const CONFIG_VARIABLES: readonly Name[] = Object.keys(SPEC) as Name[];
 
-/** Variables read by other parts of contextd (server, CLI), not flagged as unknown here. */
-const KNOWN_ELSEWHERE = /^CONTEXTD_(HOST|PORT|API_KEYS?|CORS|.*_URL|CACHE|METRICS|AUTH.*|EMBEDDER.*)$/;
+/**
+ * Variables read by other parts of contextd (server, CLI) or by its tests and benchmarks
+ * (README, Development), not flagged as unknown here.
+ */
+const KNOWN_ELSEWHERE = /^CONTEXTD_(HOST|PORT|KEYS|API_KEYS?|URL|CORS|.*_URL|CACHE|METRICS|AUTH.*|EMBEDDER.*|TEST_.*|FUZZ_.*|BENCH_.*|DIST)$/;
 
 function read<N extends Name>(env: Record<string, string | undefined>, name: N): z.output<(typeof SPEC)[N]["schema"]> | undefined {
   const raw = env[name];

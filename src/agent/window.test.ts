@@ -32,6 +32,41 @@ const stores: [string, () => Promise<ContextStore>][] = [
 ];
 
 describe.each(stores)("window on %s", (_name, make) => {
+  it("holds the conversation by default, not state/snapshot/restore bookkeeping: a small budget after a snapshot and restore keeps the user's message", async () => {
+    await using store = await make();
+    const { id } = await store.createContext({ state: { step: 0 } });
+    await store.append(id, msg("user", 10));
+    await store.patchState(id, { step: 1, notes: dogs(20) });
+    await store.createSnapshot(id, { name: "before" });
+    await store.patchState(id, { step: 2 });
+    await store.restore(id, { snapshot: "before" });
+    const w = await store.context(id).window({ maxTokens: 100 });
+    expect(w.events.map((e) => e.type)).toEqual(["message"]);
+    expect(w.events[0]?.data).toEqual({ role: "user", content: dogs(10) });
+    expect(w.dropped).toBe(0);
+    // The caller's own types are conversation too; bookkeeping is held when named.
+    await store.append(id, [{ type: "observation", data: "seen" }, { type: "summary", data: "so far" }, { type: "tool_call", data: { id: "t1" } }, { type: "tool_result", data: { toolCallId: "t1" } }]);
+    await store.patchState(id, { step: 3 });
+    expect((await store.context(id).window({ maxTokens: 1000 })).events.map((e) => e.type)).toEqual(["message", "observation", "summary", "tool_call", "tool_result"]);
+    const named = await store.context(id).window({ maxTokens: 1000, types: ["message", "restore"] });
+    expect(named.events.map((e) => e.type)).toEqual(["message", "restore"]);
+  });
+
+  it("counts as dropped only the conversation left out, not the bookkeeping skipped (also past what it reads)", async () => {
+    await using store = await make();
+    const { id } = await store.createContext({ state: { n: 0 } });
+    for (let i = 1; i <= 6; i++) {
+      await store.append(id, msg("user", 10));
+      await store.patchState(id, { n: i });
+    }
+    // Each message costs 14: a budget of 30 keeps the 2 newest; pages of 2 stop reading early.
+    const w = await store.context(id).window({ maxTokens: 30, strategies: ["recent"], pageSize: 2 });
+    expect(w.events.map((e) => e.type)).toEqual(["message", "message"]);
+    expect(w.dropped).toBe(4);
+    const all = await store.context(id).window({ maxTokens: 30, strategies: ["recent"] });
+    expect(all.dropped).toBe(4);
+  });
+
   it("keeps pinned events and the newest events that fit, by hand-computed counts", async () => {
     await using store = await make();
     const { id } = await store.createContext();

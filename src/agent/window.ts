@@ -22,6 +22,25 @@ import {
 } from "./tokens.js";
 import type { CallOptions, ContextEvent, CoreStore, EventType, JsonValue } from "../core/types.js";
 
+/**
+ * The event types a window leaves out unless `types` says otherwise: the store's and the task
+ * scope's bookkeeping, which would crowd the conversation (messages, tool calls and results,
+ * summaries, and any type of your own) out of a small budget.
+ */
+export const WINDOW_EXCLUDED_TYPES: readonly EventType[] = [
+  "state",
+  "snapshot",
+  "restore",
+  "task_start",
+  "task_end",
+  "model_usage",
+  "metadata",
+  "resource",
+  "file_operation",
+  // AIECS_IMPORT_EVENT (formats/aiecs.ts), named here so the light client does not load the importer.
+  "aiecs_import",
+];
+
 /** The steps a window applies. `recent` (the budget fit) always applies; `dedupe` is optional. */
 export type WindowStrategy = "dedupe" | "recent";
 
@@ -33,7 +52,13 @@ export interface WindowOptions extends CallOptions {
   reserveTokens?: number;
   /** The encoding to count with; stored counts are used only for the default. @default "o200k_base" */
   encoding?: TokenEncoding | string;
-  /** Only events of these types are considered (pinned types are always considered). */
+  /**
+   * Only events of these types are considered (pinned types are always considered). By
+   * default every type but the bookkeeping of {@link WINDOW_EXCLUDED_TYPES} (`state`,
+   * `snapshot`, `restore`, `task_*`, `model_usage`…): the conversation, your own types
+   * included. Name `state` here, for example, to have state changes in the window.
+   * @default all but WINDOW_EXCLUDED_TYPES
+   */
   types?: EventType[];
   /**
    * Event types always kept, whatever their age (queried by type). An event whose
@@ -85,8 +110,8 @@ export interface ContextWindow {
   tokens: number;
   /**
    * Events of the history (of the considered types) left out of the window. Without a
-   * `types` filter it is arithmetic on sequence numbers; with one, the events older than
-   * those read are counted with a `countEvents` query.
+   * `types` filter it is arithmetic on sequence numbers less a count of the (rare) bookkeeping
+   * events; with one, the events older than those read are counted with a `countEvents` query.
    */
   dropped: number;
   /** Of those, how many were older duplicates removed by `dedupe`. */
@@ -153,6 +178,10 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
     options.summarize === true ? extractiveSummary : typeof options.summarize === "function" ? options.summarize : undefined;
   const { signal, types } = options;
   const pinnedTypes = options.pinned ?? ["system"];
+  // Without a `types` filter the history is read as it is stored (one index range, the cheap
+  // path) and the bookkeeping is skipped as it is read; pinned types are held even if excluded.
+  const excluded = types === undefined ? new Set<string>(WINDOW_EXCLUDED_TYPES.filter((t) => !pinnedTypes.includes(t))) : null;
+  const considered = (e: ContextEvent): boolean => excluded === null || !excluded.has(e.type);
   const cost = (e: ContextEvent): number => (useStored && e.tokens !== null ? e.tokens : tokenizer.countEvent(e)) + overhead;
 
   // 1. Pinned events: by type (all of them), and by flag among the oldest events.
@@ -170,7 +199,7 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   let firstSeq: number | undefined;
   const head = await store.readEvents(contextId, { types, order: "asc", limit: Math.max(1, pinScanLimit), signal });
   if (types === undefined) firstSeq = head.items[0]?.seq;
-  if (pinScanLimit > 0) for (const e of head.items) if (e.metadata["pinned"] === true) pinned.set(e.seq, e);
+  if (pinScanLimit > 0) for (const e of head.items) if (e.metadata["pinned"] === true && considered(e)) pinned.set(e.seq, e);
   let used = 0;
   for (const e of pinned.values()) used += cost(e);
 
@@ -195,7 +224,7 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
     read += page.items.length;
     for (const e of page.items) {
       oldestRead = e.seq;
-      if (pinned.has(e.seq)) continue;
+      if (pinned.has(e.seq) || !considered(e)) continue;
       if (e.metadata["pinned"] === true) {
         pinned.set(e.seq, e);
         used += cost(e);
@@ -300,10 +329,17 @@ export async function buildWindow(store: CoreStore, contextId: string, options: 
   const events = [...pinned.values(), ...kept.flatMap((u) => u.events)].sort((a, b) => a.seq - b.seq);
   let dropped = readDropped;
   if (!exhausted && oldestRead !== undefined) {
-    const older =
-      firstSeq !== undefined
-        ? oldestRead - firstSeq
-        : await store.countEvents(contextId, { beforeSeq: oldestRead, ...(types !== undefined && { types }), signal });
+    let older: number;
+    if (firstSeq !== undefined) {
+      // Held events are contiguous from the first one (compaction drops a prefix): arithmetic,
+      // less the excluded bookkeeping among them, counted by type (few, so the count is cheap).
+      older = oldestRead - firstSeq;
+      if (excluded !== null && excluded.size > 0) {
+        older -= await store.countEvents(contextId, { beforeSeq: oldestRead, types: [...excluded], signal });
+      }
+    } else {
+      older = await store.countEvents(contextId, { beforeSeq: oldestRead, ...(types !== undefined && { types }), signal });
+    }
     // Pinned events older than the scan are not dropped.
     let pinnedOlder = 0;
     for (const seq of pinned.keys()) if (seq < oldestRead && (types === undefined || types.includes(pinned.get(seq)!.type))) pinnedOlder++;

@@ -23,8 +23,11 @@ export function describeTarget(options: GlobalOptions, env: NodeJS.ProcessEnv): 
   return `store ${options.store ?? env.CONTEXTD_STORE ?? "sqlite:./.contextd/contextd.db (default)"}`;
 }
 
-/** Opens the store the options name. The caller closes it. */
-export async function connect(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<ContextStore> {
+/**
+ * Opens the store the options name. The caller closes it. With `access: "read"` a missing
+ * embedded store is `NOT_FOUND` naming the path, and nothing is created.
+ */
+export async function connect(options: GlobalOptions, env: NodeJS.ProcessEnv, access: "read" | "write" = "write"): Promise<ContextStore> {
   const url = options.url ?? env.CONTEXTD_URL;
   let store: ContextStore;
   if (url) {
@@ -32,7 +35,8 @@ export async function connect(options: GlobalOptions, env: NodeJS.ProcessEnv): P
     store = createClient({ url, ...(apiKey ? { apiKey } : {}) });
   } else {
     const target = options.store ?? env.CONTEXTD_STORE;
-    store = target ? await openStore(target) : await openStore();
+    const create = access === "write";
+    store = await openStore(target ? { url: target, create } : { create });
   }
   const tenant = options.tenant ?? env.CONTEXTD_TENANT;
   return tenant ? store.withTenant(tenant) : store;

@@ -7,10 +7,18 @@ import { invalidInput } from "../index.js";
 import type { ContextEvent, ContextStatus, ContextStore, EventQuery, ListContextsQuery, SearchHit, SearchQuery } from "../index.js";
 import type { GlobalOptions } from "./connect.js";
 import type { CliIo } from "./output.js";
-import { printFields, printJson, printTable, println } from "./output.js";
+import { printFields, printJson, printRow, printTable, println } from "./output.js";
+import type { TableLayout } from "./output.js";
 
-/** Runs `fn` with the store the global options name, and closes it. */
-export type WithStore = <T>(command: Command, fn: (store: ContextStore, options: GlobalOptions) => Promise<T>) => Promise<T>;
+/**
+ * Runs `fn` with the store the global options name, and closes it. A command that only reads
+ * passes `"read"`: it never creates a store (a missing one is `NOT_FOUND` naming the path).
+ */
+export type WithStore = <T>(
+  command: Command,
+  fn: (store: ContextStore, options: GlobalOptions) => Promise<T>,
+  access?: "read" | "write",
+) => Promise<T>;
 
 function count(text: string, flag: string): number {
   const n = Number(text);
@@ -21,6 +29,10 @@ function count(text: string, flag: string): number {
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").filter((v) => v.length > 0)];
 }
+
+const EVENT_COLUMNS = ["seq", "time", "type", "version", "data"];
+// Room for what later events likely hold: 6-digit seqs, ISO times, common type names.
+const FOLLOW_WIDTHS = [6, "2025-01-01T00:00:00.000Z".length, "tool_result".length, 7];
 
 function eventRow(e: ContextEvent): unknown[] {
   return [e.seq, e.timestamp, e.type, e.version, e.data];
@@ -105,6 +117,7 @@ async function follow(
 /** Registers the data commands. */
 export function registerDataCommands(program: Command, io: CliIo, withStore: WithStore): void {
   const out = io.stdout;
+  const readStore: WithStore = (command, fn) => withStore(command, fn, "read");
 
   program
     .command("ls")
@@ -116,7 +129,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--status <status>", "active or archived")
     .option("--limit <n>", "at most this many", "100")
     .action(async (o: { kind?: string; user?: string; chat?: string; agent?: string; status?: string; limit: string }, command: Command) =>
-      withStore(command, async (store, g) => {
+      readStore(command, async (store, g) => {
         const query: ListContextsQuery = { limit: count(o.limit, "--limit") };
         if (o.kind) query.kind = o.kind;
         if (o.user) query.userId = o.user;
@@ -138,7 +151,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .command("show <id>")
     .description("show a context: identity, owners, version, state")
     .action(async (id: string, _o: unknown, command: Command) =>
-      withStore(command, async (store, g) => {
+      readStore(command, async (store, g) => {
         const [info, state] = await Promise.all([store.getContext(id), store.getState(id)]);
         if (g.json) return printJson(out, { ...info, state: state.state });
         printFields(out, [
@@ -171,7 +184,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--after <seq>", "only events after this seq")
     .option("--follow", "keep watching for new events (Ctrl-C to stop)")
     .action(async (id: string, o: { type?: string[]; limit: string; after?: string; follow?: boolean }, command: Command) =>
-      withStore(command, async (store, g) => {
+      readStore(command, async (store, g) => {
         const limit = count(o.limit, "--limit");
         let events: ContextEvent[];
         if (o.after !== undefined) {
@@ -181,10 +194,12 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
         } else {
           events = await store.lastEvents(id, limit, o.type ? { types: o.type } : {});
         }
+        // Live rows (--follow) are printed in the columns of the table printed first, with the same cell format.
+        let layout: TableLayout | undefined;
         const print = (list: ContextEvent[], header: boolean): void => {
           if (g.json) for (const e of list) println(out, JSON.stringify(e));
-          else if (header) printTable(out, ["seq", "time", "type", "version", "data"], list.map(eventRow), 80);
-          else for (const e of list) println(out, eventRow(e).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join("  "));
+          else if (header || layout === undefined) layout = printTable(out, EVENT_COLUMNS, list.map(eventRow), 80, o.follow ? FOLLOW_WIDTHS : []);
+          else for (const e of list) printRow(out, layout, eventRow(e));
         };
         if (!o.follow) return print(events, true);
         await follow(store, id, events, o.type, print);
@@ -198,7 +213,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--type <type>", "only this type (repeatable, or comma-separated)", collect)
     .option("--limit <n>", "at most this many hits (default 20, at most 1000)")
     .action(async (words: string[], o: { context?: string; type?: string[]; limit?: string }, command: Command) =>
-      withStore(command, async (store, g) => {
+      readStore(command, async (store, g) => {
         const text = words.join(" ");
         const query: SearchQuery = { text };
         if (o.context !== undefined) query.contextId = o.context;
@@ -225,7 +240,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .description("the state of a context, now or at a past version")
     .option("--at <version>", "the state at this version")
     .action(async (id: string, o: { at?: string }, command: Command) =>
-      withStore(command, async (store, g) => {
+      readStore(command, async (store, g) => {
         const record = o.at === undefined ? await store.getState(id) : await store.stateAt(id, { version: count(o.at, "--at") });
         if (g.json) return printJson(out, record);
         println(io.stderr, `version ${record.version}`);
@@ -237,7 +252,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .command("diff <id> <from> <to>")
     .description("the JSON Patch between two versions")
     .action(async (id: string, from: string, to: string, _o: unknown, command: Command) =>
-      withStore(command, async (store, g) => {
+      readStore(command, async (store, g) => {
         const ops = await store.diff(id, count(from, "from"), count(to, "to"));
         if (g.json) return printJson(out, ops);
         if (ops.length === 0) return println(out, "(no changes)");

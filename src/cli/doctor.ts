@@ -2,7 +2,7 @@
  * `contextd doctor`: checks the Node version, the store (or server), the keys file and the
  * data directory, and says what is wrong and how to fix it.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { isContextError } from "../index.js";
@@ -33,7 +33,8 @@ async function storeCheck(options: GlobalOptions, env: NodeJS.ProcessEnv): Promi
   const target = describeTarget(options, env);
   let store;
   try {
-    store = await connect(options, env);
+    // A check only reads: it never creates the store it checks.
+    store = await connect(options, env, "read");
     const health = await store.health({ signal: AbortSignal.timeout(10_000) });
     await store.listContexts({ limit: 1 });
     return health.ok
@@ -42,6 +43,9 @@ async function storeCheck(options: GlobalOptions, env: NodeJS.ProcessEnv): Promi
   } catch (e) {
     const code = isContextError(e) ? e.code : "ERROR";
     const message = e instanceof Error ? e.message : String(e);
+    if (code === "NOT_FOUND" && isContextError(e) && typeof e.details.path === "string") {
+      return { name: "store", ok: true, detail: `${target}: no store yet at ${e.details.path}; the first command that writes creates it` };
+    }
     const fixes: Record<string, string> = {
       UNAUTHORIZED: "pass a valid key with --api-key or CONTEXTD_API_KEY (contextd keys create on the server)",
       FORBIDDEN: "this key lacks a scope or is bound to another tenant; create one with the right --tenant/--scope",
@@ -78,10 +82,12 @@ function dataDirCheck(options: GlobalOptions, env: NodeJS.ProcessEnv): Check | n
   const target = options.url ?? env.CONTEXTD_URL ? null : (options.store ?? env.CONTEXTD_STORE ?? "sqlite:./.contextd/contextd.db");
   if (target === null || !target.startsWith("sqlite:") || target.includes(":memory:")) return null;
   const dir = resolve(dirname(target.slice("sqlite:".length).split("?")[0] ?? "."));
+  // Nothing is created: a missing directory is fine when its nearest existing parent is writable.
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    return { name: "data dir", ok: true, detail: `${dir} is writable` };
+    accessSync(existing, constants.W_OK);
+    return { name: "data dir", ok: true, detail: existing === dir ? `${dir} is writable` : `${dir} will be created (${existing} is writable)` };
   } catch {
     return { name: "data dir", ok: false, detail: `${dir} is not writable`, fix: `make ${dir} writable or choose another --store path` };
   }

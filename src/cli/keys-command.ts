@@ -45,6 +45,12 @@ export function registerKeysCommand(program: Command, io: CliIo, json: () => boo
       if (json()) return printJson(io.stdout, { key, id: record.id, tenant: record.tenant, scopes: record.scopes, file: o.keys });
       println(io.stdout, key);
       println(io.stderr, `created key ${record.id} for tenant ${record.tenant} (${record.scopes.join(",")}) in ${o.keys}; store it now, it is not shown again`);
+      // Said here because nothing else would: from now on a plain `contextd serve` (npm start) loads this file.
+      const serveFlag = o.keys === defaultKeysFile(io.env) ? "" : ` --keys ${o.keys}`;
+      println(
+        io.stderr,
+        `note: \`contextd serve${serveFlag}\` now requires an API key on every request (Authorization: Bearer <key>); a server already using ${o.keys} picks the change up within a second`,
+      );
     });
   keys
     .command("list")

@@ -27,22 +27,41 @@ function cell(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Prints rows as an aligned table with a header; long cells are cut at `maxWidth`. */
-export function printTable(out: Writable, columns: string[], rows: unknown[][], maxWidth = 60): void {
-  const text = rows.map((r) =>
-    r.map((v) => {
-      const s = cell(v).replace(/\s+/g, " ");
-      return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
-    }),
-  );
-  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  println(out, line(columns.map((c) => c.toUpperCase())));
-  for (const r of text) println(out, line(r));
+/** The column widths of a printed table, to print later rows in line with it ({@link printRow}). */
+export interface TableLayout {
+  widths: number[];
+  maxWidth: number;
+}
+
+function cells(row: unknown[], maxWidth: number): string[] {
+  return row.map((v) => {
+    const s = cell(v).replace(/\s+/g, " ");
+    return s.length > maxWidth ? `${s.slice(0, maxWidth - 1)}…` : s;
+  });
+}
+
+function line(texts: string[], widths: number[]): string {
+  return texts
+    .map((c, i) => c.padEnd(widths[i] ?? 0))
+    .join("  ")
+    .trimEnd();
+}
+
+/**
+ * Prints rows as an aligned table with a header; long cells are cut at `maxWidth`. Returns its
+ * layout; `minWidths` reserve room for rows printed later ({@link printRow}).
+ */
+export function printTable(out: Writable, columns: string[], rows: unknown[][], maxWidth = 60, minWidths: number[] = []): TableLayout {
+  const text = rows.map((r) => cells(r, maxWidth));
+  const widths = columns.map((c, i) => Math.max(c.length, minWidths[i] ?? 0, ...text.map((r) => (r[i] ?? "").length)));
+  println(out, line(columns.map((c) => c.toUpperCase()), widths));
+  for (const r of text) println(out, line(r, widths));
+  return { widths, maxWidth };
+}
+
+/** Prints one more row of a table printed before, in its columns and with the same cell format. */
+export function printRow(out: Writable, layout: TableLayout, row: unknown[]): void {
+  println(out, line(cells(row, layout.maxWidth), layout.widths));
 }
 
 /** Prints `key: value` pairs aligned. */

@@ -1,4 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -140,6 +142,59 @@ describe("contextd CLI", () => {
     expect((await cli(["--help"])).code).toBe(0);
   });
 
+  it("commands that only read never create a store: a missing SQLite file is NOT_FOUND naming the path, and nothing is made", async () => {
+    const parent = join(dir, "nonexistent", "dir");
+    const file = join(parent, "x.db");
+    for (const args of [["ls"], ["show", "c"], ["history", "c"], ["state", "c"], ["search", "word"], ["diff", "c", "1", "2"], ["export"]]) {
+      const r = await cli(["--store", `sqlite:${file}`, ...args]);
+      expect({ code: r.code, out: r.out, err: r.err }, args.join(" ")).toEqual({
+        code: 1,
+        out: "",
+        err: `contextd: NOT_FOUND: no contextd store at ${file} (nothing was created; a command that writes creates it)\n`,
+      });
+    }
+    expect(existsSync(join(dir, "nonexistent"))).toBe(false);
+    // The default store, relative to the working directory, is not created either.
+    const defaultRead = await cli(["ls"], { CONTEXTD_STORE: `sqlite:${join(dir, "default", "contextd.db")}` });
+    expect(defaultRead.err).toMatch(/^contextd: NOT_FOUND: no contextd store at /);
+    expect(existsSync(join(dir, "default"))).toBe(false);
+    // A command that writes creates it.
+    writeFileSync(join(dir, "empty.jsonl"), (await cli(["--store", "in-memory:", "export"])).out);
+    const imported = await cli(["--store", `sqlite:${file}`, "import", join(dir, "empty.jsonl")]);
+    expect(imported.code, imported.err).toBe(0);
+    expect(existsSync(file)).toBe(true);
+    expect((await cli(["--store", `sqlite:${file}`, "ls"])).code).toBe(0);
+  });
+
+  it("import of a missing file or a directory: contextd's error line and code, not Node's ENOENT/EISDIR, and no store is created", async () => {
+    const db = join(dir, "import-target.db");
+    const missing = await cli(["--store", `sqlite:${db}`, "import", join(dir, "missing.jsonl")]);
+    expect({ code: missing.code, err: missing.err }).toEqual({ code: 1, err: `contextd: NOT_FOUND: no file ${join(dir, "missing.jsonl")} to import\n` });
+    const directory = await cli(["--store", `sqlite:${db}`, "import", dir]);
+    expect({ code: directory.code, err: directory.err }).toEqual({
+      code: 1,
+      err: `contextd: INVALID_INPUT: ${dir} is a directory: import takes a JSON Lines file made by \`contextd export\`\n`,
+    });
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it("serve with a port out of range or in use: contextd's error line and code, not Node's message", async () => {
+    const big = await cli(["--store", "in-memory:", "serve", "--port", "99999"]);
+    expect({ code: big.code, err: big.err }).toEqual({ code: 1, err: "contextd: INVALID_INPUT: --port: must be from 0 to 65535 (0 picks a free one), got 99999\n" });
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const busy = await cli(["--store", "in-memory:", "serve", "--port", String(port)]);
+      expect({ code: busy.code, err: busy.err }).toEqual({
+        code: 1,
+        err: `contextd: ALREADY_EXISTS: 127.0.0.1:${port} is already in use: stop what listens there, or pick another port (--port, 0 picks a free one)\n`,
+      });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
   it("keys create, list and revoke; the secret is shown once and stored hashed", async () => {
     const created = await cli(["keys", "create", "--tenant", "team", "--scope", "read,write", "--label", "ci"]);
     expect(created.code).toBe(0);
@@ -150,14 +205,22 @@ describe("contextd CLI", () => {
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ tenant: "team" });
     expect(list[0]?.hash).toBeUndefined();
+    // Creating a key changes what a plain `contextd serve` does: the command says so.
+    expect(created.err).toContain(`note: \`contextd serve\` now requires an API key on every request (Authorization: Bearer <key>)`);
+    const elsewhere = await cli(["keys", "create", "--tenant", "team", "--keys", join(dir, "other-keys.json")]);
+    expect(elsewhere.err).toContain(`note: \`contextd serve --keys ${join(dir, "other-keys.json")}\` now requires an API key`);
     expect((await cli(["keys", "revoke", list[0]!.id])).out).toContain("revoked");
     expect((await cli(["keys", "create", "--tenant", "team", "--scope", "root"])).err).toMatch(/unknown scope/);
   });
 
   it("doctor says what is fine and what is wrong, with a fix", async () => {
-    const ok = await cli(["--store", `sqlite:${join(dir, "doc.db")}`, "doctor"]);
+    const fresh = join(dir, "doctor-data", "doc.db");
+    const ok = await cli(["--store", `sqlite:${fresh}`, "doctor"]);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/ok\s+store/);
+    expect(ok.out).toMatch(/ok\s+store\s+.*no store yet at .*doc\.db; the first command that writes creates it/);
+    expect(ok.out).toMatch(/ok\s+data dir\s+.*doctor-data will be created/);
+    // Checking only reads: nothing was created.
+    expect(existsSync(join(dir, "doctor-data"))).toBe(false);
     const foreign = join(dir, "foreign.db");
     writeFileSync(foreign, "this is not a database");
     const bad = await cli(["--store", `sqlite:${foreign}`, "doctor"]);

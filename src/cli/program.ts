@@ -45,9 +45,9 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       writeErr: (s) => io.stderr.write(s),
     });
 
-  const withStore: WithStore = async (command, fn) => {
+  const withStore: WithStore = async (command, fn, access = "write") => {
     const global = command.optsWithGlobals<GlobalOptions>();
-    const store: ContextStore = await connect(global, io.env);
+    const store: ContextStore = await connect(global, io.env, access);
     try {
       return await fn(store, global);
     } finally {

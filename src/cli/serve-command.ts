@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT, then a graceful shutdown.
  */
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { pino } from "pino";
 import type { Level } from "pino";
@@ -73,6 +74,7 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
       if (!levels.includes(flags.logLevel)) throw invalidInput("--log-level", `use one of ${levels.join(", ")}`);
       const port = positiveInt(flags.port, "--port");
+      if (port > 65_535) throw invalidInput("--port", `must be from 0 to 65535 (0 picks a free one), got ${flags.port}`);
       const limits: Partial<ServerLimits> = {};
       if (flags.rateLimit !== undefined) {
         const n = positiveInt(flags.rateLimit, "--rate-limit");
@@ -102,7 +104,12 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
         await store.close();
         throw e;
       }
-      const auth = keys !== null && keys.size > 0 ? `API keys from ${keysPath}` : "no API keys (loopback only)";
+      const auth =
+        keysPath === undefined
+          ? "no API keys (loopback only)"
+          : keys !== null && keys.size > 0
+            ? `requires an API key: ${keys.size} key${keys.size === 1 ? "" : "s"} loaded from ${resolve(keysPath)}`
+            : `no API keys in ${resolve(keysPath)} (loopback only)`;
       println(io.stdout, `contextd listening on ${running.url} (${storeUrl ?? "sqlite:./.contextd/contextd.db"}; ${auth})`);
       println(io.stdout, `API docs: ${running.url}/docs`);
       started?.(running.url);

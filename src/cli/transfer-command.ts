@@ -3,12 +3,12 @@
  * idempotent). Import shows its progress on stderr: a bar on a terminal, plain lines
  * (`import: writing 200/600 events (33%)`) when `--progress` is given elsewhere.
  */
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, statSync } from "node:fs";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
-import { exportContexts, importContexts, invalidInput } from "../index.js";
+import { ContextError, exportContexts, importContexts, invalidInput } from "../index.js";
 import type { ContextStatus, ContextStore, ExportFilter, ImportResult } from "../index.js";
 import type { WithStore } from "./data-commands.js";
 import type { CliIo } from "./output.js";
@@ -56,6 +56,26 @@ async function write(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, "drain");
 }
 
+/**
+ * Checks the file to import before anything is opened: a missing file is `NOT_FOUND`, a
+ * directory or an unreadable path `INVALID_INPUT`, each naming the path.
+ */
+function checkImportFile(file: string): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ContextError("NOT_FOUND", `no file ${file} to import`, { cause: e, details: { path: file } });
+    throw new ContextError("INVALID_INPUT", `cannot read ${file} (${code ?? "unknown error"})`, { cause: e, details: { path: file } });
+  }
+  if (stat.isDirectory()) {
+    throw new ContextError("INVALID_INPUT", `${file} is a directory: import takes a JSON Lines file made by \`contextd export\``, {
+      details: { path: file },
+    });
+  }
+}
+
 /** Registers `export` and `import`. */
 export function registerTransferCommands(program: Command, io: CliIo, withStore: WithStore): void {
   program
@@ -63,7 +83,9 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
     .description("export contexts with state, history and snapshots as JSON Lines (filter: kind=… user=… chat=… agent=… status=… id=…)")
     .option("-o, --output <file>", "write here instead of stdout")
     .action(async (filterArgs: string[], o: { output?: string }, command: Command) =>
-      withStore(command, async (store) => {
+      withStore(
+        command,
+        async (store) => {
         const filter = parseExportFilter(filterArgs);
         const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
         let lines = 0;
@@ -76,7 +98,9 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
           await once(out, "close");
           println(io.stderr, `exported ${lines} lines to ${o.output}`);
         }
-      }),
+      },
+      "read",
+      ),
     );
 
   program
@@ -87,8 +111,9 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
     )
     .option("--progress", "show progress even when stderr is not a terminal (plain lines then)")
     .option("--no-progress", "never show progress (default: shown when stderr is a terminal and --json is not given)")
-    .action(async (file: string, o: { progress?: boolean }, command: Command) =>
-      withStore(command, async (store, g) => {
+    .action(async (file: string, o: { progress?: boolean }, command: Command) => {
+      checkImportFile(file);
+      return withStore(command, async (store, g) => {
         const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
         const show = o.progress ?? (tty && !g.json);
         const result = show
@@ -96,8 +121,8 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
           : await importContexts(store, createReadStream(file) as AsyncIterable<Uint8Array>);
         if (g.json) return printJson(io.stdout, result);
         println(io.stdout, `imported ${result.imported.length} contexts (${result.events} events); ${result.unchanged.length} already present and identical`);
-      }),
-    );
+      });
+    });
 }
 
 /** Counts the lines of a file as readline splits them (a last line without newline counts). */

@@ -359,7 +359,7 @@ export interface StoreHealth {
  * request.
  */
 export interface CoreStore extends AsyncDisposable {
-  /** The tenant this view acts in. @default "default" */
+  /** The tenant this view acts in (no I/O). @default "default" */
   readonly tenant: string;
   /**
    * The same store seen from another tenant (no I/O; shares connections with this view).
@@ -368,7 +368,7 @@ export interface CoreStore extends AsyncDisposable {
   withTenant(tenant: string): CoreStore;
 
   /**
-   * Creates a context at version 1 with its initial state.
+   * Creates a context at version 1 with its initial state. One transaction (plus the schema check of its kind).
    * @throws `ALREADY_EXISTS` when the id is taken in this tenant (even by an expired context);
    *   `SCHEMA_VIOLATION` when the state does not match its kind's schema
    */
@@ -378,15 +378,18 @@ export interface CoreStore extends AsyncDisposable {
    * @throws `NOT_FOUND` when it does not exist or has expired
    */
   getContext(id: string, options?: CallOptions): Promise<ContextInfo>;
-  /** A page of contexts matching the filters, by id; follow `nextCursor` for more. One indexed query per page. */
+  /**
+   * A page of contexts matching the filters, by id; follow `nextCursor` for more. One indexed query per page.
+   * @throws `INVALID_INPUT` for a bad filter, limit or cursor
+   */
   listContexts(query?: ListContextsQuery): Promise<Page<ContextInfo>>;
   /**
-   * Replaces the given fields (title, metadata, expiry, status); the state and version are unchanged.
+   * Replaces the given fields (title, metadata, expiry, status); the state and version are unchanged. One write.
    * @throws `NOT_FOUND`
    */
   updateContext(id: string, input: UpdateContextInput, options?: CallOptions): Promise<ContextInfo>;
   /**
-   * Sets the status to `archived` (still readable and writable; `listContexts` can filter on it).
+   * Sets the status to `archived` (still readable and writable; `listContexts` can filter on it). One write.
    * @throws `NOT_FOUND`
    */
   archiveContext(id: string, options?: CallOptions): Promise<ContextInfo>;
@@ -411,18 +414,18 @@ export interface CoreStore extends AsyncDisposable {
   replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
   /**
    * Applies an RFC 7396 JSON Merge Patch (`null` removes a key); the result must still be an
-   * object. Stores the patch, not the whole state, in the `state` event.
+   * object. Stores the patch, not the whole state, in the `state` event; one transaction.
    * @throws as {@link CoreStore.replaceState}
    */
   patchState(id: string, patch: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult>;
   /**
-   * Sets the value at a JSON Pointer path, creating missing objects on the way.
+   * Sets the value at a JSON Pointer path, creating missing objects on the way. One transaction.
    * @throws as {@link CoreStore.replaceState}; `INVALID_INPUT` when the path runs through a
    *   non-object or past the end of an array
    */
   setStateAt(id: string, path: StatePath, value: JsonValue, options?: StateWriteOptions): Promise<StateWriteResult>;
   /**
-   * Removes the value at a path.
+   * Removes the value at a path. One transaction.
    * @throws as {@link CoreStore.replaceState}; `NOT_FOUND` when nothing is at the path
    */
   removeStateAt(id: string, path: StatePath, options?: StateWriteOptions): Promise<StateWriteResult>;
@@ -473,17 +476,17 @@ export interface CoreStore extends AsyncDisposable {
   searchEvents(query: SearchQuery): Promise<SearchHit[]>;
 
   /**
-   * Stores a named recovery point (state, version, seq) and records a `snapshot` event.
+   * Stores a named recovery point (state, version, seq) and records a `snapshot` event, in one transaction.
    * @throws `NOT_FOUND`; `ALREADY_EXISTS` when the name is taken in this context
    */
   createSnapshot(id: string, input?: CreateSnapshotInput): Promise<Snapshot>;
   /**
-   * The context's snapshots, oldest first (with their states: mind the size).
+   * The context's snapshots, oldest first, in one read (with their states: mind the size).
    * @throws `NOT_FOUND`
    */
   listSnapshots(id: string, options?: CallOptions): Promise<Snapshot[]>;
   /**
-   * One snapshot by name.
+   * One snapshot by name. One indexed read.
    * @throws `NOT_FOUND` for the context or the name
    */
   getSnapshot(id: string, name: string, options?: CallOptions): Promise<Snapshot>;
@@ -495,42 +498,60 @@ export interface CoreStore extends AsyncDisposable {
   restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;
   /**
    * Creates a new context from the current state, a snapshot or a past version of this one;
-   * it records its parent and the parent's version.
+   * it records its parent and the parent's version. One transaction (a `stateAt` rebuild
+   * first for a past version); the history is not copied.
    * @throws `NOT_FOUND`; `ALREADY_EXISTS` for a taken id; `SCHEMA_VIOLATION`
    */
   fork(id: string, input?: ForkInput): Promise<ContextInfo>;
 
   /**
-   * Makes `contextId` the active context of `holder` (an agent or client id).
-   * @throws `NOT_FOUND` for the context
+   * Makes `contextId` the active context of `holder` (an agent or client id). One write.
+   * @throws `NOT_FOUND` for the context; `INVALID_INPUT` for a bad holder id
    */
   activate(holder: string, contextId: string, options?: CallOptions): Promise<void>;
-  /** Clears the active context of `holder`; returns the one that was active (or `null`). */
+  /**
+   * Clears the active context of `holder`; returns the one that was active (or `null`). One write.
+   * @throws `INVALID_INPUT` for a bad holder id
+   */
   deactivate(holder: string, options?: CallOptions): Promise<string | null>;
   /**
-   * Activates `contextId` for `holder` and returns the previously active one, atomically.
-   * @throws `NOT_FOUND` for the context
+   * Activates `contextId` for `holder` and returns the previously active one, atomically (one transaction).
+   * @throws `NOT_FOUND` for the context; `INVALID_INPUT` for a bad holder id
    */
   switchContext(holder: string, contextId: string, options?: CallOptions): Promise<string | null>;
-  /** The active context of `holder`, else its default, else `null` (a deleted or expired one counts as none). */
+  /**
+   * The active context of `holder`, else its default, else `null` (a deleted or expired one
+   * counts as none). One or two indexed reads.
+   * @throws `INVALID_INPUT` for a bad holder id
+   */
   currentContext(holder: string, options?: CallOptions): Promise<ContextInfo | null>;
   /**
-   * Sets (or with `null` clears) the default context of `holder`, used when none is active.
-   * @throws `NOT_FOUND` for the context
+   * Sets (or with `null` clears) the default context of `holder`, used when none is active. One write.
+   * @throws `NOT_FOUND` for the context; `INVALID_INPUT` for a bad holder id
    */
   setDefaultContext(holder: string, contextId: string | null, options?: CallOptions): Promise<void>;
 
   /**
    * Registers the JSON Schema every state of `kind` must match from the next write on
-   * (existing states are not re-checked). The revision increases with every put.
-   * @throws `INVALID_INPUT` for a schema that does not compile
+   * (existing states are not re-checked). The revision increases with every put. One write,
+   * plus compiling the schema (cached per revision).
+   * @throws `INVALID_INPUT` for a schema that does not compile or a bad kind
    */
   setSchema(kind: string, schema: JsonObject, options?: CallOptions): Promise<StateSchema>;
-  /** The schema of `kind`, or `null`. */
+  /**
+   * The schema of `kind`, or `null`. One read.
+   * @throws `INVALID_INPUT` for a bad kind
+   */
   getSchema(kind: string, options?: CallOptions): Promise<StateSchema | null>;
-  /** Every registered schema of the tenant. */
+  /**
+   * Every registered schema of the tenant. One read (grows with the number of kinds).
+   * @throws `CLOSED` / `DRIVER_UNAVAILABLE` only (from the store)
+   */
   listSchemas(options?: CallOptions): Promise<StateSchema[]>;
-  /** Removes the schema of `kind`; `false` when there was none. */
+  /**
+   * Removes the schema of `kind` (states of that kind are no longer checked); `false` when there was none. One write.
+   * @throws `INVALID_INPUT` for a bad kind
+   */
   deleteSchema(kind: string, options?: CallOptions): Promise<boolean>;
 
   /**
@@ -541,24 +562,35 @@ export interface CoreStore extends AsyncDisposable {
    */
   acquireLease(id: string, options: AcquireLeaseOptions): Promise<Lease>;
   /**
-   * Extends a lease this holder still has.
-   * @throws `LEASE_LOST` when the lease is no longer this holder's (expired and taken, or released)
+   * Extends a lease this holder still has. One write.
+   * @throws `NOT_FOUND`; `LEASE_LOST` when the lease is no longer this holder's (expired and taken, or released)
    */
   renewLease(id: string, lease: LeaseRef): Promise<Lease>;
-  /** Releases a lease; a stale token is a no-op (the lease has already moved on). @throws `NOT_FOUND` */
+  /**
+   * Releases a lease and wakes a waiter; a stale token is a no-op (the lease has already moved on). One write.
+   * @throws `NOT_FOUND`
+   */
   releaseLease(id: string, lease: LeaseRef): Promise<void>;
-  /** The current unexpired lease, or `null`. @throws `NOT_FOUND` */
+  /**
+   * The current unexpired lease, or `null`. One read.
+   * @throws `NOT_FOUND`
+   */
   getLease(id: string, options?: CallOptions): Promise<Lease | null>;
 
   /**
    * Replays events after `afterSeq`, then follows new ones live, from any process or node
    * sharing the backend: no gap, no duplicate. Ends on abort or `close()`; survives a backend
-   * outage (resumes from the last delivered seq). Holds a listener, not a connection, per watcher.
+   * outage (resumes from the last delivered seq). Reads the replay a page at a time, then
+   * holds a listener, not a connection, per watcher.
    * @throws `NOT_FOUND` (on the first `next()`)
    */
   watch(id: string, options?: WatchOptions): AsyncIterableIterator<ContextEvent>;
 
-  /** Deletes every expired context of this tenant with its history; returns how many. */
+  /**
+   * Deletes every expired context of this tenant with its history; returns how many. One
+   * indexed query, then a delete whose cost grows with the histories removed.
+   * @throws `CLOSED` / `DRIVER_UNAVAILABLE` only (from the store)
+   */
   purgeExpired(options?: CallOptions): Promise<number>;
   /**
    * Drops the history before `beforeSeq` after storing a checkpoint of the state then in
@@ -590,7 +622,10 @@ export interface CoreStore extends AsyncDisposable {
    * @throws `NOT_FOUND`; `VERSION_CONFLICT`; `ALREADY_EXISTS` when the new text is another memory's in the scope
    */
   updateMemory(id: string, update: MemoryUpdate, options?: MemoryWriteOptions): Promise<Memory>;
-  /** Deletes a memory (its history keeps a `delete` version). @throws `NOT_FOUND`; `VERSION_CONFLICT` */
+  /**
+   * Deletes a memory (its history keeps a `delete` version). One transaction.
+   * @throws `NOT_FOUND`; `VERSION_CONFLICT`
+   */
   deleteMemory(id: string, options?: MemoryWriteOptions): Promise<void>;
   /**
    * A page of live memories selected by scope, metadata filter, tags and time, by creation
@@ -606,11 +641,15 @@ export interface CoreStore extends AsyncDisposable {
    *   `NOT_SUPPORTED` for `mode: "vector"` without an embedding model; `EMBEDDING_FAILED`
    */
   searchMemories(query: MemorySearchQuery): Promise<MemoryHit[]>;
-  /** Every version of a memory, oldest first. @throws `NOT_FOUND` when it never existed or was purged */
+  /**
+   * Every version of a memory, oldest first. One indexed read.
+   * @throws `NOT_FOUND` when it never existed or was purged
+   */
   memoryHistory(id: string, options?: CallOptions): Promise<MemoryVersion[]>;
   /**
    * Deletes for good (with their history) the memories expired by now, or every memory of
-   * `scope`; returns how many.
+   * `scope`; returns how many. One transaction whose cost grows with the memories removed.
+   * @throws `INVALID_INPUT` for a bad scope; `NOT_SUPPORTED` without the memory area
    */
   purgeMemories(options?: PurgeMemoriesOptions): Promise<number>;
   /**
@@ -621,8 +660,16 @@ export interface CoreStore extends AsyncDisposable {
    */
   reindexMemories(options?: ReindexMemoriesOptions): Promise<ReindexResult>;
 
-  /** Round-trips to the backend; never throws for an unreachable one (`ok: false` with the reason). */
+  /**
+   * One round-trip to the backend; never throws for an unreachable one (`ok: false` with the reason).
+   * @throws `CLOSED` after `close()`; `ABORTED` when the signal fires
+   */
   health(options?: CallOptions): Promise<StoreHealth>;
-  /** Releases connections and stops timers and watchers; calls in flight end with `CLOSED`. Safe to call twice. */
+  /**
+   * Releases connections and stops timers and watchers; calls in flight end with `CLOSED`.
+   * Safe to call twice (the second call returns the first one's promise). Cost: closing the
+   * driver's connections or file.
+   * @throws what the driver's `close` throws (rare); the store counts as closed either way
+   */
   close(): Promise<void>;
 }

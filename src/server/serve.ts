@@ -53,10 +53,32 @@ export function isLoopbackHost(host: string): boolean {
   return h === "localhost" || h === "::1" || /^127(?:\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
 }
 
+/** Why the server cannot listen, in contextd's terms (the native error is the cause). */
+function listenError(e: Error, host: string, port: number): ContextError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const details = { host, port, nativeCode: code ?? null };
+  const where = `${host}:${port}`;
+  if (code === "EADDRINUSE") {
+    return new ContextError("ALREADY_EXISTS", `${where} is already in use: stop what listens there, or pick another port (--port, 0 picks a free one)`, {
+      cause: e,
+      details,
+    });
+  }
+  if (code === "EACCES") {
+    return new ContextError("FORBIDDEN", `not allowed to listen on ${where} (ports below 1024 need privileges): pick a port from 1024 up`, { cause: e, details });
+  }
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new ContextError("INVALID_INPUT", `cannot listen on ${where}: ${host} is not an address of this machine`, { cause: e, details });
+  }
+  return new ContextError("INTERNAL", `cannot listen on ${where}: ${e.message}`, { cause: e, details });
+}
+
 /**
  * Starts the contextd HTTP server.
  *
- * @throws `FORBIDDEN` when asked to listen beyond loopback without API keys
+ * @throws `FORBIDDEN` when asked to listen beyond loopback without API keys, or on a port that needs privileges
+ * @throws `INVALID_INPUT` for a port outside 0–65535 or a host that is not an address of this machine
+ * @throws `ALREADY_EXISTS` when the port is in use
  * @example
  * ```ts
  * const server = await serve({ store: await openStore(), port: 0 });
@@ -97,10 +119,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     });
   });
 
+  const port = options.port ?? 7070;
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
+    throw new ContextError("INVALID_INPUT", `port: must be a whole number from 0 to 65535 (0 picks a free one), got ${String(port)}`, {
+      details: { field: "port", value: String(port) },
+    });
+  }
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 7070, host, () => {
-      server.off("error", reject);
+    server.once("error", (e) => reject(listenError(e, host, port)));
+    server.listen(port, host, () => {
+      server.removeAllListeners("error");
       resolve();
     });
   });

@@ -1,11 +1,12 @@
 /**
- * Runs the real `contextd` CLI (TypeScript sources, no build) in a child process.
+ * Runs the real `contextd` CLI (TypeScript sources, no build) in a child process, with a clean
+ * environment and a temp working directory (children.ts): it sees only what the test passes.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { childCwd, childEnv, track } from "./children.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const register = fileURLToPath(new URL("./register-ts.mjs", import.meta.url));
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -21,10 +22,10 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Spawns the CLI with `args`; resolves with the exit code and output. */
-export function runCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Spawns the CLI with `args` (and only the variables of `env`); resolves with the exit code and output. */
+export function runCliProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", register, main, ...args], { cwd: root, env: { ...process.env, ...env } });
+    const child = track(spawn(process.execPath, ["--import", register, main, ...args], { cwd: childCwd(), env: childEnv(env) }));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -35,11 +36,13 @@ export function runCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Prom
 }
 
 /** Starts `contextd serve --port 0 …args` and waits for it to print its URL. */
-export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", register, main, "serve", "--port", "0", ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-  });
+export async function startServerProcess(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServerProcess> {
+  const child = track(
+    spawn(process.execPath, ["--import", register, main, "serve", "--port", "0", ...args], {
+      cwd: childCwd(),
+      env: childEnv(env),
+    }),
+  );
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {

@@ -2,7 +2,7 @@
  * The embedded SQLite driver (better-sqlite3, WAL). Each method is one transaction;
  * `commit` runs under `BEGIN IMMEDIATE`, which serialises writers across processes.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { JsonObject } from "../../core/json-types.js";
@@ -56,6 +56,12 @@ import { type BuiltQuery, type Statements, contextsQuery, eventsQuery, patchQuer
 export interface SqliteDriverOptions {
   /** A file path (its directory is created) or `":memory:"`. */
   path: string;
+  /**
+   * Create the file (and its directory) when it does not exist. `false`: a missing file is
+   * `NOT_FOUND` naming the path and nothing is created (for commands that only read).
+   * @default true
+   */
+  create?: boolean;
   /**
    * `NORMAL`: in WAL mode an acknowledged commit survives a crash of the process (the last
    * commits may be lost on a power failure). `FULL`: they survive a power failure too.
@@ -120,6 +126,7 @@ class SqliteDriver implements Driver {
     purge: (tenant, ids, call) => this.#memory("memory.purge", call, (m) => m.purge(tenant, ids)),
   };
   readonly #path: string;
+  readonly #create: boolean;
   readonly #synchronous: "NORMAL" | "FULL";
   readonly #busyTimeoutMs: number;
   #db: Db | undefined;
@@ -135,6 +142,7 @@ class SqliteDriver implements Driver {
   constructor(options: SqliteDriverOptions) {
     const memory = options.path === ":memory:";
     this.#path = memory ? options.path : resolve(options.path);
+    this.#create = options.create ?? true;
     this.#synchronous = options.synchronous ?? "NORMAL";
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: true };
@@ -160,6 +168,11 @@ class SqliteDriver implements Driver {
         if (path !== ":memory:") {
           // Refuse foreign, newer or damaged files before touching them (not even the journal mode).
           inspectDatabaseFile(path);
+          if (!this.#create && !existsSync(path)) {
+            throw new ContextError("NOT_FOUND", `no contextd store at ${path} (nothing was created; a command that writes creates it)`, {
+              details: { path },
+            });
+          }
           mkdirSync(dirname(path), { recursive: true });
         }
         this.#connect(path);

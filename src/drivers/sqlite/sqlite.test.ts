@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { createStore } from "../../open.js";
+import { createStore, openStore } from "../../open.js";
 import { ContextError, isContextError } from "../../errors.js";
 import type { ContextErrorCode } from "../../errors.js";
 import { describeConformance, testEmbedder } from "../../testing/index.js";
@@ -77,6 +77,21 @@ async function withDriver<T>(driver: Driver, fn: (d: Driver) => Promise<T>): Pro
 }
 
 describe("sqlite driver: files and migrations", () => {
+  it("with create: false a missing file is NOT_FOUND naming the path, and neither the file nor its directory is made", async () => {
+    const file = join(dir, "not-made", "sub", "x.db");
+    const e = await openStore({ url: `sqlite:${file}`, create: false }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(isContextError(e, "NOT_FOUND")).toBe(true);
+    expect((e as ContextError).details).toMatchObject({ path: file });
+    expect((e as Error).message).toContain(file);
+    expect(existsSync(join(dir, "not-made"))).toBe(false);
+    // An existing store opens as usual.
+    await (await openStore(`sqlite:${file}`)).close();
+    await (await openStore({ url: `sqlite:${file}`, create: false })).close();
+  });
+
   it("creates the parent directory and records every migration with the header marker", async () => {
     const path = join(dir, "nested", "deeper", "store.db");
     await withDriver(sqliteDriver({ path }), async () => {});
