@@ -137,7 +137,7 @@ async function mem0Peer(embedder, dir, only = convs) {
 async function mem0Quality(m, qs) {
   const ranks = [];
   for (const q of qs) {
-    const r = await m.search(q.question, { userId: `conv${q.conv}`, limit: 20 });
+    const r = await m.search(q.question, { filters: { user_id: `conv${q.conv}` }, topK: 20 });
     const hits = r.results ?? r;
     ranks.push(firstHit(hits.map((h) => h.metadata?.idx), q.evidence));
   }
@@ -156,6 +156,7 @@ if (PEERS) {
   } catch (e) {
     progress(`memory: mem0 failed: ${e.stack ?? e}`);
     quality["mem0 OSS 3.3.1 (infer: false)"] = null;
+    mem0 = null;
   }
 }
 
@@ -182,7 +183,7 @@ const throughput = {};
     // Only the conversations the timed questions ask about (mem0 embeds every add).
     const m = await mem0Peer(use, tempDir("contextd-bench-mem0-"), convs.filter((c) => tq.some((q) => q.conv === c.id)));
     t0 = performance.now();
-    for (const q of tq) await m.search(q.question, { userId: `conv${q.conv}`, limit: 10 });
+    for (const q of tq) await m.search(q.question, { filters: { user_id: `conv${q.conv}` }, topK: 10 });
     throughput.mem0 = THROUGHPUT_N / ((performance.now() - t0) / 1000);
   }
 }

@@ -237,7 +237,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           ["expires", m.expiresAt],
           ["embedding", m.embedding === null ? null : `${m.embedding.model} (${m.embedding.dimensions})`],
         ]);
-      }),
+      }, "read"),
     );
 
   selectionOptions(memory.command("ls").description("list memories, newest first"))
@@ -257,7 +257,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           page.items.map((m) => [m.id, scopeText(m), m.text, m.tags.join(","), m.version, m.updatedAt]),
         );
         if (page.nextCursor !== null) println(io.stderr, `(more: --cursor ${page.nextCursor})`);
-      }),
+      }, "read"),
     );
 
   selectionOptions(memory.command("search <text...>").description("search memories by words and meaning (hybrid), best first"))
@@ -280,7 +280,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           hits.map((h) => [score(h.score), score(h.textScore), score(h.vectorScore), h.memory.id, scopeText(h.memory), h.memory.text]),
           80,
         );
-      }),
+      }, "read"),
     );
 
   memory
@@ -314,7 +314,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           return;
         }
         printTable(out, ["version", "op", "at", "actor", "text"], versions.map((v) => [v.version, v.op, v.at, v.actor, v.text]), 80);
-      }),
+      }, "read"),
     );
 
   memory

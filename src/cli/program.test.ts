@@ -145,7 +145,7 @@ describe("contextd CLI", () => {
   it("commands that only read never create a store: a missing SQLite file is NOT_FOUND naming the path, and nothing is made", async () => {
     const parent = join(dir, "nonexistent", "dir");
     const file = join(parent, "x.db");
-    for (const args of [["ls"], ["show", "c"], ["history", "c"], ["state", "c"], ["search", "word"], ["diff", "c", "1", "2"], ["export"]]) {
+    for (const args of [["ls"], ["show", "c"], ["history", "c"], ["state", "c"], ["search", "word"], ["diff", "c", "1", "2"], ["export"], ["memory", "ls"], ["memory", "get", "m"], ["memory", "search", "word"], ["memory", "history", "m"]]) {
       const r = await cli(["--store", `sqlite:${file}`, ...args]);
       expect({ code: r.code, out: r.out, err: r.err }, args.join(" ")).toEqual({
         code: 1,
