@@ -1,11 +1,12 @@
 /**
  * Which store a CLI command acts on: a server (`--url` / `CONTEXTD_URL`, with `--api-key` /
  * `CONTEXTD_API_KEY`) or the embedded store (`--store` / `CONTEXTD_STORE`, default
- * `./.contextd/contextd.db`).
+ * `./.contextd/contextd.db`; its embedding model from `CONTEXTD_EMBEDDER`, default `use`).
  */
 import { openStore } from "../index.js";
 import type { ContextStore } from "../index.js";
 import { createClient } from "../client/index.js";
+import { embedderOption } from "./serve-command.js";
 
 /** The global options every command accepts. */
 export interface GlobalOptions {
@@ -36,7 +37,10 @@ export async function connect(options: GlobalOptions, env: NodeJS.ProcessEnv, ac
   } else {
     const target = options.store ?? env.CONTEXTD_STORE;
     const create = access === "write";
-    store = await openStore(target ? { url: target, create } : { create });
+    // The embedding model of long-term memory: the default one (USE), or CONTEXTD_EMBEDDER's
+    // (the same variable `serve` reads), so the CLI embeds as the server of the same store does.
+    const embedder = env.CONTEXTD_EMBEDDER === undefined ? {} : { embedder: embedderOption(env.CONTEXTD_EMBEDDER, env) };
+    store = await openStore(target ? { url: target, create, ...embedder } : { create, ...embedder });
   }
   const tenant = options.tenant ?? env.CONTEXTD_TENANT;
   return tenant ? store.withTenant(tenant) : store;

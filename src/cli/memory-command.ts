@@ -1,12 +1,13 @@
 /**
- * `contextd memory add | get | ls | search | rm | history | reindex`: long-term memory from the
+ * `contextd memory add | import | get | ls | search | rm | history | reindex`: long-term memory from the
  * command line, against the embedded store or a server (see connect.ts), as tables for people
  * and JSON with `--json` (one object, or one JSON line per item for search and history, as the
  * context commands do). `reindex` shows its progress on stderr and resumes where a stopped
  * one left off.
  */
+import { readFile, stat } from "node:fs/promises";
 import type { Command } from "commander";
-import { invalidInput } from "../index.js";
+import { ContextError, invalidInput, isContextError } from "../index.js";
 import type {
   AddMemoriesOptions,
   ContextStore,
@@ -173,10 +174,42 @@ async function reindex(
   }
 }
 
+/** The memories of a JSONL file: a JSON object per line (a memory), or a JSON string (its text). */
+async function readMemoryLines(file: string, scope: MemoryScope | undefined): Promise<{ line: number; input: MemoryInput }[]> {
+  let text: string;
+  try {
+    if ((await stat(file)).isDirectory()) throw invalidInput("file", `${file} is a directory, not a JSONL file`);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await readFile(file));
+  } catch (e) {
+    if (isContextError(e)) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ContextError("NOT_FOUND", `no file ${file}`, { details: { path: file } });
+    if (e instanceof TypeError) throw invalidInput("file", `${file} is not UTF-8 text`);
+    throw e;
+  }
+  const out: { line: number; input: MemoryInput }[] = [];
+  text.split("\n").forEach((raw, i) => {
+    if (raw.trim() === "") return;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      throw invalidInput(`line ${i + 1}`, "is not JSON (each line is a memory object or a JSON string)");
+    }
+    let input: MemoryInput;
+    if (typeof v === "string") input = { text: v } as MemoryInput;
+    else if (v !== null && typeof v === "object" && !Array.isArray(v)) input = v as MemoryInput;
+    else throw invalidInput(`line ${i + 1}`, "must be a memory object or a JSON string");
+    if (input.scope === undefined && scope !== undefined) input = { ...input, scope };
+    out.push({ line: i + 1, input });
+  });
+  return out;
+}
+
 /** Registers `contextd memory …`. */
 export function registerMemoryCommands(program: Command, io: CliIo, withStore: WithStore): void {
   const out = io.stdout;
-  const memory = program.command("memory").description("long-term memory: add, get, ls, search, rm, history, reindex");
+  const memory = program.command("memory").description("long-term memory: add, import, get, ls, search, rm, history, reindex");
 
   scopeOptions(memory.command("add <text...>").description("add a memory (the same text in the same scope returns the existing one)"))
     .option("--id <id>", "the memory's id (default: generated)")
@@ -350,4 +383,58 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
         }
       }),
     );
+
+  scopeOptions(
+    memory
+      .command("import <file>")
+      .description(
+        "add the memories of a JSONL file (a memory object or a JSON string per line; the scope flags apply to lines without a scope) " +
+          "in batches; adding is idempotent, so an interrupted import resumes by running it again",
+      ),
+  )
+    .option("--batch-size <n>", "memories per atomic batch", "64")
+    .option("--progress", "show progress even when stderr is not a terminal (plain lines then)")
+    .option("--no-progress", "never show progress (default: shown when stderr is a terminal and --json is not given)")
+    .action(async (file: string, o: ScopeFlags & { batchSize: string; progress?: boolean }, command: Command) => {
+      const lines = await readMemoryLines(file, scopeOf(o));
+      const batchSize = integer(o.batchSize, "--batch-size", 1);
+      return withStore(command, async (store, g) => {
+        const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+        const show = o.progress ?? (tty && !g.json);
+        const progress = show ? (tty ? barProgress(io.stderr) : textProgress(io.stderr, "memory import")) : null;
+        const stop = stopOnSignal();
+        const counts = { created: 0, existing: 0, merged: 0 };
+        let done = 0;
+        try {
+          progress?.phase("adding", lines.length, "memories");
+          for (let i = 0; i < lines.length && !stop.signal.aborted; i += batchSize) {
+            const batch = lines.slice(i, i + batchSize);
+            let added;
+            try {
+              added = await store.addMemories(batch.map((l) => l.input));
+            } catch (e) {
+              // "memories[3].text" → the file's line, so the user can fix it.
+              const m = isContextError(e, "INVALID_INPUT") ? /^memories\[(\d+)\]/.exec(e.details?.field as string ?? "") : null;
+              const at = m === null ? undefined : batch[Number(m[1])];
+              if (at !== undefined) throw invalidInput(`line ${at.line}`, e instanceof Error ? e.message : String(e));
+              throw e;
+            }
+            for (const a of added) counts[a.outcome]++;
+            done += batch.length;
+            progress?.update(done);
+          }
+          if (stop.signal.aborted) progress?.stop();
+          else progress?.done(done);
+        } catch (e) {
+          progress?.stop();
+          throw e;
+        } finally {
+          stop.release();
+        }
+        const remaining = lines.length - done;
+        if (g.json) return printJson(out, { ...counts, remaining });
+        const rest = remaining > 0 ? `; stopped with ${remaining} still to add: run it again to continue` : "";
+        println(out, `added ${counts.created} memories, ${counts.existing} already there${counts.merged > 0 ? `, ${counts.merged} merged` : ""}${rest}`);
+      });
+    });
 }

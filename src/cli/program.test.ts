@@ -338,4 +338,33 @@ describe("contextd CLI", () => {
       await first.close();
     }
   });
+  it("memory import adds a JSONL file in atomic batches, idempotently (a second run resumes or adds nothing), naming a bad line", async () => {
+    const store = `sqlite:${join(dir, "memories.db")}`;
+    const env = { CONTEXTD_EMBEDDER: "hashing" };
+    const file = join(dir, "memories.jsonl");
+    const lines = [
+      JSON.stringify("Caroline went to the adoption agency"),
+      JSON.stringify({ text: "Melanie paints sunsets", tags: ["art"], metadata: { turn: 2 } }),
+      "",
+      JSON.stringify({ scope: { userId: "mel" }, text: "Melanie runs on Sundays" }),
+    ];
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const first = await cli(["--store", store, "memory", "import", file, "--user", "caroline", "--batch-size", "2", "--progress"], env);
+    expect([first.code, first.out]).toEqual([0, "added 3 memories, 0 already there\n"]);
+    expect(first.err.trim().split("\n")).toEqual(["memory import: adding 0/3 memories (0%)", "memory import: adding 2/3 memories (66%)", "memory import: adding 3/3 memories (100%)"]);
+    const again = await cli(["--store", store, "--json", "memory", "import", file, "--user", "caroline"], env);
+    expect(JSON.parse(again.out)).toEqual({ created: 0, existing: 3, merged: 0, remaining: 0 });
+    const listed = await cli(["--store", store, "--json", "memory", "ls", "--user", "caroline"], env);
+    expect(JSON.parse(listed.out).items.map((m: { text: string }) => m.text).sort()).toEqual(["Caroline went to the adoption agency", "Melanie paints sunsets"]);
+    // A bad line: nothing of its batch is written, and the error names the line of the file.
+    writeFileSync(file, `${JSON.stringify("fine text")}\n${JSON.stringify({ text: "" })}\n`);
+    const bad = await cli(["--store", store, "memory", "import", file, "--user", "zed"], env);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/^contextd: INVALID_INPUT: line 2: /)]);
+    expect(JSON.parse((await cli(["--store", store, "--json", "memory", "ls", "--user", "zed"], env)).out).items).toEqual([]);
+    writeFileSync(file, "{not json\n");
+    expect((await cli(["--store", store, "memory", "import", file, "--user", "zed"], env)).err).toBe(
+      "contextd: INVALID_INPUT: line 1: is not JSON (each line is a memory object or a JSON string)\n",
+    );
+    expect((await cli(["--store", store, "memory", "import", join(dir, "missing.jsonl")], env)).err).toMatch(/^contextd: NOT_FOUND: no file /);
+  });
 });
