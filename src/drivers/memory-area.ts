@@ -4,7 +4,9 @@
  *
  * Drivers store; the core ranks. Search runs on an index the core keeps in the process and
  * brings up to date from {@link MemoryArea.changes} before each use, so every driver returns
- * the same hits in the same order. What a driver must guarantee:
+ * the same hits in the same order. A driver that can search vectors itself (PostgreSQL with
+ * pgvector) offers {@link MemoryArea.nearest}: the core then takes its vector candidates from
+ * it and recomputes their cosines. What a driver must guarantee:
  *
  * - Every write of a tenant's memories gets a `rev` greater than every rev of that tenant
  *   committed before it (serialise writers per tenant), so reading `rev > n` after seeing `n`

@@ -86,6 +86,32 @@ describe("postgres + pgvector (PGlite)", () => {
     }
   });
 
+  it("copies the vectors written before the extension was there when a store opens, and searches them", async () => {
+    const schema = randomSchema();
+    const first = await createStore(driverOn(schema), { embedder });
+    try {
+      await first.addMemories([
+        { scope: { userId: "u" }, text: "the blue notebook is on the shelf" },
+        { scope: { userId: "u" }, text: "a red bicycle in the garage" },
+      ]);
+      // As a node without the extension would have left it: the vectors only in memory_vectors.
+      await db!.exec(`DELETE FROM "${schema}".memory_pgvector`);
+    } finally {
+      await first.close();
+    }
+    const driver = driverOn(schema);
+    const second = await createStore(driver, { embedder });
+    try {
+      const rows = await db!.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".memory_pgvector`);
+      expect(rows.rows[0]?.n).toBe(2);
+      const [hit] = await second.searchMemories({ text: "red bicycle", mode: "vector" });
+      expect(hit?.memory.text).toBe("a red bicycle in the garage");
+    } finally {
+      await second.close();
+      await db!.exec(`DROP SCHEMA "${schema}" CASCADE`);
+    }
+  });
+
   it("searches more than 2048 memories with the HNSW index of the model (EXPLAIN, and the index's scans)", async () => {
     const schema = randomSchema();
     const store = await createStore(driverOn(schema), { embedder });
