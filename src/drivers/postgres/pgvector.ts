@@ -1,7 +1,8 @@
 /**
  * Database-side vector search of long-term memory with the `vector` extension (pgvector),
- * when the database has it. Detected at open: `CREATE EXTENSION IF NOT EXISTS vector` is
- * tried, and when it fails (not installed on the server, no privilege) the driver goes on
+ * when the database has it. Detected at open: when the server has it available,
+ * `CREATE EXTENSION IF NOT EXISTS vector` is tried, and when that fails (no privilege) or the
+ * server lacks it, the driver goes on
  * without it — the core then searches vectors in its own in-process index, as on every store.
  *
  * With the extension, `memory_pgvector` holds a copy of each memory vector as `vector` (no
@@ -89,7 +90,11 @@ export async function detectPgvector(
   schemaName: string,
 ): Promise<Omit<PgvectorSupport, "indexed"> | null> {
   try {
-    await run("CREATE EXTENSION IF NOT EXISTS vector");
+    // Only when the server has it (no error in the server's log on every open otherwise).
+    const available = await run(`SELECT installed_version FROM pg_available_extensions WHERE name = 'vector'`);
+    const a = available.rows[0];
+    if (a === undefined) return null;
+    if (a.installed_version === null) await run("CREATE EXTENSION IF NOT EXISTS vector");
   } catch {
     // Not installed on the server or no privilege: it may still be there (made by an admin).
   }
