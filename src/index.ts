@@ -163,7 +163,7 @@ export type {
   ReindexResult,
   StoredMemoryScope,
 } from "./core/memory-types.js";
-export type { MemoryAdd, MemoryArea, MemoryChange, MemoryContent, MemoryRecord, MemoryVersionRecord } from "./drivers/memory-area.js";
+export type { MemoryAdd, MemoryArea, MemoryChange, MemoryContent, MemoryNearestQuery, MemoryRecord, MemoryVersionRecord } from "./drivers/memory-area.js";
 export type {
   ActiveSlot,
   ChangeNotice,

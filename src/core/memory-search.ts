@@ -4,7 +4,8 @@
  * order on every store.
  */
 import { ContextError, invalidInput } from "../errors.js";
-import type { MemoryRecord } from "../drivers/memory-area.js";
+import type { MemoryArea, MemoryRecord } from "../drivers/memory-area.js";
+import type { DriverCall } from "../drivers/driver-call.js";
 import type { Engine } from "./engine.js";
 import { currentIndex, dimensionsOf, embedTexts, expired, memoryArea, toMemory, unit } from "./memories.js";
 import { checkMemoryText, checkSelection, checkVector, SELECTION_FIELDS } from "./memory-input.js";
@@ -12,6 +13,7 @@ import type { MemoryIndex } from "./memory-index.js";
 import { bm25Term, boostOf, compareMemoryHits, hybridScore, idf, MIN_CANDIDATES } from "./memory-rank.js";
 import type { MemoryBoosts, MemoryHit, MemorySearchQuery } from "./memory-types.js";
 import { textTerms } from "./text-terms.js";
+import { EXACT_MAX } from "./vector-index.js";
 import { checkInt, checkOptions } from "./validate.js";
 
 const SEARCH_FIELDS = [...SELECTION_FIELDS, "text", "vector", "mode", "limit", "minScore", "boosts", "refresh", "signal"] as const;
@@ -61,6 +63,67 @@ function textScores(index: MemoryIndex, terms: string[], selected: Uint8Array, n
     }
   }
   return scores;
+}
+
+/** Most ids asked of the driver's approximate vector search. */
+const NEAREST_MAX = 1000;
+
+/**
+ * The `c` selected slots nearest `qv` by cosine, as the index's own search finds them. With a
+ * driver that searches vectors (`area.nearest`: PostgreSQL with pgvector) the database finds
+ * them — exactly among the selected memories when they are at most EXACT_MAX, else with its
+ * approximate index, over-fetching and keeping the selected ones — and the core recomputes
+ * every cosine, so scores are the same as on other stores. When the database cannot answer
+ * (no extension, or it lacks vectors the index has), the in-process index does.
+ */
+async function vectorCandidates(
+  engine: Engine,
+  area: MemoryArea,
+  tenant: string,
+  index: MemoryIndex,
+  qv: Float32Array,
+  c: number,
+  selected: Uint8Array,
+  withVector: number,
+  call: DriverCall,
+): Promise<number[]> {
+  const vectors = index.vectors;
+  if (vectors === undefined || index.model === null || withVector === 0) return [];
+  const accept = (slot: number) => selected[slot] === 1;
+  const local = () => vectors.search(qv, c, accept).map((v) => v.slot);
+  const nearest = area.nearest?.bind(area);
+  if (nearest === undefined) return local();
+  const model = index.model;
+  const want = Math.min(c, withVector);
+  const rank = (ids: { id: string }[]) => {
+    const out: { slot: number; similarity: number }[] = [];
+    for (const { id } of ids) {
+      const slot = index.get(id)?.slot;
+      if (slot === undefined || !accept(slot)) continue;
+      const similarity = vectors.similarity(qv, slot);
+      if (similarity !== undefined) out.push({ slot, similarity });
+    }
+    out.sort((a, b) => b.similarity - a.similarity || a.slot - b.slot);
+    return out.slice(0, c).map((v) => v.slot);
+  };
+  if (withVector <= EXACT_MAX) {
+    const ids: string[] = [];
+    for (let slot = 0; slot < selected.length; slot++) {
+      if (selected[slot] === 1 && index.hasVector(slot)) ids.push((index.at(slot) as { record: MemoryRecord }).record.id);
+    }
+    // Over-fetched: the database's float arithmetic may order near-ties differently from the core's.
+    const hits = await engine.run(() => nearest(tenant, { model, vector: qv, k: c + Math.max(10, c), ids }, call));
+    if (hits === null) return local();
+    const slots = rank(hits);
+    return slots.length >= want ? slots : local();
+  }
+  for (let k = Math.min(NEAREST_MAX, 4 * c); ; k = Math.min(NEAREST_MAX, 2 * k)) {
+    const hits = await engine.run(() => nearest(tenant, { model, vector: qv, k }, call));
+    if (hits === null) return local();
+    const slots = rank(hits);
+    if (slots.length >= want) return slots;
+    if (hits.length < k || k === NEAREST_MAX) return local();
+  }
 }
 
 /** Searches the tenant's memories; see `MemorySearchQuery` and docs/memory.md. */
@@ -125,8 +188,8 @@ export async function searchMemories(engine: Engine, tenant: string, query: Memo
     .sort((a, b) => compareMemoryHits({ score: a.s, ...a.record }, { score: b.s, ...b.record }))
     .slice(0, mode === "text" ? limit + c : c);
   for (const t of byText) candidate(t.slot, t.s);
-  if (qv !== undefined && index.vectors !== undefined) {
-    for (const v of index.vectors.search(qv, c, (slot) => selected[slot] === 1)) candidate(v.slot, scores.get(v.slot) ?? 0);
+  if (qv !== undefined) {
+    for (const slot of await vectorCandidates(engine, area, tenant, index, qv, c, selected, withVector, call)) candidate(slot, scores.get(slot) ?? 0);
   }
   const maxText = byText[0]?.s ?? 0;
   for (const cand of candidates.values()) {

@@ -4,7 +4,9 @@
  *
  * Drivers store; the core ranks. Search runs on an index the core keeps in the process and
  * brings up to date from {@link MemoryArea.changes} before each use, so every driver returns
- * the same hits in the same order. What a driver must guarantee:
+ * the same hits in the same order. A driver that can search vectors itself (PostgreSQL with
+ * pgvector) offers {@link MemoryArea.nearest}: the core then takes its vector candidates from
+ * it and recomputes their cosines. What a driver must guarantee:
  *
  * - Every write of a tenant's memories gets a `rev` greater than every rev of that tenant
  *   committed before it (serialise writers per tenant), so reading `rev > n` after seeing `n`
@@ -104,6 +106,20 @@ export interface MemoryVersionRecord {
   at: number;
 }
 
+/** A query of {@link MemoryArea.nearest}. */
+export interface MemoryNearestQuery {
+  /** Only vectors of this model (and of the query's length). */
+  model: string;
+  vector: Float32Array;
+  /** How many ids at most. */
+  k: number;
+  /**
+   * Only these memories, searched exactly (every one compared). Without it, the tenant's
+   * memories of the model, searched with the driver's approximate index.
+   */
+  ids?: string[];
+}
+
 /** The storage of long-term memories. Every method is one transaction. */
 export interface MemoryArea {
   /**
@@ -137,4 +153,11 @@ export interface MemoryArea {
   setVector(tenant: string, id: string, version: number, model: string, vector: Float32Array, call: DriverCall): Promise<boolean>;
   /** Deletes the memories' content and history for good, leaving tombstones; returns how many. */
   purge(tenant: string, ids: string[], call: DriverCall): Promise<number>;
+  /**
+   * Optional: database-side vector search (PostgreSQL with pgvector). The ids of live memories
+   * whose vector (of `model`) is nearest the query by cosine, nearest first (an approximate
+   * order is allowed: the core recomputes every similarity); `null` when the driver cannot
+   * search vectors (for PostgreSQL: no `vector` extension), and the core searches its own index.
+   */
+  nearest?(tenant: string, query: MemoryNearestQuery, call: DriverCall): Promise<{ id: string; similarity: number }[] | null>;
 }

@@ -19,6 +19,8 @@ import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./state-schemas.js";
 import { searchArea } from "./search.js";
 import { memoryArea } from "./memories.js";
+import { backfill, detectPgvector } from "./pgvector.js";
+import type { PgvectorSupport } from "./pgvector.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
 import { createHeadCache } from "./head-cache.js";
 import { createNotifier, createNotifyListener } from "./notify.js";
@@ -174,11 +176,13 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     exists,
   };
 
+  const vec: PgvectorSupport = { ext: null, iterative: false, indexed: new Set() };
+
   const driver: Driver = {
     name: "postgres",
     capabilities: { crossProcessWatch: useNotify, durable: true, search: true, memory: true },
     search: searchArea(scope),
-    memory: memoryArea(scope),
+    memory: memoryArea(scope, schemaName, vec),
 
     open() {
       opening ??= (async () => {
@@ -210,6 +214,21 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
           await applyMigrations(client, schemaName, s);
         });
         identity = await storeIdentity(db, schemaName);
+        const opened = db;
+        const found = await detectPgvector(
+          (text, values) => opened.query("open.pgvector", text, values),
+          (fn) => opened.tx("open.pgvector", fn),
+          s,
+          schemaName,
+        );
+        if (found !== null) {
+          vec.ext = found.ext;
+          vec.iterative = found.iterative;
+          // Vectors written without the extension are copied; if that fails, the driver goes on without it.
+          await backfill((fn) => opened.tx("open.pgvector", fn), s, schemaName, vec).catch(() => {
+            vec.ext = null;
+          });
+        }
         if (useNotify) {
           // Its notices are hints, sent after the commit they announce: no need to wait for a flush.
           const { Client } = pg;

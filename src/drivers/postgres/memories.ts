@@ -11,6 +11,8 @@ import type { MemoryArea, MemoryContent, MemoryRecord, MemoryVersionRecord } fro
 import type { DriverCall } from "../driver.js";
 import type { DriverScope } from "./db.js";
 import type { PgQueryable } from "./pg-module.js";
+import { approximateSql, ensureIndex, exactSql, HNSW_MAX_DIMENSIONS, putEmbedding, vectorLiteral } from "./pgvector.js";
+import type { PgvectorSupport } from "./pgvector.js";
 
 const COLUMNS = `m.id, m.tenant, m.user_id, m.agent_id, m.context_id, m.namespace, m.text, m.value, m.metadata, m.tags,
   m.importance, m.source_context_id, m.source_seq, m.created_at, m.updated_at, m.expires_at, m.ttl_ms, m.version, m.rev,
@@ -76,8 +78,11 @@ function toVersion(r: Record<string, unknown>): MemoryVersionRecord {
 
 const notFound = (id: string) => new ContextError("NOT_FOUND", `memory ${id} does not exist`, { details: { memoryId: id } });
 
-/** The memory area, over `scope`. */
-export function memoryArea(scope: DriverScope): MemoryArea {
+/**
+ * The memory area, over `scope`; with `vec.ext` set (pgvector found at open), vectors are also
+ * written to `memory_pgvector` and `nearest` searches them in the database.
+ */
+export function memoryArea(scope: DriverScope, schemaName: string, vec: PgvectorSupport): MemoryArea {
   const { s, read, tx } = scope;
   const from = `${s}.memories m LEFT JOIN ${s}.memory_vectors v ON v.tenant = m.tenant AND v.id = m.id`;
 
@@ -117,7 +122,8 @@ export function memoryArea(scope: DriverScope): MemoryArea {
     return row === undefined ? undefined : { scopeKey: String(row.scope_key), version: Number(row.version) };
   }
 
-  async function putVector(c: PgQueryable, tenant: string, id: string, vector: Float32Array | null): Promise<void> {
+  async function putVector(c: PgQueryable, tenant: string, id: string, model: string | null, vector: Float32Array | null): Promise<void> {
+    await putEmbedding(c, s, schemaName, vec, tenant, id, model, vector);
     if (vector === null) await c.query(`DELETE FROM ${s}.memory_vectors WHERE tenant = $1 AND id = $2`, [tenant, id]);
     else {
       await c.query(
@@ -252,6 +258,21 @@ export function memoryArea(scope: DriverScope): MemoryArea {
               withVector.map((m) => m.id),
               withVector.map((m) => vectorBytes(m.vector as Float32Array)),
             ]);
+            const withModel = withVector.filter((m) => m.model !== null);
+            if (vec.ext !== null && withModel.length > 0) {
+              for (const m of withModel) await ensureIndex(c, s, schemaName, vec, m.model as string, (m.vector as Float32Array).length);
+              await c.query(
+                `INSERT INTO ${s}.memory_pgvector (tenant, id, model, dims, embedding)
+                 SELECT $1, id, model, dims, e::${vec.ext}.vector FROM unnest($2::text[], $3::text[], $4::integer[], $5::text[]) AS u(id, model, dims, e)`,
+                [
+                  tenant,
+                  withModel.map((m) => m.id),
+                  withModel.map((m) => m.model),
+                  withModel.map((m) => (m.vector as Float32Array).length),
+                  withModel.map((m) => vectorLiteral(m.vector as Float32Array)),
+                ],
+              );
+            }
           }
         }
         return out;
@@ -303,7 +324,7 @@ export function memoryArea(scope: DriverScope): MemoryArea {
             rev(),
           ],
         );
-        await putVector(c, tenant, id, content.vector);
+        await putVector(c, tenant, id, content.model, content.vector);
         await versionOfCurrent(c, tenant, id, change.op, change.actor, now);
         return fetch(c, tenant, id);
       });
@@ -329,7 +350,7 @@ export function memoryArea(scope: DriverScope): MemoryArea {
         await c.query(`UPDATE ${s}.memories SET version = version + 1 WHERE tenant = $1 AND id = $2`, [tenant, id]);
         await versionOfCurrent(c, tenant, id, "delete", guard.actor, now);
         await c.query(`UPDATE ${s}.memories SET ${TOMBSTONE}, updated_at = $3, rev = $4 WHERE tenant = $1 AND id = $2`, [tenant, id, now, rev()]);
-        await putVector(c, tenant, id, null);
+        await putVector(c, tenant, id, null, null);
         return true;
       });
     },
@@ -360,7 +381,7 @@ export function memoryArea(scope: DriverScope): MemoryArea {
         const cur = await live(c, tenant, id);
         if (cur === undefined || cur.version !== version) return false;
         await c.query(`UPDATE ${s}.memories SET model = $3, rev = $4 WHERE tenant = $1 AND id = $2`, [tenant, id, model, rev()]);
-        await putVector(c, tenant, id, vector);
+        await putVector(c, tenant, id, model, vector);
         return true;
       });
     },
@@ -378,9 +399,45 @@ export function memoryArea(scope: DriverScope): MemoryArea {
           [tenant, hit, revs],
         );
         await c.query(`DELETE FROM ${s}.memory_vectors WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
+        if (vec.ext !== null) await c.query(`DELETE FROM ${s}.memory_pgvector WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
         await c.query(`DELETE FROM ${s}.memory_versions WHERE tenant = $1 AND memory_id = ANY($2::text[])`, [tenant, hit]);
         return found.rows.filter((r) => r.deleted !== true).length;
       });
+    },
+
+    async nearest(tenant, query, call) {
+      const ext = vec.ext;
+      if (ext === null) return null;
+      const q = vectorLiteral(query.vector);
+      const dims = query.vector.length;
+      const toHits = (rows: Record<string, unknown>[]) => rows.map((r) => ({ id: String(r.id), similarity: Number(r.similarity) }));
+      if (query.ids !== undefined) {
+        const r = await read("memory.nearest", exactSql(s, ext), [tenant, q, query.model, query.ids, query.k], call);
+        return toHits(r.rows);
+      }
+      if (dims > HNSW_MAX_DIMENSIONS) {
+        // No index: an exact scan of the tenant's rows of the model.
+        const r = await read(
+          "memory.nearest",
+          `SELECT id, 1 - (embedding OPERATOR(${ext}.<=>) $2::${ext}.vector) AS similarity FROM ${s}.memory_pgvector
+            WHERE tenant = $1 AND model = $3 AND dims = $4 ORDER BY 2 DESC, id LIMIT $5`,
+          [tenant, q, query.model, dims, query.k],
+          call,
+        );
+        return toHits(r.rows);
+      }
+      // The HNSW index: ef_search at least k (it bounds the results), iterative scans (pgvector
+      // 0.8) so that rows of other tenants filtered out do not starve the answer.
+      return tx(
+        "memory.nearest",
+        async (c) => {
+          await c.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.min(1000, Math.max(40, query.k)))]);
+          if (vec.iterative) await c.query(`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`);
+          const r = await c.query(approximateSql(s, ext, query.model, dims), [tenant, q, query.k]);
+          return toHits(r.rows);
+        },
+        call,
+      );
     },
   };
 }
