@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createStore } from "../open.js";
 import { inMemoryDriver } from "../drivers/in-memory/driver.js";
+import { wrapDriver } from "../drivers/wrap.js";
 import { isContextError } from "../errors.js";
 import { testEmbedder } from "../testing/test-embedder.js";
 import type { HistorySearchProgress } from "./types.js";
@@ -52,6 +53,38 @@ describe("history search by meaning", () => {
       expect(isContextError(e, "EMBEDDING_FAILED")).toBe(true);
       fail = false;
       expect((await store.searchEvents({ text: "alpha beta", mode: "vector" })).map((h) => h.event.seq)).toEqual([1, 2]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("reads each event once: a history ending in events without text is not read again by the next search", async () => {
+    const inner = inMemoryDriver();
+    let catchUpReads = 0;
+    const driver = wrapDriver(inner, {
+      readEvents: (tenant, id, query, call) => {
+        if (query.types !== undefined && query.beforeSeq === undefined) catchUpReads++;
+        return inner.readEvents(tenant, id, query, call);
+      },
+    });
+    const store = await createStore(driver, { embedder: testEmbedder() });
+    try {
+      const c = await store.createContext();
+      await store.append(c.id, { type: "message", data: "book a table for two" });
+      await store.patchState(c.id, { step: 1 });
+      await store.searchEvents({ text: "table", mode: "vector" });
+      expect(catchUpReads).toBe(1);
+      await store.patchState(c.id, { step: 2 });
+      await store.searchEvents({ text: "table", mode: "vector" });
+      expect(catchUpReads).toBe(2);
+      await store.searchEvents({ text: "table", mode: "hybrid" });
+      await Promise.all([store.searchEvents({ text: "table", mode: "vector" }), store.searchEvents({ text: "two", mode: "vector" })]);
+      expect(catchUpReads).toBe(2);
+      await store.append(c.id, { type: "message", data: "make it three" });
+      const [a, b] = await Promise.all([store.searchEvents({ text: "three", mode: "vector" }), store.searchEvents({ text: "three", mode: "vector" })]);
+      expect(catchUpReads).toBe(3);
+      expect(a).toEqual(b);
+      expect(a.map((h) => h.event.seq)).toEqual([4, 1]);
     } finally {
       await store.close();
     }

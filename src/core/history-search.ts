@@ -110,6 +110,16 @@ function historyMemories(index: MemoryIndex): Map<string, { doc: IndexedMemory; 
 const current = (mark: EventMark | undefined, c: ContextRecord): mark is EventMark =>
   mark !== undefined && mark.born === c.createdAt && mark.seq >= c.firstSeq;
 
+/**
+ * Per tenant index (so per store and tenant): how far each context's history was read, by
+ * `contextId@createdAt`. The memories record it too, but only when a page held text to store;
+ * this keeps a history whose newest events carry no text (state writes, say) from being read
+ * again by every search of this process.
+ */
+const readUpTo = new WeakMap<MemoryIndex, Map<string, number>>();
+/** Per tenant index: the catch-up running in this process (one at a time, so none embeds what another is embedding). */
+const catchingUp = new WeakMap<MemoryIndex, Promise<unknown>>();
+
 interface CatchUp {
   engine: Engine;
   tenant: string;
@@ -163,11 +173,29 @@ async function embedAndAdd(m: CatchUp, adds: MemoryAdd[]): Promise<void> {
  * index and the searched contexts.
  */
 async function catchUp(m: CatchUp, search: HistorySearch): Promise<{ index: MemoryIndex; contexts: Map<string, ContextRecord> }> {
+  const tenantIndex = m.engine.memoryIndex(m.tenant);
+  const before = catchingUp.get(tenantIndex) ?? Promise.resolve();
+  const run = before.catch(() => undefined).then(() => catchUpAlone(m, search));
+  catchingUp.set(tenantIndex, run);
+  try {
+    return await run;
+  } finally {
+    if (catchingUp.get(tenantIndex) === run) catchingUp.delete(tenantIndex);
+  }
+}
+
+async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index: MemoryIndex; contexts: Map<string, ContextRecord> }> {
   const { engine, tenant, call } = m;
   let index = await currentIndex(m);
+  let read = readUpTo.get(index);
+  if (read === undefined) readUpTo.set(index, (read = new Map()));
   // Listed after the index caught up: a memory of a context missing from the list is stale.
   const contexts = await searchedContexts(m, search.contextId);
   const byId = new Map(contexts.map((c) => [c.id, c]));
+  if (search.contextId === undefined) {
+    const live = new Set(contexts.map((c) => `${c.id}@${c.createdAt}`));
+    for (const key of read.keys()) if (!live.has(key)) read.delete(key);
+  }
   const memories = historyMemories(index);
   const stale: string[] = [];
   const toEmbed: MemoryRecord[] = [];
@@ -186,7 +214,7 @@ async function catchUp(m: CatchUp, search: HistorySearch): Promise<{ index: Memo
     }
   }
   for (const c of contexts) {
-    let after = c.firstSeq - 1;
+    let after = Math.max(c.firstSeq - 1, read.get(`${c.id}@${c.createdAt}`) ?? 0);
     for (const x of memories.get(c.id) ?? []) if (current(x.mark, c) && x.mark.upTo > after) after = x.mark.upTo;
     if (c.lastSeq > after) pending.push({ c, after });
   }
@@ -249,6 +277,8 @@ async function catchUp(m: CatchUp, search: HistorySearch): Promise<{ index: Memo
       await embedAndAdd(m, adds);
       if (adds.length > 0) wrote = true;
       report(Math.max(0, Math.min(upTo, c.lastSeq) - from));
+      // Only once stored: a failed batch is read again by the next search.
+      read.set(`${c.id}@${c.createdAt}`, upTo);
       if (last) break;
       from = upTo;
     }
