@@ -95,6 +95,7 @@ export type {
   JsonValue,
   Lease,
   LeaseRef,
+  HistorySearchProgress,
   ListContextsQuery,
   Page,
   RestoreTarget,

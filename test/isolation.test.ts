@@ -169,6 +169,13 @@ describe("tenant isolation over HTTP", () => {
     expect(await search(`text=secret&contextId=${B_ID}`)).toEqual(await search("text=secret&contextId=a-missing"));
     expect(await search(`text=secret&contextId=${B_ID}`)).toEqual([200, { items: [] }]);
     expect(await search("text=secret", keyB.key)).toMatchObject([200, { items: [{ contextId: B_ID, event: { data: "secret" } }] }]);
+    // By meaning too: B's search embeds B's history (as memories of the store's own, which B's
+    // memory lists and searches in the fingerprint below must not show); A's never sees it.
+    for (const mode of ["vector", "hybrid"]) {
+      expect(await search(`text=secret&mode=${mode}`, keyB.key)).toMatchObject([200, { items: [{ contextId: B_ID, event: { data: "secret" } }] }]);
+      expect(await search(`text=secret&mode=${mode}`)).toEqual([200, { items: [] }]);
+      expect(await search(`text=secret&mode=${mode}&contextId=${B_ID}`)).toEqual([200, { items: [] }]);
+    }
     // B's key still sees exactly what it had.
     const own = await app.request(`/v1/contexts/${B_ID}/state`, { headers: { authorization: `Bearer ${keyB.key}` } });
     expect(await own.json()).toEqual({ state: { n: 2 }, version: 2 });

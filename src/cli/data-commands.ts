@@ -9,6 +9,7 @@ import type { GlobalOptions } from "./connect.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printRow, printTable, println } from "./output.js";
 import type { TableLayout } from "./output.js";
+import { barProgress } from "./progress.js";
 
 /**
  * Runs `fn` with the store the global options name, and closes it. A command that only reads
@@ -208,31 +209,54 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
 
   program
     .command("search <text...>")
-    .description("full-text search over the history: events whose data holds every word, best first")
+    .description("search the history: events whose data holds every word (text), or by meaning (vector, hybrid), best first")
+    .option("--mode <mode>", "text (every word must match), vector or hybrid", "text")
     .option("--context <id>", "only this context")
     .option("--type <type>", "only this type (repeatable, or comma-separated)", collect)
     .option("--limit <n>", "at most this many hits (default 20, at most 1000)")
-    .action(async (words: string[], o: { context?: string; type?: string[]; limit?: string }, command: Command) =>
-      readStore(command, async (store, g) => {
-        const text = words.join(" ");
-        const query: SearchQuery = { text };
-        if (o.context !== undefined) query.contextId = o.context;
-        if (o.type !== undefined) query.types = o.type;
-        if (o.limit !== undefined) query.limit = count(o.limit, "--limit");
-        const hits: SearchHit[] = await store.searchEvents(query);
-        if (g.json) {
-          for (const hit of hits) println(out, JSON.stringify(hit));
-          return;
-        }
-        if (hits.length === 0) return println(io.stderr, "(no matches)");
-        printTable(
-          out,
-          ["context", "seq", "time", "type", "score", "data"],
-          hits.map((h) => [h.contextId, h.event.seq, h.event.timestamp, h.event.type, score(h.score), excerpt(h.event.data, text)]),
-          80,
-        );
-        if (hits.length === (query.limit ?? 20)) println(io.stderr, "(more may match: raise --limit)");
-      }),
+    .option("--min-score <score>", "only hits scoring at least this")
+    .action(
+      async (words: string[], o: { mode: string; context?: string; type?: string[]; limit?: string; minScore?: string }, command: Command) =>
+        readStore(command, async (store, g) => {
+          const text = words.join(" ");
+          const query: SearchQuery = { text, mode: o.mode as "text" };
+          if (o.context !== undefined) query.contextId = o.context;
+          if (o.type !== undefined) query.types = o.type;
+          if (o.limit !== undefined) query.limit = count(o.limit, "--limit");
+          if (o.minScore !== undefined) {
+            const n = Number(o.minScore);
+            if (o.minScore.trim() === "" || !Number.isFinite(n)) throw invalidInput("--min-score", `must be a number, got ${JSON.stringify(o.minScore)}`);
+            query.minScore = n;
+          }
+          // The first search by meaning of a long history embeds it: a bar on a terminal (embedded stores only).
+          const progress = o.mode !== "text" && !g.json && (io.stderr as { isTTY?: boolean }).isTTY === true ? barProgress(io.stderr) : null;
+          let started = false;
+          if (progress !== null) {
+            query.onProgress = ({ done, total }) => {
+              if (!started) progress.phase("embedding", total, "events");
+              started = true;
+              progress.update(done);
+            };
+          }
+          let hits: SearchHit[];
+          try {
+            hits = await store.searchEvents(query);
+          } finally {
+            progress?.stop();
+          }
+          if (g.json) {
+            for (const hit of hits) println(out, JSON.stringify(hit));
+            return;
+          }
+          if (hits.length === 0) return println(io.stderr, "(no matches)");
+          printTable(
+            out,
+            ["context", "seq", "time", "type", "score", "data"],
+            hits.map((h) => [h.contextId, h.event.seq, h.event.timestamp, h.event.type, score(h.score), excerpt(h.event.data, text)]),
+            80,
+          );
+          if (hits.length === (query.limit ?? 20)) println(io.stderr, "(more may match: raise --limit)");
+        }),
     );
 
   program

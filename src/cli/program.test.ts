@@ -242,6 +242,31 @@ describe("contextd CLI", () => {
     }
   });
 
+  it("search --mode vector and hybrid find events by meaning; --min-score filters; a bad mode is INVALID_INPUT", async () => {
+    const store = await createStore(inMemoryDriver(), { embedder: testEmbedder() });
+    await store.createContext({ id: "c" });
+    await store.append("c", [{ type: "message", data: { role: "user", content: "The cats were running through the gardens" } }, { type: "message", data: "Quarterly revenue grew" }]);
+    const server = await serve({ store, port: 0, logger: pino({ level: "silent" }) });
+    try {
+      expect((await cli(["--url", server.url, "search", "cat", "runs", "garden"])).err).toBe("(no matches)\n");
+      for (const mode of ["vector", "hybrid"]) {
+        const json = await cli(["--url", server.url, "--json", "search", "cat", "runs", "garden", "--mode", mode]);
+        expect(json.code, json.err).toBe(0);
+        const hits = json.out.trim().split("\n").map((l) => JSON.parse(l) as { event: { seq: number }; score: number });
+        expect(hits.map((h) => h.event.seq)[0]).toBe(1);
+        const top = await cli(["--url", server.url, "--json", "search", "cat runs garden", "--mode", mode, "--min-score", String(hits[0]?.score)]);
+        expect(top.out.trim().split("\n")).toHaveLength(1);
+      }
+      const table = await cli(["--url", server.url, "search", "cat", "runs", "garden", "--mode", "hybrid"]);
+      expect(table.out).toMatch(/^CONTEXT\s+SEQ/);
+      expect((await cli(["--url", server.url, "search", "x", "--mode", "semantic"])).err).toMatch(/^contextd: INVALID_INPUT: /);
+      expect((await cli(["--url", server.url, "search", "x", "--mode", "vector", "--min-score", "high"])).err).toMatch(/^contextd: INVALID_INPUT: --min-score/);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+
   it("memory add, get, ls, search, history and rm against a server, as tables or JSON", async () => {
     const store = await createStore(inMemoryDriver(), { embedder: testEmbedder() });
     const server = await serve({ store, port: 0, logger: pino({ level: "silent" }) });

@@ -89,7 +89,7 @@ export function wireContextFields(input: Record<string, unknown>): Record<string
   return out;
 }
 
-const SEARCH_OPTIONS = ["text", "contextId", "types", "limit", "signal"];
+const SEARCH_OPTIONS = ["text", "mode", "contextId", "types", "limit", "minScore", "onProgress", "signal"];
 
 /**
  * A search query as the parameters of `GET /v1/search`: what JSON or a URL would change is
@@ -108,13 +108,18 @@ export function searchParams(query: unknown): { signal: AbortSignal | undefined;
     }
     type = q.types.map((t, i) => checkString(t, `types[${i}]`, 256));
   }
+  if (q.minScore !== undefined && (typeof q.minScore !== "number" || !Number.isFinite(q.minScore))) throw invalidInput("minScore", "must be a number");
+  // The server embeds what it has not embedded yet; it reports no progress over HTTP.
+  if (q.onProgress !== undefined && typeof q.onProgress !== "function") throw invalidInput("onProgress", "must be a function");
   return {
     signal: q.signal,
     params: {
       text: checkString(q.text, "text", 1000),
+      mode: str(q.mode, "mode"),
       contextId: str(q.contextId, "contextId"),
       type,
       limit: num(q.limit, "limit"),
+      minScore: q.minScore === undefined ? undefined : String(q.minScore),
     },
   };
 }

@@ -12,6 +12,7 @@ import { newId } from "./ids.js";
 import {
   checkMemoryInput,
   checkSelection,
+  isInternalMemory,
   mergeMemoryUpdate,
   MAX_MEMORY_BATCH,
   SELECTION_FIELDS,
@@ -225,7 +226,7 @@ export async function getMemory(engine: Engine, tenant: string, id: string, opti
   const area = memoryArea(engine);
   const call = engine.begin(o);
   let r = await engine.run(() => area.get(tenant, id, call));
-  if (r === null || expired(r, call.now)) throw memoryNotFound(id);
+  if (r === null || expired(r, call.now) || isInternalMemory(r)) throw memoryNotFound(id);
   if (o.refresh === true && r.ttlMs !== null) {
     const rec = r;
     r = (await engine.run(() => area.refresh(tenant, id, call.now + (rec.ttlMs as number), call))) ?? r;
@@ -261,7 +262,7 @@ export async function updateMemory(
   const area = memoryArea(engine);
   const call = engine.begin(o);
   const current = await engine.run(() => area.get(tenant, id, call));
-  if (current === null || expired(current, call.now)) throw memoryNotFound(id);
+  if (current === null || expired(current, call.now) || isInternalMemory(current)) throw memoryNotFound(id);
   const { content, textChanged } = mergeMemoryUpdate(current, update, { limits: engine.limits, now: call.now });
   if (textChanged && engine.embedder !== null) {
     const [vector] = await embedTexts(engine, [content.text], call);
@@ -345,6 +346,7 @@ export async function purgeMemories(engine: Engine, tenant: string, options: Pur
   const index = await currentIndex({ engine, tenant, area, call });
   const ids: string[] = [];
   for (const d of index.all()) {
+    if (isInternalMemory(d.record)) continue;
     if (selection === undefined ? expired(d.record, call.now) : selection.matches(d.record)) ids.push(d.record.id);
   }
   let purged = 0;
@@ -366,7 +368,8 @@ export async function reindexMemories(engine: Engine, tenant: string, options: R
   const area = memoryArea(engine);
   const call = engine.begin(o);
   const index = await currentIndex({ engine, tenant, area, call });
-  const missing = [...index.all()].filter((d) => !index.hasVector(d.slot)).map((d) => d.record);
+  // The history's own memories are embedded again by the next history search that needs them.
+  const missing = [...index.all()].filter((d) => !index.hasVector(d.slot) && !isInternalMemory(d.record)).map((d) => d.record);
   const todo = missing.slice(0, limit);
   let done = 0;
   for (let i = 0; i < todo.length; i += batchSize) {

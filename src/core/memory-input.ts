@@ -18,6 +18,15 @@ export const MAX_MEMORY_TEXT = 32_768;
 export const MAX_MEMORY_BATCH = 1000;
 /** The namespace root LangGraph reserves; refused so a LangGraph store can sit on contextd. */
 export const RESERVED_NAMESPACE_ROOT = "langgraph";
+/**
+ * The namespace root of the memories the store keeps for itself: the embedded history of
+ * `searchEvents` in vector and hybrid mode (`history-search.ts`). Reserved: no caller can add,
+ * list, search, purge or address them.
+ */
+export const HISTORY_NAMESPACE_ROOT = "contextd";
+
+/** Whether a stored memory is one the store keeps for itself (never shown to callers). */
+export const isInternalMemory = (r: { namespace: readonly string[] }): boolean => r.namespace[0] === HISTORY_NAMESPACE_ROOT;
 const MAX_TAGS = 64;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const MAX_NAMESPACE_DEPTH = 16;
@@ -49,7 +58,9 @@ function checkNamespace(value: unknown, field: string): string[] {
   if (!Array.isArray(value)) throw invalidInput(field, "must be an array of labels");
   if (value.length > MAX_NAMESPACE_DEPTH) throw invalidInput(field, `has ${value.length} labels; at most ${MAX_NAMESPACE_DEPTH}`);
   const labels = value.map((v, i) => checkText(v, `${field}[${i}]`, 128));
-  if (labels[0] === RESERVED_NAMESPACE_ROOT) throw invalidInput(`${field}[0]`, `"${RESERVED_NAMESPACE_ROOT}" is a reserved namespace root`);
+  if (labels[0] === RESERVED_NAMESPACE_ROOT || labels[0] === HISTORY_NAMESPACE_ROOT) {
+    throw invalidInput(`${field}[0]`, `"${labels[0]}" is a reserved namespace root`);
+  }
   return labels;
 }
 
@@ -227,6 +238,7 @@ export function checkSelection(o: MemorySelection): Selection {
   return {
     scope,
     matches: (r) =>
+      !isInternalMemory(r) &&
       (scope === undefined || inScope(r, scope)) &&
       (since === undefined || r.createdAt >= since) &&
       (until === undefined || r.createdAt <= until) &&

@@ -126,6 +126,87 @@ async function vectorCandidates(
   }
 }
 
+/** The memories a query selects, with BM25's statistics over them. */
+export interface SelectedMemories {
+  /** 1 at the slots selected. */
+  selected: Uint8Array;
+  /** How many are selected. */
+  n: number;
+  /** The sum of their lengths (in terms). */
+  totalLength: number;
+}
+
+/** What {@link rankSelected} ranks. */
+export interface RankInput {
+  index: MemoryIndex;
+  selection: SelectedMemories;
+  text: string;
+  /** The query's unit vector (none: no vector part). */
+  queryVector: Float32Array | undefined;
+  mode: "text" | "vector" | "hybrid";
+  limit: number;
+  minScore?: number | undefined;
+  /** Added to the mode's score (the boosts of memory search). */
+  boost?: (record: MemoryRecord) => number;
+  /** The order of hits (score descending first); also breaks ties when candidates are cut. */
+  compare: (a: { score: number; record: MemoryRecord }, b: { score: number; record: MemoryRecord }) => number;
+  /** The vector candidates when found elsewhere ({@link vectorCandidates}); default: the index's own search. */
+  vectorSlots?: number[];
+}
+
+/** A ranked memory: the mode's score and its parts. */
+export interface RankedMemory {
+  slot: number;
+  record: MemoryRecord;
+  score: number;
+  /** BM25 (0 when the words do not match). */
+  text: number;
+  /** Cosine, or null without a vector part. */
+  vector: number | null;
+}
+
+/**
+ * Ranks the selected memories as `memory-rank.ts` defines: the one ranking of memory search,
+ * also used by the vector and hybrid modes of history search (`history-search.ts`).
+ */
+export function rankSelected(input: RankInput): RankedMemory[] {
+  const { index, selection, text, queryVector: qv, mode, limit } = input;
+  const { selected, n, totalLength } = selection;
+  const c = Math.max(MIN_CANDIDATES, limit);
+  const candidates = new Map<number, Candidate>();
+  const candidate = (slot: number, textScore: number): Candidate => {
+    let cand = candidates.get(slot);
+    if (cand === undefined) {
+      const record = index.at(slot)?.record as MemoryRecord;
+      const vector = qv === undefined ? null : (index.vectors?.similarity(qv, slot) ?? null);
+      cand = { slot, record, text: textScore, vector: vector ?? null, score: 0 };
+      candidates.set(slot, cand);
+    }
+    return cand;
+  };
+  const scores = mode === "vector" || n === 0 ? new Map<number, number>() : textScores(index, textTerms(text), selected, n, totalLength / n);
+  const byText = [...scores.entries()]
+    .map(([slot, s]) => ({ slot, score: s, record: index.at(slot)?.record as MemoryRecord }))
+    .sort(input.compare)
+    .slice(0, mode === "text" ? limit + c : c);
+  for (const t of byText) candidate(t.slot, t.score);
+  if (qv !== undefined && index.vectors !== undefined) {
+    const slots = input.vectorSlots ?? index.vectors.search(qv, c, (slot) => selected[slot] === 1).map((v) => v.slot);
+    for (const slot of slots) candidate(slot, scores.get(slot) ?? 0);
+  }
+  const maxText = byText[0]?.score ?? 0;
+  for (const cand of candidates.values()) {
+    const base = mode === "text" ? cand.text : mode === "vector" ? (cand.vector ?? 0) : hybridScore(cand.text, maxText, cand.vector);
+    cand.score = base + (input.boost?.(cand.record) ?? 0);
+  }
+  const minScore = input.minScore;
+  return [...candidates.values()]
+    .filter((cand) => (mode === "text" ? cand.text > 0 : true))
+    .filter((cand) => minScore === undefined || cand.score >= minScore)
+    .sort(input.compare)
+    .slice(0, limit);
+}
+
 /** Searches the tenant's memories; see `MemorySearchQuery` and docs/memory.md. */
 export async function searchMemories(engine: Engine, tenant: string, query: MemorySearchQuery): Promise<MemoryHit[]> {
   if (query === undefined) throw invalidInput("query", "must be an object with a text");
@@ -170,37 +251,18 @@ export async function searchMemories(engine: Engine, tenant: string, query: Memo
     });
   }
   const qv = queryVector[0] === undefined ? undefined : unit(queryVector[0]);
-  const c = Math.max(MIN_CANDIDATES, limit);
-  const candidates = new Map<number, Candidate>();
-  const candidate = (slot: number, textScore: number): Candidate => {
-    let cand = candidates.get(slot);
-    if (cand === undefined) {
-      const record = index.at(slot)?.record as MemoryRecord;
-      const vector = qv === undefined ? null : (index.vectors?.similarity(qv, slot) ?? null);
-      cand = { slot, record, text: textScore, vector: vector ?? null, score: 0 };
-      candidates.set(slot, cand);
-    }
-    return cand;
-  };
-  const scores = mode === "vector" || n === 0 ? new Map<number, number>() : textScores(index, textTerms(text), selected, n, totalLength / n);
-  const byText = [...scores.entries()]
-    .map(([slot, s]) => ({ slot, s, record: index.at(slot)?.record as MemoryRecord }))
-    .sort((a, b) => compareMemoryHits({ score: a.s, ...a.record }, { score: b.s, ...b.record }))
-    .slice(0, mode === "text" ? limit + c : c);
-  for (const t of byText) candidate(t.slot, t.s);
-  if (qv !== undefined) {
-    for (const slot of await vectorCandidates(engine, area, tenant, index, qv, c, selected, withVector, call)) candidate(slot, scores.get(slot) ?? 0);
-  }
-  const maxText = byText[0]?.s ?? 0;
-  for (const cand of candidates.values()) {
-    const base = mode === "text" ? cand.text : mode === "vector" ? (cand.vector ?? 0) : hybridScore(cand.text, maxText, cand.vector);
-    cand.score = base + boostOf(boosts, cand.record, call.now);
-  }
-  const ranked = [...candidates.values()]
-    .filter((cand) => (mode === "text" ? cand.text > 0 : true))
-    .filter((cand) => q.minScore === undefined || cand.score >= q.minScore)
-    .sort((a, b) => compareMemoryHits({ score: a.score, ...a.record }, { score: b.score, ...b.record }))
-    .slice(0, limit);
+  const ranked = rankSelected({
+    index,
+    selection: { selected, n, totalLength },
+    text,
+    queryVector: qv,
+    mode,
+    limit,
+    minScore: q.minScore,
+    boost: (r) => boostOf(boosts, r, call.now),
+    compare: (a, b) => compareMemoryHits({ score: a.score, ...a.record }, { score: b.score, ...b.record }),
+    ...(qv !== undefined && { vectorSlots: await vectorCandidates(engine, area, tenant, index, qv, Math.max(MIN_CANDIDATES, limit), selected, withVector, call) }),
+  });
   if (q.refresh === true) {
     for (const cand of ranked) {
       const ttl = cand.record.ttlMs;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseSearchQuery } from "./search.js";
+import { historyText } from "./history-search.js";
 import { MAX_WORD_COUNT, compareHits, searchScore, searchTerms, searchWords } from "./words.js";
 
 describe("search words", () => {
@@ -24,10 +25,32 @@ describe("search words", () => {
   });
 
   it("parses queries into distinct lowercased words", () => {
-    expect(parseSearchQuery({ text: "Red red APPLE-pie" })).toEqual({ words: ["red", "apple", "pie"], limit: 20 });
-    expect(parseSearchQuery({ text: "x", limit: 5, types: ["message"], contextId: "c1" })).toEqual({
-      words: ["x"], limit: 5, types: ["message"], contextId: "c1",
+    expect(parseSearchQuery({ text: "Red red APPLE-pie" })).toEqual({ mode: "text", search: { words: ["red", "apple", "pie"], limit: 20 } });
+    expect(parseSearchQuery({ text: "x", limit: 5, types: ["message"], contextId: "c1", minScore: 2 })).toEqual({
+      mode: "text",
+      search: { words: ["x"], limit: 5, types: ["message"], contextId: "c1" },
+      minScore: 2,
     });
+  });
+
+  it("parses vector and hybrid queries without the word rules of text mode", () => {
+    const text = "w ".repeat(40);
+    expect(parseSearchQuery({ text, mode: "vector" })).toEqual({ mode: "vector", search: { text, mode: "vector", limit: 20 } });
+    expect(parseSearchQuery({ text: "?!", mode: "hybrid", types: ["message"] })).toEqual({
+      mode: "hybrid",
+      search: { text: "?!", mode: "hybrid", limit: 20, types: ["message"] },
+    });
+    expect(() => parseSearchQuery({ text: "   ", mode: "vector" })).toThrow(/text/);
+    expect(() => parseSearchQuery({ text: "x", mode: "semantic" })).toThrow(/mode/);
+  });
+
+  it("takes the text of an event to embed from a string, a content string, or every string value", () => {
+    expect(historyText("plain")).toBe("plain");
+    expect(historyText({ role: "user", content: "hello there" })).toBe("hello there");
+    expect(historyText({ name: "search", arguments: { query: "weather", days: 3, tags: ["a", "b"] } })).toBe("search\nweather\na\nb");
+    expect(historyText(42)).toBe("");
+    const long = `${"x".repeat(32_767)}\u{1F600}`;
+    expect(historyText(long)).toBe("x".repeat(32_767));
   });
 
   it("orders hits by score, then newest, then context id, then seq descending", () => {

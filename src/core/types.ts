@@ -282,18 +282,43 @@ export interface WatchOptions extends CallOptions {
 }
 
 /**
- * A full-text search over the history ({@link CoreStore.searchEvents}). Words are runs of
- * letters and digits, compared case-insensitively; an event matches when every word of
- * `text` occurs among the words of the string values of its `data` (not its keys).
+ * A search over the history ({@link CoreStore.searchEvents}).
+ *
+ * In `"text"` mode (the default) words are runs of letters and digits, compared
+ * case-insensitively; an event matches when every word of `text` occurs among the words of the
+ * string values of its `data` (not its keys). In `"vector"` and `"hybrid"` mode the events of
+ * the text-bearing types (`message`, `summary`, `tool_call`, `tool_result`) are ranked by
+ * meaning as long-term memory search ranks (docs/memory.md); the first such search of a long
+ * history embeds it all (see `onProgress`).
  */
 export interface SearchQuery extends CallOptions {
-  /** The words to find (1 to 1000 characters, at least one word). */
+  /** What to find (1 to 1000 characters; in text mode at least one word, at most 32 distinct words). */
   text: string;
+  /**
+   * `"text"`: full-text, every word must match (score: occurrences). `"vector"`: cosine of the
+   * embeddings (needs an embedding model). `"hybrid"`: BM25 and cosine fused. The last two
+   * need a store with long-term memory (`capabilities.memory`).
+   * @default "text"
+   */
+  mode?: "text" | "vector" | "hybrid";
   /** Only this context. @default every visible context of the tenant */
   contextId?: string;
   types?: EventType[];
   /** @default 20 (at most 1000) */
   limit?: number;
+  /** Only hits scoring at least this (in the mode's score). */
+  minScore?: number;
+  /**
+   * Called while a vector or hybrid search embeds events not embedded yet (in-process only:
+   * not sent over HTTP). `total` counts the events to read, `done` those read so far.
+   */
+  onProgress?: (progress: HistorySearchProgress) => void;
+}
+
+/** Progress of the catch-up of a vector or hybrid {@link SearchQuery}. */
+export interface HistorySearchProgress {
+  done: number;
+  total: number;
 }
 
 /** One event found by {@link CoreStore.searchEvents}. */

@@ -26,6 +26,7 @@ import { sharedBackendTests } from "./shared-backend.js";
 import { clockTests } from "./clock.js";
 import { memoryTests } from "./memory.js";
 import { memorySearchTests } from "./memory-search.js";
+import { historySearchTests } from "./history-search.js";
 
 export { testEmbedder, testEmbedding, TEST_EMBEDDER_MODEL } from "./test-embedder.js";
 export type {
@@ -75,5 +76,6 @@ export function describeConformance(
     clockTests(suite);
     memoryTests(suite);
     memorySearchTests(suite);
+    historySearchTests(suite);
   });
 }

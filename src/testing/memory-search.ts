@@ -28,7 +28,8 @@ const CORPUS = [
   "The race raised money for mental health awareness",
 ];
 
-interface Ref {
+/** One expected hit of {@link reference}. */
+export interface Ref {
   id: string;
   score: number;
   createdAt: number;
@@ -40,8 +41,8 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-/** The definition, written out plainly: the expected hits of `query` over `memories`. */
-function reference(memories: Memory[], query: string, mode: "text" | "vector" | "hybrid", limit: number): Ref[] {
+/** The definition, written out plainly: the expected hits of `query` over `memories` (also the history's, `history-search.ts`). */
+export function reference(memories: Pick<Memory, "id" | "text" | "createdAt">[], query: string, mode: "text" | "vector" | "hybrid", limit: number): Ref[] {
   const docs = memories.map((m) => ({ m, terms: textTerms(m.text), vector: testEmbedding(m.text) }));
   const n = docs.length;
   const avg = docs.reduce((sum, d) => sum + d.terms.length, 0) / n;

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { openStore } from "../../index.js";
+import { createStore, inMemoryDriver, openStore } from "../../index.js";
+import { testEmbedder } from "../../testing/index.js";
 import type { ContextStore } from "../../index.js";
 import { createApp } from "../app.js";
 import { createKeyRing, generateApiKey } from "../keys.js";
@@ -139,9 +140,45 @@ describe("OpenAPI", () => {
       components: { schemas: Record<string, unknown> };
     };
     const params = doc.paths["/v1/search"]?.get?.parameters ?? [];
-    expect(params.map((p) => p.name).sort()).toEqual(["contextId", "limit", "text", "type"]);
+    expect(params.map((p) => p.name).sort()).toEqual(["contextId", "limit", "minScore", "mode", "text", "type"]);
+    const contextParams = doc.paths["/v1/contexts/{id}/search"]?.get?.parameters ?? [];
+    expect(contextParams.map((p) => p.name).sort()).toEqual(["id", "limit", "minScore", "mode", "text", "type"]);
     expect(params.find((p) => p.name === "text")).toMatchObject({ in: "query", required: true });
     expect(doc.paths["/v1/contexts/{id}/search"]?.get).toBeDefined();
     expect(JSON.stringify(doc.components.schemas.SearchHit)).toContain("#/components/schemas/Event");
+  });
+});
+
+describe("search by meaning (mode)", () => {
+  it("mode=vector and mode=hybrid rank the history by meaning; minScore filters; a bad mode is 400", async () => {
+    const meaning = await createStore(inMemoryDriver(), { embedder: testEmbedder() });
+    try {
+      const t = meaning.withTenant("team-a");
+      await t.createContext({ id: "chat-1" });
+      await t.append("chat-1", [
+        { type: "message", data: { role: "user", content: "The cats were running through the gardens" } },
+        { type: "message", data: { role: "assistant", content: "Quarterly revenue grew" } },
+      ]);
+      const meaningApp = createApp({ store: meaning, keys: createKeyRing([reader.record]), logger: pino({ level: "silent" }) });
+      const call = async (path: string) => {
+        const res = await meaningApp.request(path, headers(reader.key));
+        return { status: res.status, body: (await res.json()) as { items: Hit[]; details?: unknown } };
+      };
+      expect((await call("/v1/search?text=cat%20runs%20garden")).body.items).toEqual([]);
+      for (const mode of ["vector", "hybrid"]) {
+        const { status, body } = await call(`/v1/search?text=cat%20runs%20garden&mode=${mode}`);
+        expect(status).toBe(200);
+        expect(refs(body.items)[0]).toBe("chat-1#1");
+        expect(body.items).toEqual(await t.searchEvents({ text: "cat runs garden", mode: mode as "vector" }));
+        const one = await call(`/v1/contexts/chat-1/search?text=cat%20runs%20garden&mode=${mode}&minScore=${body.items[0]?.score ?? 0}`);
+        expect(refs(one.body.items)).toEqual(["chat-1#1"]);
+      }
+      const bad = await call("/v1/search?text=x&mode=semantic");
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ code: "INVALID_INPUT" });
+      expect((await call("/v1/search?text=x&mode=vector&minScore=high")).status).toBe(400);
+    } finally {
+      await meaning.close();
+    }
   });
 });

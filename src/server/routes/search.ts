@@ -1,5 +1,5 @@
 /**
- * Full-text search over the history: `GET /v1/search` across the tenant's contexts (or one,
+ * Search over the history (full-text, vector or hybrid, `mode`): `GET /v1/search` across the tenant's contexts (or one,
  * with `contextId`), and `GET /v1/contexts/{id}/search` within one context (404 when it does
  * not exist, like every route on a context). Validation beyond the query's shape (words,
  * limits, ids) is the store's, so the answers match the embedded store's exactly.
@@ -36,9 +36,26 @@ const limitParam = z.coerce
   .optional()
   .openapi({ description: "At most this many hits (default 20, at most 1000).", example: 20 });
 
+const modeParam = z
+  .enum(["text", "vector", "hybrid"])
+  .optional()
+  .openapi({
+    description:
+      "`text` (default): every word must match, scored by occurrences. `vector`: events ranked by the cosine of their " +
+      "embeddings to the text's (501 without an embedding model). `hybrid`: BM25 and cosine fused, as memory search ranks. " +
+      "Vector and hybrid search message, summary, tool_call and tool_result events, embedding those not embedded yet first " +
+      "(the first such search of a long history embeds it all).",
+    example: "hybrid",
+  });
+const minScoreParam = z.coerce
+  .number()
+  .optional()
+  .openapi({ description: "Only hits scoring at least this (in the mode's score).", example: 0.5 });
+
 /** Query of `GET /v1/search`. */
 const SearchQuerySchema = z.strictObject({
   text: textParam,
+  mode: modeParam,
   contextId: z
     .string()
     .min(1)
@@ -47,9 +64,10 @@ const SearchQuerySchema = z.strictObject({
     .openapi({ description: "Only this context (another tenant's context finds nothing, as a missing one does)." }),
   type: typeParam,
   limit: limitParam,
+  minScore: minScoreParam,
 });
 /** Query of `GET /v1/contexts/{id}/search`. */
-const ContextSearchQuerySchema = z.strictObject({ text: textParam, type: typeParam, limit: limitParam });
+const ContextSearchQuerySchema = z.strictObject({ text: textParam, mode: modeParam, type: typeParam, limit: limitParam, minScore: minScoreParam });
 
 /** One hit. */
 const SearchHitSchema = z
@@ -64,13 +82,21 @@ const SearchResultSchema = z.object({ items: z.array(SearchHitSchema) }).openapi
 
 function searchQuery(
   c: Context<AppEnv>,
-  q: { text: string; type?: string | string[] | undefined; limit?: number | undefined },
+  q: {
+    text: string;
+    mode?: SearchQuery["mode"] | undefined;
+    type?: string | string[] | undefined;
+    limit?: number | undefined;
+    minScore?: number | undefined;
+  },
   contextId: string | undefined,
 ): SearchQuery {
   const query: SearchQuery = { text: q.text, signal: c.get("signal") };
   if (contextId !== undefined) query.contextId = contextId;
   if (q.type !== undefined) query.types = typeof q.type === "string" ? [q.type] : q.type;
   if (q.limit !== undefined) query.limit = q.limit;
+  if (q.mode !== undefined) query.mode = q.mode;
+  if (q.minScore !== undefined) query.minScore = q.minScore;
   return query;
 }
 
@@ -82,7 +108,7 @@ export function registerSearchRoutes(app: OpenAPIHono<AppEnv>): void {
       path: "/v1/search",
       tags,
       security,
-      summary: "Full-text search over the history of the tenant's contexts",
+      summary: "Search the history of the tenant's contexts: by words, by meaning, or both",
       description: "Best matches first, then newest first. Expired contexts are not searched.",
       middleware: [scope("read")] as const,
       request: { query: SearchQuerySchema },
@@ -101,7 +127,7 @@ export function registerSearchRoutes(app: OpenAPIHono<AppEnv>): void {
       path: "/v1/contexts/{id}/search",
       tags,
       security,
-      summary: "Full-text search over one context's history",
+      summary: "Search one context's history: by words, by meaning, or both",
       description: "As `GET /v1/search?contextId=`, but 404 when the context does not exist.",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: ContextSearchQuerySchema },
