@@ -30,7 +30,16 @@ export const TimeSchema = z.union([z.string().min(1).max(64), z.number()]).opena
   description: "Epoch milliseconds or an ISO 8601 string.",
 });
 const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const queryInt = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * A non-negative integer in a query string, written in decimal digits only: `z.coerce`
+ * would take `0x10` as 16, `1e2` as 100, ` 5` as 5 and the empty string as 0.
+ */
+const queryInt = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,15})$/, "must be a non-negative integer in decimal digits")
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+  .openapi({ type: "integer", minimum: 0 });
 const shortText = z.string().max(1024);
 const idText = z.string().min(1).max(256);
 
@@ -176,8 +185,8 @@ export const EventInputSchema = z
   .openapi("EventInput");
 /** Guards every write may carry. */
 const writeGuards = {
-  expectedVersion: nonNegInt.optional().openapi({ description: "Fail with 409 unless the context is at this version. `If-Match` works too." }),
-  fencingToken: nonNegInt.optional().openapi({ description: "Fail with 423 LEASE_LOST unless this is the current lease's token." }),
+  expectedVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "Fail with 409 unless the context is at this version. `If-Match` works too." }),
+  fencingToken: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "Fail with 423 LEASE_LOST unless this is the current lease's token." }),
   metadata: JsonObjectSchema.optional().openapi({ description: "Metadata of the event the write records." }),
 };
 

@@ -10,7 +10,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { SearchQuery } from "../../index.js";
 import type { AppEnv } from "../app-env.js";
 import { ContextEventSchema, IdParams } from "../api-types.js";
-import { errorResponses, jsonResponse, scope, security } from "./common.js";
+import { jsonResponse, optionalAreaResponses, scope, requires } from "./common.js";
 
 const tags = ["search"];
 
@@ -80,13 +80,14 @@ export function registerSearchRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/search",
+      operationId: "searchEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Full-text search over the history of the tenant's contexts",
       description: "Best matches first, then newest first. Expired contexts are not searched.",
       middleware: [scope("read")] as const,
       request: { query: SearchQuerySchema },
-      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...errorResponses },
+      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...optionalAreaResponses },
     }),
     async (c) => {
       const q = c.req.valid("query");
@@ -99,13 +100,14 @@ export function registerSearchRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/search",
+      operationId: "searchContextEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Full-text search over one context's history",
       description: "As `GET /v1/search?contextId=`, but 404 when the context does not exist.",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: ContextSearchQuerySchema },
-      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...errorResponses },
+      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...optionalAreaResponses },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
