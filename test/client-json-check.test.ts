@@ -28,7 +28,14 @@ const values: [string, () => unknown][] = [
   ["a Map", () => new Map([["a", 1]])],
   ["a class instance", () => new Point()],
   ["a cyclic object", cyclic],
-  ["a hole in an array", () => [1, , 3]],
+  [
+    "a hole in an array",
+    () => {
+      const holed: unknown[] = [1];
+      holed[2] = 3;
+      return holed;
+    },
+  ],
 ];
 
 type Sink = (store: ContextStore, id: string, value: unknown) => Promise<unknown>;
