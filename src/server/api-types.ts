@@ -40,6 +40,18 @@ const queryInt = z
   .transform(Number)
   .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
   .openapi({ type: "integer", minimum: 0 });
+
+/**
+ * A page size in a query string: decimal digits here; the range is the store's to check, so
+ * the error matches the embedded store's (the document states it).
+ */
+export function queryLimit(max: number) {
+  return z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, "must be a non-negative integer in decimal digits")
+    .transform(Number)
+    .openapi({ type: "integer", minimum: 1, maximum: max });
+}
 const shortText = z.string().max(1024);
 const idText = z.string().min(1).max(256);
 
@@ -243,7 +255,7 @@ export const ListContextsQuery = z.strictObject({
   status: z.enum(["active", "archived"]).optional(),
   updatedSince: z.string().min(1).max(64).optional(),
   order: z.enum(["asc", "desc"]).optional(),
-  limit: queryInt.optional(),
+  limit: queryLimit(1000).optional(),
   cursor: z.string().max(1024).optional(),
 });
 
@@ -281,7 +293,7 @@ const eventFilters = {
 export const EventQuerySchema = z.strictObject({
   ...eventFilters,
   order: z.enum(["asc", "desc"]).optional(),
-  limit: queryInt.optional(),
+  limit: queryLimit(10_000).optional(),
   cursor: z.string().max(1024).optional(),
 });
 /** Query of the count route. */

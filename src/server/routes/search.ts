@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { SearchQuery } from "../../index.js";
 import type { AppEnv } from "../app-env.js";
-import { ContextEventSchema, IdParams } from "../api-types.js";
+import { ContextEventSchema, IdParams, queryLimit } from "../api-types.js";
 import { jsonResponse, optionalAreaResponses, scope, requires } from "./common.js";
 
 const tags = ["search"];
@@ -28,13 +28,7 @@ const typeParam = z
   .union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(100)])
   .optional()
   .openapi({ description: "Only events of this type; repeat for several (`type=message&type=tool_result`).", example: "message" });
-const limitParam = z.coerce
-  .number()
-  .int()
-  .min(0)
-  .max(Number.MAX_SAFE_INTEGER)
-  .optional()
-  .openapi({ description: "At most this many hits (default 20, at most 1000).", example: 20 });
+const limitParam = queryLimit(1000).optional().openapi({ description: "At most this many hits (default 20, at most 1000).", example: 20 });
 
 /** Query of `GET /v1/search`. */
 const SearchQuerySchema = z.strictObject({
