@@ -113,6 +113,7 @@ const cases: [name: string, head: string[], body: string | Buffer][] = [
     JSON.stringify({ events: [{ type: "m" }], expectedVersion: 9 })],
   ["If-Match conflicting with the body", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, "If-Match: \"2\"", `Authorization: Bearer ${writerA.key}`],
     JSON.stringify({ events: [{ type: "m" }], expectedVersion: 1 })],
+  ["weak If-Match", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, "If-Match: W/\"1\"", `Authorization: Bearer ${writerA.key}`], event()],
   ["bad If-Match", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, "If-Match: nope", `Authorization: Bearer ${writerA.key}`], event()],
   ["If-Match as the guard", ["POST /v1/contexts/ctx-a/events HTTP/1.1", JSON_CT, "If-Match: \"1\"", `Authorization: Bearer ${writerA.key}`], event()],
   ["another tenant's context", ["POST /v1/contexts/ctx-b/events HTTP/1.1", JSON_CT, `Authorization: Bearer ${writerA.key}`], event("stolen")],

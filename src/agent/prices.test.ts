@@ -16,4 +16,11 @@ describe("prices", () => {
     expect(priceCall("mine", { inputTokens: 10 }, { mine: { input: 1, output: 2 } })).toBeCloseTo(10 / 1e6);
     expect(priceCall("unknown", { inputTokens: 10 })).toBeUndefined();
   });
+
+  it("a model id named like an Object.prototype member has no price (not NaN)", () => {
+    for (const id of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      expect(findPrice(id), id).toBeUndefined();
+      expect(priceCall(id, { inputTokens: 10 }), id).toBeUndefined();
+    }
+  });
 });

@@ -41,7 +41,8 @@ export const DEFAULT_PRICES: PriceTable = Object.freeze({
 
 /** The price of `modelId`: an exact key, else the longest key it starts with (followed by `-`, `@` or `:`). */
 export function findPrice(modelId: string, table: PriceTable = DEFAULT_PRICES): ModelPrice | undefined {
-  const exact = table[modelId];
+  // Own keys only: a model id such as "constructor" or "toString" must not find Object.prototype's.
+  const exact = Object.hasOwn(table, modelId) ? table[modelId] : undefined;
   if (exact !== undefined) return exact;
   let best: string | undefined;
   for (const key of Object.keys(table)) {

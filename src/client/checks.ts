@@ -6,47 +6,11 @@
  */
 import { ContextError, invalidInput } from "../errors.js";
 import type { CallOptions, TimeInput } from "../core/types.js";
+import { isPlainObject } from "../core/json.js";
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** Throws `INVALID_INPUT` unless `value` survives JSON unchanged (no undefined, NaN, Date, Map, class instance, cycle…). */
-export function checkJson(value: unknown, field: string, seen: Set<object> = new Set()): void {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return;
-    case "number":
-      if (!Number.isFinite(value)) throw invalidInput(field, `${String(value)} is not JSON`);
-      return;
-    case "object": {
-      if (value === null) return;
-      if (seen.has(value)) throw invalidInput(field, "is cyclic");
-      seen.add(value);
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) checkJson(value[i], `${field}[${i}]`, seen);
-      } else if (isPlainObject(value)) {
-        for (const key of Object.keys(value)) checkJson(value[key], `${field}.${key}`, seen);
-      } else {
-        const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
-        throw invalidInput(field, `a ${name} is not JSON`);
-      }
-      seen.delete(value);
-      return;
-    }
-    default:
-      throw invalidInput(field, `${typeof value} is not JSON`);
-  }
-}
-
-/** A JSON object (plain object of JSON values). */
-export function checkJsonObject(value: unknown, field: string): void {
-  if (!isPlainObject(value)) throw invalidInput(field, "must be a JSON object");
-  checkJson(value, field);
-}
+// The same JSON check as the embedded store (core/json.ts imports nothing but errors.ts),
+// so a value that cannot cross the wire gets the same code, message and pointer from both.
+export { checkJson, checkJsonObject } from "../core/json.js";
 
 /** A non-empty string of at most `max` characters (ids, holders, kinds, names). */
 export function checkString(value: unknown, field: string, max = 1024): string {

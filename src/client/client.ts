@@ -208,7 +208,7 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
       run(() => {
         const path = ctxPath(id, "/events");
         if (events === undefined || events === null) throw invalidInput("events", "an event or an array of events is required");
-        const list = Array.isArray(events) ? events.map((e, i) => wireEvent(e, `events[${i}]`)) : [wireEvent(events, "events[0]")];
+        const list = Array.isArray(events) ? events.map((e, i) => wireEvent(e, `events[${i}]`)) : [wireEvent(events, "event")];
         const g = guards(options);
         return call<ContextEvent[]>({ method: "POST", path, body: { events: list, ...g.body }, signal: g.signal });
       }),

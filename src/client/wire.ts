@@ -3,6 +3,7 @@
  */
 import { invalidInput } from "../errors.js";
 import type { EventQuery, SearchHit, SearchQuery, StateWriteOptions } from "../core/types.js";
+import { isPlainObject } from "../core/json.js";
 import { checkCount, checkJson, checkJsonObject, checkObject, checkOptions, checkString, queryTime, wireTime } from "./checks.js";
 
 /** A query string's parameters (an array repeats the parameter). */
@@ -65,18 +66,27 @@ export function eventFilters(q: Partial<EventQuery>): Query {
   };
 }
 
-/** An event to append, with its timestamp made wire-safe and its values checked. */
+/**
+ * An event to append, with its timestamp made wire-safe and its values checked as the store
+ * checks them (`<field>.data`, `<field>.metadata`), so errors read the same.
+ */
 export function wireEvent(e: unknown, field: string): Record<string, unknown> {
-  const event = checkObject(e, field);
+  if (!isPlainObject(e)) throw invalidInput(field, "must be an object with a type");
+  if (e.data !== undefined) checkJson(e.data, `${field}.data`);
+  if (e.metadata !== undefined) checkJsonObject(e.metadata, `${field}.metadata`);
+  if (typeof e.tokens === "number" && !Number.isInteger(e.tokens)) throw invalidInput(`${field}.tokens`, `must be an integer, got ${e.tokens}`);
   // fromEntries defines keys: assigning `out[k]` would turn a key named `__proto__` into a prototype.
   const out = Object.fromEntries(
-    Object.entries(event)
+    Object.entries(e)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k, k === "timestamp" ? wireTime(v as Date, `${field}.timestamp`) : v]),
   );
-  checkJson(out, field);
+  for (const [k, v] of Object.entries(out)) if (k !== "data" && k !== "metadata") checkJson(v, `${field}.${k}`);
   return out;
 }
+
+/** Fields that are JSON objects in the store: checked as the store checks them. */
+const OBJECT_FIELDS = new Set(["metadata", "state"]);
 
 /** Context fields shared by create and fork, with times made wire-safe. */
 export function wireContextFields(input: Record<string, unknown>): Record<string, unknown> {
@@ -85,7 +95,10 @@ export function wireContextFields(input: Record<string, unknown>): Record<string
       .filter(([k, v]) => v !== undefined && k !== "signal")
       .map(([k, v]) => [k, k === "expiresAt" || k === "before" || k === "at" ? wireTime(v as Date, k) : v]),
   );
-  for (const [k, v] of Object.entries(out)) checkJson(v, k);
+  for (const [k, v] of Object.entries(out)) {
+    if (OBJECT_FIELDS.has(k)) checkJsonObject(v, k);
+    else checkJson(v, k);
+  }
   return out;
 }
 

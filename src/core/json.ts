@@ -54,9 +54,11 @@ function escapeSegment(segment: string): string {
  *   or when the text is longer than `maxChars`.
  */
 export function encodeJson(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): string {
-  // The common case is valid input: check it without building JSON pointers, and walk again
-  // with pointers only to name the first bad value.
-  if (!isJson(value, new Set(), 0, maxDepth)) explainNotJson(value, field, maxDepth);
+  checkJson(value, field, maxDepth);
+  return encodeJsonText(value, field, maxChars);
+}
+
+function encodeJsonText(value: unknown, field: string, maxChars: number): string {
   const text = JSON.stringify(value);
   if (text.length > maxChars) {
     throw invalidInput(field, `${text.length} characters of JSON exceed the limit of ${maxChars}`, {
@@ -65,6 +67,25 @@ export function encodeJson(value: unknown, field: string, maxChars: number, maxD
     });
   }
   return text;
+}
+
+/**
+ * Checks that `value` is JSON exactly as given: what `JSON.stringify` would drop or change
+ * (undefined, NaN, a Date, a Map, a class instance, a cycle, holes) or nesting deeper than
+ * `maxDepth` levels. The one check the embedded store and `contextd/client` both make, so a
+ * bad value gets the same error from each.
+ * @throws `INVALID_INPUT` naming `field`, with the JSON pointer of the first bad value in `details.path`
+ */
+export function checkJson(value: unknown, field: string, maxDepth = MAX_DEPTH): void {
+  // The common case is valid input: check it without building JSON pointers, and walk again
+  // with pointers only to name the first bad value.
+  if (!isJson(value, new Set(), 0, maxDepth)) explainNotJson(value, field, maxDepth);
+}
+
+/** {@link checkJson}, and the value must be a plain object. */
+export function checkJsonObject(value: unknown, field: string, maxDepth = MAX_DEPTH): void {
+  if (!isPlainObject(value)) throw invalidInput(field, `must be a JSON object, got ${describe(value)}`);
+  checkJson(value, field, maxDepth);
 }
 
 function isJson(v: unknown, ancestors: Set<object>, depth: number, maxDepth: number): boolean {
@@ -144,8 +165,8 @@ function explainNotJson(value: unknown, field: string, maxDepth: number): never 
 
 /** Like {@link encodeJson}, and the value must be a plain object. */
 export function encodeJsonObject(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): string {
-  if (!isPlainObject(value)) throw invalidInput(field, `must be a JSON object, got ${describe(value)}`);
-  return encodeJson(value, field, maxChars, maxDepth);
+  checkJsonObject(value, field, maxDepth);
+  return encodeJsonText(value, field, maxChars);
 }
 
 /** Deep structural equality of JSON values (key order ignored). */

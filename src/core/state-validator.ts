@@ -18,18 +18,47 @@ export interface SchemaViolation {
   keyword: string;
 }
 
+/** The JSON pointer of the first place `schema` names the key `__proto__` (as a key or in `required`), or null. */
+function namesProto(value: unknown, path: string): string | null {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (value[i] === "__proto__" && path.endsWith("/required")) return `${path}/${i}`;
+      const found = namesProto(value[i], `${path}/${i}`);
+      if (found !== null) return found;
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const key of Object.keys(value)) {
+      const at = `${path}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+      if (key === "__proto__") return at;
+      const found = namesProto((value as Record<string, unknown>)[key], at);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
 /** Compiles and caches validators; one per store. */
 export class SchemaValidator {
   readonly #ajv: Ajv;
   readonly #cache = new Map<string, ValidateFunction>();
 
   constructor() {
-    this.#ajv = new Ajv({ allErrors: true, strict: false });
+    // ownProperties: a state without a "constructor" or "__proto__" key has none, whatever
+    // Object.prototype holds (ajv's generated code reads `data.constructor` otherwise).
+    this.#ajv = new Ajv({ allErrors: true, strict: false, ownProperties: true });
     addFormats(this.#ajv);
   }
 
   /** Compiles `schema` or throws `INVALID_INPUT` saying why it is not a usable JSON Schema. */
   compile(schema: JsonObject): ValidateFunction {
+    const named = namesProto(schema, "");
+    if (named !== null) {
+      // ajv skips a property named __proto__ (it would not check its value): refuse rather
+      // than accept a rule that is never enforced.
+      throw invalidInput("schema", `names the key "__proto__" at ${named === "" ? "/" : named}, which the validator cannot check; rename that key`, {
+        path: named === "" ? "/" : named,
+      });
+    }
     try {
       return this.#ajv.compile(schema);
     } catch (e) {

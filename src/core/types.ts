@@ -109,7 +109,10 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** The built-in event types; any other non-empty string is allowed too. */
+/**
+ * The built-in event types; any other non-empty string is allowed too. `state`, `snapshot`
+ * and `restore` are written by the engine only (`RESERVED_EVENT_TYPES`): `append` refuses them.
+ */
 export type BuiltinEventType =
   | "message"
   | "metadata"

@@ -30,7 +30,28 @@ export const TimeSchema = z.union([z.string().min(1).max(64), z.number()]).opena
   description: "Epoch milliseconds or an ISO 8601 string.",
 });
 const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const queryInt = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * A non-negative integer in a query string, written in decimal digits only: `z.coerce`
+ * would take `0x10` as 16, `1e2` as 100, ` 5` as 5 and the empty string as 0.
+ */
+const queryInt = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,15})$/, "must be a non-negative integer in decimal digits")
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+  .openapi({ type: "integer", minimum: 0 });
+
+/**
+ * A page size in a query string: decimal digits here; the range is the store's to check, so
+ * the error matches the embedded store's (the document states it).
+ */
+export function queryLimit(max: number) {
+  return z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, "must be a non-negative integer in decimal digits")
+    .transform(Number)
+    .openapi({ type: "integer", minimum: 1, maximum: max });
+}
 const shortText = z.string().max(1024);
 const idText = z.string().min(1).max(256);
 
@@ -176,8 +197,8 @@ export const EventInputSchema = z
   .openapi("EventInput");
 /** Guards every write may carry. */
 const writeGuards = {
-  expectedVersion: nonNegInt.optional().openapi({ description: "Fail with 409 unless the context is at this version. `If-Match` works too." }),
-  fencingToken: nonNegInt.optional().openapi({ description: "Fail with 423 LEASE_LOST unless this is the current lease's token." }),
+  expectedVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "Fail with 409 unless the context is at this version. `If-Match` works too." }),
+  fencingToken: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "Fail with 423 LEASE_LOST unless this is the current lease's token." }),
   metadata: JsonObjectSchema.optional().openapi({ description: "Metadata of the event the write records." }),
 };
 
@@ -234,7 +255,7 @@ export const ListContextsQuery = z.strictObject({
   status: z.enum(["active", "archived"]).optional(),
   updatedSince: z.string().min(1).max(64).optional(),
   order: z.enum(["asc", "desc"]).optional(),
-  limit: queryInt.optional(),
+  limit: queryLimit(1000).optional(),
   cursor: z.string().max(1024).optional(),
 });
 
@@ -272,7 +293,7 @@ const eventFilters = {
 export const EventQuerySchema = z.strictObject({
   ...eventFilters,
   order: z.enum(["asc", "desc"]).optional(),
-  limit: queryInt.optional(),
+  limit: queryLimit(10_000).optional(),
   cursor: z.string().max(1024).optional(),
 });
 /** Query of the count route. */

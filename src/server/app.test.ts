@@ -318,4 +318,26 @@ describe("request bodies", () => {
     const read = await app.request("/v1/contexts/c/state");
     expect(await read.text()).toContain('"__proto__":{"a":1,"c":3}');
   });
+
+  it("If-Match compares strongly: a weak tag W/\"1\" never matches, and nothing is written", async () => {
+    const { app, store } = await setup();
+    await store.createContext({ id: "c" });
+    const put = (ifMatch: string) =>
+      app.request("/v1/contexts/c/state", { method: "PUT", headers: { "content-type": "application/json", "if-match": ifMatch }, body: '{"state":{"a":1}}' });
+    const weak = await put('W/"1"');
+    expect(weak.status).toBe(409);
+    expect(await weak.json()).toMatchObject({ code: "VERSION_CONFLICT" });
+    expect((await store.getState("c")).version).toBe(1);
+    expect((await put('"1"')).status).toBe(200);
+  });
+
+  it("query numbers are decimal digits only: 0x10, 1e2, an empty value or a sign are 400", async () => {
+    const { app, store } = await setup();
+    await store.createContext({ id: "c" });
+    for (const bad of ["0x10", "1e2", "", "+5", " 5", "5.0", "-1"]) {
+      const res = await app.request(`/v1/contexts/c/events?limit=${encodeURIComponent(bad)}`);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await app.request("/v1/contexts/c/events?limit=16")).status).toBe(200);
+  });
 });

@@ -142,11 +142,13 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
       info: {
         title: "contextd",
         version: "1",
+        license: { name: "MIT", url: "https://opensource.org/license/mit" },
         description:
           "Context management for AI applications and agents. Errors are `{ code, message, details }`. " +
           "Send `X-Contextd-Tenant` to pick a tenant with a `*` admin key (or without keys, on loopback).",
       },
-      ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+      // Without a configured URL, the server the document was read from.
+      servers: [{ url: options.serverUrl ?? "/", description: options.serverUrl ? "This server" : "The server that serves this document" }],
     });
     return c.json(document as Record<string, unknown>);
   });

@@ -3,7 +3,7 @@
  * strings) into store call options.
  */
 import type { Context } from "hono";
-import { invalidInput } from "../index.js";
+import { ContextError, invalidInput } from "../index.js";
 import type { CallOptions, EventInput, JsonObject, StateWriteOptions } from "../index.js";
 import type { AppEnv } from "./app-env.js";
 
@@ -12,12 +12,21 @@ export function callOptions(c: Context<AppEnv>): CallOptions {
   return { signal: c.get("signal") };
 }
 
-/** Parses `If-Match: "7"` (or `W/"7"`, or `7`) into a version. */
+/**
+ * Parses `If-Match: "7"` (or `7`) into a version. If-Match uses the strong comparison
+ * (RFC 9110 §13.1.1): a weak tag such as `W/"7"` never matches, so the write is refused with
+ * `VERSION_CONFLICT` whatever the version.
+ */
 export function ifMatchVersion(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
-  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  const m = /^\s*(W\/)?"?(\d{1,15})"?\s*$/.exec(header);
   if (!m) throw invalidInput("If-Match", `expected a version such as "7", got ${JSON.stringify(header.slice(0, 40))}`);
-  return Number(m[1]);
+  if (m[1] !== undefined) {
+    throw new ContextError("VERSION_CONFLICT", `If-Match ${header.trim()}: a weak entity tag never matches (If-Match compares strongly); send "${m[2]}"`, {
+      details: { header: "If-Match" },
+    });
+  }
+  return Number(m[2]);
 }
 
 /** The write guards a body may carry. */

@@ -117,10 +117,10 @@ export function historyTests(s: Suite): void {
       }
     });
 
-    s.test("history", "every built-in event type and any custom type string can be appended", async () => {
+    s.test("history", "every built-in event type but the engine's own (state, snapshot, restore) and any custom type string can be appended", async () => {
       const c = await s.store.createContext();
-      const custom = ["custom", "my.app/thing:v2", "UPPER_case", "ünïcode-type"];
-      const types = [...builtinTypes, ...custom];
+      const custom = ["custom", "my.app/thing:v2", "UPPER_case", "ünïcode-type", "aiecs:state"];
+      const types = [...builtinTypes.filter((t) => !["state", "snapshot", "restore"].includes(t)), ...custom];
       const written = await s.store.append(c.id, types.map((type) => ({ type, data: { type } })));
       expect(written.map((e) => e.type)).toEqual(types);
       const read = (await s.store.readEvents(c.id, { types })).items;

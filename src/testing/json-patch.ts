@@ -55,7 +55,8 @@ export function applyPatch(doc: JsonValue, ops: readonly JsonPatchOperation[]): 
     } else if (isObject(parent)) {
       if (op.op !== "add" && !Object.hasOwn(parent, last)) throw new Error(`${op.op} of missing ${op.path}`);
       if (op.op === "remove") delete parent[last];
-      else parent[last] = value as JsonValue;
+      // Defined, not assigned: a key named __proto__ is a key here too.
+      else Object.defineProperty(parent, last, { value, writable: true, enumerable: true, configurable: true });
     } else {
       throw new Error(`path ${op.path} goes through a scalar`);
     }

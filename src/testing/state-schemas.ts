@@ -83,6 +83,22 @@ export function schemasTests(s: Suite): void {
       expect(r.version).toBe(5);
     });
 
+    s.test("schemas", "a schema naming constructor checks the state's own keys only; one naming __proto__ (which the validator cannot check) is refused", async () => {
+      const schema = JSON.parse('{"type":"object","properties":{"constructor":{"type":"number"},"toString":{"type":"string"}},"required":["constructor"]}') as JsonObject;
+      await s.store.setSchema("protoKeys", schema);
+      // Absent keys are absent, though Object.prototype has a "constructor" and a "toString".
+      const missing = await expectError(() => s.store.createContext({ kind: "protoKeys", state: {} }), "SCHEMA_VIOLATION");
+      expect(JSON.stringify(missing.details)).toContain("required");
+      const wrong = await expectError(() => s.store.createContext({ kind: "protoKeys", state: { constructor: "x" } }), "SCHEMA_VIOLATION");
+      expect(JSON.stringify(wrong.details)).toContain("/constructor");
+      const c = await s.store.createContext({ kind: "protoKeys", state: { constructor: 2, toString: "s" } });
+      expect((await s.store.getState(c.id)).state).toEqual({ constructor: 2, toString: "s" });
+      for (const text of ['{"type":"object","properties":{"__proto__":{"type":"number"}}}', '{"type":"object","required":["__proto__"]}']) {
+        await expectError(() => s.store.setSchema("protoKeys2", JSON.parse(text) as JsonObject), "INVALID_INPUT");
+      }
+      expect(await s.store.getSchema("protoKeys2")).toBeNull();
+    });
+
     s.test("schemas", "createContext with an initial state that violates the schema is refused and creates nothing", async () => {
       await s.store.setSchema("profile", profileSchema);
       const id = randomName("bad");

@@ -7,7 +7,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { ContextIdBody, ContextInfoSchema, HolderParams, NullableContextIdBody } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["active context"];
 const previous = jsonResponse(z.object({ previous: z.string().nullable() }), "The context that was active before");
@@ -18,8 +18,9 @@ export function registerActiveContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/holders/{holder}/current",
+      operationId: "currentContext",
       tags,
-      security,
+      security: requires("read"),
       summary: "The active context of the holder, else its default, else null",
       middleware: [scope("read")] as const,
       request: { params: HolderParams },
@@ -32,8 +33,9 @@ export function registerActiveContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "put",
       path: "/v1/holders/{holder}/active",
+      operationId: "activate",
       tags,
-      security,
+      security: requires("write"),
       summary: "Activate a context for the holder",
       middleware: [scope("write")] as const,
       request: { params: HolderParams, body: jsonBody(ContextIdBody) },
@@ -49,8 +51,9 @@ export function registerActiveContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "delete",
       path: "/v1/holders/{holder}/active",
+      operationId: "deactivate",
       tags,
-      security,
+      security: requires("write"),
       summary: "Deactivate the holder's active context",
       middleware: [scope("write")] as const,
       request: { params: HolderParams },
@@ -63,8 +66,9 @@ export function registerActiveContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/holders/{holder}/switch",
+      operationId: "switchContext",
       tags,
-      security,
+      security: requires("write"),
       summary: "Activate a context and return the previously active one",
       middleware: [scope("write")] as const,
       request: { params: HolderParams, body: jsonBody(ContextIdBody) },
@@ -81,8 +85,9 @@ export function registerActiveContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "put",
       path: "/v1/holders/{holder}/default",
+      operationId: "setDefaultContext",
       tags,
-      security,
+      security: requires("write"),
       summary: "Set (or with null clear) the holder's default context",
       middleware: [scope("write")] as const,
       request: { params: HolderParams, body: jsonBody(NullableContextIdBody) },

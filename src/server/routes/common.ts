@@ -23,7 +23,14 @@ export const errorResponses = {
   422: { description: "SCHEMA_VIOLATION (details: the JSON-pointer paths)", content: errorContent },
   423: { description: "LEASE_LOST or LOCK_TIMEOUT", content: errorContent },
   429: { description: "RATE_LIMITED; see Retry-After", content: errorContent },
+  500: { description: "INTERNAL, CORRUPT or STORE_INCOMPATIBLE: a fault of the server or its store, not of the request", content: errorContent },
   503: { description: "DRIVER_UNAVAILABLE, CLOSED, or the request deadline passed (ABORTED)", content: errorContent },
+} as const;
+
+/** The error responses of routes whose store area is optional (search). */
+export const optionalAreaResponses = {
+  ...errorResponses,
+  501: { description: "NOT_SUPPORTED: the server's store lacks this optional area", content: errorContent },
 } as const;
 
 /** A JSON request body. */
@@ -48,5 +55,16 @@ export function scope(needed: ApiKeyScope): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Security requirement for OpenAPI. */
+/**
+ * Security requirement for OpenAPI: every `/v1` route takes the bearer API key (when the
+ * server runs with keys).
+ */
 export const security = [{ bearer: [] }];
+
+/**
+ * The security requirement of a route that needs `scope`: the bearer key, with the scope as
+ * its role (OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs).
+ */
+export function requires(needed: ApiKeyScope): { bearer: string[] }[] {
+  return [{ bearer: [needed] }];
+}

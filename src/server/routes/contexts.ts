@@ -7,7 +7,7 @@ import type { CreateContextInput, ListContextsQuery as ListQuery, UpdateContextI
 import { callOptions, timeParam } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { ContextInfoSchema, ContextPageSchema, CreateContextBody, IdParams, ListContextsQuery, UpdateContextBody } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["contexts"];
 
@@ -17,8 +17,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts",
+      operationId: "createContext",
       tags,
-      security,
+      security: requires("write"),
       summary: "Create a context",
       middleware: [scope("write")] as const,
       request: { body: jsonBody(CreateContextBody, false) },
@@ -35,8 +36,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts",
+      operationId: "listContexts",
       tags,
-      security,
+      security: requires("read"),
       summary: "List contexts (filters, cursor pagination)",
       middleware: [scope("read")] as const,
       request: { query: ListContextsQuery },
@@ -54,8 +56,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}",
+      operationId: "getContext",
       tags,
-      security,
+      security: requires("read"),
       summary: "Get a context",
       middleware: [scope("read")] as const,
       request: { params: IdParams },
@@ -68,8 +71,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "patch",
       path: "/v1/contexts/{id}",
+      operationId: "updateContext",
       tags,
-      security,
+      security: requires("write"),
       summary: "Update title, metadata, expiry or status",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(UpdateContextBody) },
@@ -85,8 +89,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/archive",
+      operationId: "archiveContext",
       tags,
-      security,
+      security: requires("write"),
       summary: "Archive a context",
       middleware: [scope("write")] as const,
       request: { params: IdParams },
@@ -99,8 +104,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "delete",
       path: "/v1/contexts/{id}",
+      operationId: "deleteContext",
       tags,
-      security,
+      security: requires("write"),
       summary: "Delete a context with its history, snapshots and lease",
       middleware: [scope("write")] as const,
       request: { params: IdParams },
@@ -116,8 +122,9 @@ export function registerContextRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/purge-expired",
+      operationId: "purgeExpired",
       tags,
-      security,
+      security: requires("admin"),
       summary: "Delete every expired context of the tenant",
       middleware: [scope("admin")] as const,
       responses: { 200: jsonResponse(z.object({ removed: z.number().int() }), "How many were removed"), ...errorResponses },

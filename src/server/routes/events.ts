@@ -21,7 +21,7 @@ import {
   LastQuerySchema,
   StreamQuerySchema,
 } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["events"];
 
@@ -91,8 +91,9 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/events",
+      operationId: "appendEvents",
       tags,
-      security,
+      security: requires("write"),
       summary: "Append one event or a batch, atomically",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(AppendBody) },
@@ -112,8 +113,9 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/events",
+      operationId: "readEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Read events by seq range, time range and type, paginated",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: EventQuerySchema },
@@ -133,8 +135,9 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/events/count",
+      operationId: "countEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Count events matching the filters",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: CountQuerySchema },
@@ -150,8 +153,9 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/events/last",
+      operationId: "lastEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "The newest n events, oldest first",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: LastQuerySchema },
@@ -169,8 +173,9 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/events/stream",
+      operationId: "streamEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Watch: replay after Last-Event-ID (or ?afterSeq=), then live events, as Server-Sent Events",
       description:
         "First `event: ready` with `{ afterSeq }` (where the replay starts); then each event is `event: event`, `id: <seq>`, `data: <Event JSON>`. Comments are heartbeats. " +

@@ -9,7 +9,7 @@ import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import type { ServerLimits } from "../limits.js";
 import { AcquireLeaseBody, IdParams, LeaseRefBody, LeaseSchema } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["leases"];
 
@@ -19,8 +19,9 @@ export function registerLeaseRoutes(app: OpenAPIHono<AppEnv>, limits: ServerLimi
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/lease",
+      operationId: "acquireLease",
       tags,
-      security,
+      security: requires("write"),
       summary: "Acquire the lease (fencing token increases with every grant); 423 LOCK_TIMEOUT after waitMs",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(AcquireLeaseBody) },
@@ -42,8 +43,9 @@ export function registerLeaseRoutes(app: OpenAPIHono<AppEnv>, limits: ServerLimi
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/lease/renew",
+      operationId: "renewLease",
       tags,
-      security,
+      security: requires("write"),
       summary: "Renew the lease; 423 LEASE_LOST when it is no longer this holder's",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(LeaseRefBody) },
@@ -59,8 +61,9 @@ export function registerLeaseRoutes(app: OpenAPIHono<AppEnv>, limits: ServerLimi
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/lease/release",
+      operationId: "releaseLease",
       tags,
-      security,
+      security: requires("write"),
       summary: "Release the lease",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(LeaseRefBody) },
@@ -77,8 +80,9 @@ export function registerLeaseRoutes(app: OpenAPIHono<AppEnv>, limits: ServerLimi
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/lease",
+      operationId: "getLease",
       tags,
-      security,
+      security: requires("read"),
       summary: "The current lease, or null",
       middleware: [scope("read")] as const,
       request: { params: IdParams },

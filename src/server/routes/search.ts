@@ -9,8 +9,8 @@ import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { SearchQuery } from "../../index.js";
 import type { AppEnv } from "../app-env.js";
-import { ContextEventSchema, IdParams } from "../api-types.js";
-import { errorResponses, jsonResponse, scope, security } from "./common.js";
+import { ContextEventSchema, IdParams, queryLimit } from "../api-types.js";
+import { jsonResponse, optionalAreaResponses, scope, requires } from "./common.js";
 
 const tags = ["search"];
 
@@ -28,13 +28,7 @@ const typeParam = z
   .union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(100)])
   .optional()
   .openapi({ description: "Only events of this type; repeat for several (`type=message&type=tool_result`).", example: "message" });
-const limitParam = z.coerce
-  .number()
-  .int()
-  .min(0)
-  .max(Number.MAX_SAFE_INTEGER)
-  .optional()
-  .openapi({ description: "At most this many hits (default 20, at most 1000).", example: 20 });
+const limitParam = queryLimit(1000).optional().openapi({ description: "At most this many hits (default 20, at most 1000).", example: 20 });
 
 const modeParam = z
   .enum(["text", "vector", "hybrid"])
@@ -106,13 +100,14 @@ export function registerSearchRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/search",
+      operationId: "searchEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Search the history of the tenant's contexts: by words, by meaning, or both",
       description: "Best matches first, then newest first. Expired contexts are not searched.",
       middleware: [scope("read")] as const,
       request: { query: SearchQuerySchema },
-      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...errorResponses },
+      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...optionalAreaResponses },
     }),
     async (c) => {
       const q = c.req.valid("query");
@@ -125,13 +120,14 @@ export function registerSearchRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/search",
+      operationId: "searchContextEvents",
       tags,
-      security,
+      security: requires("read"),
       summary: "Search one context's history: by words, by meaning, or both",
       description: "As `GET /v1/search?contextId=`, but 404 when the context does not exist.",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: ContextSearchQuerySchema },
-      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...errorResponses },
+      responses: { 200: jsonResponse(SearchResultSchema, "The hits"), ...optionalAreaResponses },
     }),
     async (c) => {
       const { id } = c.req.valid("param");

@@ -19,7 +19,7 @@ import {
   SnapshotSchema,
   StateWriteResultSchema,
 } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["snapshots"];
 
@@ -47,8 +47,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/snapshots",
+      operationId: "createSnapshot",
       tags,
-      security,
+      security: requires("write"),
       summary: "Create a named recovery point",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(CreateSnapshotBody, false) },
@@ -64,8 +65,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/snapshots",
+      operationId: "listSnapshots",
       tags,
-      security,
+      security: requires("read"),
       summary: "List snapshots",
       middleware: [scope("read")] as const,
       request: { params: IdParams },
@@ -78,8 +80,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/snapshots/{name}",
+      operationId: "getSnapshot",
       tags,
-      security,
+      security: requires("read"),
       summary: "Get a snapshot",
       middleware: [scope("read")] as const,
       request: { params: IdNameParams },
@@ -95,8 +98,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/restore",
+      operationId: "restore",
       tags,
-      security,
+      security: requires("write"),
       summary: "Restore a snapshot, a version, the latest snapshot before a time, or the state at a time",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(RestoreBody) },
@@ -114,8 +118,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/fork",
+      operationId: "fork",
       tags,
-      security,
+      security: requires("write"),
       summary: "Create a new context from a snapshot or version of this one (default: current state)",
       middleware: [scope("write")] as const,
       request: { params: IdParams, body: jsonBody(ForkBody, false) },
@@ -133,8 +138,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/compact",
+      operationId: "compact",
       tags,
-      security,
+      security: requires("admin"),
       summary: "Drop history before beforeSeq (not newer than the newest snapshot)",
       middleware: [scope("admin")] as const,
       request: { params: IdParams, body: jsonBody(CompactBody) },

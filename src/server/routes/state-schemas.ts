@@ -7,7 +7,7 @@ import type { JsonObject } from "../../index.js";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { KindParams, SchemaBody, StateSchemaSchema } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["schemas"];
 
@@ -17,8 +17,9 @@ export function registerStateSchemaRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/schemas",
+      operationId: "listSchemas",
       tags,
-      security,
+      security: requires("read"),
       summary: "List registered state schemas",
       middleware: [scope("read")] as const,
       responses: { 200: jsonResponse(z.array(StateSchemaSchema), "The schemas"), ...errorResponses },
@@ -30,8 +31,9 @@ export function registerStateSchemaRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/schemas/{kind}",
+      operationId: "getSchema",
       tags,
-      security,
+      security: requires("read"),
       summary: "The schema of a kind, or null",
       middleware: [scope("read")] as const,
       request: { params: KindParams },
@@ -44,8 +46,9 @@ export function registerStateSchemaRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "put",
       path: "/v1/schemas/{kind}",
+      operationId: "setSchema",
       tags,
-      security,
+      security: requires("admin"),
       summary: "Register the JSON Schema of a kind",
       middleware: [scope("admin")] as const,
       request: { params: KindParams, body: jsonBody(SchemaBody) },
@@ -61,8 +64,9 @@ export function registerStateSchemaRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "delete",
       path: "/v1/schemas/{kind}",
+      operationId: "deleteSchema",
       tags,
-      security,
+      security: requires("admin"),
       summary: "Remove the schema of a kind",
       middleware: [scope("admin")] as const,
       request: { params: KindParams },

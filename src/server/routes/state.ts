@@ -22,7 +22,7 @@ import {
   StateRecordSchema,
   StateWriteResultSchema,
 } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const tags = ["state"];
 const ifMatch = z.object({
@@ -45,8 +45,9 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/state",
+      operationId: "getState",
       tags,
-      security,
+      security: requires("read"),
       summary: "Read the state (ETag = version); ?version= or ?at= rebuilds a past state",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: GetStateQuery },
@@ -78,8 +79,9 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "put",
       path: "/v1/contexts/{id}/state",
+      operationId: "replaceState",
       tags,
-      security,
+      security: requires("write"),
       summary: "Replace the state",
       middleware: [scope("write")] as const,
       request: { params: IdParams, headers: ifMatch, body: jsonBody(ReplaceStateBody) },
@@ -96,8 +98,9 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "patch",
       path: "/v1/contexts/{id}/state",
+      operationId: "patchState",
       tags,
-      security,
+      security: requires("write"),
       summary: "Merge-patch the state (RFC 7396)",
       middleware: [scope("write")] as const,
       request: { params: IdParams, headers: ifMatch, body: jsonBody(PatchStateBody) },
@@ -114,8 +117,9 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/state/set",
+      operationId: "setStateAt",
       tags,
-      security,
+      security: requires("write"),
       summary: "Set the value at a path (JSON Pointer or segments)",
       middleware: [scope("write")] as const,
       request: { params: IdParams, headers: ifMatch, body: jsonBody(SetStateBody) },
@@ -135,8 +139,9 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/state/remove",
+      operationId: "removeStateAt",
       tags,
-      security,
+      security: requires("write"),
       summary: "Remove the value at a path",
       middleware: [scope("write")] as const,
       request: { params: IdParams, headers: ifMatch, body: jsonBody(RemoveStateBody) },
@@ -153,8 +158,9 @@ export function registerStateRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/contexts/{id}/diff",
+      operationId: "diff",
       tags,
-      security,
+      security: requires("read"),
       summary: "The JSON Patch (RFC 6902) from version `from` to version `to`",
       middleware: [scope("read")] as const,
       request: { params: IdParams, query: DiffQuery },

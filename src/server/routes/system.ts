@@ -7,7 +7,7 @@ import type { ContextStore } from "../../index.js";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { HealthSchema } from "../api-types.js";
-import { errorResponses, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonResponse, scope, security, requires } from "./common.js";
 
 const tags = ["system"];
 
@@ -17,7 +17,10 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     createRoute({
       method: "get",
       path: "/healthz",
+      operationId: "liveness",
       tags,
+      // Open to all, like /readyz: probes carry no key.
+      security: [],
       summary: "Liveness: the process answers",
       responses: { 200: jsonResponse(z.object({ ok: z.literal(true) }), "Alive") },
     }),
@@ -29,7 +32,9 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     createRoute({
       method: "get",
       path: "/readyz",
+      operationId: "readiness",
       tags,
+      security: [],
       summary: "Readiness: the store answers",
       responses: { 200: jsonResponse(readiness, "Ready"), 503: jsonResponse(readiness, "The store does not answer") },
     }),
@@ -47,8 +52,9 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     createRoute({
       method: "get",
       path: "/v1/health",
+      operationId: "health",
       tags,
-      security,
+      security: requires("read"),
       summary: "Health of the store's backend",
       middleware: [scope("read")] as const,
       responses: { 200: jsonResponse(HealthSchema, "Health"), ...errorResponses },
@@ -60,6 +66,7 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     createRoute({
       method: "get",
       path: "/v1/whoami",
+      operationId: "whoami",
       tags,
       security,
       summary: "The tenant, key id and scopes of this request",

@@ -7,7 +7,7 @@ import type { UsageQuery } from "../../index.js";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { UsageBody, UsageReportSchema } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 /** Registers `POST /v1/usage`. */
 export function registerUsageRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -15,8 +15,9 @@ export function registerUsageRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/usage",
+      operationId: "usage",
       tags: ["usage"],
-      security,
+      security: requires("read"),
       summary: "Token and cost totals from model_usage events, optionally grouped",
       middleware: [scope("read")] as const,
       request: { body: jsonBody(UsageBody, false) },

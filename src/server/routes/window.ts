@@ -7,7 +7,7 @@ import type { WindowOptions } from "../../index.js";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { ContextWindowSchema, IdParams, WindowBody } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 /** Registers `POST /v1/contexts/{id}/window`. */
 export function registerWindowRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -15,8 +15,9 @@ export function registerWindowRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/contexts/{id}/window",
+      operationId: "buildWindow",
       tags: ["window"],
-      security,
+      security: requires("read"),
       summary: "The history fitted to a token budget for the next model call",
       middleware: [scope("read")] as const,
       request: { params: IdParams, body: jsonBody(WindowBody) },
