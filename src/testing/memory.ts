@@ -5,6 +5,7 @@
  */
 import { describe, expect } from "vitest";
 import type { Memory, MemoryInput } from "../core/memory-types.js";
+import type { JsonObject, JsonValue } from "../core/json-types.js";
 import { TEST_EMBEDDER_MODEL } from "./test-embedder.js";
 import { expectError, randomName, TestClock } from "./harness.js";
 import type { Suite } from "./harness.js";
@@ -59,6 +60,21 @@ export function memoryTests(s: Suite): void {
       expect(await s.store.getMemory(m.id)).toEqual(m);
       const [plain] = await s.store.addMemories(user("no extras"));
       expect(plain?.memory).toMatchObject({ value: null, metadata: {}, tags: [], importance: 0.5, source: null });
+    });
+
+    s.test("memory", "keys named __proto__, constructor and prototype in a memory's value and metadata are kept as ordinary keys", async () => {
+      const value = JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":2},"ok":3}') as JsonValue;
+      const metadata = JSON.parse('{"__proto__":{"polluted":1},"turn":3}') as JsonObject;
+      const [added] = await s.store.addMemories(user("has odd keys", { value, metadata }));
+      const m = added?.memory as Memory;
+      for (const got of [m, await s.store.getMemory(m.id), (await s.store.listMemories({ scope: { userId: "u1" } })).items[0] as Memory]) {
+        expect(Object.keys(got.value as object)).toEqual(["__proto__", "constructor", "ok"]);
+        expect(JSON.stringify(got.value)).toBe('{"__proto__":{"polluted":1},"constructor":{"prototype":2},"ok":3}');
+        expect(JSON.stringify(got.metadata)).toBe('{"__proto__":{"polluted":1},"turn":3}');
+      }
+      const updated = await s.store.updateMemory(m.id, { metadata: JSON.parse('{"__proto__":{"b":2}}') as JsonObject });
+      expect(JSON.stringify(updated.metadata)).toBe('{"__proto__":{"b":2}}');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
     s.test("memory", "adding the same text to the same scope returns the existing memory; another scope gets its own", async () => {
