@@ -202,7 +202,32 @@ export class SqliteMemories {
         );
         if (m.vector !== null) s.putVector.run(tenant, m.id, vectorBlob(m.vector));
         s.addVersion.run(tenant, m.id, 1, "add", m.text, m.valueJson, m.metadataJson, tagsJson, m.importance, m.expiresAt, actor, now);
-        return { record: this.#get(tenant, m.id) as MemoryRecord, created: true };
+        // The record as written (no read back: the row is exactly these values).
+        const record: MemoryRecord = {
+          id: m.id,
+          tenant,
+          userId: m.userId,
+          agentId: m.agentId,
+          contextId: m.contextId,
+          namespace: [...m.namespace],
+          text: m.text,
+          value: JSON.parse(m.valueJson) as MemoryRecord["value"],
+          metadata: JSON.parse(m.metadataJson) as MemoryRecord["metadata"],
+          tags: [...m.tags],
+          importance: m.importance,
+          sourceContextId: m.sourceContextId,
+          sourceSeq: m.sourceSeq,
+          createdAt: now,
+          updatedAt: now,
+          expiresAt: m.expiresAt,
+          ttlMs: m.ttlMs,
+          version: 1,
+          rev,
+          deleted: false,
+          model: m.model,
+          vector: m.vector === null ? null : Float32Array.from(m.vector),
+        };
+        return { record, created: true };
       });
     });
   }
