@@ -43,13 +43,12 @@ export function insertContextBody(
   const { s } = scope;
   const pk = s.insertContext.get(
     r.tenant, r.id, r.kind, r.userId, r.chatId, r.agentId, r.title, JSON.stringify(r.metadata),
-    r.version, events.length, r.status, r.createdAt, r.updatedAt, r.expiresAt,
-    r.parentId, r.parentVersion,
+    r.status, r.createdAt, r.updatedAt, r.expiresAt, r.parentId, r.parentVersion,
   ) as number | undefined;
   if (pk === undefined) {
     throw new ContextError("ALREADY_EXISTS", `context ${r.id} already exists`, { details: { contextId: r.id } });
   }
-  s.insertState.run(pk, stateJson);
+  s.insertState.run(pk, stateJson, r.version, r.updatedAt);
   s.putCheckpoint.run(pk, r.version, stateJson);
   const written = insertEvents(s, pk, 1, events, undefined, false);
   return { record: { ...r, lastSeq: events.length, firstSeq: 1 }, events: written };
@@ -85,12 +84,11 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
     stateJson = result.stateJson;
     version = row.version + 1;
     events = insertEvents(s, row.pk, row.last_seq + 1, [result.event, ...m.events], version, true);
-    s.writeHead.run(version, row.last_seq + events.length, now, row.pk);
-    s.writeState.run(stateJson, row.pk);
+    s.writeState.run(stateJson, version, now, row.pk);
     if (result.checkpoint) s.putCheckpoint.run(row.pk, version, stateJson);
   } else {
     events = insertEvents(s, row.pk, row.last_seq + 1, m.events, undefined, true);
-    s.setLastSeq.run(row.last_seq + events.length, now, row.pk);
+    s.touchState.run(now, row.pk);
   }
   const lastSeq = row.last_seq + events.length;
   const out: CommitResult = { record: { ...record, version, lastSeq, updatedAt: now }, events };

@@ -27,6 +27,19 @@ describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":
   },
 });
 
+/**
+ * Undoes migration 4 ("head in the state row") on a current file: the version goes back to the
+ * context row (as contextd ≤ schema 4 kept it), with the row's last_seq.
+ */
+const HEAD_IN_CONTEXT_ROW = `
+  ALTER TABLE contexts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE contexts ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE contexts SET version = (SELECT version FROM states WHERE ctx = pk),
+    last_seq = coalesce((SELECT max(seq) FROM events WHERE ctx = pk), 0),
+    updated_at = max(updated_at, (SELECT updated_at FROM states WHERE ctx = pk));
+  ALTER TABLE states DROP COLUMN version;
+  ALTER TABLE states DROP COLUMN updated_at;`;
+
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 async function expectCode(promise: Promise<unknown>, code: ContextErrorCode): Promise<void> {
@@ -123,7 +136,8 @@ describe("sqlite driver: files and migrations", () => {
     });
     // Make it a version-1 file, as an older contextd left it.
     const old = new Database(path);
-    old.exec(`DROP TABLE memories; DROP TABLE memory_vectors; DROP TABLE memory_versions; DROP TABLE memory_revs;
+    old.exec(`${HEAD_IN_CONTEXT_ROW}
+      DROP TABLE memories; DROP TABLE memory_vectors; DROP TABLE memory_versions; DROP TABLE memory_revs;
       DROP TABLE search_fts; DROP TABLE search_progress; ALTER TABLE active_contexts RENAME TO bindings;
       DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
     old.pragma("user_version = 1");
@@ -142,6 +156,40 @@ describe("sqlite driver: files and migrations", () => {
       expect(rows).toEqual(migrations.map((m, version) => ({ version, name: m.name })));
     } finally {
       db.close();
+    }
+  });
+
+  it("upgrades a file of schema version 4 (head in the context row): versions, times and history carry over", async () => {
+    const path = freshPath("v4");
+    const created = Date.parse("2024-01-01T00:00:00Z");
+    const before = await (async () => {
+      const store = await createStore(sqliteDriver({ path }), { now: () => created });
+      try {
+        const ctx = await store.createContext({ id: "c1", state: { n: 0 } });
+        await store.patchState(ctx.id, { n: 1 }, { events: [{ type: "message", data: "one" }] });
+        await store.patchState(ctx.id, { n: 2 }, { expectedVersion: 2 });
+        await store.append(ctx.id, { type: "message", data: "two" });
+        return store.getContext(ctx.id);
+      } finally {
+        await store.close();
+      }
+    })();
+    expect(before.version).toBe(3);
+    // Make it a version-4 file, as an older contextd left it.
+    const old = new Database(path);
+    old.exec(`${HEAD_IN_CONTEXT_ROW} DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 4`);
+    old.pragma("user_version = 4");
+    old.close();
+    const store = await createStore(sqliteDriver({ path }));
+    try {
+      expect(await store.getContext("c1")).toEqual(before);
+      expect((await store.getState("c1")).state).toEqual({ n: 2 });
+      const next = await store.patchState("c1", { n: 3 }, { expectedVersion: 3 });
+      expect(next.version).toBe(4);
+      await expectCode(store.patchState("c1", { n: 4 }, { expectedVersion: 3 }), "VERSION_CONFLICT");
+      expect((await store.readEvents("c1")).items.map((e) => e.version)).toEqual([2, null, 3, null, 4]);
+    } finally {
+      await store.close();
     }
   });
 
