@@ -18,7 +18,12 @@ export function lastSeqSql(c = "c"): string {
  * state row's `updated_at` (commits that write the state) and the time of its newest event.
  */
 export function updatedAtSql(c = "c", stateUpdatedAt = "st.updated_at"): string {
-  return `max(${c}.updated_at, ${stateUpdatedAt}, coalesce((SELECT ts FROM events WHERE ctx = ${c}.pk ORDER BY seq DESC LIMIT 1), 0))`;
+  return `max(${c}.updated_at, ${stateUpdatedAt}, ${newestTsSql(c)})`;
+}
+
+/** The time of a context's newest event (0 without events), one seek on the events' key. */
+function newestTsSql(c = "c"): string {
+  return `coalesce((SELECT ts FROM events WHERE ctx = ${c}.pk ORDER BY seq DESC LIMIT 1), 0)`;
 }
 
 /**
@@ -80,18 +85,34 @@ export const HEAD_COLUMNS = `c.pk, c.meta_rev, st.version, ${lastSeqSql()} AS la
 /** The {@link HEAD_COLUMNS} of a row, as better-sqlite3 returns them in raw mode. */
 export type HeadTuple = [pk: number, metaRev: number, version: number, lastSeq: number, firstSeq: number, updatedAt: number];
 
-/** The head of a context inside a commit: its state and the schema of its kind. */
-export interface CommitHeadRow {
-  pk: number;
-  meta_rev: number;
-  version: number;
-  last_seq: number;
-  first_seq: number;
-  updated_at: number;
-  state: string;
-  schema_json: string | null;
-  schema_revision: number | null;
-  schema_updated_at: number | null;
+/**
+ * The head of a context inside a commit, as better-sqlite3 returns it in raw mode (an array is
+ * cheaper to build than a row object): the {@link HeadTuple} fields with the parts of
+ * "updated at" apart, the expiry, the state and the schema of its kind.
+ */
+export type CommitHead = [
+  pk: number,
+  metaRev: number,
+  version: number,
+  lastSeq: number,
+  firstSeq: number,
+  rowUpdatedAt: number,
+  stateUpdatedAt: number,
+  newestEventTs: number,
+  expiresAt: number | null,
+  state: string,
+  schemaJson: string | null,
+  schemaRevision: number | null,
+  schemaUpdatedAt: number | null,
+];
+
+/** The columns of a {@link CommitHead}; select them `FROM` {@link CONTEXT_FROM}. */
+export const COMMIT_HEAD_COLUMNS = `c.pk, c.meta_rev, st.version, ${lastSeqSql()}, c.first_seq, c.updated_at, st.updated_at,
+  ${newestTsSql()}, c.expires_at, st.state`;
+
+/** The {@link HeadTuple} of a {@link CommitHead}. */
+export function headTuple(h: CommitHead): HeadTuple {
+  return [h[0], h[1], h[2], h[3], h[4], Math.max(h[5], h[6], h[7])];
 }
 
 /** Columns of an event row, in the order of {@link EventRow}. */

@@ -5,6 +5,7 @@
 import type Database from "better-sqlite3";
 import type { ContextPatch, ContextQuery, EventRecordQuery } from "../driver.js";
 import {
+  COMMIT_HEAD_COLUMNS,
   CONTEXT_COLUMNS,
   CONTEXT_FROM,
   EVENT_COLUMNS,
@@ -42,10 +43,10 @@ const FIXED = {
   readHead: { sql: `SELECT ${HEAD_COLUMNS}, st.state FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
   readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, st.state FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}` },
   commitHead: {
-    sql: `SELECT ${HEAD_COLUMNS}, st.state,
-       s.schema AS schema_json, s.revision AS schema_revision, s.updated_at AS schema_updated_at
+    sql: `SELECT ${COMMIT_HEAD_COLUMNS}, s.schema, s.revision, s.updated_at
      FROM ${CONTEXT_FROM} LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
      WHERE ${C_VISIBLE}`,
+    raw: true,
   },
   /** A state write: the state and the head fields beside it (the context row is not touched). */
   writeState: { sql: "UPDATE states SET state = ?, version = ?, updated_at = ? WHERE ctx = ?" },
