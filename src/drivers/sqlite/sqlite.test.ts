@@ -387,6 +387,56 @@ describe("sqlite driver: commits", () => {
     }
   });
 
+  it("a state write after another connection's commits builds on them (no stale head reused)", async () => {
+    const path = freshPath("steps");
+    const a = await createStore(sqliteDriver({ path }));
+    const b = await createStore(sqliteDriver({ path }));
+    try {
+      const { id } = await a.createContext({ state: { n: 0 } });
+      let v = 1;
+      // Steps in a row on one connection (the later ones reuse the head it wrote).
+      for (let n = 1; n <= 3; n++) v = (await a.patchState(id, { n }, { expectedVersion: v, events: [{ type: "message", data: n }] })).version;
+      await b.patchState(id, { b: true }, { expectedVersion: 4, events: [{ type: "message", data: "b" }] });
+      await b.append(id, { type: "message", data: "b2" });
+      await expectCode(a.patchState(id, { n: 4 }, { expectedVersion: 4 }), "VERSION_CONFLICT");
+      const next = await a.patchState(id, { n: 4 }, { expectedVersion: 5, events: [{ type: "message", data: 4 }] });
+      expect(next).toMatchObject({ version: 6, state: { n: 4, b: true }, seq: 10 });
+      expect((await b.readEvents(id)).items.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(await b.getContext(id)).toMatchObject({ version: 6, lastSeq: 11 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a state write after this connection's own delete, expiry, compaction or schema sees them", async () => {
+    let now = Date.parse("2024-05-01T00:00:00Z");
+    const store = await createStore(sqliteDriver({ path: freshPath("own") }), { now: () => now });
+    try {
+      const step = (id: string, n: number, v: number) => store.patchState(id, { n }, { expectedVersion: v, events: [{ type: "message", data: n }] });
+      await store.createContext({ id: "c", kind: "k", state: { n: 0 } });
+      await step("c", 1, 1);
+      await step("c", 2, 2);
+      await store.deleteContext("c");
+      await store.createContext({ id: "c", kind: "k", state: { fresh: true } });
+      expect(await step("c", 1, 1)).toMatchObject({ version: 2, state: { fresh: true, n: 1 }, seq: 1 });
+      await step("c", 2, 2);
+      await store.createSnapshot("c", { name: "s" });
+      await store.compact("c", { beforeSeq: 5 });
+      await step("c", 3, 3);
+      expect(await store.getContext("c")).toMatchObject({ lastSeq: 7, version: 4 });
+      expect((await store.readEvents("c")).items.map((e) => e.seq)).toEqual([5, 6, 7]);
+      await store.setSchema("k", { type: "object", properties: { n: { type: "integer", maximum: 3 } } });
+      await expectCode(step("c", 4, 4), "SCHEMA_VIOLATION");
+      await store.updateContext("c", { expiresAt: now + 1000 });
+      await step("c", 3, 4);
+      now += 2000;
+      await expectCode(step("c", 3, 5), "NOT_FOUND");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("gives DRIVER_UNAVAILABLE when another connection holds the write lock past the busy timeout", async () => {
     const path = freshPath("busy");
     const d = sqliteDriver({ path, busyTimeoutMs: 50 });
