@@ -11,14 +11,20 @@
  */
 import type { CommitHead } from "./rows.js";
 
-/** The head of a context: {@link CommitHead} without the newest-seq read's cost on reuse. */
+/** A cached head: the {@link CommitHead} as the commit that wrote it left it. */
 export type CachedHead = CommitHead;
 
 const MAX_ENTRIES = 10_000;
+/** Characters of state JSON held at most (the cache is a shortcut, not a copy of the store). */
+const MAX_CHARS = 8_000_000;
+/** A larger state is not cached: reading it back costs little next to writing it. */
+const MAX_STATE_CHARS = 256_000;
 
 export class HeadCache {
   #dataVersion = Number.NaN;
   readonly #heads = new Map<string, CachedHead>();
+  /** Characters of state JSON in `#heads`. */
+  #chars = 0;
   #staged: [key: string, head: CachedHead | undefined] | undefined;
 
   /** Whether a head of `key` may be cached (a cheap test before reading `data_version`). */
@@ -32,7 +38,7 @@ export class HeadCache {
    */
   get(key: string, dataVersion: number): CachedHead | undefined {
     if (dataVersion !== this.#dataVersion) {
-      this.#heads.clear();
+      this.clear();
       this.#dataVersion = dataVersion;
       return undefined;
     }
@@ -49,17 +55,22 @@ export class HeadCache {
     const staged = this.#staged;
     if (staged === undefined) return;
     this.#staged = undefined;
-    if (staged[1] === undefined) {
-      this.#heads.delete(staged[0]);
-      return;
+    const [key, head] = staged;
+    const old = this.#heads.get(key);
+    if (old !== undefined) {
+      this.#heads.delete(key);
+      this.#chars -= old[9].length;
     }
-    if (this.#heads.size >= MAX_ENTRIES) this.#heads.clear();
-    this.#heads.set(staged[0], staged[1]);
+    if (head === undefined || head[9].length > MAX_STATE_CHARS) return;
+    if (this.#heads.size >= MAX_ENTRIES || this.#chars + head[9].length > MAX_CHARS) this.clear();
+    this.#heads.set(key, head);
+    this.#chars += head[9].length;
   }
 
   /** Forgets everything (a failed transaction, or a write that changes heads outside `commit`). */
   clear(): void {
     this.#staged = undefined;
     this.#heads.clear();
+    this.#chars = 0;
   }
 }
