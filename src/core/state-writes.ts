@@ -75,13 +75,13 @@ export async function writeState(
   const { o, mutation, metadata } = parseWriteGuards(e, options, STATE_WRITE_OPTIONS);
   const op = encoded.op;
   const data = "data" in encoded ? encoded.data : encodeJson({ ...op, ...encoded.extra }, "state", e.limits.maxStateChars + 1024);
-  // An encoded op's `op` is the value of its event's data (parsed from the same text), so the
-  // driver need not parse the data back; the state event's data is not returned to the caller.
-  const values = "data" in encoded ? { data: op as unknown as JsonValue, metadata: metadata === "{}" ? {} : (JSON.parse(metadata) as JsonObject) } : undefined;
   if (o.events !== undefined && !Array.isArray(o.events)) throw invalidInput("options.events", "must be an array of events");
   const call = e.begin(o);
   const now = call.now;
   const events = o.events === undefined ? [] : parseEvents(o.events, now, e.limits, e.tokenCounter);
+  // An encoded op's `op` is the value of its event's data (parsed from the same text), so the
+  // driver need not parse the data back; the state event's data is not returned to the caller.
+  const values = "data" in encoded ? { data: op as unknown as JsonValue, metadata: metadata === "{}" ? {} : (JSON.parse(metadata) as JsonObject) } : undefined;
   const result = await e.run(() =>
     // The guards go last: V8 (Node 20) gives `{ ...a, b }` a new hidden class on every call,
     // which turns every property read of the mutation in the driver into a cache miss.
