@@ -78,10 +78,11 @@ function notes(r) {
       "Suggestions: memoise `iso` for a repeated millisecond, and map rows straight to `ContextEvent` in one pass.",
     step:
       stepBudget(r) +
-      "A step is one transaction (`patchState` with `events`): the head read with the kind's schema, the state event, the message event and the head update. " +
+      "A step is one transaction (`patchState` with `events`): the head (reused from the connection's previous commit of the context while no other connection " +
+      "has committed, else read with the kind's schema), the state event, the message event and the state row (which holds the version). " +
       `Raw better-sqlite3 doing the same transaction reaches ${of(r.agent, "rawSteps", "sqliteSaver")} SqliteSaver in this run; ` +
-      `contextd reaches ${of(r.agent, "contextd", "rawSteps")} of it. The remaining costs are the head read (\`commitHead\`, with the LEFT JOIN on schemas) and encoding the patch ` +
-      "(`encodeJson` → `JSON.parse` → `encodeJson` of the op → `JSON.stringify` of the state).",
+      `contextd reaches ${of(r.agent, "contextd", "rawSteps")} of it. The remaining costs are the core's validation and encoding of the patch and the message ` +
+      "(`encodeJson` → `JSON.parse` copy → `JSON.stringify` of the state) and the `PRAGMA data_version` check.",
   };
 }
 

@@ -66,10 +66,10 @@ function rawDb(path, synchronous = "NORMAL") {
   db.exec(RAW_DDL);
   const now = Date.now();
   db.prepare(
-    `INSERT INTO contexts (pk, tenant, id, kind, metadata, version, last_seq, status, created_at, updated_at)
-     VALUES (1, 'default', 'raw-context', 'default', '{}', 1, 0, 'active', ?, ?)`,
+    `INSERT INTO contexts (pk, tenant, id, kind, metadata, status, created_at, updated_at)
+     VALUES (1, 'default', 'raw-context', 'default', '{}', 'active', ?, ?)`,
   ).run(now, now);
-  db.prepare("INSERT INTO states (ctx, state) VALUES (1, '{}')").run();
+  db.prepare("INSERT INTO states (ctx, state, version, updated_at) VALUES (1, '{}', 1, ?)").run(now);
   const insert = db.prepare(
     "INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );

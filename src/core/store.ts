@@ -230,7 +230,7 @@ class EmbeddedStore implements CoreStore {
     const records = parseEvents(events, now, this.#e.limits, this.#e.tokenCounter);
     this.#e.enter(o);
     const call: DriverCall = { now, signal: o.signal };
-    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, { ...mutation, events: records }, call));
+    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, { events: records, ...mutation }, call)); // spread last: see writeState
     return r.events.map((ev) => toContextEvent(id, ev));
   }
 

@@ -14,14 +14,17 @@ import type {
   SchemaRecord,
   SnapshotRecord,
 } from "../driver.js";
+import type { HeadCache } from "./head-cache.js";
 import type { RecordCache } from "./record-cache.js";
-import { type CommitHeadRow, type ContextRow, type HeadTuple, type LeaseRow, parseObject } from "./rows.js";
+import { type CommitHead, type ContextRow, type HeadTuple, type LeaseRow, headTuple, parseObject } from "./rows.js";
 import type { Statements } from "./statements.js";
 
 /** What the commit body needs from its connection. */
 export interface CommitScope {
   s: Statements;
   records: RecordCache;
+  /** Heads as this connection's commits left them; see `HeadCache`. */
+  heads: HeadCache;
   /** Parsed schemas by `tenant\0kind`, reused while their text is unchanged. */
   schemas: Map<string, { text: string; parsed: JsonObject }>;
 }
@@ -43,63 +46,89 @@ export function insertContextBody(
   const { s } = scope;
   const pk = s.insertContext.get(
     r.tenant, r.id, r.kind, r.userId, r.chatId, r.agentId, r.title, JSON.stringify(r.metadata),
-    r.version, events.length, r.status, r.createdAt, r.updatedAt, r.expiresAt,
-    r.parentId, r.parentVersion,
+    r.status, r.createdAt, r.updatedAt, r.expiresAt, r.parentId, r.parentVersion,
   ) as number | undefined;
   if (pk === undefined) {
     throw new ContextError("ALREADY_EXISTS", `context ${r.id} already exists`, { details: { contextId: r.id } });
   }
-  s.insertState.run(pk, stateJson);
+  s.insertState.run(pk, stateJson, r.version, r.updatedAt);
   s.putCheckpoint.run(pk, r.version, stateJson);
   const written = insertEvents(s, pk, 1, events, undefined, false);
   return { record: { ...r, lastSeq: events.length, firstSeq: 1 }, events: written };
+}
+
+/**
+ * The head of a context for a commit: this connection's own last commit of it when no other
+ * connection has committed since (see `HeadCache`), else read back.
+ */
+function cachedHead(scope: CommitScope, key: string, now: number): CommitHead | undefined {
+  if (!scope.heads.has(key)) return undefined;
+  const head = scope.heads.get(key, scope.s.dataVersion.get() as number);
+  // An expired context is read again (and is then not found).
+  return head !== undefined && (head[8] === null || head[8] > now) ? head : undefined;
 }
 
 /** The body of `commit`; see the `Mutation` contract. */
 export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mutation, now: number): CommitResult {
   const { s } = scope;
   const update = m.update;
+  const key = `${tenant}\0${id}`;
+  const cached = cachedHead(scope, key, now);
   if (update === undefined && m.snapshot === undefined) {
     // Appends write only their events (BEGIN IMMEDIATE makes max(seq) + 1 race-free); the
     // head row and the state are not touched.
-    const head = s.contextHead.get(tenant, id, now) as HeadTuple | undefined;
+    const head = cached === undefined ? (s.contextHead.get(tenant, id, now) as HeadTuple | undefined) : headTuple(cached);
     if (head === undefined) throw contextNotFound(id);
     checkGuards(s, head[0], id, head[2], m, now);
     const events = insertEvents(s, head[0], head[3] + 1, m.events, undefined, true);
     const newest = events[events.length - 1];
     const after: HeadTuple = [head[0], head[1], head[2], head[3] + events.length, head[4], Math.max(head[5], newest?.timestamp ?? 0)];
+    if (cached !== undefined && newest !== undefined) {
+      const next = cached.slice() as CommitHead;
+      next[3] = after[3];
+      next[7] = newest.timestamp;
+      scope.heads.stage(key, next);
+    }
     return { record: recordOf(scope, after), events };
   }
 
-  const row = s.commitHead.get(tenant, id, now) as CommitHeadRow | undefined;
-  if (row === undefined) throw contextNotFound(id);
-  checkGuards(s, row.pk, id, row.version, m, now);
-  const record = recordOf(scope, [row.pk, row.meta_rev, row.version, row.last_seq, row.first_seq, row.updated_at]);
+  const head = cached ?? (s.commitHead.get(tenant, id, now) as CommitHead | undefined);
+  if (head === undefined) throw contextNotFound(id);
+  const pk = head[0];
+  const lastSeqBefore = head[3];
+  checkGuards(s, pk, id, head[2], m, now);
+  const record = recordOf(scope, headTuple(head));
   let state: JsonObject | undefined;
-  let stateJson = row.state;
-  let version = row.version;
+  let stateJson = head[9];
+  let version = head[2];
   let events: EventRecord[];
   if (update !== undefined) {
-    const result = update({ record, state: parseObject(row.state), schema: schemaOf(scope, record, row) });
+    const result = update({ record, state: parseObject(stateJson), schema: schemaOf(scope, record, head) });
     state = result.state;
     stateJson = result.stateJson;
-    version = row.version + 1;
-    events = insertEvents(s, row.pk, row.last_seq + 1, [result.event, ...m.events], version, true);
-    s.writeHead.run(version, row.last_seq + events.length, now, row.pk);
-    s.writeState.run(stateJson, row.pk);
-    if (result.checkpoint) s.putCheckpoint.run(row.pk, version, stateJson);
+    version += 1;
+    events = insertEvents(s, pk, lastSeqBefore + 1, [result.event, ...m.events], version, true);
+    s.writeState.run(stateJson, version, now, pk);
+    if (result.checkpoint) s.putCheckpoint.run(pk, version, stateJson);
   } else {
-    events = insertEvents(s, row.pk, row.last_seq + 1, m.events, undefined, true);
-    s.setLastSeq.run(row.last_seq + events.length, now, row.pk);
+    events = insertEvents(s, pk, lastSeqBefore + 1, m.events, undefined, true);
+    s.touchState.run(now, pk);
   }
-  const lastSeq = row.last_seq + events.length;
+  const lastSeq = lastSeqBefore + events.length;
+  const next = head.slice() as CommitHead;
+  next[2] = version;
+  next[3] = lastSeq;
+  next[6] = now;
+  next[7] = events[events.length - 1]?.timestamp ?? head[7];
+  next[9] = stateJson;
+  scope.heads.stage(key, next);
   const out: CommitResult = { record: { ...record, version, lastSeq, updatedAt: now }, events };
   if (state !== undefined) out.state = state;
   if (m.snapshot !== undefined) {
     // The snapshot's seq is that of the first event of `events` (after the state event).
     const seq = events[update === undefined ? 0 : 1]?.seq ?? lastSeq;
     const snap = m.snapshot;
-    const inserted = s.insertSnapshot.run(row.pk, snap.name, snap.label, snap.metadata, version, seq, stateJson, now);
+    const inserted = s.insertSnapshot.run(pk, snap.name, snap.label, snap.metadata, version, seq, stateJson, now);
     if (inserted.changes === 0) {
       throw new ContextError("ALREADY_EXISTS", `context ${id} already has a snapshot "${snap.name}"`, {
         details: { contextId: id, snapshot: snap.name },
@@ -134,20 +163,21 @@ function checkGuards(s: Statements, pk: number, id: string, version: number, m: 
   }
 }
 
-function schemaOf(scope: CommitScope, record: ContextRecord, row: CommitHeadRow): SchemaRecord | null {
-  if (row.schema_json === null) return null;
+function schemaOf(scope: CommitScope, record: ContextRecord, head: CommitHead): SchemaRecord | null {
+  const json = head[10];
+  if (json === null) return null;
   const key = `${record.tenant}\0${record.kind}`;
   let cached = scope.schemas.get(key);
-  if (cached?.text !== row.schema_json) {
-    cached = { text: row.schema_json, parsed: parseObject(row.schema_json) };
+  if (cached?.text !== json) {
+    cached = { text: json, parsed: parseObject(json) };
     if (scope.schemas.size >= 1000) scope.schemas.clear();
     scope.schemas.set(key, cached);
   }
   return {
     kind: record.kind,
     schema: cached.parsed,
-    revision: row.schema_revision as number,
-    updatedAt: row.schema_updated_at as number,
+    revision: head[11] as number,
+    updatedAt: head[12] as number,
   };
 }
 

@@ -30,6 +30,7 @@ import type {
 } from "../driver.js";
 import { ChangeFeed } from "./change-feed.js";
 import { type CommitScope, commitBody, insertContextBody } from "./commit.js";
+import { HeadCache } from "./head-cache.js";
 import { wrapNative } from "./errors.js";
 import { inspectDatabaseFile } from "./inspect.js";
 import { acquireLease, readLease, releaseLease, renewLease } from "./leases.js";
@@ -75,6 +76,12 @@ export interface SqliteDriverOptions {
 }
 
 type Db = Database.Database;
+/**
+ * Operations that change what a commit reads as a context's head (its row, state, events' range
+ * or schema) other than `commit`: they clear the connection's `HeadCache`.
+ */
+const CHANGES_HEADS = new Set(["insertContext", "updateContext", "deleteContext", "compact", "purgeExpired", "putSchema", "deleteSchema"]);
+
 type CommitTransaction = (tenant: string, id: string, m: Mutation, now: number) => CommitResult;
 
 const STATEMENT_CACHE_SIZE = 128;
@@ -192,10 +199,18 @@ class SqliteDriver implements Driver {
       if (path !== ":memory:") db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${this.#synchronous}`);
       applyMigrations(db, path);
-      const scope: CommitScope = { s: prepareStatements(db), records: this.#records, schemas: new Map() };
-      this.#commitTx = db.transaction((tenant: string, id: string, m: Mutation, now: number) =>
-        commitBody(scope, tenant, id, m, now),
-      ).immediate;
+      const scope: CommitScope = { s: prepareStatements(db), records: this.#records, heads: new HeadCache(), schemas: new Map() };
+      const tx = db.transaction((tenant: string, id: string, m: Mutation, now: number) => commitBody(scope, tenant, id, m, now)).immediate;
+      this.#commitTx = (tenant, id, m, now) => {
+        try {
+          const result = tx(tenant, id, m, now);
+          scope.heads.committed();
+          return result;
+        } catch (e) {
+          scope.heads.clear();
+          throw e;
+        }
+      };
       this.#scope = scope;
       this.#search = new SearchIndex(db);
       this.#memories = new SqliteMemories(db);
@@ -534,6 +549,7 @@ class SqliteDriver implements Driver {
       );
     }
     if (call.signal?.aborted === true) return Promise.reject(abortedError(call.signal));
+    if (CHANGES_HEADS.has(operation)) scope.heads.clear();
     try {
       return Promise.resolve(fn(scope.s, db));
     } catch (e) {

@@ -223,6 +223,22 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    name: "head in the state row",
+    // A state write (an agent step) rewrote two rows: the state and the wide context row
+    // (version, last_seq, updated_at). The version and the time of the last state write now
+    // live in the state row, which the write rewrites anyway, so a step touches one row fewer
+    // (one B-tree page fewer per commit). contexts.updated_at stays: the time of the last
+    // updateContext; a context's updatedAt is the latest of the two and of its newest event.
+    // contexts.last_seq was no longer read (the newest seq comes from the events' key).
+    sql: `
+      ALTER TABLE states ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE states ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE states SET version = coalesce((SELECT c.version FROM contexts c WHERE c.pk = states.ctx), 0);
+      ALTER TABLE contexts DROP COLUMN version;
+      ALTER TABLE contexts DROP COLUMN last_seq;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */

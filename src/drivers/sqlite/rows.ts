@@ -9,19 +9,48 @@ import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from ".
  * seek). Plain appends write no row but their events: the head row is not rewritten, which
  * saves one B-tree page per commit.
  */
-export function lastSeqSql(t = "contexts"): string {
-  return `coalesce((SELECT max(seq) FROM events WHERE ctx = ${t}.pk), 0)`;
+export function lastSeqSql(c = "c"): string {
+  return `coalesce((SELECT max(seq) FROM events WHERE ctx = ${c}.pk), 0)`;
 }
 
-/** When a context last changed: its row's `updated_at`, or the time of its newest event if later. */
-export function updatedAtSql(t = "contexts"): string {
-  return `max(${t}.updated_at, coalesce((SELECT ts FROM events WHERE ctx = ${t}.pk ORDER BY seq DESC LIMIT 1), 0))`;
+/**
+ * When a context last changed: the latest of its row's `updated_at` (`updateContext`), its
+ * state row's `updated_at` (commits that write the state) and the time of its newest event.
+ */
+export function updatedAtSql(c = "c", stateUpdatedAt = "st.updated_at"): string {
+  return `max(${c}.updated_at, ${stateUpdatedAt}, ${newestTsSql(c)})`;
 }
 
-/** Columns of a context row, in the order of {@link ContextRow}. */
-export const CONTEXT_COLUMNS =
-  `pk, meta_rev, id, tenant, kind, user_id, chat_id, agent_id, title, metadata, version, ${lastSeqSql()} AS last_seq, first_seq, ` +
-  `status, created_at, ${updatedAtSql()} AS updated_at, expires_at, parent_id, parent_version`;
+/** The time of a context's newest event (0 without events), one seek on the events' key. */
+function newestTsSql(c = "c"): string {
+  return `coalesce((SELECT ts FROM events WHERE ctx = ${c}.pk ORDER BY seq DESC LIMIT 1), 0)`;
+}
+
+/**
+ * What context reads select from: the context row (identity, owners, metadata, expiry) and its
+ * state row, which also holds the head fields a state write changes (`version`, `updated_at`),
+ * so that a step rewrites the small state row only, never the wide context row. CROSS JOIN
+ * keeps the context row the outer loop (SQLite does not reorder it).
+ */
+export const CONTEXT_FROM = "contexts c CROSS JOIN states st ON st.ctx = c.pk";
+
+function contextColumns(c: string, version: string, stateUpdatedAt: string): string {
+  return (
+    `${c}.pk, ${c}.meta_rev, ${c}.id, ${c}.tenant, ${c}.kind, ${c}.user_id, ${c}.chat_id, ${c}.agent_id, ${c}.title, ` +
+    `${c}.metadata, ${version} AS version, ${lastSeqSql(c)} AS last_seq, ${c}.first_seq, ${c}.status, ${c}.created_at, ` +
+    `${updatedAtSql(c, stateUpdatedAt)} AS updated_at, ${c}.expires_at, ${c}.parent_id, ${c}.parent_version`
+  );
+}
+
+/** Columns of a context row, in the order of {@link ContextRow}; select them `FROM` {@link CONTEXT_FROM}. */
+export const CONTEXT_COLUMNS = contextColumns("c", "st.version", "st.updated_at");
+
+/** {@link CONTEXT_COLUMNS} for the `RETURNING` clause of an `UPDATE contexts` (which cannot join). */
+export const RETURNING_CONTEXT_COLUMNS = contextColumns(
+  "contexts",
+  "(SELECT version FROM states WHERE ctx = contexts.pk)",
+  "(SELECT updated_at FROM states WHERE ctx = contexts.pk)",
+);
 
 /** A `contexts` row without its state. */
 export interface ContextRow {
@@ -51,23 +80,39 @@ export interface ContextRow {
  * The columns a commit changes, in the order of {@link HeadTuple}; with the cached rest of
  * the row (see `RecordCache`) they make the record without reading every column.
  */
-export const HEAD_COLUMNS = `pk, meta_rev, version, ${lastSeqSql()} AS last_seq, first_seq, ${updatedAtSql()} AS updated_at`;
+export const HEAD_COLUMNS = `c.pk, c.meta_rev, st.version, ${lastSeqSql()} AS last_seq, c.first_seq, ${updatedAtSql()} AS updated_at`;
 
 /** The {@link HEAD_COLUMNS} of a row, as better-sqlite3 returns them in raw mode. */
 export type HeadTuple = [pk: number, metaRev: number, version: number, lastSeq: number, firstSeq: number, updatedAt: number];
 
-/** The head of a context inside a commit: its state and the schema of its kind. */
-export interface CommitHeadRow {
-  pk: number;
-  meta_rev: number;
-  version: number;
-  last_seq: number;
-  first_seq: number;
-  updated_at: number;
-  state: string;
-  schema_json: string | null;
-  schema_revision: number | null;
-  schema_updated_at: number | null;
+/**
+ * The head of a context inside a commit, as better-sqlite3 returns it in raw mode (an array is
+ * cheaper to build than a row object): the {@link HeadTuple} fields with the parts of
+ * "updated at" apart, the expiry, the state and the schema of its kind.
+ */
+export type CommitHead = [
+  pk: number,
+  metaRev: number,
+  version: number,
+  lastSeq: number,
+  firstSeq: number,
+  rowUpdatedAt: number,
+  stateUpdatedAt: number,
+  newestEventTs: number,
+  expiresAt: number | null,
+  state: string,
+  schemaJson: string | null,
+  schemaRevision: number | null,
+  schemaUpdatedAt: number | null,
+];
+
+/** The columns of a {@link CommitHead}; select them `FROM` {@link CONTEXT_FROM}. */
+export const COMMIT_HEAD_COLUMNS = `c.pk, c.meta_rev, st.version, ${lastSeqSql()}, c.first_seq, c.updated_at, st.updated_at,
+  ${newestTsSql()}, c.expires_at, st.state`;
+
+/** The {@link HeadTuple} of a {@link CommitHead}. */
+export function headTuple(h: CommitHead): HeadTuple {
+  return [h[0], h[1], h[2], h[3], h[4], Math.max(h[5], h[6], h[7])];
 }
 
 /** Columns of an event row, in the order of {@link EventRow}. */

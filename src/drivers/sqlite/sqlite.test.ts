@@ -27,6 +27,19 @@ describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":
   },
 });
 
+/**
+ * Undoes migration 4 ("head in the state row") on a current file: the version goes back to the
+ * context row (as contextd ≤ schema 4 kept it), with the row's last_seq.
+ */
+const HEAD_IN_CONTEXT_ROW = `
+  ALTER TABLE contexts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE contexts ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE contexts SET version = (SELECT version FROM states WHERE ctx = pk),
+    last_seq = coalesce((SELECT max(seq) FROM events WHERE ctx = pk), 0),
+    updated_at = max(updated_at, (SELECT updated_at FROM states WHERE ctx = pk));
+  ALTER TABLE states DROP COLUMN version;
+  ALTER TABLE states DROP COLUMN updated_at;`;
+
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 async function expectCode(promise: Promise<unknown>, code: ContextErrorCode): Promise<void> {
@@ -138,7 +151,8 @@ describe("sqlite driver: files and migrations", () => {
     });
     // Make it a version-1 file, as an older contextd left it.
     const old = new Database(path);
-    old.exec(`DROP TABLE memories; DROP TABLE memory_vectors; DROP TABLE memory_versions; DROP TABLE memory_revs;
+    old.exec(`${HEAD_IN_CONTEXT_ROW}
+      DROP TABLE memories; DROP TABLE memory_vectors; DROP TABLE memory_versions; DROP TABLE memory_revs;
       DROP TABLE search_fts; DROP TABLE search_progress; ALTER TABLE active_contexts RENAME TO bindings;
       DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
     old.pragma("user_version = 1");
@@ -157,6 +171,40 @@ describe("sqlite driver: files and migrations", () => {
       expect(rows).toEqual(migrations.map((m, version) => ({ version, name: m.name })));
     } finally {
       db.close();
+    }
+  });
+
+  it("upgrades a file of schema version 4 (head in the context row): versions, times and history carry over", async () => {
+    const path = freshPath("v4");
+    const created = Date.parse("2024-01-01T00:00:00Z");
+    const before = await (async () => {
+      const store = await createStore(sqliteDriver({ path }), { now: () => created });
+      try {
+        const ctx = await store.createContext({ id: "c1", state: { n: 0 } });
+        await store.patchState(ctx.id, { n: 1 }, { events: [{ type: "message", data: "one" }] });
+        await store.patchState(ctx.id, { n: 2 }, { expectedVersion: 2 });
+        await store.append(ctx.id, { type: "message", data: "two" });
+        return store.getContext(ctx.id);
+      } finally {
+        await store.close();
+      }
+    })();
+    expect(before.version).toBe(3);
+    // Make it a version-4 file, as an older contextd left it.
+    const old = new Database(path);
+    old.exec(`${HEAD_IN_CONTEXT_ROW} DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 4`);
+    old.pragma("user_version = 4");
+    old.close();
+    const store = await createStore(sqliteDriver({ path }));
+    try {
+      expect(await store.getContext("c1")).toEqual(before);
+      expect((await store.getState("c1")).state).toEqual({ n: 2 });
+      const next = await store.patchState("c1", { n: 3 }, { expectedVersion: 3 });
+      expect(next.version).toBe(4);
+      await expectCode(store.patchState("c1", { n: 4 }, { expectedVersion: 3 }), "VERSION_CONFLICT");
+      expect((await store.readEvents("c1")).items.map((e) => e.version)).toEqual([2, null, 3, null, 4]);
+    } finally {
+      await store.close();
     }
   });
 
@@ -351,6 +399,56 @@ describe("sqlite driver: commits", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("a state write after another connection's commits builds on them (no stale head reused)", async () => {
+    const path = freshPath("steps");
+    const a = await createStore(sqliteDriver({ path }));
+    const b = await createStore(sqliteDriver({ path }));
+    try {
+      const { id } = await a.createContext({ state: { n: 0 } });
+      let v = 1;
+      // Steps in a row on one connection (the later ones reuse the head it wrote).
+      for (let n = 1; n <= 3; n++) v = (await a.patchState(id, { n }, { expectedVersion: v, events: [{ type: "message", data: n }] })).version;
+      await b.patchState(id, { b: true }, { expectedVersion: 4, events: [{ type: "message", data: "b" }] });
+      await b.append(id, { type: "message", data: "b2" });
+      await expectCode(a.patchState(id, { n: 4 }, { expectedVersion: 4 }), "VERSION_CONFLICT");
+      const next = await a.patchState(id, { n: 4 }, { expectedVersion: 5, events: [{ type: "message", data: 4 }] });
+      expect(next).toMatchObject({ version: 6, state: { n: 4, b: true }, seq: 10 });
+      expect((await b.readEvents(id)).items.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(await b.getContext(id)).toMatchObject({ version: 6, lastSeq: 11 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a state write after this connection's own delete, expiry, compaction or schema sees them", async () => {
+    let now = Date.parse("2024-05-01T00:00:00Z");
+    const store = await createStore(sqliteDriver({ path: freshPath("own") }), { now: () => now });
+    try {
+      const step = (id: string, n: number, v: number) => store.patchState(id, { n }, { expectedVersion: v, events: [{ type: "message", data: n }] });
+      await store.createContext({ id: "c", kind: "k", state: { n: 0 } });
+      await step("c", 1, 1);
+      await step("c", 2, 2);
+      await store.deleteContext("c");
+      await store.createContext({ id: "c", kind: "k", state: { fresh: true } });
+      expect(await step("c", 1, 1)).toMatchObject({ version: 2, state: { fresh: true, n: 1 }, seq: 1 });
+      await step("c", 2, 2);
+      await store.createSnapshot("c", { name: "s" });
+      await store.compact("c", { beforeSeq: 5 });
+      await step("c", 3, 3);
+      expect(await store.getContext("c")).toMatchObject({ lastSeq: 7, version: 4 });
+      expect((await store.readEvents("c")).items.map((e) => e.seq)).toEqual([5, 6, 7]);
+      await store.setSchema("k", { type: "object", properties: { n: { type: "integer", maximum: 3 } } });
+      await expectCode(step("c", 4, 4), "SCHEMA_VIOLATION");
+      await store.updateContext("c", { expiresAt: now + 1000 });
+      await step("c", 3, 4);
+      now += 2000;
+      await expectCode(step("c", 3, 5), "NOT_FOUND");
+    } finally {
+      await store.close();
     }
   });
 

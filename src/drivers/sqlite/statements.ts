@@ -4,7 +4,16 @@
  */
 import type Database from "better-sqlite3";
 import type { ContextPatch, ContextQuery, EventRecordQuery } from "../driver.js";
-import { CONTEXT_COLUMNS, EVENT_COLUMNS, HEAD_COLUMNS, VISIBLE, lastSeqSql, updatedAtSql } from "./rows.js";
+import {
+  COMMIT_HEAD_COLUMNS,
+  CONTEXT_COLUMNS,
+  CONTEXT_FROM,
+  EVENT_COLUMNS,
+  HEAD_COLUMNS,
+  RETURNING_CONTEXT_COLUMNS,
+  VISIBLE,
+  updatedAtSql,
+} from "./rows.js";
 
 const E_COLUMNS = EVENT_COLUMNS.split(", ")
   .map((c) => `e.${c}`)
@@ -23,29 +32,26 @@ interface StatementSpec {
 
 /** The fixed statements of the driver. */
 const FIXED = {
-  insertContext: { sql: `INSERT INTO contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata, version,
-       last_seq, first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+  insertContext: { sql: `INSERT INTO contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata,
+       first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant, id) DO NOTHING RETURNING pk`, pluck: true },
-  contextHead: { sql: `SELECT ${HEAD_COLUMNS} FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, raw: true },
-  contextFull: { sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
-  contextByPk: { sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE pk = ?` },
-  insertState: { sql: "INSERT INTO states (ctx, state) VALUES (?, ?)" },
-  readHead: {
-    sql: `SELECT ${HEAD_COLUMNS}, state FROM contexts JOIN states ON ctx = pk WHERE tenant = ? AND id = ? AND ${VISIBLE}`,
+  contextHead: { sql: `SELECT ${HEAD_COLUMNS} FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
+  contextFull: { sql: `SELECT ${CONTEXT_COLUMNS} FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}` },
+  contextByPk: { sql: `SELECT ${CONTEXT_COLUMNS} FROM ${CONTEXT_FROM} WHERE c.pk = ?` },
+  insertState: { sql: "INSERT INTO states (ctx, state, version, updated_at) VALUES (?, ?, ?, ?)" },
+  readHead: { sql: `SELECT ${HEAD_COLUMNS}, st.state FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
+  readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, st.state FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}` },
+  commitHead: {
+    sql: `SELECT ${COMMIT_HEAD_COLUMNS}, s.schema, s.revision, s.updated_at
+     FROM ${CONTEXT_FROM} LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
+     WHERE ${C_VISIBLE}`,
     raw: true,
   },
-  readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, state FROM contexts JOIN states ON ctx = pk WHERE tenant = ? AND id = ? AND ${VISIBLE}` },
-  commitHead: {
-    sql: `SELECT c.pk, c.meta_rev, c.version, ${lastSeqSql("c")} AS last_seq, c.first_seq, ${updatedAtSql("c")} AS updated_at, st.state,
-       s.schema AS schema_json, s.revision AS schema_revision, s.updated_at AS schema_updated_at
-     FROM contexts c JOIN states st ON st.ctx = c.pk LEFT JOIN schemas s ON s.tenant = c.tenant AND s.kind = c.kind
-     WHERE ${C_VISIBLE}`,
-  },
-  writeHead: { sql: "UPDATE contexts SET version = ?, last_seq = ?, updated_at = ? WHERE pk = ?" },
-  writeState: { sql: "UPDATE states SET state = ? WHERE ctx = ?" },
+  /** A state write: the state and the head fields beside it (the context row is not touched). */
+  writeState: { sql: "UPDATE states SET state = ?, version = ?, updated_at = ? WHERE ctx = ?" },
   deleteState: { sql: "DELETE FROM states WHERE ctx = ?" },
-  setLastSeq: { sql: "UPDATE contexts SET last_seq = ?, updated_at = ? WHERE pk = ?" },
+  touchState: { sql: "UPDATE states SET updated_at = ? WHERE ctx = ?" },
   insertEvent: { sql: "INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
   putCheckpoint: { sql: "INSERT OR REPLACE INTO checkpoints (ctx, version, state) VALUES (?, ?, ?)" },
   insertSnapshot: { sql: `INSERT INTO snapshots (ctx, name, label, metadata, version, seq, state, created_at)
@@ -180,7 +186,7 @@ export function eventsQuery(
 
 /** `listContexts` in one tenant. */
 export function contextsQuery(tenant: string, q: ContextQuery, now: number): BuiltQuery {
-  const where = ["tenant = ?", VISIBLE];
+  const where = ["c.tenant = ?", VISIBLE];
   const params: unknown[] = [tenant, now];
   let key = "list";
   const add = (flag: string, clause: string, value: unknown) => {
@@ -188,19 +194,19 @@ export function contextsQuery(tenant: string, q: ContextQuery, now: number): Bui
     params.push(value);
     key += flag;
   };
-  if (q.kind !== undefined) add("k", "kind = ?", q.kind);
-  if (q.userId !== undefined) add("U", "user_id = ?", q.userId);
-  if (q.chatId !== undefined) add("C", "chat_id = ?", q.chatId);
-  if (q.agentId !== undefined) add("A", "agent_id = ?", q.agentId);
-  if (q.status !== undefined) add("S", "status = ?", q.status);
+  if (q.kind !== undefined) add("k", "c.kind = ?", q.kind);
+  if (q.userId !== undefined) add("U", "c.user_id = ?", q.userId);
+  if (q.chatId !== undefined) add("C", "c.chat_id = ?", q.chatId);
+  if (q.agentId !== undefined) add("A", "c.agent_id = ?", q.agentId);
+  if (q.status !== undefined) add("S", "c.status = ?", q.status);
   if (q.updatedSince !== undefined) add("u", `${updatedAtSql()} >= ?`, q.updatedSince);
-  if (q.afterId !== undefined) add("i", q.order === "desc" ? "id < ?" : "id > ?", q.afterId);
+  if (q.afterId !== undefined) add("i", q.order === "desc" ? "c.id < ?" : "c.id > ?", q.afterId);
   const order = q.order === "desc" ? "DESC" : "ASC";
   params.push(q.limit);
   key += order;
   return {
     key,
-    sql: `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE ${where.join(" AND ")} ORDER BY id ${order} LIMIT ?`,
+    sql: `SELECT ${CONTEXT_COLUMNS} FROM ${CONTEXT_FROM} WHERE ${where.join(" AND ")} ORDER BY c.id ${order} LIMIT ?`,
     params,
   };
 }
@@ -223,7 +229,7 @@ export function patchQuery(tenant: string, id: string, patch: ContextPatch, now:
   params.push(now, tenant, id, now);
   return {
     key,
-    sql: `UPDATE contexts SET ${sets.join(", ")} WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${CONTEXT_COLUMNS}`,
+    sql: `UPDATE contexts SET ${sets.join(", ")} WHERE tenant = ? AND id = ? AND ${VISIBLE} RETURNING ${RETURNING_CONTEXT_COLUMNS}`,
     params,
   };
 }
