@@ -193,10 +193,14 @@ const throughput = {};
 // vectors keep the shape of real text embeddings.
 const baseTurns = convs.flatMap((c) => c.turns.map((t) => t.memory));
 const baseVectors = baseTurns.map(vectorOf);
+// mulberry32: a full-period generator (a multiplicative LCG in doubles loses bits and cycles).
 let seed = 7;
 const rnd = () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed / 0x7fffffff;
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 function synthetic(i) {
   if (i < baseTurns.length) return { text: baseTurns[i], vector: baseVectors[i] };

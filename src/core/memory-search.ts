@@ -185,10 +185,11 @@ export function rankSelected(input: RankInput): RankedMemory[] {
     return cand;
   };
   const scores = mode === "vector" || n === 0 ? new Map<number, number>() : textScores(index, textTerms(text), selected, n, totalLength / n);
-  const byText = [...scores.entries()]
-    .map(([slot, s]) => ({ slot, score: s, record: index.at(slot)?.record as MemoryRecord }))
-    .sort(input.compare)
-    .slice(0, mode === "text" ? limit + c : c);
+  const byText = topK(
+    [...scores.entries()].map(([slot, s]) => ({ slot, score: s, record: index.at(slot)?.record as MemoryRecord })),
+    mode === "text" ? limit + c : c,
+    input.compare,
+  );
   for (const t of byText) candidate(t.slot, t.score);
   if (qv !== undefined && index.vectors !== undefined) {
     const slots = input.vectorSlots ?? index.vectors.search(qv, c, (slot) => selected[slot] === 1).map((v) => v.slot);
@@ -205,6 +206,29 @@ export function rankSelected(input: RankInput): RankedMemory[] {
     .filter((cand) => minScore === undefined || cand.score >= minScore)
     .sort(input.compare)
     .slice(0, limit);
+}
+
+/**
+ * The first `k` of `items` in `compare`'s order (what `sort(compare).slice(0, k)` gives, ties
+ * included, as `compare` is a total order), in O(n·log k) comparisons for large n instead of
+ * sorting everything: a bounded sorted buffer that only items better than its worst enter.
+ */
+export function topK<T>(items: T[], k: number, compare: (a: T, b: T) => number): T[] {
+  if (items.length <= k * 4) return items.sort(compare).slice(0, k);
+  const best: T[] = [];
+  for (const item of items) {
+    if (best.length === k && compare(item, best[k - 1] as T) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(best[mid] as T, item) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    best.splice(lo, 0, item);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }
 
 /** Searches the tenant's memories; see `MemorySearchQuery` and docs/memory.md. */

@@ -7,7 +7,7 @@
  * a text model share a large common component, and centring is what makes the signs tell them
  * apart), and the {@link rerankCount} nearest by code are ranked again by their exact cosine.
  * The codes are 1/32 of the vectors' size, compared 32 bits at a time, so a query costs one
- * pass over 64 bytes per vector (at 512 dimensions) plus about a thousand exact dot products; bench/memory.mjs measures speed and recall against the exact search.
+ * pass over 64 bytes per vector (at 512 dimensions) plus max(256, 20·k, n/100) exact dot products; bench/memory.mjs measures speed and recall against the exact search.
  *
  * Vectors live in one flat Float32Array (slot × dimensions), so the scans read memory in order.
  * The centre is fixed when the codes are built and the codes rebuilt each time the index has
@@ -23,8 +23,8 @@ const CODE_MIN = 256;
 
 
 /** How many candidates by code are ranked exactly for `k` results. */
-export function rerankCount(k: number): number {
-  return Math.max(1000, 20 * k);
+export function rerankCount(k: number, accepted: number): number {
+  return Math.max(256, 20 * k, Math.ceil(accepted / 100));
 }
 
 /** A set of unit-length vectors of one dimension, searched by cosine similarity. */
@@ -113,7 +113,7 @@ export class VectorIndex {
     const present = this.#present;
     for (let slot = 0; slot < this.#end; slot++) if (present[slot] === 1 && accept(slot)) accepted[n++] = slot;
     const center = this.#center;
-    const candidates = n <= EXACT_MAX || center === undefined ? accepted.subarray(0, n) : this.#nearestByCode(query, center, accepted.subarray(0, n), rerankCount(k));
+    const candidates = n <= EXACT_MAX || center === undefined ? accepted.subarray(0, n) : this.#nearestByCode(query, center, accepted.subarray(0, n), rerankCount(k, n));
     const out: { slot: number; similarity: number }[] = new Array(candidates.length);
     for (let i = 0; i < candidates.length; i++) {
       const slot = candidates[i] as number;
