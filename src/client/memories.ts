@@ -60,6 +60,12 @@ function wireFields(value: unknown, field: string, times: readonly string[]): un
     if (v === undefined || k === "signal") continue;
     const name = field === "" ? k : `${field}.${k}`;
     const wired = k === "vector" ? wireVector(v) : times.includes(k) && v !== null ? wireTime(v as Date, name) : v;
+    // A vector's elements are named as the store names them (`vector[1]: NaN is not a finite number`).
+    if (k === "vector" && Array.isArray(wired)) {
+      wired.forEach((x: unknown, i) => {
+        if (typeof x === "number" && !Number.isFinite(x)) throw invalidInput(`${name}[${i}]`, `${String(x)} is not a finite number`);
+      });
+    }
     checkJson(wired, name);
     out[k] = wired;
   }

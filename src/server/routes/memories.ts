@@ -42,7 +42,7 @@ import {
   SearchMemoriesBody,
   UpdateMemoryBody,
 } from "../api-types.js";
-import { errorResponses, jsonBody, jsonResponse, scope, security } from "./common.js";
+import { errorResponses, jsonBody, jsonResponse, requires, scope } from "./common.js";
 
 const tags = ["memories"];
 const ifMatch = z.object({
@@ -122,8 +122,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/memories",
+      operationId: "addMemories",
       tags,
-      security,
+      security: requires("write"),
       summary: "Add memories (one or many, atomically; the same text in the same scope returns the existing memory)",
       description:
         "Each text is embedded by the store's model unless a vector is given. Bad input, a taken id or a failing model write nothing. " +
@@ -147,8 +148,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/memories",
+      operationId: "listMemories",
       tags,
-      security,
+      security: requires("read"),
       summary: "List memories (scope, metadata filter, tags, time; by creation time; cursor pagination)",
       middleware: [scope("read")] as const,
       request: { query: ListMemoriesQuerySchema },
@@ -161,8 +163,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/memories/search",
+      operationId: "searchMemories",
       tags,
-      security,
+      security: requires("read"),
       summary: "Search memories by text (BM25), meaning (cosine) or both (hybrid, the default); best first",
       description: "The same hits in the same order as the embedded store (docs/memory.md). `mode: vector` without an embedding model is 501.",
       middleware: [scope("read")] as const,
@@ -179,8 +182,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/memories/purge",
+      operationId: "purgeMemories",
       tags,
-      security,
+      security: requires("admin"),
       summary: "Delete for good, with their history, the expired memories — or every memory of a scope",
       middleware: [scope("admin")] as const,
       request: { body: jsonBody(PurgeMemoriesBody, false) },
@@ -198,8 +202,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/v1/memories/reindex",
+      operationId: "reindexMemories",
       tags,
-      security,
+      security: requires("write"),
       summary: "Embed the memories without a vector of the store's model (after a change of model), in committed batches",
       description:
         "Resumable: each batch is committed, so a call cut short (or one stopped by `limit`) leaves the rest for the next call. " +
@@ -224,8 +229,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/memories/{id}",
+      operationId: "getMemory",
       tags,
-      security,
+      security: requires("read"),
       summary: "Get a memory (ETag = version); ?refresh=true moves its expiry to now + ttlMs",
       middleware: [scope("read")] as const,
       request: {
@@ -245,8 +251,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "patch",
       path: "/v1/memories/{id}",
+      operationId: "updateMemory",
       tags,
-      security,
+      security: requires("write"),
       summary: "Update a memory: the given fields, as a new version (compare-and-set with expectedVersion or If-Match)",
       description: "A new text is embedded again. Without a guard the update still never overwrites a change made while it was embedding.",
       middleware: [scope("write")] as const,
@@ -268,8 +275,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "delete",
       path: "/v1/memories/{id}",
+      operationId: "deleteMemory",
       tags,
-      security,
+      security: requires("write"),
       summary: "Delete a memory (its history keeps a delete version); compare-and-set with ?expectedVersion= or If-Match",
       middleware: [scope("write")] as const,
       request: {
@@ -297,8 +305,9 @@ export function registerMemoryRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/v1/memories/{id}/history",
+      operationId: "memoryHistory",
       tags,
-      security,
+      security: requires("read"),
       summary: "Every version of a memory, oldest first (with its operation, actor and time)",
       middleware: [scope("read")] as const,
       request: { params: IdParams },
