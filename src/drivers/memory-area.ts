@@ -52,6 +52,37 @@ export interface MemoryRecord {
   vector: Float32Array | null;
 }
 
+/**
+ * The record of a memory just added from `m` (version 1, its vector copied): what a driver
+ * returns for a new memory without reading the row it wrote back.
+ */
+export function addedRecord(tenant: string, m: MemoryAdd, rev: number, now: number): MemoryRecord {
+  return {
+    id: m.id,
+    tenant,
+    userId: m.userId,
+    agentId: m.agentId,
+    contextId: m.contextId,
+    namespace: [...m.namespace],
+    text: m.text,
+    value: JSON.parse(m.valueJson) as JsonValue | null,
+    metadata: JSON.parse(m.metadataJson) as JsonObject,
+    tags: [...m.tags],
+    importance: m.importance,
+    sourceContextId: m.sourceContextId,
+    sourceSeq: m.sourceSeq,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: m.expiresAt,
+    ttlMs: m.ttlMs,
+    version: 1,
+    rev,
+    deleted: false,
+    model: m.model,
+    vector: m.vector === null ? null : Float32Array.from(m.vector),
+  };
+}
+
 /** The content of a memory to write; JSON values come as text. */
 export interface MemoryContent {
   text: string;

@@ -7,6 +7,7 @@
  */
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
+import { addedRecord } from "../memory-area.js";
 import type { MemoryArea, MemoryContent, MemoryRecord, MemoryVersionRecord } from "../memory-area.js";
 import type { DriverCall } from "../driver.js";
 import type { DriverScope } from "./db.js";
@@ -180,30 +181,7 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
             out.push({ record: found, created: false });
             continue;
           }
-          const record: MemoryRecord = {
-            id: m.id,
-            tenant,
-            userId: m.userId,
-            agentId: m.agentId,
-            contextId: m.contextId,
-            namespace: [...m.namespace],
-            text: m.text,
-            value: JSON.parse(m.valueJson) as JsonValue | null,
-            metadata: JSON.parse(m.metadataJson) as JsonObject,
-            tags: [...m.tags],
-            importance: m.importance,
-            sourceContextId: m.sourceContextId,
-            sourceSeq: m.sourceSeq,
-            createdAt: now,
-            updatedAt: now,
-            expiresAt: m.expiresAt,
-            ttlMs: m.ttlMs,
-            version: 1,
-            rev: rev(),
-            deleted: false,
-            model: m.model,
-            vector: m.vector === null ? null : new Float32Array(m.vector),
-          };
+          const record = addedRecord(tenant, m, rev(), now);
           byText.set(k, record);
           fresh.push(m);
           revs.push(record.rev);

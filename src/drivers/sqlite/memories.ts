@@ -7,6 +7,7 @@
 import type Database from "better-sqlite3";
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
+import { addedRecord } from "../memory-area.js";
 import type { MemoryAdd, MemoryContent, MemoryRecord, MemoryVersionRecord } from "../memory-area.js";
 
 const COLUMNS = `m.id, m.tenant, m.user_id, m.agent_id, m.context_id, m.namespace, m.text, m.value, m.metadata, m.tags,
@@ -203,31 +204,7 @@ export class SqliteMemories {
         if (m.vector !== null) s.putVector.run(tenant, m.id, vectorBlob(m.vector));
         s.addVersion.run(tenant, m.id, 1, "add", m.text, m.valueJson, m.metadataJson, tagsJson, m.importance, m.expiresAt, actor, now);
         // The record as written (no read back: the row is exactly these values).
-        const record: MemoryRecord = {
-          id: m.id,
-          tenant,
-          userId: m.userId,
-          agentId: m.agentId,
-          contextId: m.contextId,
-          namespace: [...m.namespace],
-          text: m.text,
-          value: JSON.parse(m.valueJson) as MemoryRecord["value"],
-          metadata: JSON.parse(m.metadataJson) as MemoryRecord["metadata"],
-          tags: [...m.tags],
-          importance: m.importance,
-          sourceContextId: m.sourceContextId,
-          sourceSeq: m.sourceSeq,
-          createdAt: now,
-          updatedAt: now,
-          expiresAt: m.expiresAt,
-          ttlMs: m.ttlMs,
-          version: 1,
-          rev,
-          deleted: false,
-          model: m.model,
-          vector: m.vector === null ? null : Float32Array.from(m.vector),
-        };
-        return { record, created: true };
+        return { record: addedRecord(tenant, m, rev, now), created: true };
       });
     });
   }
