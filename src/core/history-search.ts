@@ -21,7 +21,7 @@ import { toContextEvent, type Engine } from "./engine.js";
 import { newId } from "./ids.js";
 import type { JsonValue } from "./json-types.js";
 import { currentIndex, embedTexts, memoryArea, unit } from "./memories.js";
-import { HISTORY_NAMESPACE_ROOT, isInternalMemory, MAX_MEMORY_BATCH, MAX_MEMORY_TEXT, textHash } from "./memory-input.js";
+import { HISTORY_NAMESPACE_ROOT, isInternalMemory, MAX_MEMORY_BATCH, MAX_MEMORY_TEXT, storedScope, textHash } from "./memory-input.js";
 import type { IndexedMemory, MemoryIndex } from "./memory-index.js";
 import { rankSelected } from "./memory-search.js";
 import type { HistorySearchProgress, SearchHit } from "./types.js";
@@ -251,15 +251,12 @@ async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index:
         const text = historyText(e.data);
         if (text.trim().length === 0) continue;
         const mark: EventMark = { type: e.type, seq: e.seq, at: e.timestamp, born: c.createdAt, upTo };
-        const namespace = [HISTORY_NAMESPACE_ROOT, "history", String(c.createdAt), String(e.seq)];
+        const { scope, key } = storedScope({ contextId: c.id, namespace: [HISTORY_NAMESPACE_ROOT, "history", String(c.createdAt), String(e.seq)] });
         adds.push({
           // A leading underscore is not a valid id, so no caller can address it (`checkId`).
           id: `_${newId(call.now)}`,
-          userId: null,
-          agentId: null,
-          contextId: c.id,
-          namespace,
-          scopeKey: JSON.stringify([null, null, c.id, namespace]),
+          ...scope,
+          scopeKey: key,
           sourceContextId: c.id,
           sourceSeq: e.seq,
           text,
