@@ -5,9 +5,9 @@
  * context commands do). `reindex` shows its progress on stderr and resumes where a stopped
  * one left off.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { ContextError, invalidInput, isContextError } from "../index.js";
+import { invalidInput, isContextError } from "../index.js";
 import type {
   AddMemoriesOptions,
   ContextStore,
@@ -26,6 +26,7 @@ import type { WithStore } from "./data-commands.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printTable, println } from "./output.js";
 import { barProgress, textProgress } from "./progress.js";
+import { checkImportFile } from "./transfer-command.js";
 import type { Progress } from "./progress.js";
 
 /** The scope flags every memory command shares. */
@@ -176,14 +177,11 @@ async function reindex(
 
 /** The memories of a JSONL file: a JSON object per line (a memory), or a JSON string (its text). */
 async function readMemoryLines(file: string, scope: MemoryScope | undefined): Promise<{ line: number; input: MemoryInput }[]> {
+  checkImportFile(file, "memory import takes a JSONL file of memories");
   let text: string;
   try {
-    if ((await stat(file)).isDirectory()) throw invalidInput("file", `${file} is a directory, not a JSONL file`);
     text = new TextDecoder("utf-8", { fatal: true }).decode(await readFile(file));
   } catch (e) {
-    if (isContextError(e)) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new ContextError("NOT_FOUND", `no file ${file}`, { details: { path: file } });
     if (e instanceof TypeError) throw invalidInput("file", `${file} is not UTF-8 text`);
     throw e;
   }

@@ -57,10 +57,11 @@ async function write(out: Writable, text: string): Promise<void> {
 }
 
 /**
- * Checks the file to import before anything is opened: a missing file is `NOT_FOUND`, a
- * directory or an unreadable path `INVALID_INPUT`, each naming the path.
+ * Checks a file to import before anything is opened: a missing file is `NOT_FOUND`, a
+ * directory or an unreadable path `INVALID_INPUT`, each naming the path (`expected` says what
+ * the command takes instead of a directory).
  */
-function checkImportFile(file: string): void {
+export function checkImportFile(file: string, expected = "import takes a JSON Lines file made by `contextd export`"): void {
   let stat;
   try {
     stat = statSync(file);
@@ -70,7 +71,7 @@ function checkImportFile(file: string): void {
     throw new ContextError("INVALID_INPUT", `cannot read ${file} (${code ?? "unknown error"})`, { cause: e, details: { path: file } });
   }
   if (stat.isDirectory()) {
-    throw new ContextError("INVALID_INPUT", `${file} is a directory: import takes a JSON Lines file made by \`contextd export\``, {
+    throw new ContextError("INVALID_INPUT", `${file} is a directory: ${expected}`, {
       details: { path: file },
     });
   }
