@@ -19,7 +19,7 @@ import {
   textHash,
   type CheckedMemory,
 } from "./memory-input.js";
-import type { MemoryIndex } from "./memory-index.js";
+import type { IndexedMemory, MemoryIndex } from "./memory-index.js";
 import type {
   AddedMemory,
   AddMemoriesOptions,
@@ -301,10 +301,11 @@ export async function listMemories(engine: Engine, tenant: string, query: ListMe
   const cmp = (a: MemoryRecord, b: { createdAt: number; id: string }) =>
     sign * (a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const rows: MemoryRecord[] = [];
-  for (const d of index.all()) {
-    const r = d.record;
-    if (expired(r, call.now) || !selection.matches(r) || (after !== undefined && cmp(r, after) <= 0)) continue;
-    rows.push(r);
+  const { selected } = index.select(selection.scope, call.now, { accept: selection.rest });
+  for (let slot = 0; slot < selected.length; slot++) {
+    if (selected[slot] !== 1) continue;
+    const r = (index.at(slot) as IndexedMemory).record;
+    if (after === undefined || cmp(r, after) > 0) rows.push(r);
   }
   rows.sort(cmp);
   const items = rows.slice(0, limit);

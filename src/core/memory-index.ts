@@ -6,6 +6,7 @@
  * nodes are seen, deletes included, and every driver ranks the same way.
  */
 import type { MemoryRecord } from "../drivers/memory-area.js";
+import { isInternalMemory, type ScopeFilter } from "./memory-input.js";
 import { textTerms } from "./text-terms.js";
 import { VectorIndex } from "./vector-index.js";
 
@@ -23,6 +24,33 @@ export interface IndexedMemory {
   length: number;
 }
 
+/** The memories a selection names, with BM25's statistics over them. */
+export interface SlotSelection {
+  /** 1 at the slots selected. */
+  selected: Uint8Array;
+  /** How many are selected. */
+  n: number;
+  /** The sum of their lengths (in terms). */
+  totalLength: number;
+  /** How many of them have a vector of the index's model. */
+  withVector: number;
+  /** How many of them have a vector of another model. */
+  foreign: number;
+}
+
+/** What {@link MemoryIndex.select} selects besides the scope. */
+export interface SelectOptions {
+  /** `"exclude"` (the default): the memories users add; `"only"`: the store's own (history search). */
+  internal?: "exclude" | "only";
+  /** A further condition on the record (metadata, tags, time), checked after the cheap ones. */
+  accept?: ((record: MemoryRecord) => boolean) | undefined;
+}
+
+const LIVE = 1;
+const INTERNAL = 2;
+/** The interned id of a null scope field. */
+const NONE = 0;
+
 /** One tenant's index. */
 export class MemoryIndex {
   /** The rev this index reflects. */
@@ -35,6 +63,20 @@ export class MemoryIndex {
   /** Slots whose vector is of another model than the store's (they need `reindexMemories`). */
   readonly #foreign = new Set<number>();
   readonly vectors: VectorIndex | undefined;
+  // Per slot, in typed arrays, what a selection checks first, so selecting from 100k memories
+  // reads a few bytes per memory instead of its record: flags, expiry, length, interned scope.
+  #flags = new Uint8Array(0);
+  #expires = new Float64Array(0);
+  #lengths = new Int32Array(0);
+  #user = new Int32Array(0);
+  #agent = new Int32Array(0);
+  #context = new Int32Array(0);
+  /** Scope field values (user, agent and context ids) → a number (never reused; NONE is null). */
+  readonly #interned = new Map<string, number>();
+  /** Per interned user, agent and context id: the live slots that carry it. */
+  readonly #byUser = new Map<number, Set<number>>();
+  readonly #byAgent = new Map<number, Set<number>>();
+  readonly #byContext = new Map<number, Set<number>>();
 
   readonly tenant: string;
   readonly model: string | null;
@@ -87,6 +129,13 @@ export class MemoryIndex {
     const doc: IndexedMemory = { slot, record: { ...r, vector: null }, terms, length };
     this.#bySlot[slot] = doc;
     this.#byId.set(r.id, doc);
+    this.#reserve(slot + 1);
+    this.#flags[slot] = LIVE | (isInternalMemory(r) ? INTERNAL : 0);
+    this.#expires[slot] = r.expiresAt ?? Number.POSITIVE_INFINITY;
+    this.#lengths[slot] = length;
+    this.#user[slot] = this.#post(this.#byUser, r.userId, slot);
+    this.#agent[slot] = this.#post(this.#byAgent, r.agentId, slot);
+    this.#context[slot] = this.#post(this.#byContext, r.contextId, slot);
     for (const [t, n] of terms) {
       let p = this.#postings.get(t);
       if (p === undefined) this.#postings.set(t, (p = new Map()));
@@ -109,9 +158,109 @@ export class MemoryIndex {
     }
     this.vectors?.remove(doc.slot);
     this.#foreign.delete(doc.slot);
+    this.#flags[doc.slot] = 0;
+    this.#unpost(this.#byUser, this.#user[doc.slot] as number, doc.slot);
+    this.#unpost(this.#byAgent, this.#agent[doc.slot] as number, doc.slot);
+    this.#unpost(this.#byContext, this.#context[doc.slot] as number, doc.slot);
     this.#bySlot[doc.slot] = undefined;
     this.#byId.delete(doc.record.id);
     this.#free.push(doc.slot);
+  }
+
+  #intern(value: string): number {
+    let id = this.#interned.get(value);
+    if (id === undefined) this.#interned.set(value, (id = this.#interned.size + 1));
+    return id;
+  }
+
+  #post(postings: Map<number, Set<number>>, value: string | null, slot: number): number {
+    if (value === null) return NONE;
+    const id = this.#intern(value);
+    let p = postings.get(id);
+    if (p === undefined) postings.set(id, (p = new Set()));
+    p.add(slot);
+    return id;
+  }
+
+  #unpost(postings: Map<number, Set<number>>, id: number, slot: number): void {
+    if (id === NONE) return;
+    const p = postings.get(id);
+    p?.delete(slot);
+    if (p?.size === 0) postings.delete(id);
+  }
+
+  #reserve(slots: number): void {
+    if (slots <= this.#flags.length) return;
+    const capacity = Math.max(slots, this.#flags.length * 2, 64);
+    const grow = <T extends Uint8Array | Float64Array | Int32Array>(old: T, make: (n: number) => T): T => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.#flags = grow(this.#flags, (n) => new Uint8Array(n));
+    this.#expires = grow(this.#expires, (n) => new Float64Array(n));
+    this.#lengths = grow(this.#lengths, (n) => new Int32Array(n));
+    this.#user = grow(this.#user, (n) => new Int32Array(n));
+    this.#agent = grow(this.#agent, (n) => new Int32Array(n));
+    this.#context = grow(this.#context, (n) => new Int32Array(n));
+  }
+
+  /**
+   * The live, unexpired memories of `scope` (every memory without one) that `options.accept`
+   * takes. It starts from the smallest posting list of the scope's user, agent and context
+   * ids (every slot when the scope names none) and checks per-slot arrays before the record,
+   * so its cost is a few bytes per memory of the narrowest scope field.
+   */
+  select(scope: ScopeFilter | undefined, now: number, options: SelectOptions = {}): SlotSelection {
+    const selected = new Uint8Array(this.slots);
+    const out: SlotSelection = { selected, n: 0, totalLength: 0, withVector: 0, foreign: 0 };
+    // The wanted interned id per field: -1 for any, NONE for null; a value never seen selects nothing.
+    const want = (value: string | null | undefined): number => (value === undefined ? -1 : value === null ? NONE : (this.#interned.get(value) ?? -2));
+    const user = want(scope?.userId);
+    const agent = want(scope?.agentId);
+    const context = want(scope?.contextId);
+    if (user === -2 || agent === -2 || context === -2) return out;
+    let from: Iterable<number> | undefined;
+    for (const [id, postings] of [
+      [user, this.#byUser],
+      [agent, this.#byAgent],
+      [context, this.#byContext],
+    ] as const) {
+      if (id <= NONE) continue;
+      const p = postings.get(id);
+      if (p === undefined) return out;
+      if (from === undefined || p.size < (from as Set<number>).size) from = p;
+    }
+    const internal = options.internal === "only" ? INTERNAL : 0;
+    const namespace = scope?.namespace !== undefined && scope.namespace.length > 0 ? scope.namespace : undefined;
+    const { accept } = options;
+    const flags = this.#flags;
+    const expires = this.#expires;
+    const users = this.#user;
+    const agents = this.#agent;
+    const contexts = this.#context;
+    const vectors = this.vectors;
+    const take = (slot: number): void => {
+      const f = flags[slot] as number;
+      if ((f & LIVE) === 0 || (f & INTERNAL) !== internal || (expires[slot] as number) <= now) return;
+      if ((user >= 0 && users[slot] !== user) || (agent >= 0 && agents[slot] !== agent) || (context >= 0 && contexts[slot] !== context)) return;
+      if (namespace !== undefined || accept !== undefined) {
+        const r = (this.#bySlot[slot] as IndexedMemory).record;
+        if (namespace !== undefined) {
+          if (r.namespace.length < namespace.length) return;
+          for (let i = 0; i < namespace.length; i++) if (r.namespace[i] !== namespace[i]) return;
+        }
+        if (accept !== undefined && !accept(r)) return;
+      }
+      selected[slot] = 1;
+      out.n++;
+      out.totalLength += this.#lengths[slot] as number;
+      if (vectors?.has(slot) === true) out.withVector++;
+      else if (this.#foreign.has(slot)) out.foreign++;
+    };
+    if (from === undefined) for (let slot = 0; slot < selected.length; slot++) take(slot);
+    else for (const slot of from) take(slot);
+    return out;
   }
 
   /** One past the highest slot in use (a bound for per-slot arrays). */
@@ -132,6 +281,11 @@ export class MemoryIndex {
   /** Every live memory (in slot order). */
   *all(): Generator<IndexedMemory> {
     for (const d of this.#bySlot) if (d !== undefined) yield d;
+  }
+
+  /** The number of terms of the memory in `slot`. */
+  lengthOf(slot: number): number {
+    return this.#lengths[slot] as number;
   }
 
   /** The postings (slot → count) of a term. */

@@ -223,6 +223,8 @@ export function mergeMemoryUpdate(
 export interface Selection {
   scope: ScopeFilter | undefined;
   matches: (r: MemoryRecord) => boolean;
+  /** The conditions besides the scope (metadata, tags, time), or undefined when there are none. */
+  rest: ((r: MemoryRecord) => boolean) | undefined;
 }
 
 /** The fields of a selection. */
@@ -235,14 +237,17 @@ export function checkSelection(o: MemorySelection): Selection {
   const tags = o.tags === undefined ? [] : checkTags(o.tags, "tags");
   const since = o.since === undefined ? undefined : checkTime(o.since, "since");
   const until = o.until === undefined ? undefined : checkTime(o.until, "until");
+  const rest =
+    o.filter === undefined && tags.length === 0 && since === undefined && until === undefined
+      ? undefined
+      : (r: MemoryRecord) =>
+          (since === undefined || r.createdAt >= since) &&
+          (until === undefined || r.createdAt <= until) &&
+          tags.every((t) => r.tags.includes(t)) &&
+          metadata(r.metadata as JsonObject);
   return {
     scope,
-    matches: (r) =>
-      !isInternalMemory(r) &&
-      (scope === undefined || inScope(r, scope)) &&
-      (since === undefined || r.createdAt >= since) &&
-      (until === undefined || r.createdAt <= until) &&
-      tags.every((t) => r.tags.includes(t)) &&
-      metadata(r.metadata as JsonObject),
+    matches: (r) => !isInternalMemory(r) && (scope === undefined || inScope(r, scope)) && (rest === undefined || rest(r)),
+    rest,
   };
 }

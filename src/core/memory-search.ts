@@ -7,9 +7,9 @@ import { ContextError, invalidInput } from "../errors.js";
 import type { MemoryArea, MemoryRecord } from "../drivers/memory-area.js";
 import type { DriverCall } from "../drivers/driver-call.js";
 import type { Engine } from "./engine.js";
-import { currentIndex, dimensionsOf, embedTexts, expired, memoryArea, toMemory, unit } from "./memories.js";
+import { currentIndex, dimensionsOf, embedTexts, memoryArea, toMemory, unit } from "./memories.js";
 import { checkMemoryText, checkSelection, checkVector, SELECTION_FIELDS } from "./memory-input.js";
-import type { MemoryIndex } from "./memory-index.js";
+import type { MemoryIndex, SlotSelection } from "./memory-index.js";
 import { bm25Term, boostOf, compareMemoryHits, hybridScore, idf, MIN_CANDIDATES } from "./memory-rank.js";
 import type { MemoryBoosts, MemoryHit, MemorySearchQuery } from "./memory-types.js";
 import { textTerms } from "./text-terms.js";
@@ -46,9 +46,18 @@ function checkBoosts(value: unknown): MemoryBoosts | undefined {
   return out;
 }
 
+/** BM25 scores of the selected memories that hold a query term: per slot, and which slots have one. */
+interface TextScores {
+  /** Per slot (0 where no term matched). */
+  scores: Float64Array;
+  /** The slots with a score, in the order first scored. */
+  scored: number[];
+}
+
 /** BM25 of every selected memory that holds a query term. */
-function textScores(index: MemoryIndex, terms: string[], selected: Uint8Array, n: number, avgLength: number): Map<number, number> {
-  const scores = new Map<number, number>();
+function textScores(index: MemoryIndex, terms: string[], selected: Uint8Array, n: number, avgLength: number): TextScores {
+  const scores = new Float64Array(selected.length);
+  const scored: number[] = [];
   for (const term of new Set(terms)) {
     const postings = index.postings(term);
     if (postings === undefined) continue;
@@ -58,11 +67,56 @@ function textScores(index: MemoryIndex, terms: string[], selected: Uint8Array, n
     const termIdf = idf(n, df);
     for (const [slot, tf] of postings) {
       if (selected[slot] !== 1) continue;
-      const length = index.at(slot)?.length ?? 0;
-      scores.set(slot, (scores.get(slot) ?? 0) + bm25Term(termIdf, tf, length, avgLength));
+      if (scores[slot] === 0) scored.push(slot);
+      scores[slot] = (scores[slot] as number) + bm25Term(termIdf, tf, index.lengthOf(slot), avgLength);
     }
   }
-  return scores;
+  return { scores, scored };
+}
+
+/**
+ * The slots of `scored` whose score is at least the `k`-th best (so every tie of the k-th is
+ * in): what a sort by score descending keeps of its first k, without an object per slot. A
+ * min-heap of the k best scores finds the threshold in O(m·log k).
+ */
+function bestScored({ scores, scored }: TextScores, k: number): number[] {
+  if (scored.length <= k) return scored;
+  const heap = new Float64Array(k);
+  let size = 0;
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && (heap[l] as number) < (heap[m] as number)) m = l;
+      if (r < size && (heap[r] as number) < (heap[m] as number)) m = r;
+      if (m === i) return;
+      const t = heap[i] as number;
+      heap[i] = heap[m] as number;
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (const slot of scored) {
+    const s = scores[slot] as number;
+    if (size < k) {
+      let i = size++;
+      heap[i] = s;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if ((heap[p] as number) <= (heap[i] as number)) break;
+        const t = heap[p] as number;
+        heap[p] = heap[i] as number;
+        heap[i] = t;
+        i = p;
+      }
+    } else if (s > (heap[0] as number)) {
+      heap[0] = s;
+      down(0);
+    }
+  }
+  const threshold = heap[0] as number;
+  return scored.filter((slot) => (scores[slot] as number) >= threshold);
 }
 
 /** Most ids asked of the driver's approximate vector search. */
@@ -90,7 +144,7 @@ async function vectorCandidates(
   const vectors = index.vectors;
   if (vectors === undefined || index.model === null || withVector === 0) return [];
   const accept = (slot: number) => selected[slot] === 1;
-  const local = () => vectors.search(qv, c, accept).map((v) => v.slot);
+  const local = () => vectors.search(qv, c, selected).map((v) => v.slot);
   const nearest = area.nearest?.bind(area);
   if (nearest === undefined) return local();
   const model = index.model;
@@ -127,14 +181,7 @@ async function vectorCandidates(
 }
 
 /** The memories a query selects, with BM25's statistics over them. */
-export interface SelectedMemories {
-  /** 1 at the slots selected. */
-  selected: Uint8Array;
-  /** How many are selected. */
-  n: number;
-  /** The sum of their lengths (in terms). */
-  totalLength: number;
-}
+export type SelectedMemories = Pick<SlotSelection, "selected" | "n" | "totalLength">;
 
 /** What {@link rankSelected} ranks. */
 export interface RankInput {
@@ -170,7 +217,7 @@ export interface RankedMemory {
  * also used by the vector and hybrid modes of history search (`history-search.ts`).
  */
 export function rankSelected(input: RankInput): RankedMemory[] {
-  const { index, selection, text, queryVector: qv, mode, limit } = input;
+  const { index, selection, queryVector: qv, mode, limit } = input;
   const { selected, n, totalLength } = selection;
   const c = Math.max(MIN_CANDIDATES, limit);
   const candidates = new Map<number, Candidate>();
@@ -184,16 +231,17 @@ export function rankSelected(input: RankInput): RankedMemory[] {
     }
     return cand;
   };
-  const scores = mode === "vector" || n === 0 ? new Map<number, number>() : textScores(index, textTerms(text), selected, n, totalLength / n);
+  const text = mode === "vector" || n === 0 ? { scores: new Float64Array(0), scored: [] } : textScores(index, textTerms(input.text), selected, n, totalLength / n);
+  const k = mode === "text" ? limit + c : c;
   const byText = topK(
-    [...scores.entries()].map(([slot, s]) => ({ slot, score: s, record: index.at(slot)?.record as MemoryRecord })),
-    mode === "text" ? limit + c : c,
+    bestScored(text, k).map((slot) => ({ slot, score: text.scores[slot] as number, record: index.at(slot)?.record as MemoryRecord })),
+    k,
     input.compare,
   );
   for (const t of byText) candidate(t.slot, t.score);
   if (qv !== undefined && index.vectors !== undefined) {
-    const slots = input.vectorSlots ?? index.vectors.search(qv, c, (slot) => selected[slot] === 1).map((v) => v.slot);
-    for (const slot of slots) candidate(slot, scores.get(slot) ?? 0);
+    const slots = input.vectorSlots ?? index.vectors.search(qv, c, selected).map((v) => v.slot);
+    for (const slot of slots) candidate(slot, text.scores[slot] ?? 0);
   }
   const maxText = byText[0]?.score ?? 0;
   for (const cand of candidates.values()) {
@@ -256,19 +304,7 @@ export async function searchMemories(engine: Engine, tenant: string, query: Memo
     useVectors ? (givenVector !== undefined ? Promise.resolve([givenVector]) : embedTexts(engine, [text], call)) : Promise.resolve([]),
   ]);
   // The selection, once: BM25's statistics are those of the selected memories.
-  const selected = new Uint8Array(index.slots);
-  let n = 0;
-  let totalLength = 0;
-  let withVector = 0;
-  let foreign = 0;
-  for (const d of index.all()) {
-    if (expired(d.record, call.now) || !selection.matches(d.record)) continue;
-    selected[d.slot] = 1;
-    n++;
-    totalLength += d.length;
-    if (index.hasVector(d.slot)) withVector++;
-    else if (index.isForeign(d.slot)) foreign++;
-  }
+  const { selected, n, totalLength, withVector, foreign } = index.select(selection.scope, call.now, { accept: selection.rest });
   if (useVectors && withVector === 0 && foreign > 0) {
     throw new ContextError("MODEL_MISMATCH", `the memories searched have vectors of another model than this store's ${embedder.model}; run \`contextd memory reindex\` (store.reindexMemories()) or open the store with that model`, {
       details: { model: embedder.model, memories: foreign },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXACT_MAX, VectorIndex } from "./vector-index.js";
+import { codeDistances, EXACT_MAX, VectorIndex } from "./vector-index.js";
 
 /** A seeded generator (mulberry32): the same vectors on every run. */
 function random(seed: number): () => number {
@@ -89,6 +89,23 @@ describe("VectorIndex", () => {
       found += got.filter((h) => want.has(h.slot)).length;
     }
     expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it("counts the differing bits of codes of 1 to 17 words, at any accepted slots", () => {
+    const rnd = random(6);
+    const word = () => (rnd() < 0.1 ? [0, 0xffffffff, 0x80000000, 1][Math.floor(rnd() * 4)] : Math.floor(rnd() * 2 ** 32)) as number;
+    const bits = (x: number) => x.toString(2).replaceAll("0", "").length;
+    for (let w = 1; w <= 17; w++) {
+      const codes = Uint32Array.from({ length: 50 * w }, word);
+      const q = Uint32Array.from({ length: w }, word);
+      const accepted = Int32Array.from({ length: 30 }, () => Math.floor(rnd() * 50));
+      const want = Array.from(accepted, (slot) => {
+        let h = 0;
+        for (let j = 0; j < w; j++) h += bits(((codes[slot * w + j] as number) ^ (q[j] as number)) >>> 0);
+        return h;
+      });
+      expect(Array.from(codeDistances(codes, q, accepted))).toEqual(want);
+    }
   });
 
   it("normalises what it stores and refuses a wrong dimension, NaN and the zero vector", () => {

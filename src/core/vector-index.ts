@@ -27,6 +27,41 @@ export function rerankCount(k: number, accepted: number): number {
   return Math.max(256, 20 * k, Math.ceil(accepted / 100));
 }
 
+/**
+ * The Hamming distance of the code `q` (its `q.length` 32-bit words) to the code of each slot
+ * of `accepted` in `codes` (slot × q.length words). Population counts are SWAR (faster here
+ * than table look-ups), two words at a time: their 4-bit partial counts (at most 8 per nibble)
+ * add without overflow.
+ */
+export function codeDistances(codes: Uint32Array, q: Uint32Array, accepted: Int32Array): Uint16Array {
+  const w = q.length;
+  const pairs = w & ~1;
+  const dist = new Uint16Array(accepted.length);
+  for (let i = 0; i < accepted.length; i++) {
+    let base = (accepted[i] as number) * w;
+    let h = 0;
+    for (let j = 0; j < pairs; j += 2) {
+      let x = ((codes[base] as number) ^ (q[j] as number)) >>> 0;
+      let y = ((codes[base + 1] as number) ^ (q[j + 1] as number)) >>> 0;
+      base += 2;
+      x -= (x >>> 1) & 0x55555555;
+      y -= (y >>> 1) & 0x55555555;
+      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333) + (y & 0x33333333) + ((y >>> 2) & 0x33333333);
+      x = (x & 0x0f0f0f0f) + ((x >>> 4) & 0x0f0f0f0f);
+      h += Math.imul(x, 0x01010101) >>> 24;
+    }
+    if (pairs < w) {
+      let x = ((codes[base] as number) ^ (q[pairs] as number)) >>> 0;
+      x -= (x >>> 1) & 0x55555555;
+      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+      x = (x + (x >>> 4)) & 0x0f0f0f0f;
+      h += Math.imul(x, 0x01010101) >>> 24;
+    }
+    dist[i] = h;
+  }
+  return dist;
+}
+
 /** A set of unit-length vectors of one dimension, searched by cosine similarity. */
 export class VectorIndex {
   readonly dimensions: number;
@@ -104,14 +139,23 @@ export class VectorIndex {
 
   /**
    * The `k` most similar accepted slots for a unit-length `query`, best first, ties by slot
-   * ascending: exact up to {@link EXACT_MAX} accepted vectors, approximate above.
+   * ascending: exact up to {@link EXACT_MAX} accepted vectors, approximate above. `accept` is a
+   * per-slot mask (1 = accepted) or a predicate; without it every slot is.
    */
-  search(query: Float32Array, k: number, accept: (slot: number) => boolean = () => true): { slot: number; similarity: number }[] {
+  search(query: Float32Array, k: number, accept?: Uint8Array | ((slot: number) => boolean)): { slot: number; similarity: number }[] {
     if (k <= 0) return [];
     const accepted = new Int32Array(this.#size);
     let n = 0;
     const present = this.#present;
-    for (let slot = 0; slot < this.#end; slot++) if (present[slot] === 1 && accept(slot)) accepted[n++] = slot;
+    const end = this.#end;
+    if (accept === undefined) {
+      for (let slot = 0; slot < end; slot++) if (present[slot] === 1) accepted[n++] = slot;
+    } else if (accept instanceof Uint8Array) {
+      // A mask (1 = accepted): the common case, without a call per slot.
+      for (let slot = 0; slot < end; slot++) if (present[slot] === 1 && accept[slot] === 1) accepted[n++] = slot;
+    } else {
+      for (let slot = 0; slot < end; slot++) if (present[slot] === 1 && accept(slot)) accepted[n++] = slot;
+    }
     const center = this.#center;
     const candidates = n <= EXACT_MAX || center === undefined ? accepted.subarray(0, n) : this.#nearestByCode(query, center, accepted.subarray(0, n), rerankCount(k, n));
     const out: { slot: number; similarity: number }[] = new Array(candidates.length);
@@ -130,22 +174,9 @@ export class VectorIndex {
     const q = new Uint32Array(w);
     this.#code(query, q, 0, center);
     const codes = this.#codes;
-    const dist = new Uint16Array(accepted.length);
+    const dist = codeDistances(codes, q, accepted);
     const hist = new Uint32Array(this.dimensions + 1);
-    for (let i = 0; i < accepted.length; i++) {
-      let base = (accepted[i] as number) * w;
-      let h = 0;
-      for (let j = 0; j < w; j++) {
-        // Population count of the differing bits (SWAR: faster here than table look-ups).
-        let x = ((codes[base++] as number) ^ (q[j] as number)) >>> 0;
-        x -= (x >>> 1) & 0x55555555;
-        x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-        x = (x + (x >>> 4)) & 0x0f0f0f0f;
-        h += Math.imul(x, 0x01010101) >>> 24;
-      }
-      dist[i] = h;
-      hist[h] = (hist[h] as number) + 1;
-    }
+    for (let i = 0; i < dist.length; i++) hist[dist[i] as number] = (hist[dist[i] as number] as number) + 1;
     let limit = 0;
     for (let seen = 0; limit <= this.dimensions; limit++) {
       seen += hist[limit] as number;
