@@ -60,6 +60,12 @@ export interface ContextRecord {
   expiresAt: number | null;
   parentId: string | null;
   parentVersion: number | null;
+  /**
+   * The fork point: this context reads its parent's history up to this sequence number
+   * (inclusive) and numbers its own events after it. `null` for a context that shares no
+   * history (a root, or a lineage recorded by `createContext({ parent })`).
+   */
+  parentSeq: number | null;
   /** The oldest sequence number held (1 until `compact`). */
   firstSeq: number;
 }
