@@ -72,6 +72,7 @@ function record(id: string, now: number, tenant = "t"): ContextRecord {
     expiresAt: null,
     parentId: null,
     parentVersion: null,
+    parentSeq: null,
     firstSeq: 1,
   };
 }
