@@ -117,7 +117,7 @@ describeWithServices("postgres driver", [pgDown], () => {
         {
           id: "c1", tenant: "t", kind: "chat", userId: null, chatId: null, agentId: null, title: null, metadata: {},
           version: 1, lastSeq: 0, status: "active", createdAt: now, updatedAt: now, expiresAt: null, parentId: null,
-          parentVersion: null, firstSeq: 1,
+          parentVersion: null, parentSeq: null, firstSeq: 1,
         },
         "{}",
         [{ type: "message", data: JSON.stringify("Legacy Needle"), metadata: "{}", tokens: null, timestamp: now }],
