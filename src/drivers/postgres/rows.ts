@@ -18,8 +18,8 @@ export const CONTEXT_COLUMNS =
  */
 export function segmentsCte(s: string): string {
   return `WITH h AS (SELECT c.pk, c.first_seq, c.parent_seq FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}),
-    g AS (SELECT h.pk AS ctx, GREATEST(coalesce(h.parent_seq, 0), h.first_seq - 1) AS lo, 9223372036854775807::bigint AS hi,
-                 9223372036854775807::bigint AS uv FROM h
+    g AS (SELECT h.pk AS ctx, GREATEST(coalesce(h.parent_seq, 0), h.first_seq - 1) AS lo, 9007199254740991::bigint AS hi,
+                 9007199254740991::bigint AS uv FROM h
           UNION ALL
           SELECT l.ancestor, GREATEST(l.after_seq, h.first_seq - 1), l.upto_seq, l.upto_version
             FROM h JOIN ${s}.lineage l ON l.ctx = h.pk)`;
