@@ -429,7 +429,7 @@ export interface CoreStore extends AsyncDisposable {
   /**
    * Deletes the context with its history, snapshots, checkpoints, search index rows and lease.
    * Cost grows with the size of the history.
-   * @throws `NOT_FOUND`
+   * @throws `NOT_FOUND`; `HAS_FORKS` while a live fork reads its history (`details.forks`)
    */
   deleteContext(id: string, options?: CallOptions): Promise<void>;
 
@@ -630,14 +630,17 @@ export interface CoreStore extends AsyncDisposable {
 
   /**
    * Deletes every expired context of this tenant with its history; returns how many. One
-   * indexed query, then a delete whose cost grows with the histories removed.
+   * indexed query, then a delete whose cost grows with the histories removed. An expired
+   * context whose history a live fork still reads is kept (invisible) until the fork is gone.
    * @throws `CLOSED` / `DRIVER_UNAVAILABLE` only (from the store)
    */
   purgeExpired(options?: CallOptions): Promise<number>;
   /**
    * Drops the history before `beforeSeq` after storing a checkpoint of the state then in
    * force; `stateAt` can no longer rebuild older versions (`COMPACTED`).
-   * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot
+   * On a fork, compacting below the fork point hides inherited events too.
+   * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot;
+   *   `HAS_FORKS` when a live fork reads events it would drop (`details.forks`)
    */
   compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
 
