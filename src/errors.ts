@@ -19,6 +19,8 @@
  * - `CLOSED`: the store was closed.
  * - `ABORTED`: the caller's AbortSignal fired.
  * - `COMPACTED`: the requested history or version was removed by `compact()`.
+ * - `HAS_FORKS`: deleting or compacting a context would remove history that live forks read
+ *   (`details.forks` lists them, at most 100); delete or compact the forks first.
  * - `NOT_SUPPORTED`: the store's driver lacks the optional area the call needs (e.g. search).
  * - `EMBEDDING_FAILED`: the embedding model could not embed (a service that keeps failing, a
  *   malformed answer, vectors of the wrong length); nothing was written.
@@ -41,6 +43,7 @@ export type ContextErrorCode =
   | "CLOSED"
   | "ABORTED"
   | "COMPACTED"
+  | "HAS_FORKS"
   | "NOT_SUPPORTED"
   | "EMBEDDING_FAILED"
   | "MODEL_MISMATCH"
@@ -64,6 +67,7 @@ export const CONTEXT_ERROR_CODES: readonly ContextErrorCode[] = [
   "CLOSED",
   "ABORTED",
   "COMPACTED",
+  "HAS_FORKS",
   "NOT_SUPPORTED",
   "EMBEDDING_FAILED",
   "MODEL_MISMATCH",
@@ -158,4 +162,17 @@ export function contextNotFound(contextId: string): ContextError {
 /** `ABORTED` for a call whose signal fired; the signal's reason is the `cause`. */
 export function abortedError(signal: AbortSignal): ContextError {
   return new ContextError("ABORTED", "the operation was aborted", { cause: signal.reason });
+}
+
+/**
+ * `HAS_FORKS`: `operation` (delete, compact) would remove history that live forks of
+ * `contextId` read; `forks` are their ids (at most 100 are listed).
+ */
+export function hasForks(contextId: string, operation: "delete" | "compact", forks: string[]): ContextError {
+  const listed = [...forks].sort().slice(0, 100);
+  return new ContextError(
+    "HAS_FORKS",
+    `cannot ${operation} context ${contextId}: ${forks.length} live fork(s) read its history (${listed.slice(0, 5).join(", ")}${forks.length > 5 ? ", …" : ""}); ${operation} the forks first`,
+    { details: { contextId, operation, forks: listed } },
+  );
 }

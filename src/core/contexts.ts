@@ -64,6 +64,7 @@ export function newRecord(
     expiresAt,
     parentId,
     parentVersion,
+    parentSeq: null,
     firstSeq: 1,
   };
 }

@@ -147,6 +147,7 @@ export function toContextInfo(r: ContextRecord): ContextInfo {
     expiresAt: r.expiresAt === null ? null : iso(r.expiresAt),
     parentId: r.parentId,
     parentVersion: r.parentVersion,
+    parentSeq: r.parentSeq,
   };
 }
 

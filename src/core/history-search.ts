@@ -301,8 +301,11 @@ export async function searchHistory(engine: Engine, tenant: string, search: Hist
   for (const [contextId, list] of historyMemories(index)) {
     const c = contexts.get(contextId);
     if (c === undefined) continue;
+    // A fork's search reads its inherited history; a tenant-wide search finds each event once,
+    // in the context that wrote it (as text search does).
+    const inheritedUpTo = search.contextId === undefined ? (c.parentSeq ?? 0) : 0;
     for (const { doc, mark } of list) {
-      if (!current(mark, c) || (types !== undefined && !types.has(mark.type))) continue;
+      if (!current(mark, c) || mark.seq <= inheritedUpTo || (types !== undefined && !types.has(mark.type))) continue;
       selected[doc.slot] = 1;
       n++;
       totalLength += doc.length;

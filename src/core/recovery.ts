@@ -38,8 +38,13 @@ export async function stateAtVersion(engine: Engine, tenant: string, call: Drive
     ),
   );
   let at = checkpoint.version;
+  // A fork's checkpoint may come from an ancestor: when the fork's own compaction dropped the
+  // operations after it, the version is compacted away, not corrupt.
+  const compacted = () =>
+    new ContextError("COMPACTED", `version ${version} of context ${id} was compacted away`, { details: { contextId: id, version } });
   for (const e of events) {
     if (e.version !== at + 1) {
+      if (head.record.firstSeq > 1 && at === checkpoint.version) throw compacted();
       throw new ContextError("CORRUPT", `context ${id}: state history jumps from version ${at} to ${String(e.version)}`, {
         details: { contextId: id, seq: e.seq },
       });
@@ -48,6 +53,7 @@ export async function stateAtVersion(engine: Engine, tenant: string, call: Drive
     at = e.version;
   }
   if (at !== version) {
+    if (head.record.firstSeq > 1 && at === checkpoint.version) throw compacted();
     throw new ContextError("CORRUPT", `context ${id}: state history ends at version ${at}, not ${version}`, {
       details: { contextId: id },
     });
@@ -60,13 +66,23 @@ export async function versionAtTime(engine: Engine, tenant: string, call: Driver
   const d = engine.driver;
   const record = await engine.run(() => d.getContext(tenant, id, call));
   if (record === null) throw contextNotFound(id);
-  if (record.createdAt > time) {
+  // A fork's history begins before the fork was made: its ancestors' times are its own.
+  const fork = record.parentSeq !== null;
+  if (record.createdAt > time && !fork) {
     throw new ContextError("NOT_FOUND", `context ${id} did not exist at ${new Date(time).toISOString()}`, {
       details: { contextId: id, time: new Date(time).toISOString() },
     });
   }
   const [last] = await engine.run(() => d.readEvents(tenant, id, { minVersion: 0, until: time, order: "desc", limit: 1 }, call));
   if (last?.version != null) return last.version;
+  if (fork && record.createdAt > time) {
+    const [any] = await engine.run(() => d.readEvents(tenant, id, { until: time, order: "desc", limit: 1 }, call));
+    if (any === undefined) {
+      throw new ContextError("NOT_FOUND", `context ${id} has no history at ${new Date(time).toISOString()}`, {
+        details: { contextId: id, time: new Date(time).toISOString() },
+      });
+    }
+  }
   if (record.firstSeq > 1) {
     throw new ContextError("COMPACTED", `the state of context ${id} at that time was compacted away`, {
       details: { contextId: id },
@@ -109,7 +125,7 @@ export async function resolveTarget(
   call: DriverCall,
   id: string,
   target: RestoreTarget,
-): Promise<{ state: JsonObject; version: number; from: JsonObject }> {
+): Promise<{ state: JsonObject; version: number; from: JsonObject; seq?: number }> {
   const t = checkOptions<{ snapshot: string; version: number; before: string; at: string }>(target, "target", [
     "snapshot",
     "version",
@@ -126,12 +142,12 @@ export async function resolveTarget(
       await requireContext(engine, tenant, id, call);
       throw new ContextError("NOT_FOUND", `context ${id} has no snapshot "${name}"`, { details: { contextId: id, snapshot: name } });
     }
-    return { state: snap.state, version: snap.version, from: { snapshot: name } };
+    return { state: snap.state, version: snap.version, from: { snapshot: name }, seq: snap.seq };
   }
   if (t.version !== undefined) {
     const version = checkInt(t.version, "target.version", 1);
     const r = await stateAtVersion(engine, tenant, call, id, version);
-    return { ...r, from: { version } };
+    return { ...r, from: { version }, seq: await lastSeqOfVersion(engine, tenant, call, id, version) };
   }
   if (t.before !== undefined) {
     const time = checkTime(t.before, "target.before");
@@ -142,12 +158,28 @@ export async function resolveTarget(
         details: { contextId: id },
       });
     }
-    return { state: snap.state, version: snap.version, from: { snapshot: snap.name } };
+    return { state: snap.state, version: snap.version, from: { snapshot: snap.name }, seq: snap.seq };
   }
   const time = checkTime(t.at, "target.at");
   const version = await versionAtTime(engine, tenant, call, id, time);
   const r = await stateAtVersion(engine, tenant, call, id, version);
-  return { ...r, from: { at: new Date(time).toISOString() } };
+  const [lastAt] = await engine.run(() => d.readEvents(tenant, id, { until: time, order: "desc", limit: 1 }, call));
+  const seq = Math.min(await lastSeqOfVersion(engine, tenant, call, id, version), lastAt?.seq ?? 0);
+  return { ...r, from: { at: new Date(time).toISOString() }, seq };
+}
+
+/**
+ * The fork point of a version: the sequence number of the last event before the state write
+ * that replaced it (the context's last seq when it is current), so the events that went with
+ * that state — an agent step's message after its state event — are part of a fork's history.
+ */
+async function lastSeqOfVersion(engine: Engine, tenant: string, call: DriverCall, id: string, version: number): Promise<number> {
+  const d = engine.driver;
+  const [next] = await engine.run(() => d.readEvents(tenant, id, { minVersion: version, order: "asc", limit: 1 }, call));
+  if (next !== undefined) return next.seq - 1;
+  const record = await engine.run(() => d.getContext(tenant, id, call));
+  if (record === null) throw contextNotFound(id);
+  return record.lastSeq;
 }
 
 /** Drops history before `beforeSeq`, keeping a checkpoint so later versions still rebuild. */

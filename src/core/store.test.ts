@@ -144,6 +144,8 @@ describe("embedded store (core behaviour beyond the conformance suite)", () => {
     await store.getSchema("k", o);
     await store.listSchemas(o);
     await store.deleteSchema("k", o);
+    // The fork reads c's history: it goes first (else HAS_FORKS).
+    await store.deleteContext("f", o);
     await store.deleteContext(c.id, o);
     await store.purgeExpired(o);
     await store.health(o);

@@ -300,7 +300,7 @@ class EmbeddedStore implements CoreStore {
     const targetGiven = [snapshot, version, before, at].some((v) => v !== undefined);
     const from = targetGiven
       ? await resolveTarget(this.#e, this.tenant, call, id, { snapshot, version, before, at } as unknown as RestoreTarget)
-      : { state: source.state, version: source.record.version };
+      : { state: source.state, version: source.record.version, seq: source.record.lastSeq };
     const s = source.record;
     const record = newRecord(this.#e, this.tenant, 
       {
@@ -316,6 +316,11 @@ class EmbeddedStore implements CoreStore {
       id,
       from.version,
     );
+    // The fork shares the parent's history up to the fork point and continues its numbering:
+    // its own events come after `parentSeq`, its own versions after the version it forked at.
+    record.version = from.version;
+    record.parentSeq = from.seq ?? source.record.lastSeq;
+    record.lastSeq = record.parentSeq;
     const stateJson = JSON.stringify(from.state);
     await checkStateSchema(this.#e, this.tenant, call, record.kind, from.state);
     const r = await this.#e.run(() => this.#e.driver.insertContext(record, stateJson, [], call));

@@ -49,8 +49,13 @@ export interface ContextInfo {
   expiresAt: string | null;
   /** The context this one was forked from. */
   parentId: string | null;
-  /** The parent's version this one was forked at. */
+  /** The parent's version this one was forked at (a fork starts at that version). */
   parentVersion: number | null;
+  /**
+   * The fork point: the last sequence number of the parent's history that this context reads
+   * as its own (its own events are numbered after it). `null` when it shares no history.
+   */
+  parentSeq: number | null;
 }
 
 /** Input of {@link CoreStore.createContext}. */
@@ -424,7 +429,7 @@ export interface CoreStore extends AsyncDisposable {
   /**
    * Deletes the context with its history, snapshots, checkpoints, search index rows and lease.
    * Cost grows with the size of the history.
-   * @throws `NOT_FOUND`
+   * @throws `NOT_FOUND`; `HAS_FORKS` while a live fork reads its history (`details.forks`)
    */
   deleteContext(id: string, options?: CallOptions): Promise<void>;
 
@@ -526,8 +531,17 @@ export interface CoreStore extends AsyncDisposable {
   restore(id: string, target: RestoreTarget, options?: StateWriteOptions): Promise<StateWriteResult>;
   /**
    * Creates a new context from the current state, a snapshot or a past version of this one;
-   * it records its parent and the parent's version. One transaction (a `stateAt` rebuild
-   * first for a past version); the history is not copied.
+   * it records its parent, the parent's version and the fork point (`parentSeq`). The fork
+   * shares the parent's history up to the fork point without copying it: its reads, counts,
+   * windows, searches, watch and time travel see the parent's events up to `parentSeq` and none
+   * after, and the parent never sees the fork's events. The fork continues the parent's
+   * numbering: it starts at the version it was forked from, and its own events are numbered
+   * from `parentSeq + 1`. The fork point of the current state is the parent's last event; of a
+   * snapshot, its `snapshot` event; of a version, the last event before the write that replaced
+   * it; of a time, the last event at or before it (within that version). While a fork lives,
+   * deleting or compacting away history it reads fails with `HAS_FORKS`, and an expired parent
+   * is kept (invisible) until its forks are gone. One transaction (a `stateAt` rebuild first
+   * for a past version).
    * @throws `NOT_FOUND`; `ALREADY_EXISTS` for a taken id; `SCHEMA_VIOLATION`
    */
   fork(id: string, input?: ForkInput): Promise<ContextInfo>;
@@ -616,14 +630,17 @@ export interface CoreStore extends AsyncDisposable {
 
   /**
    * Deletes every expired context of this tenant with its history; returns how many. One
-   * indexed query, then a delete whose cost grows with the histories removed.
+   * indexed query, then a delete whose cost grows with the histories removed. An expired
+   * context whose history a live fork still reads is kept (invisible) until the fork is gone.
    * @throws `CLOSED` / `DRIVER_UNAVAILABLE` only (from the store)
    */
   purgeExpired(options?: CallOptions): Promise<number>;
   /**
    * Drops the history before `beforeSeq` after storing a checkpoint of the state then in
    * force; `stateAt` can no longer rebuild older versions (`COMPACTED`).
-   * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot
+   * On a fork, compacting below the fork point hides inherited events too.
+   * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot;
+   *   `HAS_FORKS` when a live fork reads events it would drop (`details.forks`)
    */
   compact(id: string, options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
 

@@ -60,6 +60,12 @@ export interface ContextRecord {
   expiresAt: number | null;
   parentId: string | null;
   parentVersion: number | null;
+  /**
+   * The fork point: this context reads its parent's history up to this sequence number
+   * (inclusive) and numbers its own events after it. `null` for a context that shares no
+   * history (a root, or a lineage recorded by `createContext({ parent })`).
+   */
+  parentSeq: number | null;
   /** The oldest sequence number held (1 until `compact`). */
   firstSeq: number;
 }
@@ -271,8 +277,16 @@ export interface Driver {
   ping(call: DriverCall): Promise<Record<string, unknown>>;
 
   /**
-   * Inserts a context at version 1 with its state (and a checkpoint of it), and the given
+   * Inserts a context at `record.version` with its state (and a checkpoint of it), and the given
    * events (seq 1…). `ALREADY_EXISTS` if the id is taken in this tenant, even by an expired one.
+   * A fork (`record.parentSeq` not null) shares its parent's history: the parent
+   * (`record.parentId`, same tenant) must be visible (else `NOT_FOUND` naming it); from then on
+   * `readEvents`, `countEvents`, `readCheckpoint` and a search with its `contextId` include the
+   * events of its ancestors up to the fork point, each cut at its own (ancestors read by key,
+   * even expired ones); its own events are numbered after `parentSeq`, its `firstSeq` is the
+   * parent's when that is at or below the fork point. `deleteContext` and `compact` fail with
+   * `HAS_FORKS` (see `hasForks` in errors.ts) while a visible fork reads events they would
+   * remove, and `purgeExpired` keeps such an expired context until no visible fork reads it.
    */
   insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[], call: DriverCall): Promise<CommitResult>;
   /** The context row, or `null` when it does not exist or has expired. */

@@ -37,6 +37,27 @@ afterEach(() => {
 });
 
 describe("export and import", () => {
+  it("exports a fork with the history it shares with its parent; it imports on its own, same seqs, versions and state", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seed(source);
+    const fork = await source.fork("chat-a", { id: "chat-a-fork", version: 2 });
+    await source.append("chat-a", { type: "message", data: "parent only" });
+    await source.patchState(fork.id, { step: "forked" }, { events: [{ type: "message", data: "fork only" }] });
+    const dump = await text(source, { ids: [fork.id] });
+    await using target = await createStore(inMemoryDriver());
+    expect((await importContexts(target, dump)).imported).toEqual([fork.id]);
+    const se = (await source.readEvents(fork.id, { limit: 100 })).items;
+    const te = (await target.readEvents(fork.id, { limit: 100 })).items;
+    expect(te.map((e) => [e.seq, e.type, e.data, e.version])).toEqual(se.map((e) => [e.seq, e.type, e.data, e.version]));
+    expect(te.map((e) => e.data)).not.toContain("parent only");
+    expect(await target.getState(fork.id)).toEqual(await source.getState(fork.id));
+    for (const v of [1, 2, 3]) expect(await target.stateAt(fork.id, { version: v })).toEqual(await source.stateAt(fork.id, { version: v }));
+    // The lineage is recorded; the history is the import's own (no parent in this store).
+    expect(await target.getContext(fork.id)).toMatchObject({ parentId: "chat-a", parentVersion: 2, parentSeq: null });
+    // Importing the same file again is a no-op.
+    expect((await importContexts(target, dump)).unchanged).toEqual([fork.id]);
+  });
+
   it("round-trips contexts with state, history and snapshots into another store", async () => {
     await using source = await createStore(inMemoryDriver());
     await seed(source);

@@ -14,7 +14,10 @@
  * appended with their timestamps, metadata and token counts, state events re-applied as
  * state writes, snapshots re-taken at the same point. Sequence numbers and versions come
  * out the same for a history that was never compacted; state and snapshot events get the
- * import time, and a fork's parent link is not kept.
+ * import time. A fork is exported with the history it shares with its parent (its reads
+ * include it), so it imports on its own, with no lineage requirement: the import records its
+ * `parentId` and `parentVersion` but shares nothing (`parentSeq` null), and the parent's
+ * snapshot events in its history become snapshots of its own.
  *
  * Atomicity: the whole input is parsed and validated, and every context id checked
  * against the target, before anything is written; a malformed line fails with its line
@@ -238,11 +241,12 @@ async function replay(store: CoreStore, p: ParsedContext, signal: AbortSignal | 
     }
     await flush();
     if (event.type === "snapshot") {
-      const name = (event.data as { name?: unknown } | null)?.name;
+      const { name, label } = (event.data ?? {}) as { name?: unknown; label?: unknown };
       const snap = typeof name === "string" ? p.snapshots.get(name) : undefined;
       await store.createSnapshot(c.id, {
         ...(typeof name === "string" && { name }),
-        label: snap?.label ?? null,
+        // A fork's inherited snapshot events are its parent's snapshots: their label is in the event.
+        label: snap?.label ?? (typeof label === "string" ? label : null),
         metadata: snap?.metadata ?? (event.metadata as JsonObject),
         signal,
       });

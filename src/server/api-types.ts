@@ -93,6 +93,7 @@ export const ContextInfoSchema = z
     expiresAt: z.string().nullable(),
     parentId: z.string().nullable(),
     parentVersion: z.number().int().nullable(),
+    parentSeq: z.number().int().nullable(),
   })
   .openapi("Context");
 

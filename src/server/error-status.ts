@@ -14,6 +14,7 @@ export const ERROR_STATUS: Readonly<Record<ContextErrorCode, number>> = {
   NOT_FOUND: 404,
   VERSION_CONFLICT: 409,
   ALREADY_EXISTS: 409,
+  HAS_FORKS: 409,
   COMPACTED: 410,
   SCHEMA_VIOLATION: 422,
   LEASE_LOST: 423,

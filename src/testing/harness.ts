@@ -27,7 +27,8 @@ export type ConformanceFeature =
   | "badInput"
   | "errors"
   | "clock"
-  | "memory";
+  | "memory"
+  | "forks";
 
 /**
  * Abilities some targets lack. The suite reads the store's `health().capabilities` once and

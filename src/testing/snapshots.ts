@@ -146,8 +146,9 @@ export function snapshotsTests(s: Suite): void {
         const before = (await fingerprint(s.store, parent.id)) as Record<string, unknown>;
         const child = await s.store.fork(parent.id, input("snap"));
         expect(child.id).not.toBe(parent.id);
-        expect(child).toMatchObject({ parentId: parent.id, parentVersion, version: 1, tenant: s.store.tenant });
-        expect(await s.store.getState(child.id)).toEqual({ state, version: 1 });
+        // A fork continues its parent's numbering: it starts at the version it was forked from.
+        expect(child).toMatchObject({ parentId: parent.id, parentVersion, version: parentVersion, tenant: s.store.tenant });
+        expect(await s.store.getState(child.id)).toEqual({ state, version: parentVersion });
         expect(await s.store.getContext(child.id)).toEqual(child);
         // The parent's record, state, history and snapshots are untouched (the list gains the child).
         expect(await s.store.getContext(parent.id)).toEqual(parentInfo);

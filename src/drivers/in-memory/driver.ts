@@ -3,7 +3,7 @@
  * fastest store for tests. Every method runs synchronously to completion, so each call is
  * atomic in one process. Nothing survives the process.
  */
-import { ContextError, VersionConflictError, contextNotFound } from "../../errors.js";
+import { ContextError, VersionConflictError, contextNotFound, hasForks } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
 import { compareHits, searchScore, searchTerms } from "../../core/words.js";
 import { inMemoryMemories } from "./memories.js";
@@ -50,8 +50,21 @@ interface StoredSnapshot {
   createdAt: number;
 }
 
+/**
+ * Part of an ancestor's history that a fork reads as its own: the ancestor's events with
+ * `after < seq <= upto`, and its states up to `uptoVersion`. A fork holds one per ancestor
+ * that contributes events (flattened: a fork of a fork lists its grandparent too), nearest first.
+ */
+interface Segment {
+  entry: Entry;
+  after: number;
+  upto: number;
+  uptoVersion: number;
+}
+
 interface Entry {
   record: ContextRecord;
+  lineage: Segment[];
   metadataJson: string;
   stateJson: string;
   events: StoredEvent[];
@@ -138,15 +151,42 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
     const s = schemas.get(tenant)?.get(kind);
     return s ? { kind, schema: parse<JsonObject>(s.json), revision: s.revision, updatedAt: s.updatedAt } : null;
   };
-  const eventsOf = (e: Entry, q: Omit<EventRecordQuery, "order" | "limit">): StoredEvent[] => {
+  /** The stored events of `source` with `lo < seq <= hi` that match `q`, in seq order. */
+  const rangeOf = (source: Entry, lo: number, hi: number, q: Omit<EventRecordQuery, "order" | "limit">, out: StoredEvent[]) => {
     // Events are in seq order without gaps from firstSeq: start at the right index.
-    const first = e.events[0]?.seq ?? 1;
-    const start = q.afterSeq === undefined ? 0 : Math.max(0, q.afterSeq - first + 1);
-    const end = q.beforeSeq === undefined ? e.events.length : Math.max(0, Math.min(e.events.length, q.beforeSeq - first));
-    const out: StoredEvent[] = [];
+    const events = source.events;
+    const first = events[0]?.seq ?? 1;
+    const after = Math.max(lo, q.afterSeq ?? 0);
+    const before = Math.min(hi + 1, q.beforeSeq ?? Number.MAX_SAFE_INTEGER);
+    const start = Math.max(0, after - first + 1);
+    const end = Math.max(0, Math.min(events.length, before - first));
     for (let i = start; i < end; i++) {
-      const ev = e.events[i] as StoredEvent;
+      const ev = events[i] as StoredEvent;
       if (matches(ev, q)) out.push(ev);
+    }
+  };
+  /** A context's history, inherited segments included, in seq order (oldest ancestor first). */
+  const eventsOf = (e: Entry, q: Omit<EventRecordQuery, "order" | "limit">): StoredEvent[] => {
+    const out: StoredEvent[] = [];
+    const floor = e.record.firstSeq - 1;
+    for (let i = e.lineage.length - 1; i >= 0; i--) {
+      const s = e.lineage[i] as Segment;
+      rangeOf(s.entry, Math.max(s.after, floor), s.upto, q, out);
+    }
+    rangeOf(e, Math.max(e.record.parentSeq ?? 0, floor), Number.MAX_SAFE_INTEGER, q, out);
+    return out;
+  };
+  /** Visible contexts of `tenant` that read some of `target`'s events with `lo < seq <= hi`. */
+  const dependents = (tenant: string, target: Entry, now: number, lo = 0, hi = Number.MAX_SAFE_INTEGER): string[] => {
+    const out: string[] = [];
+    for (const [id, d] of tenants.get(tenant) ?? []) {
+      if (d === target || !visible(d, now)) continue;
+      for (const s of d.lineage) {
+        if (s.entry === target && Math.max(s.after, d.record.firstSeq - 1, lo) < Math.min(s.upto, hi)) {
+          out.push(id);
+          break;
+        }
+      }
     }
     return out;
   };
@@ -159,7 +199,9 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       const candidates = q.contextId === undefined ? [...(m?.entries() ?? [])] : [[q.contextId, m?.get(q.contextId)] as const];
       for (const [id, e] of candidates) {
         if (!visible(e, call.now)) continue;
-        for (const ev of e.events) {
+        // A search of one context reads its inherited history too; a tenant-wide search finds
+        // each event once, in the context that wrote it.
+        for (const ev of q.contextId === undefined ? e.events : eventsOf(e, {})) {
           if (q.types !== undefined && !q.types.includes(ev.type)) continue;
           ev.terms ??= searchTerms(parse<JsonValue>(ev.data));
           const score = searchScore(ev.terms, q.words);
@@ -185,15 +227,33 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       return { contexts: [...tenants.values()].reduce((n, m) => n + m.size, 0) };
     },
 
-    async insertContext(record, stateJson, events, _call) {
+    async insertContext(record, stateJson, events, call) {
       const m = entries(record.tenant);
       if (m.has(record.id)) {
         throw new ContextError("ALREADY_EXISTS", `context ${record.id} already exists`, { details: { contextId: record.id } });
       }
-      const stored = events.map((ev, i) => ({ ...ev, seq: i + 1, version: null }));
+      let lineage: Segment[] = [];
+      let firstSeq = 1;
+      const fork = record.parentSeq;
+      if (fork !== null) {
+        const p = find(record.tenant, record.parentId ?? "", call.now);
+        if (!p) throw contextNotFound(record.parentId ?? "");
+        const v = record.version;
+        const own = p.record.parentSeq ?? 0;
+        if (fork > own) lineage.push({ entry: p, after: own, upto: fork, uptoVersion: v });
+        for (const s of p.lineage) {
+          if (s.after < fork) lineage.push({ entry: s.entry, after: s.after, upto: Math.min(s.upto, fork), uptoVersion: Math.min(s.uptoVersion, v) });
+        }
+        // What the parent compacted away before the fork point, the fork does not have either.
+        firstSeq = p.record.firstSeq <= fork ? p.record.firstSeq : fork + 1;
+        lineage = lineage.filter((s) => s.upto >= firstSeq);
+      }
+      const base = fork ?? 0;
+      const stored = events.map((ev, i) => ({ ...ev, seq: base + i + 1, version: null }));
       const { metadata, ...rest } = record;
       const entry: Entry = {
-        record: { ...rest, metadata: {}, lastSeq: stored.length, firstSeq: 1 },
+        record: { ...rest, metadata: {}, lastSeq: base + stored.length, firstSeq },
+        lineage,
         metadataJson: JSON.stringify(metadata),
         stateJson,
         events: stored,
@@ -202,7 +262,7 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
         lease: null,
       };
       m.set(record.id, entry);
-      if (stored.length > 0) notify({ tenant: record.tenant, contextId: record.id, lastSeq: stored.length });
+      if (stored.length > 0) notify({ tenant: record.tenant, contextId: record.id, lastSeq: entry.record.lastSeq });
       return { record: recordOf(entry), events: stored.map(toEvent) };
     },
 
@@ -240,7 +300,10 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
     },
 
     async deleteContext(tenant, id, call) {
-      if (!find(tenant, id, call.now)) return false;
+      const e = find(tenant, id, call.now);
+      if (!e) return false;
+      const forks = dependents(tenant, e, call.now);
+      if (forks.length > 0) throw hasForks(id, "delete", forks);
       tenants.get(tenant)?.delete(id);
       notify({ tenant, contextId: id });
       return true;
@@ -332,8 +395,17 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
     async readCheckpoint(tenant, id, version, call) {
       const e = find(tenant, id, call.now);
       if (!e) return null;
-      let best: { version: number; stateJson: string } | undefined;
-      for (const c of e.checkpoints) if (c.version <= version && (!best || c.version > best.version)) best = c;
+      const bestOf = (source: Entry, v: number) => {
+        let best: { version: number; stateJson: string } | undefined;
+        for (const c of source.checkpoints) if (c.version <= v && (!best || c.version > best.version)) best = c;
+        return best;
+      };
+      // A fork's versions up to its fork point are its ancestors': their checkpoints serve them.
+      let best = bestOf(e, version);
+      for (const s of e.lineage) {
+        if (best) break;
+        if (version <= s.uptoVersion) best = bestOf(s.entry, version);
+      }
       return best ? { version: best.version, state: parse<JsonObject>(best.stateJson) } : null;
     },
 
@@ -358,11 +430,15 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
 
     async compact(tenant, id, beforeSeq, checkpoint, call) {
       const e = need(tenant, id, call.now);
+      const forks = dependents(tenant, e, call.now, Math.max(e.record.parentSeq ?? 0, e.record.firstSeq - 1), beforeSeq - 1);
+      if (forks.length > 0) throw hasForks(id, "compact", forks);
       const before = e.events.length;
       e.events = e.events.filter((ev) => ev.seq >= beforeSeq);
       e.checkpoints = e.checkpoints.filter((c) => c.version > checkpoint.version);
       e.checkpoints.unshift({ version: checkpoint.version, stateJson: checkpoint.stateJson });
       e.record.firstSeq = Math.max(e.record.firstSeq, beforeSeq);
+      // Ancestors whose events the fork no longer reads are no longer its ancestors.
+      e.lineage = e.lineage.filter((s) => s.upto >= e.record.firstSeq);
       return before - e.events.length;
     },
 
@@ -371,8 +447,9 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
       let n = 0;
       for (const [t, m] of tenants) {
         if (tenant !== undefined && t !== tenant) continue;
+        // An expired context whose history a live fork reads stays (invisible) until the fork goes.
         for (const [id, e] of m) {
-          if (e.record.expiresAt !== null && e.record.expiresAt <= now) {
+          if (e.record.expiresAt !== null && e.record.expiresAt <= now && dependents(t, e, now).length === 0) {
             m.delete(id);
             n++;
           }

@@ -151,13 +151,20 @@ async function guessedCommit(
     return undefined;
   }
   const before = Number(row.o_last_seq);
-  const record = outputRecord(row, tenant, id, before + events.length, call.now);
+  const record = outputRecord(row, tenant, id, before + events.length, call.now, cached.record.parentSeq);
   t.heads.set(tenant, id, { pk: cached.pk, record, stateJson: update.stateJson, schema: cached.schema });
   return { record, events: toWritten(events, before + 1), state: update.state };
 }
 
 /** The record a commit function (`append_events`, `commit_state`) returned. */
-function outputRecord(row: Record<string, unknown>, tenant: string, id: string, lastSeq: number, now: number): ContextRecord {
+function outputRecord(
+  row: Record<string, unknown>,
+  tenant: string,
+  id: string,
+  lastSeq: number,
+  now: number,
+  parentSeq: number | null,
+): ContextRecord {
   return {
     id,
     tenant,
@@ -175,6 +182,9 @@ function outputRecord(row: Record<string, unknown>, tenant: string, id: string, 
     expiresAt: row.o_expires_at === null ? null : Number(row.o_expires_at),
     parentId: (row.o_parent_id as string | null) ?? null,
     parentVersion: row.o_parent_version === null ? null : Number(row.o_parent_version),
+    // The commit functions do not return it (they predate forks sharing history); it never
+    // changes, so the committed head's is taken when there is one.
+    parentSeq,
     firstSeq: Number(row.o_first_seq),
   };
 }
@@ -197,7 +207,7 @@ async function appendOnly(t: CommitTarget, tenant: string, id: string, m: Mutati
   }
   if (row === undefined) throw contextNotFound(id);
   const before = Number(row.o_last_seq);
-  const record = outputRecord(row, tenant, id, before + m.events.length, call.now);
+  const record = outputRecord(row, tenant, id, before + m.events.length, call.now, t.heads.get(tenant, id)?.record.parentSeq ?? null);
   return { record, events: toWritten(m.events, before + 1) };
 }
 

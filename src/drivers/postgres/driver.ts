@@ -7,14 +7,14 @@
  * between nodes by LISTEN/NOTIFY (see `notify.ts`).
  */
 import { randomUUID } from "node:crypto";
-import { ContextError, contextNotFound } from "../../errors.js";
-import type { ChangeNotice, ContextRecord, Driver, DriverCall } from "../driver.js";
+import { ContextError, contextNotFound, hasForks } from "../../errors.js";
+import type { ChangeNotice, CommitResult, ContextRecord, Driver, DriverCall, EventRecordInput } from "../driver.js";
 import { commitMutation } from "./commit.js";
 import type { CommitTarget } from "./commit.js";
 import { createDb } from "./db.js";
 import type { Db, DriverScope } from "./db.js";
 import { activeContextMethods } from "./active-contexts.js";
-import { historyMethods } from "./history.js";
+import { dependents, historyMethods } from "./history.js";
 import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./state-schemas.js";
 import { searchArea } from "./search.js";
@@ -139,7 +139,83 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
           n AS (DELETE FROM ${s}.snapshots WHERE ctx IN (SELECT pk FROM d)),
           l AS (DELETE FROM ${s}.leases WHERE ctx IN (SELECT pk FROM d)),
           x AS (DELETE FROM ${s}.event_search WHERE ctx IN (SELECT pk FROM d)),
-          p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d))`;
+          p AS (DELETE FROM ${s}.search_progress WHERE ctx IN (SELECT pk FROM d)),
+          -- Its own ancestry, and the rows of expired forks that named it (never read again).
+          f AS (DELETE FROM ${s}.lineage WHERE ctx IN (SELECT pk FROM d) OR ancestor IN (SELECT pk FROM d))`;
+  const tx = <T>(op: string, fn: Parameters<Db["tx"]>[1], call: DriverCall) => need().tx(op, fn, call.signal) as Promise<T>;
+  /**
+   * Inserts a fork: under a share lock on its parent's row (a delete or compaction of the parent
+   * waits, then sees the fork), with its lineage — the parent's, cut at the fork point, plus the
+   * parent itself. Its events are numbered after the fork point.
+   */
+  const insertFork = async (record: ContextRecord, stateJson: string, events: EventRecordInput[], call: DriverCall): Promise<CommitResult> => {
+    const fork = record.parentSeq as number;
+    const firstSeq = await tx<number>(
+      "insertContext",
+      async (client) => {
+        const p = await client.query(
+          `SELECT c.pk, c.first_seq, c.parent_seq FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR KEY SHARE`,
+          [record.tenant, record.parentId, call.now],
+        );
+        const parent = p.rows[0];
+        if (parent === undefined) throw contextNotFound(record.parentId ?? "");
+        const own = parent.parent_seq === null ? 0 : Number(parent.parent_seq);
+        const lineage: [unknown, number, number, number][] = [];
+        if (fork > own) lineage.push([parent.pk, own, fork, record.version]);
+        const l = await client.query(`SELECT ancestor, after_seq, upto_seq, upto_version FROM ${s}.lineage WHERE ctx = $1`, [parent.pk]);
+        for (const r of l.rows) {
+          const after = Number(r.after_seq);
+          if (after < fork) lineage.push([r.ancestor, after, Math.min(Number(r.upto_seq), fork), Math.min(Number(r.upto_version), record.version)]);
+        }
+        // What the parent compacted away before the fork point, the fork does not have either.
+        const first = Number(parent.first_seq) <= fork ? Number(parent.first_seq) : fork + 1;
+        const kept = lineage.filter((x) => x[2] >= first);
+        const r = await client.query(
+          `WITH c AS (
+             INSERT INTO ${s}.contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata, state, version,
+                                        last_seq, first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version, parent_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             ON CONFLICT ON CONSTRAINT contexts_tenant_id DO NOTHING RETURNING pk),
+           e AS (INSERT INTO ${s}.events (ctx, seq, type, ts, data, metadata, tokens, version)
+             SELECT c.pk, $19 + u.ord, u.type, u.ts, u.data, u.meta, u.tokens, NULL
+               FROM c, unnest($20::text[], $21::bigint[], $22::text[], $23::text[], $24::integer[])
+                       WITH ORDINALITY AS u(type, ts, data, meta, tokens, ord)),
+           k AS (INSERT INTO ${s}.checkpoints (ctx, version, state) SELECT c.pk, $10, $9 FROM c),
+           l AS (INSERT INTO ${s}.lineage (ctx, ancestor, after_seq, upto_seq, upto_version)
+             SELECT c.pk, u.a, u.af, u.up, u.uv FROM c, unnest($25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[]) AS u(a, af, up, uv))
+           SELECT c.pk FROM c`,
+          [
+            record.tenant, record.id, record.kind, record.userId, record.chatId, record.agentId, record.title,
+            JSON.stringify(record.metadata), stateJson, record.version, fork + events.length, first, record.status,
+            record.createdAt, record.updatedAt, record.expiresAt, record.parentId, record.parentVersion, fork,
+            events.map((e) => e.type), events.map((e) => e.timestamp), events.map((e) => e.data), events.map((e) => e.metadata),
+            events.map((e) => e.tokens),
+            kept.map((x) => x[0]), kept.map((x) => x[1]), kept.map((x) => x[2]), kept.map((x) => x[3]),
+          ],
+        );
+        if (r.rows.length === 0) {
+          throw new ContextError("ALREADY_EXISTS", `context ${record.id} already exists`, { details: { contextId: record.id } });
+        }
+        return first;
+      },
+      call,
+    );
+    const written = events.map((e, i) => ({
+      seq: fork + i + 1,
+      type: e.type,
+      timestamp: e.timestamp,
+      data: parseJson(e.data),
+      metadata: parseObject(e.metadata),
+      tokens: e.tokens,
+      version: null,
+    }));
+    if (events.length > 0) announce({ tenant: record.tenant, contextId: record.id, lastSeq: fork + events.length });
+    return { record: { ...record, lastSeq: fork + events.length, firstSeq }, events: written };
+  };
+  /** Live forks read the history of `c`: it is not purged. */
+  const noLiveForks = `NOT EXISTS (SELECT 1 FROM ${s}.lineage l JOIN ${s}.contexts d2 ON d2.pk = l.ctx
+      WHERE l.ancestor = c.pk AND (d2.expires_at IS NULL OR d2.expires_at > $1)
+        AND GREATEST(l.after_seq, d2.first_seq - 1) < l.upto_seq)`;
   /** The surrogate key of a visible context, as a SQL expression on $1 (tenant), $2 (id), $3 (now). */
   const pkOf = `(SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)})`;
 
@@ -279,6 +355,7 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     },
 
     async insertContext(record, stateJson, events, call) {
+      if (record.parentSeq !== null) return insertFork(record, stateJson, events, call);
       const n = events.length;
       const values: unknown[] = [
         record.tenant,
@@ -397,13 +474,22 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
 
     async deleteContext(tenant, id, call) {
       const values: unknown[] = [tenant, id, call.now];
-      const r = await q(
+      const deleted = await tx(
         "deleteContext",
-        `${deleteCascade(`c.tenant = $1 AND c.id = $2 AND ${visible(3)}`)} SELECT d.pk FROM d`,
-        values,
+        async (client) => {
+          // The row lock waits for a fork being made of it (which holds a share lock), so the
+          // check below sees every fork that will exist.
+          const c = await client.query(`SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE`, values);
+          const pk = c.rows[0]?.pk;
+          if (pk === undefined) return false;
+          const forks = await dependents(client, s, pk, call.now, 0, Number.MAX_SAFE_INTEGER);
+          if (forks.length > 0) throw hasForks(id, "delete", forks);
+          await client.query(`${deleteCascade("c.pk = $1")} SELECT d.pk FROM d`, [pk]);
+          return true;
+        },
         call,
       );
-      if (r.rows.length === 0) return false;
+      if (!deleted) return false;
       announce({ tenant, contextId: id });
       return true;
     },
@@ -430,7 +516,8 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
       if (tenant !== undefined) values.push(tenant);
       const r = await q(
         "purgeExpired",
-        `${deleteCascade(`c.expires_at IS NOT NULL AND c.expires_at <= $1 ${tenant === undefined ? "" : "AND c.tenant = $2"}`)}
+        // An expired context whose history a live fork reads stays (invisible) until the fork goes.
+        `${deleteCascade(`c.expires_at IS NOT NULL AND c.expires_at <= $1 ${tenant === undefined ? "" : "AND c.tenant = $2"} AND ${noLiveForks}`)}
          SELECT count(*)::bigint AS n FROM d`,
         values,
         call,

@@ -1,10 +1,10 @@
 /**
  * History reads of the PostgreSQL driver: events, checkpoints, snapshots, and `compact`.
  */
-import { contextNotFound } from "../../errors.js";
+import { contextNotFound, hasForks } from "../../errors.js";
 import type { Driver, EventRecordQuery } from "../driver.js";
 import type { DriverScope } from "./db.js";
-import { parseObject, toEventRecord, toSnapshotRecord, visible } from "./rows.js";
+import { parseObject, segmentsCte, toEventRecord, toSnapshotRecord, visible } from "./rows.js";
 
 type HistoryMethods = Pick<
   Driver,
@@ -28,6 +28,28 @@ function eventFilter(query: Omit<EventRecordQuery, "order" | "limit">, values: u
   return where.length === 0 ? "" : ` AND ${where.join(" AND ")}`;
 }
 
+/**
+ * The visible forks that read some of the events of context `pk` with `lo < seq <= hi` (at most
+ * 101). Run after locking that context's row: a fork being made holds a share lock on it.
+ */
+export async function dependents(
+  client: { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> },
+  s: string,
+  pk: unknown,
+  now: number,
+  lo: number,
+  hi: number,
+): Promise<string[]> {
+  const r = await client.query(
+    `SELECT d.id FROM ${s}.lineage l JOIN ${s}.contexts d ON d.pk = l.ctx
+      WHERE l.ancestor = $1 AND (d.expires_at IS NULL OR d.expires_at > $2)
+        AND GREATEST(l.after_seq, d.first_seq - 1, $3) < LEAST(l.upto_seq, $4)
+      ORDER BY d.id LIMIT 101`,
+    [pk, now, lo, hi],
+  );
+  return r.rows.map((x) => String(x.id));
+}
+
 /** The history methods, over `scope`. */
 export function historyMethods(scope: DriverScope): HistoryMethods {
   const { s, read, tx, pkOf, exists } = scope;
@@ -36,11 +58,17 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
       const values: unknown[] = [tenant, id, call.now];
       const filter = eventFilter(query, values);
       values.push(query.limit);
+      const order = query.order === "desc" ? "DESC" : "ASC";
+      // Each part of the history (one for a context that is not a fork) is an index range;
+      // at most `limit` rows are read from each, and only the parts the page needs hold any.
       const r = await read(
         "readEvents",
-        `SELECT e.seq, e.type, e.ts, e.data, e.metadata, e.tokens, e.version FROM ${s}.events e
-          WHERE e.ctx = ${pkOf}${filter}
-          ORDER BY e.seq ${query.order === "desc" ? "DESC" : "ASC"} LIMIT $${values.length}`,
+        `${segmentsCte(s)}
+         SELECT x.* FROM g CROSS JOIN LATERAL (
+           SELECT e.seq, e.type, e.ts, e.data, e.metadata, e.tokens, e.version FROM ${s}.events e
+            WHERE e.ctx = g.ctx AND e.seq > g.lo AND e.seq <= g.hi${filter}
+            ORDER BY e.seq ${order} LIMIT $${values.length}) x
+         ORDER BY x.seq ${order} LIMIT $${values.length}`,
         values,
         call,
       );
@@ -51,7 +79,14 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
     async countEvents(tenant, id, query, call) {
       const values: unknown[] = [tenant, id, call.now];
       const filter = eventFilter(query, values);
-      const r = await read("countEvents", `SELECT count(*)::bigint AS n FROM ${s}.events e WHERE e.ctx = ${pkOf}${filter}`, values, call);
+      const r = await read(
+        "countEvents",
+        `${segmentsCte(s)}
+         SELECT coalesce(sum((SELECT count(*) FROM ${s}.events e WHERE e.ctx = g.ctx AND e.seq > g.lo AND e.seq <= g.hi${filter})), 0)::bigint AS n
+           FROM g`,
+        values,
+        call,
+      );
       const n = Number(r.rows[0]?.n ?? 0);
       if (n === 0) await exists(tenant, id, call);
       return n;
@@ -60,7 +95,11 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
     async readCheckpoint(tenant, id, version, call) {
       const r = await read(
         "readCheckpoint",
-        `SELECT k.version, k.state FROM ${s}.checkpoints k WHERE k.ctx = ${pkOf} AND k.version <= $4
+        // A fork's versions up to its fork point are its ancestors': their checkpoints serve them.
+        `${segmentsCte(s)}
+         SELECT k.version, k.state FROM g CROSS JOIN LATERAL (
+           SELECT k.version, k.state FROM ${s}.checkpoints k WHERE k.ctx = g.ctx AND k.version <= LEAST($4, g.uv)
+            ORDER BY k.version DESC LIMIT 1) k
           ORDER BY k.version DESC LIMIT 1`,
         [tenant, id, call.now, version],
         call,
@@ -105,11 +144,16 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
     async compact(tenant, id, beforeSeq, checkpoint, call) {
       const removed = await tx("compact", async (client) => {
         const c = await client.query(
-          `SELECT c.pk FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE`,
+          `SELECT c.pk, c.first_seq, c.parent_seq FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)} FOR UPDATE`,
           [tenant, id, call.now],
         );
-        const pk = c.rows[0]?.pk;
-        if (pk === undefined) throw contextNotFound(id);
+        const row = c.rows[0];
+        const pk = row?.pk;
+        if (row === undefined || pk === undefined) throw contextNotFound(id);
+        const first = Number(row.first_seq);
+        const own = Math.max(row.parent_seq === null ? 0 : Number(row.parent_seq), first - 1);
+        const forks = await dependents(client, s, pk, call.now, own, beforeSeq - 1);
+        if (forks.length > 0) throw hasForks(id, "compact", forks);
         await client.query(
           `INSERT INTO ${s}.checkpoints (ctx, version, state) VALUES ($1, $2, $3)
            ON CONFLICT (ctx, version) DO UPDATE SET state = EXCLUDED.state`,
@@ -119,6 +163,8 @@ export function historyMethods(scope: DriverScope): HistoryMethods {
         const d = await client.query(`DELETE FROM ${s}.events WHERE ctx = $1 AND seq < $2`, [pk, beforeSeq]);
         await client.query(`DELETE FROM ${s}.event_search WHERE ctx = $1 AND seq < $2`, [pk, beforeSeq]);
         await client.query(`UPDATE ${s}.contexts SET first_seq = GREATEST(first_seq, $2) WHERE pk = $1`, [pk, beforeSeq]);
+        // Ancestors whose events the fork no longer reads are no longer its ancestors.
+        await client.query(`DELETE FROM ${s}.lineage WHERE ctx = $1 AND upto_seq < $2`, [pk, Math.max(first, beforeSeq)]);
         return d.rowCount ?? 0;
       }, call);
       return removed;

@@ -291,6 +291,26 @@ CREATE TABLE ${s}.memory_versions (
 );
 `,
   },
+  {
+    name: "forks_share_history",
+    // A fork reads its ancestors' events up to its fork point (parent_seq) without copying
+    // them. lineage holds one row per ancestor whose events it reads, flattened (a fork of a
+    // fork lists its grandparent too): events of `ancestor` with after_seq < seq <= upto_seq,
+    // and its checkpoints up to upto_version. The index on ancestor finds the live forks that
+    // block a delete or compaction.
+    sql: (s) => `
+ALTER TABLE ${s}.contexts ADD COLUMN parent_seq bigint;
+CREATE TABLE ${s}.lineage (
+  ctx bigint NOT NULL,
+  ancestor bigint NOT NULL,
+  after_seq bigint NOT NULL,
+  upto_seq bigint NOT NULL,
+  upto_version bigint NOT NULL,
+  PRIMARY KEY (ctx, ancestor)
+);
+CREATE INDEX lineage_ancestor ON ${s}.lineage (ancestor);
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

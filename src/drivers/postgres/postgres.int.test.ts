@@ -117,7 +117,7 @@ describeWithServices("postgres driver", [pgDown], () => {
         {
           id: "c1", tenant: "t", kind: "chat", userId: null, chatId: null, agentId: null, title: null, metadata: {},
           version: 1, lastSeq: 0, status: "active", createdAt: now, updatedAt: now, expiresAt: null, parentId: null,
-          parentVersion: null, firstSeq: 1,
+          parentVersion: null, parentSeq: null, firstSeq: 1,
         },
         "{}",
         [{ type: "message", data: JSON.stringify("Legacy Needle"), metadata: "{}", tokens: null, timestamp: now }],
@@ -128,6 +128,7 @@ describeWithServices("postgres driver", [pgDown], () => {
     await adminQuery(
       `DROP TABLE "${schema}".memories, "${schema}".memory_vectors, "${schema}".memory_versions, "${schema}".memory_revs;
        DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress;
+       DROP TABLE "${schema}".lineage; ALTER TABLE "${schema}".contexts DROP COLUMN parent_seq;
        ALTER TABLE "${schema}".active_contexts RENAME TO bindings; DELETE FROM "${schema}".migrations WHERE version >= 3`,
     );
     await withDriver(async (d) => {

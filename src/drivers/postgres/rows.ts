@@ -8,7 +8,22 @@ import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from ".
 /** The columns of a context record, prefixed by the table alias `c`. */
 export const CONTEXT_COLUMNS =
   "c.pk, c.tenant, c.id, c.kind, c.user_id, c.chat_id, c.agent_id, c.title, c.metadata, c.version, c.last_seq, " +
-  "c.first_seq, c.status, c.created_at, c.updated_at, c.expires_at, c.parent_id, c.parent_version";
+  "c.first_seq, c.status, c.created_at, c.updated_at, c.expires_at, c.parent_id, c.parent_version, c.parent_seq";
+
+/**
+ * The parts of a context's history (`g(ctx, lo, hi, uv)`: the events of `ctx` with
+ * `lo < seq <= hi`, its checkpoints up to version `uv`): its own events, and for a fork each
+ * ancestor's up to its cut (read by key: an expired ancestor kept for its forks too); none below
+ * the context's first seq. Binds $1 tenant, $2 id, $3 now.
+ */
+export function segmentsCte(s: string): string {
+  return `WITH h AS (SELECT c.pk, c.first_seq, c.parent_seq FROM ${s}.contexts c WHERE c.tenant = $1 AND c.id = $2 AND ${visible(3)}),
+    g AS (SELECT h.pk AS ctx, GREATEST(coalesce(h.parent_seq, 0), h.first_seq - 1) AS lo, 9007199254740991::bigint AS hi,
+                 9007199254740991::bigint AS uv FROM h
+          UNION ALL
+          SELECT l.ancestor, GREATEST(l.after_seq, h.first_seq - 1), l.upto_seq, l.upto_version
+            FROM h JOIN ${s}.lineage l ON l.ctx = h.pk)`;
+}
 
 /** The SQL condition "not expired at $n" for alias `c`. */
 export function visible(param: number): string {
@@ -51,6 +66,7 @@ export function toContextRecord(r: Row): ContextRecord {
     expiresAt: numOrNull(r.expires_at),
     parentId: strOrNull(r.parent_id),
     parentVersion: numOrNull(r.parent_version),
+    parentSeq: numOrNull(r.parent_seq),
     firstSeq: num(r.first_seq),
   };
 }

@@ -13,7 +13,7 @@ import { searchTerms } from "../../core/words.js";
 import type { JsonValue } from "../../core/json-types.js";
 import type { DriverCall, EventSearchArea, EventSearchHit } from "../driver.js";
 import type { DriverScope } from "./db.js";
-import { toEventRecord, visible } from "./rows.js";
+import { segmentsCte, toEventRecord, visible } from "./rows.js";
 
 /** Contexts indexed per round trip, and events read per context per round trip. */
 const CONTEXTS_PER_ROUND = 50;
@@ -55,7 +55,11 @@ export function searchArea(scope: DriverScope): EventSearchArea {
       values,
       call,
     );
-    const work = pending.rows.map((r) => ({ pk: String(r.pk), done: Number(r.done) }));
+    await index(pending.rows.map((r) => ({ pk: String(r.pk), done: Number(r.done) })), call);
+  }
+
+  /** Indexes the events of the contexts in `work` above their high-water marks. */
+  async function index(work: { pk: string; done: number }[], call: DriverCall): Promise<void> {
     while (work.length > 0) {
       const round = work.splice(0, CONTEXTS_PER_ROUND);
       const r = await read(
@@ -98,8 +102,60 @@ export function searchArea(scope: DriverScope): EventSearchArea {
     }
   }
 
+  async function searchFork(
+    contextId: string,
+    segments: Record<string, unknown>[],
+    search: Parameters<EventSearchArea["searchEvents"]>[1],
+    call: DriverCall,
+  ): Promise<EventSearchHit[]> {
+    await index(segments.map((r) => ({ pk: String(r.ctx), done: Number(r.done) })), call);
+    const values: unknown[] = [
+      search.words.map((w) => `'${w}'`).join(" & "),
+      search.words,
+      segments.map((r) => String(r.ctx)),
+      segments.map((r) => String(r.lo)),
+      segments.map((r) => String(r.hi)),
+    ];
+    let types = "";
+    if (search.types !== undefined) {
+      values.push(search.types);
+      types = ` AND e.type = ANY($${values.length}::text[])`;
+    }
+    values.push(search.limit);
+    const r = await read(
+      "searchEvents",
+      `WITH g AS (SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::bigint[]) AS g(ctx, lo, hi)),
+         h AS (
+           SELECT x.ctx, x.seq, e.ts,
+                  (SELECT sum(u.positions[1]) FROM unnest(x.words) u WHERE u.lexeme = ANY($2::text[]))::bigint AS score
+             FROM g JOIN ${s}.event_search x ON x.ctx = g.ctx AND x.seq > g.lo AND x.seq <= g.hi
+             JOIN ${s}.events e ON e.ctx = x.ctx AND e.seq = x.seq
+            WHERE x.words @@ $1::tsquery${types}
+            ORDER BY score DESC, e.ts DESC, x.seq DESC
+            LIMIT $${values.length})
+       SELECT h.score, e.seq, e.type, e.ts, e.data, e.metadata, e.tokens, e.version
+         FROM h JOIN ${s}.events e ON e.ctx = h.ctx AND e.seq = h.seq
+        ORDER BY h.score DESC, h.ts DESC, h.seq DESC`,
+      values,
+      call,
+    );
+    return r.rows.map((row) => ({ contextId, event: toEventRecord(row), score: Number(row.score) }));
+  }
+
   return {
     async searchEvents(tenant, search, call): Promise<EventSearchHit[]> {
+      if (search.contextId !== undefined) {
+        // A fork's search reads its own events and each ancestor's up to its cut.
+        const g = await read(
+          "searchEvents",
+          `${segmentsCte(s)} SELECT g.ctx, g.lo, g.hi, coalesce(p.seq, 0) AS done, (SELECT parent_seq FROM h) AS fork
+             FROM g LEFT JOIN ${s}.search_progress p ON p.ctx = g.ctx`,
+          [tenant, search.contextId, call.now],
+          call,
+        );
+        if (g.rows.length === 0) return [];
+        if (g.rows[0]?.fork !== null) return searchFork(search.contextId, g.rows, search, call);
+      }
       await catchUp(tenant, search.contextId, call);
       const values: unknown[] = [
         search.words.map((w) => `'${w}'`).join(" & "),

@@ -44,17 +44,34 @@ export function insertContextBody(
   events: EventRecordInput[],
 ): CommitResult {
   const { s } = scope;
+  const fork = r.parentSeq;
+  let firstSeq = 1;
+  const lineage: [ancestor: number, after: number, upto: number, uptoVersion: number][] = [];
+  if (fork !== null) {
+    const parent = s.forkHead.get(r.tenant, r.parentId ?? "", r.createdAt) as [number, number, number | null] | undefined;
+    if (parent === undefined) throw contextNotFound(r.parentId ?? "");
+    const [ppk, pFirst, pFork] = parent;
+    const own = pFork ?? 0;
+    if (fork > own) lineage.push([ppk, own, fork, r.version]);
+    for (const [a, after, upto, uptoVersion] of s.lineageOf.all(ppk) as [number, number, number, number][]) {
+      if (after < fork) lineage.push([a, after, Math.min(upto, fork), Math.min(uptoVersion, r.version)]);
+    }
+    // What the parent compacted away before the fork point, the fork does not have either.
+    firstSeq = pFirst <= fork ? pFirst : fork + 1;
+  }
   const pk = s.insertContext.get(
     r.tenant, r.id, r.kind, r.userId, r.chatId, r.agentId, r.title, JSON.stringify(r.metadata),
-    r.status, r.createdAt, r.updatedAt, r.expiresAt, r.parentId, r.parentVersion,
+    firstSeq, r.status, r.createdAt, r.updatedAt, r.expiresAt, r.parentId, r.parentVersion, fork,
   ) as number | undefined;
   if (pk === undefined) {
     throw new ContextError("ALREADY_EXISTS", `context ${r.id} already exists`, { details: { contextId: r.id } });
   }
+  for (const [a, after, upto, uptoVersion] of lineage) if (upto >= firstSeq) s.insertLineage.run(pk, a, after, upto, uptoVersion);
   s.insertState.run(pk, stateJson, r.version, r.updatedAt);
   s.putCheckpoint.run(pk, r.version, stateJson);
-  const written = insertEvents(s, pk, 1, events, undefined, false);
-  return { record: { ...r, lastSeq: events.length, firstSeq: 1 }, events: written };
+  const base = fork ?? 0;
+  const written = insertEvents(s, pk, base + 1, events, undefined, false);
+  return { record: { ...r, lastSeq: base + events.length, firstSeq }, events: written };
 }
 
 /**

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { JsonObject } from "../../core/json-types.js";
-import { ContextError, abortedError, contextNotFound } from "../../errors.js";
+import { ContextError, abortedError, contextNotFound, hasForks } from "../../errors.js";
 import type {
   ActiveSlot,
   ChangeNotice,
@@ -51,7 +51,13 @@ import {
   toSchemaRecord,
   toSnapshotRecord,
 } from "./rows.js";
-import { type BuiltQuery, type Statements, contextsQuery, eventsQuery, patchQuery, prepareStatements } from "./statements.js";
+import { type BuiltQuery, type Statements, contextsQuery, eventsQuery, patchQuery, prepareStatements, segmentQuery } from "./statements.js";
+
+/** `forkHead`: a context's key, first seq and fork point. */
+type ForkHead = [pk: number, firstSeq: number, parentSeq: number | null];
+/** Part of a fork's history: the events of context `pk` with `lo < seq <= hi`. */
+type Segment = [pk: number, lo: number, hi: number];
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /** Options of {@link sqliteDriver}. */
 export interface SqliteDriverOptions {
@@ -288,6 +294,8 @@ class SqliteDriver implements Driver {
         .transaction(() => {
           const pk = s.visiblePk.get(tenant, id, now) as number | undefined;
           if (pk === undefined) return false;
+          const forks = s.dependents.all(pk, now, 0, MAX_SEQ) as string[];
+          if (forks.length > 0) throw hasForks(id, "delete", forks);
           this.#deleteByPk(s, pk);
           return true;
         })
@@ -320,16 +328,27 @@ class SqliteDriver implements Driver {
   readEvents(tenant: string, id: string, query: EventRecordQuery, call: DriverCall): Promise<EventRecord[]> {
     return this.#run("readEvents", call, (s) => {
       const now = call.now;
+      const head = s.forkHead.get(tenant, id, now) as ForkHead | undefined;
+      if (head === undefined) throw contextNotFound(id);
+      if (head[2] !== null) return this.#forkEvents(s, head, query).map(toEventRecord);
       const q = eventsQuery(tenant, id, now, query, "rows");
-      const rows = this.#statement(q).all(...q.params) as EventRow[];
-      if (rows.length === 0) this.#mustExist(s, tenant, id, now);
-      return rows.map(toEventRecord);
+      return (this.#statement(q).all(...q.params) as EventRow[]).map(toEventRecord);
     });
   }
 
   countEvents(tenant: string, id: string, query: Omit<EventRecordQuery, "order" | "limit">, call: DriverCall): Promise<number> {
     return this.#run("countEvents", call, (s) => {
       const now = call.now;
+      const head = s.forkHead.get(tenant, id, now) as ForkHead | undefined;
+      if (head === undefined) throw contextNotFound(id);
+      if (head[2] !== null) {
+        let n = 0;
+        for (const [pk, lo, hi] of this.#segments(s, head, query)) {
+          const q = segmentQuery(pk, lo, hi, query, "count");
+          n += this.#statement(q).pluck().get(...q.params) as number;
+        }
+        return n;
+      }
       const q = eventsQuery(tenant, id, now, query, "count");
       const count = this.#statement(q).pluck().get(...q.params) as number;
       if (count === 0) this.#mustExist(s, tenant, id, now);
@@ -339,7 +358,18 @@ class SqliteDriver implements Driver {
 
   readCheckpoint(tenant: string, id: string, version: number, call: DriverCall): Promise<{ version: number; state: JsonObject } | null> {
     return this.#run("readCheckpoint", call, (s) => {
-      const row = s.readCheckpoint.get(tenant, id, call.now, version) as { version: number; state: string } | undefined;
+      let row = s.readCheckpoint.get(tenant, id, call.now, version) as { version: number; state: string } | undefined;
+      if (row === undefined) {
+        // A fork's versions up to its fork point are its ancestors': their checkpoints serve them.
+        const head = s.forkHead.get(tenant, id, call.now) as ForkHead | undefined;
+        if (head !== undefined && head[2] !== null) {
+          for (const [a, , , uptoVersion] of s.lineageOf.all(head[0]) as [number, number, number, number][]) {
+            if (version > uptoVersion) continue;
+            row = s.checkpointByPk.get(a, version) as { version: number; state: string } | undefined;
+            if (row !== undefined) break;
+          }
+        }
+      }
       return row === undefined ? null : { version: row.version, state: parseObject(row.state) };
     });
   }
@@ -377,12 +407,17 @@ class SqliteDriver implements Driver {
     return this.#run("compact", call, (s, db) =>
       db
         .transaction(() => {
-          const pk = s.visiblePk.get(tenant, id, call.now) as number | undefined;
-          if (pk === undefined) throw contextNotFound(id);
+          const head = s.forkHead.get(tenant, id, call.now) as ForkHead | undefined;
+          if (head === undefined) throw contextNotFound(id);
+          const [pk, first, fork] = head;
+          const forks = s.dependents.all(pk, call.now, Math.max(fork ?? 0, first - 1), beforeSeq - 1) as string[];
+          if (forks.length > 0) throw hasForks(id, "compact", forks);
           s.putCheckpoint.run(pk, checkpoint.version, checkpoint.stateJson);
           const removed = s.compactEvents.run(pk, beforeSeq).changes;
           s.compactCheckpoints.run(pk, checkpoint.version);
           s.setFirstSeq.run(beforeSeq, pk);
+          // Ancestors whose events the fork no longer reads are no longer its ancestors.
+          s.trimLineage.run(pk, Math.max(first, beforeSeq));
           (this.#search as SearchIndex).compact(pk, beforeSeq);
           return removed;
         })
@@ -396,8 +431,14 @@ class SqliteDriver implements Driver {
       db
         .transaction(() => {
           const pks = (tenant === undefined ? s.expiredPks.all(now) : s.expiredPksOfTenant.all(tenant, now)) as number[];
-          for (const pk of pks) this.#deleteByPk(s, pk);
-          return pks.length;
+          let n = 0;
+          for (const pk of pks) {
+            // An expired context whose history a live fork reads stays (invisible) until the fork goes.
+            if ((s.dependents.all(pk, now, 0, MAX_SEQ) as string[]).length > 0) continue;
+            this.#deleteByPk(s, pk);
+            n++;
+          }
+          return n;
         })
         .immediate(),
     );
@@ -499,6 +540,38 @@ class SqliteDriver implements Driver {
     return result;
   }
 
+  /**
+   * The parts of a fork's history that can hold events of `q`, newest first: its own events
+   * after the fork point, then each ancestor's up to its cut; none below the fork's first seq.
+   */
+  #segments(s: Statements, head: ForkHead, q: { afterSeq?: number; beforeSeq?: number }): Segment[] {
+    const [pk, first, fork] = head;
+    const floor = Math.max(first - 1, q.afterSeq ?? 0);
+    const ceiling = q.beforeSeq === undefined ? MAX_SEQ : q.beforeSeq - 1;
+    const out: Segment[] = [];
+    const add = (p: number, lo: number, hi: number) => {
+      const l = Math.max(lo, floor);
+      const h = Math.min(hi, ceiling);
+      if (l < h) out.push([p, l, h]);
+    };
+    add(pk, fork ?? 0, MAX_SEQ);
+    for (const [a, after, upto] of s.lineageOf.all(pk) as [number, number, number, number][]) add(a, after, upto);
+    return out;
+  }
+
+  /** A page of a fork's history: each part in turn, in the query's order, until the page is full. */
+  #forkEvents(s: Statements, head: ForkHead, query: EventRecordQuery): EventRow[] {
+    const segments = this.#segments(s, head, query);
+    if (query.order === "asc") segments.reverse();
+    const rows: EventRow[] = [];
+    for (const [pk, lo, hi] of segments) {
+      const q = segmentQuery(pk, lo, hi, { ...query, limit: query.limit - rows.length }, "rows");
+      rows.push(...(this.#statement(q).all(...q.params) as EventRow[]));
+      if (rows.length >= query.limit) break;
+    }
+    return rows;
+  }
+
   /** Throws `NOT_FOUND` unless the context is visible (after a query that found nothing). */
   #mustExist(s: Statements, tenant: string, id: string, now: number): void {
     if (s.visiblePk.get(tenant, id, now) === undefined) throw contextNotFound(id);
@@ -511,6 +584,9 @@ class SqliteDriver implements Driver {
     s.deleteLease.run(pk);
     s.deleteState.run(pk);
     s.deleteContext.run(pk);
+    s.deleteLineage.run(pk);
+    // Expired forks that still name it as an ancestor are never read again.
+    s.deleteLineageOf.run(pk);
     (this.#search as SearchIndex).forget(pk);
     this.#records.forget(pk);
   }

@@ -239,6 +239,26 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE contexts DROP COLUMN last_seq;
     `,
   },
+  {
+    name: "forks share history",
+    // A fork reads its ancestors' events up to its fork point (parent_seq) without copying
+    // them. lineage holds one row per ancestor whose events it reads, flattened (a fork of a
+    // fork lists its grandparent too): events of `ancestor` with after_seq < seq <= upto_seq,
+    // and its checkpoints up to upto_version. The index on ancestor finds the live forks that
+    // block a delete or compaction.
+    sql: `
+      ALTER TABLE contexts ADD COLUMN parent_seq INTEGER;
+      CREATE TABLE lineage (
+        ctx INTEGER NOT NULL,
+        ancestor INTEGER NOT NULL,
+        after_seq INTEGER NOT NULL,
+        upto_seq INTEGER NOT NULL,
+        upto_version INTEGER NOT NULL,
+        PRIMARY KEY (ctx, ancestor)
+      ) WITHOUT ROWID;
+      CREATE INDEX lineage_ancestor ON lineage (ancestor);
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */

@@ -25,6 +25,7 @@ interface Identity {
   expiresAt: number | null;
   parentId: string | null;
   parentVersion: number | null;
+  parentSeq: number | null;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -58,6 +59,7 @@ export class RecordCache {
       expiresAt: row.expires_at,
       parentId: row.parent_id,
       parentVersion: row.parent_version,
+      parentSeq: row.parent_seq,
     };
     this.#entries.set(row.pk, identity);
     return build(identity, row.version, row.last_seq, row.first_seq, row.updated_at);
@@ -90,6 +92,7 @@ function build(i: Identity, version: number, lastSeq: number, firstSeq: number, 
     expiresAt: i.expiresAt,
     parentId: i.parentId,
     parentVersion: i.parentVersion,
+    parentSeq: i.parentSeq,
     firstSeq,
   };
 }

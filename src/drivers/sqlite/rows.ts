@@ -10,7 +10,8 @@ import type { ContextRecord, EventRecord, SchemaRecord, SnapshotRecord } from ".
  * saves one B-tree page per commit.
  */
 export function lastSeqSql(c = "c"): string {
-  return `coalesce((SELECT max(seq) FROM events WHERE ctx = ${c}.pk), 0)`;
+  // A fork without events of its own is at its fork point.
+  return `coalesce((SELECT max(seq) FROM events WHERE ctx = ${c}.pk), ${c}.parent_seq, 0)`;
 }
 
 /**
@@ -38,7 +39,7 @@ function contextColumns(c: string, version: string, stateUpdatedAt: string): str
   return (
     `${c}.pk, ${c}.meta_rev, ${c}.id, ${c}.tenant, ${c}.kind, ${c}.user_id, ${c}.chat_id, ${c}.agent_id, ${c}.title, ` +
     `${c}.metadata, ${version} AS version, ${lastSeqSql(c)} AS last_seq, ${c}.first_seq, ${c}.status, ${c}.created_at, ` +
-    `${updatedAtSql(c, stateUpdatedAt)} AS updated_at, ${c}.expires_at, ${c}.parent_id, ${c}.parent_version`
+    `${updatedAtSql(c, stateUpdatedAt)} AS updated_at, ${c}.expires_at, ${c}.parent_id, ${c}.parent_version, ${c}.parent_seq`
   );
 }
 
@@ -74,6 +75,7 @@ export interface ContextRow {
   expires_at: number | null;
   parent_id: string | null;
   parent_version: number | null;
+  parent_seq: number | null;
 }
 
 /**
@@ -182,6 +184,7 @@ export function toContextRecord(row: ContextRow): ContextRecord {
     expiresAt: row.expires_at,
     parentId: row.parent_id,
     parentVersion: row.parent_version,
+    parentSeq: row.parent_seq,
     firstSeq: row.first_seq,
   };
 }

@@ -49,6 +49,13 @@ export class SearchIndex {
 
   /** Searches (after bringing the index up to date for the contexts searched). */
   search(tenant: string, q: EventSearch, now: number): EventSearchHit[] {
+    if (q.contextId !== undefined) {
+      const head = this.#prepare("forkHead", () => `SELECT pk, first_seq, parent_seq FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`)
+        .raw()
+        .get(tenant, q.contextId, now) as [number, number, number | null] | undefined;
+      if (head === undefined) return [];
+      if (head[2] !== null) return this.#searchFork(q, q.contextId, head);
+    }
     this.catchUp(tenant, q.contextId, now);
     const params: unknown[] = [matchExpression(q.words)];
     let key = `q${q.words.length}`;
@@ -95,6 +102,58 @@ export class SearchIndex {
     return rows.map((r) => ({ contextId: r.context_id, event: toEventRecord(r), score: r.score }));
   }
 
+  /**
+   * A search of one fork: its own events after the fork point and each ancestor's up to its cut
+   * (ancestors are read by key: an expired one kept for its forks too), reported as the fork's.
+   */
+  #searchFork(q: EventSearch, contextId: string, head: [number, number, number | null]): EventSearchHit[] {
+    const [pk, first, fork] = head;
+    const floor = first - 1;
+    const segments: [number, number, number][] = [];
+    const add = (p: number, lo: number, hi: number) => {
+      const l = Math.max(lo, floor) + 1;
+      const h = Math.min(hi, MAX_SEQ - 1);
+      if (l <= h && p < MAX_CTX) segments.push([p, l, h]);
+    };
+    add(pk, fork ?? 0, MAX_SEQ - 1);
+    const lineage = this.#prepare("lineage", () => "SELECT ancestor, after_seq, upto_seq FROM lineage WHERE ctx = ? ORDER BY upto_seq DESC").raw();
+    for (const [a, after, upto] of lineage.all(pk) as [number, number, number][]) add(a, after, upto);
+    if (segments.length === 0) return [];
+    this.#index(segments.map((x) => x[0]));
+    const params: unknown[] = [];
+    const score = q.words
+      .map((w) => {
+        params.push(`$."${w}"`);
+        return "coalesce(json_extract(f.tf, ?), 1)";
+      })
+      .join(" + ");
+    params.push(matchExpression(q.words));
+    const ranges = segments.map(() => "f.rowid BETWEEN (? << 32) + ? AND (? << 32) + ?").join(" OR ");
+    for (const [p, l, h] of segments) params.push(p, l, p, h);
+    let key = `fork${q.words.length}r${segments.length}`;
+    let types = "";
+    if (q.types !== undefined) {
+      types = ` AND e.type IN (${q.types.map(() => "?").join(", ")})`;
+      params.push(...q.types);
+      key += `t${q.types.length}`;
+    }
+    params.push(q.limit);
+    const stmt = this.#prepare(
+      key,
+      () => `WITH h AS (
+          SELECT e.ctx, e.seq, e.ts, ${score} AS score
+          FROM search_fts f
+          JOIN events e ON e.ctx = (f.rowid >> 32) AND e.seq = (f.rowid & 4294967295)
+          WHERE search_fts MATCH ? AND (${ranges})${types}
+          ORDER BY score DESC, e.ts DESC, e.seq DESC
+          LIMIT ?)
+        SELECT ${E_COLUMNS}, h.score FROM h JOIN events e ON e.ctx = h.ctx AND e.seq = h.seq
+        ORDER BY h.score DESC, h.ts DESC, h.seq DESC`,
+    );
+    const rows = stmt.all(...params) as (EventRow & { score: number })[];
+    return rows.map((r) => ({ contextId, event: toEventRecord(r), score: r.score }));
+  }
+
   /** Indexes the events of the tenant's visible contexts (or of one) that are not indexed yet. */
   catchUp(tenant: string, contextId: string | undefined, now: number): void {
     const pending = this.#prepare(
@@ -107,6 +166,11 @@ export class SearchIndex {
     )
       .pluck()
       .all(...(contextId === undefined ? [tenant, now] : [tenant, contextId, now])) as number[];
+    this.#index(pending);
+  }
+
+  /** Indexes the events of the contexts with keys `pending` that are not indexed yet. */
+  #index(pending: number[]): void {
     if (pending.length === 0) return;
     const progress = this.#prepare("progress", () => "SELECT seq FROM search_progress WHERE ctx = ?").pluck();
     const read = this.#prepare("read", () => "SELECT seq, data FROM events WHERE ctx = ? AND seq > ? ORDER BY seq LIMIT ?").raw();

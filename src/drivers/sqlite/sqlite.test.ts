@@ -28,10 +28,12 @@ describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":
 });
 
 /**
- * Undoes migration 4 ("head in the state row") on a current file: the version goes back to the
+ * Undoes migrations 5 ("forks share history") and 4 ("head in the state row") on a current file: the version goes back to the
  * context row (as contextd ≤ schema 4 kept it), with the row's last_seq.
  */
 const HEAD_IN_CONTEXT_ROW = `
+  DROP TABLE lineage;
+  ALTER TABLE contexts DROP COLUMN parent_seq;
   ALTER TABLE contexts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE contexts ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
   UPDATE contexts SET version = (SELECT version FROM states WHERE ctx = pk),
@@ -72,6 +74,7 @@ function record(id: string, now: number, tenant = "t"): ContextRecord {
     expiresAt: null,
     parentId: null,
     parentVersion: null,
+    parentSeq: null,
     firstSeq: 1,
   };
 }

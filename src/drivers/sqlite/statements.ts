@@ -33,8 +33,8 @@ interface StatementSpec {
 /** The fixed statements of the driver. */
 const FIXED = {
   insertContext: { sql: `INSERT INTO contexts (tenant, id, kind, user_id, chat_id, agent_id, title, metadata,
-       first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+       first_seq, status, created_at, updated_at, expires_at, parent_id, parent_version, parent_seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant, id) DO NOTHING RETURNING pk`, pluck: true },
   contextHead: { sql: `SELECT ${HEAD_COLUMNS} FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
   contextFull: { sql: `SELECT ${CONTEXT_COLUMNS} FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}` },
@@ -57,6 +57,22 @@ const FIXED = {
   insertSnapshot: { sql: `INSERT INTO snapshots (ctx, name, label, metadata, version, seq, state, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ctx, name) DO NOTHING` },
   visiblePk: { sql: `SELECT pk FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, pluck: true },
+  /** What a history read needs to know of a context: its key, first seq and fork point. */
+  forkHead: { sql: `SELECT pk, first_seq, parent_seq FROM contexts WHERE tenant = ? AND id = ? AND ${VISIBLE}`, raw: true },
+  /** A fork's ancestors, nearest first. */
+  lineageOf: { sql: "SELECT ancestor, after_seq, upto_seq, upto_version FROM lineage WHERE ctx = ? ORDER BY upto_seq DESC", raw: true },
+  insertLineage: { sql: "INSERT INTO lineage (ctx, ancestor, after_seq, upto_seq, upto_version) VALUES (?, ?, ?, ?, ?)" },
+  /** Visible forks that read some of the ancestor's events with lo < seq <= hi. */
+  dependents: {
+    sql: `SELECT d.id FROM lineage l JOIN contexts d ON d.pk = l.ctx
+     WHERE l.ancestor = ? AND (d.expires_at IS NULL OR d.expires_at > ?)
+       AND max(l.after_seq, d.first_seq - 1, ?) < min(l.upto_seq, ?) ORDER BY d.id LIMIT 101`,
+    pluck: true,
+  },
+  deleteLineage: { sql: "DELETE FROM lineage WHERE ctx = ?" },
+  deleteLineageOf: { sql: "DELETE FROM lineage WHERE ancestor = ?" },
+  trimLineage: { sql: "DELETE FROM lineage WHERE ctx = ? AND upto_seq < ?" },
+  checkpointByPk: { sql: "SELECT version, state FROM checkpoints WHERE ctx = ? AND version <= ? ORDER BY version DESC LIMIT 1" },
   deleteEvents: { sql: "DELETE FROM events WHERE ctx = ?" },
   deleteCheckpoints: { sql: "DELETE FROM checkpoints WHERE ctx = ?" },
   deleteSnapshots: { sql: "DELETE FROM snapshots WHERE ctx = ?" },
@@ -137,9 +153,32 @@ export function eventsQuery(
   q: Omit<EventRecordQuery, "order" | "limit"> & Partial<Pick<EventRecordQuery, "order" | "limit">>,
   mode: "rows" | "count",
 ): BuiltQuery {
-  const where = [C_VISIBLE];
-  const params: unknown[] = [tenant, id, now];
-  let key = mode;
+  return buildEventsQuery([C_VISIBLE], [tenant, id, now], "FROM contexts c JOIN events e", "ON e.ctx = c.pk WHERE", q, mode, mode);
+}
+
+/**
+ * {@link eventsQuery} for part of a fork's history: the events of the context with key `pk`
+ * with `lo < seq <= hi` (an ancestor's, which may have expired: it is read by key).
+ */
+export function segmentQuery(
+  pk: number,
+  lo: number,
+  hi: number,
+  q: Omit<EventRecordQuery, "order" | "limit"> & Partial<Pick<EventRecordQuery, "order" | "limit">>,
+  mode: "rows" | "count",
+): BuiltQuery {
+  return buildEventsQuery(["e.ctx = ?", "e.seq > ?", "e.seq <= ?"], [pk, lo, hi], "FROM events e", "WHERE", q, mode, `${mode}#`);
+}
+
+function buildEventsQuery(
+  where: string[],
+  params: unknown[],
+  fromEvents: string,
+  join: string,
+  q: Omit<EventRecordQuery, "order" | "limit"> & Partial<Pick<EventRecordQuery, "order" | "limit">>,
+  mode: "rows" | "count",
+  key: string,
+): BuiltQuery {
   const add = (flag: string, clause: string, value: unknown) => {
     where.push(clause);
     params.push(value);
@@ -173,7 +212,7 @@ export function eventsQuery(
       }
     }
   }
-  const from = `FROM contexts c JOIN events e${indexed} ON e.ctx = c.pk WHERE ${where.join(" AND ")}`;
+  const from = `${fromEvents}${indexed} ${join} ${where.join(" AND ")}`;
   if (mode === "count") return { key, sql: `SELECT count(*) ${from}`, params };
   const order = q.order === "desc" ? "DESC" : "ASC";
   params.push(q.limit ?? -1);
