@@ -21,9 +21,9 @@ import { toContextEvent, type Engine } from "./engine.js";
 import { newId } from "./ids.js";
 import type { JsonValue } from "./json-types.js";
 import { currentIndex, embedTexts, memoryArea, unit } from "./memories.js";
-import { HISTORY_NAMESPACE_ROOT, isInternalMemory, MAX_MEMORY_BATCH, MAX_MEMORY_TEXT, storedScope, textHash } from "./memory-input.js";
+import { HISTORY_NAMESPACE_ROOT, MAX_MEMORY_BATCH, MAX_MEMORY_TEXT, storedScope, textHash } from "./memory-input.js";
 import type { IndexedMemory, MemoryIndex } from "./memory-index.js";
-import { rankSelected } from "./memory-search.js";
+import { rankSelected, type SelectedMemories } from "./memory-search.js";
 import type { HistorySearchProgress, SearchHit } from "./types.js";
 
 /** The event types whose text is embedded and searched by meaning. */
@@ -93,16 +93,30 @@ function markOf(r: MemoryRecord): EventMark | undefined {
   return { type, seq, at, born, upTo };
 }
 
-/** The history memories of the index, by context id. */
-function historyMemories(index: MemoryIndex): Map<string, { doc: IndexedMemory; mark: EventMark | undefined }[]> {
-  const out = new Map<string, { doc: IndexedMemory; mark: EventMark | undefined }[]>();
-  for (const doc of index.all()) {
-    if (!isInternalMemory(doc.record)) continue;
+type HistoryMemories = Map<string, { doc: IndexedMemory; mark: EventMark | undefined }[]>;
+
+/** Per tenant index: its history memories by context id, as of the index's rev. */
+const byContextCache = new WeakMap<MemoryIndex, { rev: number; contextId: string | undefined; memories: HistoryMemories }>();
+
+/**
+ * The history memories of the index, by context id (of `contextId` alone when given). Kept
+ * per index until it changes, so repeated searches of an unchanged history do not walk it.
+ */
+function historyMemories(index: MemoryIndex, contextId: string | undefined): HistoryMemories {
+  const cached = byContextCache.get(index);
+  if (cached !== undefined && cached.rev === index.rev && (cached.contextId === undefined || cached.contextId === contextId)) return cached.memories;
+  const out: HistoryMemories = new Map();
+  // Every slot of the store's own memories, narrowed to one context by its posting list.
+  const { selected } = index.select(contextId === undefined ? undefined : { contextId }, Number.NEGATIVE_INFINITY, { internal: "only" });
+  for (let slot = 0; slot < selected.length; slot++) {
+    if (selected[slot] !== 1) continue;
+    const doc = index.at(slot) as IndexedMemory;
     const key = doc.record.contextId ?? "";
     let list = out.get(key);
     if (list === undefined) out.set(key, (list = []));
     list.push({ doc, mark: markOf(doc.record) });
   }
+  byContextCache.set(index, { rev: index.rev, contextId, memories: out });
   return out;
 }
 
@@ -117,6 +131,11 @@ const current = (mark: EventMark | undefined, c: ContextRecord): mark is EventMa
  * again by every search of this process.
  */
 const readUpTo = new WeakMap<MemoryIndex, Map<string, number>>();
+/**
+ * Per tenant index: the contexts (`contextId@createdAt`) a catch-up found nothing to do for, at
+ * which index rev and history bounds; until one of them changes, the next catch-up skips them.
+ */
+const checkedAt = new WeakMap<MemoryIndex, Map<string, { rev: number; firstSeq: number; lastSeq: number }>>();
 /** Per tenant index: the catch-up running in this process (one at a time, so none embeds what another is embedding). */
 const catchingUp = new WeakMap<MemoryIndex, Promise<unknown>>();
 
@@ -196,7 +215,14 @@ async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index:
     const live = new Set(contexts.map((c) => `${c.id}@${c.createdAt}`));
     for (const key of read.keys()) if (!live.has(key)) read.delete(key);
   }
-  const memories = historyMemories(index);
+  const memories = historyMemories(index, search.contextId);
+  let verified = checkedAt.get(index);
+  if (verified === undefined) checkedAt.set(index, (verified = new Map()));
+  // A context checked at this rev with the same history has nothing stale, unembedded or unread.
+  const unchanged = (c: ContextRecord) => {
+    const v = verified.get(`${c.id}@${c.createdAt}`);
+    return v !== undefined && v.rev === index.rev && v.firstSeq === c.firstSeq && v.lastSeq === c.lastSeq;
+  };
   const stale: string[] = [];
   const toEmbed: MemoryRecord[] = [];
   const useVectors = engine.embedder !== null;
@@ -208,12 +234,14 @@ async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index:
       if (search.contextId === undefined) stale.push(...list.map((x) => x.doc.record.id));
       continue;
     }
+    if (unchanged(c)) continue;
     for (const x of list) {
       if (!current(x.mark, c)) stale.push(x.doc.record.id);
       else if (useVectors && !index.hasVector(x.doc.slot)) toEmbed.push(x.doc.record);
     }
   }
   for (const c of contexts) {
+    if (unchanged(c)) continue;
     let after = Math.max(c.firstSeq - 1, read.get(`${c.id}@${c.createdAt}`) ?? 0);
     for (const x of memories.get(c.id) ?? []) if (current(x.mark, c) && x.mark.upTo > after) after = x.mark.upTo;
     if (c.lastSeq > after) pending.push({ c, after });
@@ -282,23 +310,35 @@ async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index:
   }
   if (total > 0 && done < total) search.onProgress?.({ done: total, total });
   if (wrote) index = await currentIndex(m);
+  else if (total === 0) {
+    // Nothing to do: every searched context is verified at this rev (a bounded record).
+    if (verified.size + contexts.length > 10_000) verified.clear();
+    for (const c of contexts) verified.set(`${c.id}@${c.createdAt}`, { rev: index.rev, firstSeq: c.firstSeq, lastSeq: c.lastSeq });
+  }
   return { index, contexts: byId };
 }
 
-/** `searchEvents` in vector or hybrid mode (validated by `search.ts`). */
-export async function searchHistory(engine: Engine, tenant: string, search: HistorySearch, call: DriverCall): Promise<SearchHit[]> {
-  const area = memoryArea(engine);
-  const embedder = engine.embedder;
-  if (search.mode === "vector" && embedder === null) {
-    throw new ContextError("NOT_SUPPORTED", "vector search needs an embedding model; this store has none", { details: { mode: search.mode } });
-  }
-  const m: CatchUp = { engine, tenant, area, call };
-  const [{ index, contexts }, queryVectors] = await Promise.all([catchUp(m, search), embedTexts(engine, [search.text], call)]);
+/** Per tenant index: the last selection of a one-context search, with what it depends on. */
+const lastSelection = new WeakMap<MemoryIndex, { key: string; selection: SelectedMemories }>();
+
+/**
+ * The history memories a search ranks: those of the searched contexts as they are now, of the
+ * types asked for. The selection of a one-context search is kept until the index or the
+ * context changes, so searching an unchanged long history again does not walk it.
+ */
+function selectHistory(index: MemoryIndex, search: HistorySearch, contexts: Map<string, ContextRecord>): SelectedMemories {
+  const one = search.contextId === undefined ? undefined : contexts.get(search.contextId);
+  const key =
+    one === undefined
+      ? undefined
+      : JSON.stringify([index.rev, one.id, one.createdAt, one.firstSeq, one.lastSeq, search.types === undefined ? null : [...search.types].sort()]);
+  const cached = lastSelection.get(index);
+  if (key !== undefined && cached?.key === key) return cached.selection;
   const types = search.types === undefined ? undefined : new Set(search.types);
   const selected = new Uint8Array(index.slots);
   let n = 0;
   let totalLength = 0;
-  for (const [contextId, list] of historyMemories(index)) {
+  for (const [contextId, list] of historyMemories(index, search.contextId)) {
     const c = contexts.get(contextId);
     if (c === undefined) continue;
     // A fork's search reads its inherited history; a tenant-wide search finds each event once,
@@ -311,10 +351,25 @@ export async function searchHistory(engine: Engine, tenant: string, search: Hist
       totalLength += doc.length;
     }
   }
+  const selection = { selected, n, totalLength };
+  if (key !== undefined) lastSelection.set(index, { key, selection });
+  return selection;
+}
+
+/** `searchEvents` in vector or hybrid mode (validated by `search.ts`). */
+export async function searchHistory(engine: Engine, tenant: string, search: HistorySearch, call: DriverCall): Promise<SearchHit[]> {
+  const area = memoryArea(engine);
+  const embedder = engine.embedder;
+  if (search.mode === "vector" && embedder === null) {
+    throw new ContextError("NOT_SUPPORTED", "vector search needs an embedding model; this store has none", { details: { mode: search.mode } });
+  }
+  const m: CatchUp = { engine, tenant, area, call };
+  const [{ index, contexts }, queryVectors] = await Promise.all([catchUp(m, search), embedTexts(engine, [search.text], call)]);
+  const selection = selectHistory(index, search, contexts);
   const at = (r: MemoryRecord) => markOf(r) as EventMark;
   const ranked = rankSelected({
     index,
-    selection: { selected, n, totalLength },
+    selection,
     text: search.text,
     queryVector: queryVectors[0] === undefined ? undefined : unit(queryVectors[0]),
     mode: search.mode,

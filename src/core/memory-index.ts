@@ -263,6 +263,11 @@ export class MemoryIndex {
     return out;
   }
 
+  /** The rev this index reflects: it changes exactly when the index does. */
+  get rev(): number {
+    return this.#rev;
+  }
+
   /** One past the highest slot in use (a bound for per-slot arrays). */
   get slots(): number {
     return this.#bySlot.length;
