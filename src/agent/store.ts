@@ -21,7 +21,8 @@ const PASSED = [
   "getSnapshot", "restore", "fork", "activate", "deactivate", "switchContext", "currentContext",
   "setDefaultContext", "setSchema", "getSchema", "listSchemas", "deleteSchema", "acquireLease", "renewLease",
   "releaseLease", "getLease", "watch", "purgeExpired", "compact", "addMemories", "getMemory", "updateMemory",
-  "deleteMemory", "listMemories", "searchMemories", "memoryHistory", "purgeMemories", "reindexMemories", "health", "close",
+  "deleteMemory", "listMemories", "searchMemories", "memoryHistory", "purgeMemories", "reindexMemories",
+  "listBlocks", "getBlock", "putBlock", "editBlock", "deleteBlock", "blockHistory", "health", "close",
 ] as const satisfies readonly (keyof CoreStore)[];
 
 type Passed = (typeof PASSED)[number];

@@ -168,7 +168,7 @@ export const HealthSchema = z
     driver: z.string(),
     latencyMs: z.number(),
     capabilities: z
-      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean(), memory: z.boolean() })
+      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean(), memory: z.boolean(), blocks: z.boolean() })
       .openapi("StoreCapabilities", { description: "What the store's driver can do; optional areas it lacks answer 501 NOT_SUPPORTED" }),
     embedder: z
       .object({ model: z.string(), dimensions: z.number().int() })

@@ -298,8 +298,8 @@ describe("sqlite driver: files and migrations", () => {
   });
 
   it("reports durability by path", () => {
-    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: true });
-    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: true });
+    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: true, blocks: true });
+    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: true, blocks: true });
   });
 });
 
