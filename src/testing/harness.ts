@@ -27,7 +27,8 @@ export type ConformanceFeature =
   | "badInput"
   | "errors"
   | "clock"
-  | "memory";
+  | "memory"
+  | "blocks";
 
 /**
  * Abilities some targets lack. The suite reads the store's `health().capabilities` once and
@@ -78,6 +79,7 @@ export interface ConformanceOptions {
 const NEEDS_CAPABILITY: Partial<Record<ConformanceSkipKey, keyof StoreCapabilities>> = {
   search: "search",
   memory: "memory",
+  blocks: "blocks",
   testEmbedder: "memory",
   crossProcessWatch: "crossProcessWatch",
 };

@@ -27,6 +27,7 @@ import { clockTests } from "./clock.js";
 import { memoryTests } from "./memory.js";
 import { memorySearchTests } from "./memory-search.js";
 import { historySearchTests } from "./history-search.js";
+import { blocksTests } from "./blocks.js";
 
 export { testEmbedder, testEmbedding, TEST_EMBEDDER_MODEL } from "./test-embedder.js";
 export type {
@@ -77,5 +78,6 @@ export function describeConformance(
     memoryTests(suite);
     memorySearchTests(suite);
     historySearchTests(suite);
+    blocksTests(suite);
   });
 }
