@@ -33,9 +33,9 @@ function scopeQuery(scope: unknown): Query {
 }
 
 /** The path of a block (a label that is not a string cannot be part of a URL). */
-function blockPath(label: unknown, rest = ""): string {
-  if (typeof label !== "string") throw invalidInput("label", `must be a string, got ${label === null ? "null" : typeof label}`);
-  if (label.length === 0) throw invalidInput("label", '"" is not a valid label (1–64 characters of A–Z a–z 0–9 _ - ., starting with a letter)');
+function blockPath(label: unknown, rest = "", field = "label"): string {
+  if (typeof label !== "string") throw invalidInput(field, `must be a string, got ${label === null ? "null" : typeof label}`);
+  if (label.length === 0) throw invalidInput(field, '"" is not a valid label (1–64 characters of A–Z a–z 0–9 _ - ., starting with a letter)');
   return `/v1/blocks/${enc(label)}${rest}`;
 }
 
@@ -77,9 +77,11 @@ export function blockMethods(call: Call): BlockMethods {
       run(() => {
         const query = scopeQuery(scope);
         if (!isPlainObject(input)) throw invalidInput("block", "must be a block object with label, value and limit");
-        const { label, ...rest } = input as unknown as Record<string, unknown>;
-        const path = blockPath(label);
-        checkJson(rest, "block");
+        const { label, ...given } = input as unknown as Record<string, unknown>;
+        const path = blockPath(label, "", "block.label");
+        // An undefined field is an absent one (as to the embedded store), not a JSON error.
+        const rest = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+        for (const [k, v] of Object.entries(rest)) checkJson(v, `block.${k}`);
         const { fields, signal } = writeFields(options);
         return call<Block>({ method: "PUT", path, query, body: { ...rest, ...fields }, signal });
       }),
