@@ -153,6 +153,7 @@ describe("sqlite driver: files and migrations", () => {
     const old = new Database(path);
     old.exec(`${HEAD_IN_CONTEXT_ROW}
       DROP TABLE memories; DROP TABLE memory_vectors; DROP TABLE memory_versions; DROP TABLE memory_revs;
+      DROP TABLE blocks; DROP TABLE block_versions;
       DROP TABLE search_fts; DROP TABLE search_progress; ALTER TABLE active_contexts RENAME TO bindings;
       DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 1`);
     old.pragma("user_version = 1");
@@ -192,7 +193,7 @@ describe("sqlite driver: files and migrations", () => {
     expect(before.version).toBe(3);
     // Make it a version-4 file, as an older contextd left it.
     const old = new Database(path);
-    old.exec(`${HEAD_IN_CONTEXT_ROW} DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 4`);
+    old.exec(`${HEAD_IN_CONTEXT_ROW} DROP TABLE blocks; DROP TABLE block_versions; DELETE FROM ${MIGRATIONS_TABLE} WHERE version >= 4`);
     old.pragma("user_version = 4");
     old.close();
     const store = await createStore(sqliteDriver({ path }));
