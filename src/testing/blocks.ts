@@ -128,6 +128,24 @@ export function blocksTests(s: Suite): void {
       expect((await s.store.blockHistory(scope, "log")).map((v) => v.version)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
     }, 60_000);
 
+    s.test([K, "sharedBackend"], "two stores on one backend (two connections): parallel edits through both all land, each once", async () => {
+      const scope = user();
+      const peer = await s.openPeer();
+      await s.store.putBlock(scope, { label: "shared", value: "", limit: { chars: 10_000 } });
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => {
+          const via = i % 2 === 0 ? s.store : peer;
+          return i % 4 < 2
+            ? via.updateBlock(scope, "shared", () => ({ op: "append", text: `u${i};` }))
+            : via.editBlock(scope, "shared", { op: "append", text: `u${i};` });
+        }),
+      );
+      const b = await peer.getBlock(scope, "shared");
+      const parts = (b.value as string).split(";").filter((p) => p.length > 0).sort();
+      expect(parts).toEqual(Array.from({ length: 20 }, (_, i) => `u${i}`).sort());
+      expect(b.version).toBe(21);
+    }, 60_000);
+
     s.test(K, "a JSON block checks every value against its schema (INVALID_INPUT with the JSON pointer); append and replace are for text", async () => {
       const scope = user();
       const schema = { type: "object", properties: { name: { type: "string" }, age: { type: "integer", minimum: 0 } }, required: ["name"], additionalProperties: false };
