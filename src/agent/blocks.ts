@@ -6,6 +6,7 @@
 import { isContextError, invalidInput } from "../errors.js";
 import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "../core/block-types.js";
 import type { CallOptions, CoreStore, JsonObject } from "../core/types.js";
+import { checkOptions } from "../core/validate.js";
 
 /** What `updateBlock`'s function returns: an edit, or `null` to leave the block as it is. */
 export type BlockUpdate = (block: Block) => BlockEdit | null | Promise<BlockEdit | null>;
@@ -33,7 +34,7 @@ type BlockStore = Pick<CoreStore, "getBlock" | "editBlock" | "listBlocks" | "put
  */
 export async function updateBlock(store: BlockStore, scope: BlockScope, label: string, fn: BlockUpdate, options: UpdateBlockOptions = {}): Promise<Block> {
   if (typeof fn !== "function") throw invalidInput("fn", "must be a function (block) => edit");
-  const { maxAttempts = 100, actor, signal } = options;
+  const { maxAttempts = 100, actor, signal } = checkOptions<UpdateBlockOptions>(options, "options", ["actor", "maxAttempts", "signal"]);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw invalidInput("options.maxAttempts", `must be a positive integer, got ${String(maxAttempts)}`);
   const call = signal === undefined ? {} : { signal };
   for (let attempt = 1; ; attempt++) {
