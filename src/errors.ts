@@ -26,6 +26,8 @@
  *   malformed answer, vectors of the wrong length); nothing was written.
  * - `MODEL_MISMATCH`: the vectors stored were made by another embedding model than the store's;
  *   re-embed them (`contextd memory reindex`) or open the store with that model.
+ * - `LIMIT_EXCEEDED`: a write would take a working-memory block over its hard limit; nothing was
+ *   written. `details`: `{ label, limit, unit: "chars" | "tokens", size, over }`.
  * - `UNAUTHORIZED` / `FORBIDDEN` / `RATE_LIMITED`: used by the HTTP server and client.
  * - `INTERNAL`: a bug in contextd; please report it.
  */
@@ -47,6 +49,7 @@ export type ContextErrorCode =
   | "NOT_SUPPORTED"
   | "EMBEDDING_FAILED"
   | "MODEL_MISMATCH"
+  | "LIMIT_EXCEEDED"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "RATE_LIMITED"
@@ -71,6 +74,7 @@ export const CONTEXT_ERROR_CODES: readonly ContextErrorCode[] = [
   "NOT_SUPPORTED",
   "EMBEDDING_FAILED",
   "MODEL_MISMATCH",
+  "LIMIT_EXCEEDED",
   "UNAUTHORIZED",
   "FORBIDDEN",
   "RATE_LIMITED",
@@ -123,11 +127,15 @@ export class VersionConflictError extends ContextError {
   readonly expected: number;
   readonly actual: number;
 
-  constructor(contextId: string, expected: number, actual: number) {
+  /**
+   * `options` names what is versioned when it is not a context (a working-memory block), and
+   * lets the HTTP client rebuild the server's error as it was.
+   */
+  constructor(contextId: string, expected: number, actual: number, options: { message?: string; details?: Record<string, unknown> } = {}) {
     super(
       "VERSION_CONFLICT",
-      `context ${contextId} is at version ${actual}, not the expected ${expected}`,
-      { details: { contextId, expected, actual } },
+      options.message ?? `context ${contextId} is at version ${actual}, not the expected ${expected}`,
+      { details: { ...(options.details ?? { contextId }), expected, actual } },
     );
     this.name = "VersionConflictError";
     this.expected = expected;

@@ -165,6 +165,13 @@ export type {
   StoredMemoryScope,
 } from "./core/memory-types.js";
 export type { MemoryAdd, MemoryArea, MemoryChange, MemoryContent, MemoryNearestQuery, MemoryRecord, MemoryVersionRecord } from "./drivers/memory-area.js";
+export type { Block, BlockEdit, BlockInput, BlockLimit, BlockScope, BlockVersion, BlockWriteOptions } from "./core/block-types.js";
+export type { BlockArea, BlockChange, BlockContent, BlockKey, BlockRecord, BlockVersionRecord } from "./drivers/block-area.js";
+export { blockConflict } from "./drivers/block-area.js";
+export { blocksOf, blockTools, updateBlock } from "./agent/blocks.js";
+export type { BlockTool, BlockUpdate, ScopedBlocks, UpdateBlockOptions } from "./agent/blocks.js";
+export { BLOCK_TOKEN_ENCODING, countBlockTokens } from "./core/block-tokens.js";
+export { MAX_BLOCK_CHARS, MAX_BLOCK_TOKENS, RESERVED_BLOCK_LABELS } from "./core/block-input.js";
 export type {
   ActiveSlot,
   ChangeNotice,

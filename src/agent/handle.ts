@@ -7,6 +7,7 @@ import { optimize } from "./optimize.js";
 import { buildWindow } from "./window.js";
 import { invalidInput } from "../errors.js";
 import { isPlainObject } from "../core/json.js";
+import { blocksOf } from "./blocks.js";
 
 /** The options of `handle.search`: an object without `text` or `contextId` (given by the call and the handle). */
 function searchOptions(q: unknown): object {
@@ -55,5 +56,6 @@ export function contextHandle(store: ContextStore, id: string): ContextHandle {
     compact: (o) => store.compact(id, o),
     window: (o) => buildWindow(store, id, o),
     optimize: (o) => optimize(store, id, o),
+    blocks: blocksOf(store, { contextId: id }),
   };
 }

@@ -12,6 +12,8 @@ import type { StartTaskInput } from "./task-types.js";
 import type { Task } from "./task.js";
 import type { ContextHandle, ContextStore } from "./types.js";
 import { usage, type UsageQuery, type UsageReport } from "./usage.js";
+import { updateBlock, type BlockUpdate, type UpdateBlockOptions } from "./blocks.js";
+import type { Block, BlockScope } from "../core/block-types.js";
 
 /** The methods of {@link CoreStore} a {@link ContextStore} passes through unchanged. */
 const PASSED = [
@@ -21,7 +23,8 @@ const PASSED = [
   "getSnapshot", "restore", "fork", "activate", "deactivate", "switchContext", "currentContext",
   "setDefaultContext", "setSchema", "getSchema", "listSchemas", "deleteSchema", "acquireLease", "renewLease",
   "releaseLease", "getLease", "watch", "purgeExpired", "compact", "addMemories", "getMemory", "updateMemory",
-  "deleteMemory", "listMemories", "searchMemories", "memoryHistory", "purgeMemories", "reindexMemories", "health", "close",
+  "deleteMemory", "listMemories", "searchMemories", "memoryHistory", "purgeMemories", "reindexMemories",
+  "listBlocks", "getBlock", "putBlock", "editBlock", "deleteBlock", "blockHistory", "health", "close",
 ] as const satisfies readonly (keyof CoreStore)[];
 
 type Passed = (typeof PASSED)[number];
@@ -80,6 +83,10 @@ class LayeredStore {
   usage(query?: UsageQuery): Promise<UsageReport> {
     const own = this.#overrides.usage;
     return own === undefined ? usage(this as unknown as ContextStore, query) : own(this.#core, query);
+  }
+
+  updateBlock(scope: BlockScope, label: string, fn: BlockUpdate, options?: UpdateBlockOptions): Promise<Block> {
+    return updateBlock(this.#core, scope, label, fn, options);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -38,6 +38,8 @@ import type { StartTaskInput } from "./task-types.js";
 import type { Task } from "./task.js";
 import type { UsageQuery, UsageReport } from "./usage.js";
 import type { ContextWindow, WindowOptions } from "./window.js";
+import type { BlockScope, Block } from "../core/block-types.js";
+import type { BlockUpdate, ScopedBlocks, UpdateBlockOptions } from "./blocks.js";
 
 /**
  * The store: the engine's operations ({@link CoreStore}: contexts, state, history,
@@ -70,6 +72,13 @@ export interface ContextStore extends Omit<CoreStore, "withTenant"> {
    * @throws `INVALID_INPUT` for bad filters
    */
   usage(query?: UsageQuery): Promise<UsageReport>;
+  /**
+   * Reads a block, asks `fn` for an edit of what it read, and applies it only if the block is
+   * still at that version; on `VERSION_CONFLICT` reads again and asks again (see
+   * `updateBlock`), so concurrent edits are never lost. Two or more requests per attempt.
+   * @throws `NOT_FOUND`; `LIMIT_EXCEEDED`; `INVALID_INPUT`; `VERSION_CONFLICT` after `maxAttempts`
+   */
+  updateBlock(scope: BlockScope, label: string, fn: BlockUpdate, options?: UpdateBlockOptions): Promise<Block>;
 }
 
 /**
@@ -221,4 +230,9 @@ export interface ContextHandle {
    * @throws `NOT_FOUND`; `INVALID_INPUT` for bad options; `VERSION_CONFLICT` when events arrive during a compacting run
    */
   optimize(options: OptimizeOptions): Promise<OptimizeResult>;
+  /**
+   * The working-memory blocks of this context (scope `{ contextId: id }`): list, get, put,
+   * edit, update (retrying on conflict), delete, history. No I/O until a method is called.
+   */
+  readonly blocks: ScopedBlocks;
 }

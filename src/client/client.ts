@@ -43,6 +43,7 @@ import {
   wireTime,
 } from "./checks.js";
 import { memoryMethods } from "./memories.js";
+import { blockMethods } from "./blocks.js";
 import { send } from "./transport.js";
 import { ctxPath, enc, eventFilters, guards, num, searchParams, str, types, wireContextFields, wireEvent } from "./wire.js";
 import type { SearchHit } from "./wire.js";
@@ -350,6 +351,7 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
       }),
 
     ...memoryMethods(call),
+    ...blockMethods(call),
 
     health: (options) => run(() => call<StoreHealth>({ method: "GET", path: "/v1/health", signal: opts(options) })),
     close: () => shared.close(),

@@ -36,7 +36,7 @@ export function errorFromResponse(status: number, body: unknown): ContextError {
     const details = typeof b.details === "object" && b.details !== null ? (b.details as Record<string, unknown>) : {};
     const message = typeof b.message === "string" ? b.message : `HTTP ${status}`;
     if (b.code === "VERSION_CONFLICT" && typeof details.expected === "number" && typeof details.actual === "number") {
-      return new VersionConflictError(String(details.contextId ?? ""), details.expected, details.actual);
+      return new VersionConflictError(String(details.contextId ?? ""), details.expected, details.actual, { message, details });
     }
     return new ContextError(b.code as ContextErrorCode, message, { details });
   }

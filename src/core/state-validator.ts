@@ -41,6 +41,7 @@ function namesProto(value: unknown, path: string): string | null {
 export class SchemaValidator {
   readonly #ajv: Ajv;
   readonly #cache = new Map<string, ValidateFunction>();
+  readonly #byText = new Map<string, ValidateFunction>();
 
   constructor() {
     // ownProperties: a state without a "constructor" or "__proto__" key has none, whatever
@@ -66,6 +67,21 @@ export class SchemaValidator {
     }
   }
 
+  /**
+   * The violations of `value` against `schema` (empty when it matches), compiled once per
+   * schema text (`schemaText` is the schema's JSON, the cache key). For values other than
+   * states: working-memory blocks.
+   */
+  violations(schemaText: string, schema: JsonObject, value: unknown): SchemaViolation[] {
+    let validate = this.#byText.get(schemaText);
+    if (validate === undefined) {
+      validate = this.compile(schema);
+      if (this.#byText.size > 1000) this.#byText.clear();
+      this.#byText.set(schemaText, validate);
+    }
+    return validate(value) ? [] : violationsOf(validate);
+  }
+
   /** Throws `SCHEMA_VIOLATION` listing JSON-pointer paths when `state` does not match. */
   check(tenant: string, schema: SchemaRecord, state: JsonObject): void {
     // Revision and time together: a driver may restart revisions after a delete.
@@ -77,12 +93,7 @@ export class SchemaValidator {
       this.#cache.set(key, validate);
     }
     if (validate(state)) return;
-    const errors: SchemaViolation[] = (validate.errors ?? []).map((e) => {
-      const missing = (e.params as { missingProperty?: unknown }).missingProperty;
-      const path =
-        typeof missing === "string" ? `${e.instancePath}/${missing.replaceAll("~", "~0").replaceAll("/", "~1")}` : e.instancePath;
-      return { path: path === "" ? "/" : path, message: e.message ?? e.keyword, keyword: e.keyword };
-    });
+    const errors = violationsOf(validate);
     const first = errors[0];
     throw new ContextError(
       "SCHEMA_VIOLATION",
@@ -90,4 +101,13 @@ export class SchemaValidator {
       { details: { kind: schema.kind, revision: schema.revision, errors } },
     );
   }
+}
+
+/** The errors of the last failed call of `validate`, as violations with JSON-pointer paths. */
+function violationsOf(validate: ValidateFunction): SchemaViolation[] {
+  return (validate.errors ?? []).map((e) => {
+    const missing = (e.params as { missingProperty?: unknown }).missingProperty;
+    const path = typeof missing === "string" ? `${e.instancePath}/${missing.replaceAll("~", "~0").replaceAll("/", "~1")}` : e.instancePath;
+    return { path: path === "" ? "/" : path, message: e.message ?? e.keyword, keyword: e.keyword };
+  });
 }

@@ -35,6 +35,8 @@ import {
   updateMemory,
 } from "./memories.js";
 import { searchMemories } from "./memory-search.js";
+import { blockHistory, deleteBlock, editBlock, getBlock, listBlocks, putBlock } from "./blocks.js";
+import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
 import type {
   AddedMemory,
   AddMemoriesOptions,
@@ -101,7 +103,7 @@ const CALL = ["signal"] as const;
  */
 export async function createCoreStore(driver: Driver, options: StoreOptions = {}): Promise<CoreStore> {
   const tenant = checkId(options.tenant ?? "default", "tenant");
-  for (const area of ["search", "memory"] as const) {
+  for (const area of ["search", "memory", "blocks"] as const) {
     if (driver.capabilities[area] !== (driver[area] !== undefined)) {
       throw new ContextError("INVALID_INPUT", `driver ${driver.name}: capabilities.${area} must be true exactly when it has a ${area} area`, {
         details: { driver: driver.name, field: `capabilities.${area}` },
@@ -464,6 +466,32 @@ class EmbeddedStore implements CoreStore {
     return reindexMemories(this.#e, this.tenant, options);
   }
 
+  // ── working memory ────────────────────────────────────────────────────────
+
+  async listBlocks(scope: BlockScope, options?: CallOptions): Promise<Block[]> {
+    return listBlocks(this.#e, this.tenant, scope, options);
+  }
+
+  async getBlock(scope: BlockScope, label: string, options?: CallOptions): Promise<Block> {
+    return getBlock(this.#e, this.tenant, scope, label, options);
+  }
+
+  async putBlock(scope: BlockScope, input: BlockInput, options?: BlockWriteOptions): Promise<Block> {
+    return putBlock(this.#e, this.tenant, scope, input, options);
+  }
+
+  async editBlock(scope: BlockScope, label: string, edit: BlockEdit, options?: BlockWriteOptions): Promise<Block> {
+    return editBlock(this.#e, this.tenant, scope, label, edit, options);
+  }
+
+  async deleteBlock(scope: BlockScope, label: string, options?: BlockWriteOptions): Promise<void> {
+    return deleteBlock(this.#e, this.tenant, scope, label, options);
+  }
+
+  async blockHistory(scope: BlockScope, label: string, options?: CallOptions): Promise<BlockVersion[]> {
+    return blockHistory(this.#e, this.tenant, scope, label, options);
+  }
+
   async health(options?: CallOptions): Promise<StoreHealth> {
     const call = this.#begin(options);
     const start = performance.now();
@@ -499,8 +527,8 @@ class EmbeddedStore implements CoreStore {
   }
 
   #capabilities(): StoreCapabilities {
-    const { crossProcessWatch, durable, search, memory } = this.#e.driver.capabilities;
-    return { crossProcessWatch, durable, search, memory };
+    const { crossProcessWatch, durable, search, memory, blocks } = this.#e.driver.capabilities;
+    return { crossProcessWatch, durable, search, memory, blocks };
   }
 
   [Symbol.asyncDispose](): Promise<void> {

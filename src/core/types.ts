@@ -19,6 +19,7 @@ import type {
   ReindexMemoriesOptions,
   ReindexResult,
 } from "./memory-types.js";
+import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
 
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json-types.js";
 
@@ -364,6 +365,8 @@ export interface StoreCapabilities {
   search: boolean;
   /** Long-term memory (`addMemories`, `searchMemories`, …); without it: `NOT_SUPPORTED`. */
   memory: boolean;
+  /** Working-memory blocks (`putBlock`, `editBlock`, …); without it: `NOT_SUPPORTED`. */
+  blocks: boolean;
 }
 
 /** Health of the store's backend. */
@@ -704,6 +707,47 @@ export interface CoreStore extends AsyncDisposable {
    * @throws `INVALID_INPUT` without an embedding model; `EMBEDDING_FAILED`
    */
   reindexMemories(options?: ReindexMemoriesOptions): Promise<ReindexResult>;
+
+  /**
+   * The working-memory blocks of a scope (a context, a user or an agent), by label. One read.
+   * @throws `INVALID_INPUT` for a scope that does not name exactly one of contextId, userId,
+   *   agentId; `NOT_SUPPORTED` without the block area
+   */
+  listBlocks(scope: BlockScope, options?: CallOptions): Promise<Block[]>;
+  /**
+   * One block. One indexed read.
+   * @throws `NOT_FOUND`; `INVALID_INPUT` for a bad scope or label
+   */
+  getBlock(scope: BlockScope, label: string, options?: CallOptions): Promise<Block>;
+  /**
+   * Creates a block, or overwrites one (description, value, schema and limit) as a new
+   * version; the history keeps every version. One transaction.
+   * @throws `INVALID_INPUT` (a bad or reserved label, a value of the wrong type, not matching
+   *   the schema — `details.path` is the JSON pointer —, a schema that does not compile, over
+   *   the store's size limit); `LIMIT_EXCEEDED` when the value is over the block's limit
+   *   (`details`: `{ limit, unit, size, over }`); `VERSION_CONFLICT` on a stale `ifVersion`
+   *   (0: the block must not exist)
+   */
+  putBlock(scope: BlockScope, input: BlockInput, options?: BlockWriteOptions): Promise<Block>;
+  /**
+   * Appends to, replaces a unique substring of, or rewrites a block's value, as a new version,
+   * in one transaction that checks the edit against the stored block: without `ifVersion` a
+   * concurrent edit is never lost (both apply, one after the other).
+   * @throws `NOT_FOUND`; `LIMIT_EXCEEDED` (nothing written); `VERSION_CONFLICT` on a stale
+   *   `ifVersion`; `INVALID_INPUT` when `old` does not occur or occurs more than once
+   *   (`details.occurrences`), for append/replace on a JSON block, or a rewrite the schema refuses
+   */
+  editBlock(scope: BlockScope, label: string, edit: BlockEdit, options?: BlockWriteOptions): Promise<Block>;
+  /**
+   * Deletes a block (its history keeps a `delete` version; created again, its versions continue). One transaction.
+   * @throws `NOT_FOUND`; `VERSION_CONFLICT`
+   */
+  deleteBlock(scope: BlockScope, label: string, options?: BlockWriteOptions): Promise<void>;
+  /**
+   * Every version of a block (also of a deleted one), oldest first, with who made it. One indexed read.
+   * @throws `NOT_FOUND` when it never existed
+   */
+  blockHistory(scope: BlockScope, label: string, options?: CallOptions): Promise<BlockVersion[]>;
 
   /**
    * One round-trip to the backend; never throws for an unreachable one (`ok: false` with the reason).

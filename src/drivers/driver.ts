@@ -27,6 +27,7 @@
 import type { JsonObject, JsonValue } from "../core/json-types.js";
 import type { DriverCall } from "./driver-call.js";
 import type { MemoryArea } from "./memory-area.js";
+import type { BlockArea } from "./block-area.js";
 
 export type { DriverCall } from "./driver-call.js";
 
@@ -40,6 +41,8 @@ export interface DriverCapabilities {
   search: boolean;
   /** The driver has the {@link MemoryArea} (long-term memory) as `driver.memory`. */
   memory: boolean;
+  /** The driver has the {@link BlockArea} (working-memory blocks) as `driver.blocks`. */
+  blocks: boolean;
 }
 
 /** A context row. */
@@ -268,6 +271,8 @@ export interface Driver {
   readonly search?: EventSearchArea | undefined;
   /** Long-term memory; present exactly when `capabilities.memory`. */
   readonly memory?: MemoryArea | undefined;
+  /** Working-memory blocks; present exactly when `capabilities.blocks`. */
+  readonly blocks?: BlockArea | undefined;
 
   /** Connects, checks the schema and applies migrations. Called once by the store. */
   open(): Promise<void>;

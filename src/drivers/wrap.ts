@@ -4,6 +4,7 @@
  */
 import type { Driver, DriverCapabilities, EventSearchArea } from "./driver.js";
 import type { MemoryArea } from "./memory-area.js";
+import type { BlockArea } from "./block-area.js";
 
 /** The methods of the driver contract (each passed to `inner` unless overridden). */
 export const DRIVER_METHODS = [
@@ -15,7 +16,7 @@ export const DRIVER_METHODS = [
 
 type Method = (typeof DRIVER_METHODS)[number];
 // A method added to the contract must be listed above: this fails to compile otherwise.
-type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory">;
+type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory" | "blocks">;
 const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyMethodListed;
 
@@ -27,6 +28,8 @@ export type DriverOverrides = Partial<Pick<Driver, Method>> & {
   search?: EventSearchArea | undefined;
   /** Replaces the memory area (`undefined` removes it; leave the key out to keep `inner`'s). */
   memory?: MemoryArea | undefined;
+  /** Replaces the block area (`undefined` removes it; leave the key out to keep `inner`'s). */
+  blocks?: BlockArea | undefined;
 };
 
 /**
@@ -49,6 +52,7 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     capabilities: overrides.capabilities ?? inner.capabilities,
     search: "search" in overrides ? overrides.search : inner.search,
     memory: "memory" in overrides ? overrides.memory : inner.memory,
+    blocks: "blocks" in overrides ? overrides.blocks : inner.blocks,
   };
   for (const m of DRIVER_METHODS) {
     const own = overrides[m];

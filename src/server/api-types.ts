@@ -169,7 +169,7 @@ export const HealthSchema = z
     driver: z.string(),
     latencyMs: z.number(),
     capabilities: z
-      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean(), memory: z.boolean() })
+      .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean(), memory: z.boolean(), blocks: z.boolean() })
       .openapi("StoreCapabilities", { description: "What the store's driver can do; optional areas it lacks answer 501 NOT_SUPPORTED" }),
     embedder: z
       .object({ model: z.string(), dimensions: z.number().int() })
@@ -499,7 +499,7 @@ export const MemorySearchSchema = z
   .openapi("MemorySearch");
 
 /** A JSON value the store checks, documented as `schema`. */
-function checkedByStore(ref: string, description: string, array: "one-or-many" | "one" = "one") {
+export function checkedByStore(ref: string, description: string, array: "one-or-many" | "one" = "one") {
   const one = { $ref: `#/components/schemas/${ref}` };
   return z.unknown().openapi(array === "one" ? { allOf: [one], description } : { oneOf: [one, { type: "array", items: one }], description });
 }
@@ -635,3 +635,97 @@ export const MemoryHistorySchema = z
     ),
   })
   .openapi("MemoryHistory");
+
+// ---- working memory --------------------------------------------------------------------
+//
+// Like memory requests, block requests are checked by the store (labels, limits, values,
+// schemas, edits), so the HTTP API refuses exactly what the embedded store refuses, with the
+// same `details.field`; the shapes below document them.
+
+/** The scope of a block request, as query parameters: exactly one of them. */
+export const BlockScopeQuery = z.strictObject({
+  contextId: z.string().min(1).max(256).optional().openapi({ description: "The blocks of this context." }),
+  userId: z.string().min(1).max(256).optional().openapi({ description: "The blocks of this user." }),
+  agentId: z.string().min(1).max(256).optional().openapi({ description: "The blocks of this agent." }),
+});
+/** `{label}` in the path. */
+export const LabelParams = z.strictObject({
+  label: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: "label", in: "path" }, example: "human", description: "1–64 of A–Z a–z 0–9 _ - ., starting with a letter." }),
+});
+const blockLimit = z
+  .strictObject({
+    chars: z.number().int().min(1).max(1 << 20).optional().openapi({ description: "Characters (UTF-16 code units) of the value's text." }),
+    tokens: z.number().int().min(1).max(1 << 18).optional().openapi({ description: "o200k_base tokens of the value's text." }),
+  })
+  .openapi("BlockLimit", { description: "The hard limit: at least one of chars and tokens. A write over it is 422 LIMIT_EXCEEDED (details: limit, unit, size, over)." });
+const guardDocs = {
+  ifVersion: z.number().int().min(0).optional().openapi({ description: "Fail with 409 unless the block is at this version (0: must not exist). `If-Match` works too." }),
+  actor: z.string().min(1).max(256).optional().openapi({ description: "Who or what made the change (updatedBy, history)." }),
+};
+/** The body of `PUT /v1/blocks/{label}` (documentation: the store checks it). */
+export const BlockPutSchema = z
+  .strictObject({
+    description: z.string().max(2048).optional(),
+    value: JsonValueSchema.openapi({ description: "Text; with a schema, any JSON value the schema accepts." }),
+    schema: JsonObjectSchema.optional().openapi({ description: "A JSON Schema every value must match (a JSON block)." }),
+    limit: blockLimit,
+    ...guardDocs,
+  })
+  .openapi("BlockPut");
+/** The body of `POST /v1/blocks/{label}/edit` (documentation: the store checks it). */
+export const BlockEditSchema = z
+  .strictObject({
+    edit: z
+      .unknown()
+      .openapi({
+        oneOf: [
+          { type: "object", properties: { op: { const: "append" }, text: { type: "string" } }, required: ["op", "text"] },
+          { type: "object", properties: { op: { const: "replace" }, old: { type: "string" }, new: { type: "string" } }, required: ["op", "old", "new"] },
+          { type: "object", properties: { op: { const: "rewrite" }, value: {} }, required: ["op", "value"] },
+        ],
+        description: "append text; replace the one occurrence of old (400 when missing or not unique); rewrite the whole value.",
+      }),
+    ...guardDocs,
+  })
+  .openapi("BlockEdit");
+/** A block. */
+export const BlockSchema = z
+  .object({
+    scope: z.record(z.string(), z.string()).openapi({ description: "One of contextId, userId, agentId." }),
+    label: z.string(),
+    description: z.string(),
+    value: JsonValueSchema,
+    schema: JsonObjectSchema.optional(),
+    limit: z.object({ chars: z.number().int().optional(), tokens: z.number().int().optional() }),
+    version: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    updatedBy: z.string().optional(),
+  })
+  .openapi("Block");
+/** The blocks of a scope, by label. */
+export const BlockListSchema = z.object({ items: z.array(BlockSchema) }).openapi("BlockList");
+/** A block's history, oldest first. */
+export const BlockHistorySchema = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          label: z.string(),
+          version: z.number().int(),
+          op: z.enum(["put", "append", "replace", "rewrite", "delete"]),
+          description: z.string(),
+          value: JsonValueSchema,
+          schema: JsonObjectSchema.optional(),
+          limit: z.object({ chars: z.number().int().optional(), tokens: z.number().int().optional() }),
+          actor: z.string().nullable(),
+          at: z.string(),
+        })
+        .openapi("BlockVersion"),
+    ),
+  })
+  .openapi("BlockHistory");

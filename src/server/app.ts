@@ -25,6 +25,7 @@ import { registerEventRoutes } from "./routes/events.js";
 import { registerActiveContextRoutes } from "./routes/active-context.js";
 import { registerLeaseRoutes } from "./routes/leases.js";
 import { registerMemoryRoutes } from "./routes/memories.js";
+import { registerBlockRoutes } from "./routes/blocks.js";
 import { registerSearchRoutes } from "./routes/search.js";
 import { registerSnapshotRoutes } from "./routes/snapshots.js";
 import { registerStateRoutes } from "./routes/state.js";
@@ -129,6 +130,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerWindowRoutes(app);
   registerSearchRoutes(app);
   registerMemoryRoutes(app);
+  registerBlockRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -32,6 +32,8 @@ export const ERROR_STATUS: Readonly<Record<ContextErrorCode, number>> = {
   // The embedding model (often a service of its own) failed: the request may be retried.
   EMBEDDING_FAILED: 502,
   MODEL_MISMATCH: 409,
+  // A write over a working-memory block's hard limit: a rule of the stored block, like a schema.
+  LIMIT_EXCEEDED: 422,
 };
 
 /** The JSON body of every error response. */

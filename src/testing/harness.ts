@@ -28,7 +28,8 @@ export type ConformanceFeature =
   | "errors"
   | "clock"
   | "memory"
-  | "forks";
+  | "forks"
+  | "blocks";
 
 /**
  * Abilities some targets lack. The suite reads the store's `health().capabilities` once and
@@ -79,6 +80,7 @@ export interface ConformanceOptions {
 const NEEDS_CAPABILITY: Partial<Record<ConformanceSkipKey, keyof StoreCapabilities>> = {
   search: "search",
   memory: "memory",
+  blocks: "blocks",
   testEmbedder: "memory",
   crossProcessWatch: "crossProcessWatch",
 };

@@ -28,6 +28,7 @@ import { memoryTests } from "./memory.js";
 import { memorySearchTests } from "./memory-search.js";
 import { historySearchTests } from "./history-search.js";
 import { forksTests } from "./forks.js";
+import { blocksTests } from "./blocks.js";
 
 export { testEmbedder, testEmbedding, TEST_EMBEDDER_MODEL } from "./test-embedder.js";
 export type {
@@ -79,5 +80,6 @@ export function describeConformance(
     memorySearchTests(suite);
     historySearchTests(suite);
     forksTests(suite);
+    blocksTests(suite);
   });
 }

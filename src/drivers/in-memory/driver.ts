@@ -7,6 +7,7 @@ import { ContextError, VersionConflictError, contextNotFound, hasForks } from ".
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
 import { compareHits, searchScore, searchTerms } from "../../core/words.js";
 import { inMemoryMemories } from "./memories.js";
+import { inMemoryBlocks } from "./blocks.js";
 import type {
   ActiveSlot,
   ChangeNotice,
@@ -215,9 +216,10 @@ export function inMemoryDriver(_options: InMemoryDriverOptions = {}): Driver {
 
   return {
     name: "in-memory",
-    capabilities: { crossProcessWatch: false, durable: false, search: true, memory: true },
+    capabilities: { crossProcessWatch: false, durable: false, search: true, memory: true, blocks: true },
     search,
     memory: inMemoryMemories(),
+    blocks: inMemoryBlocks(),
 
     async open() {},
     async close() {

@@ -19,6 +19,7 @@ import { leaseMethods } from "./leases.js";
 import { schemaMethods } from "./state-schemas.js";
 import { searchArea } from "./search.js";
 import { memoryArea } from "./memories.js";
+import { blockArea } from "./blocks.js";
 import { backfill, detectPgvector } from "./pgvector.js";
 import type { PgvectorSupport } from "./pgvector.js";
 import { applyMigrations, SCHEMA_VERSION } from "./migrations.js";
@@ -256,9 +257,10 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
 
   const driver: Driver = {
     name: "postgres",
-    capabilities: { crossProcessWatch: useNotify, durable: true, search: true, memory: true },
+    capabilities: { crossProcessWatch: useNotify, durable: true, search: true, memory: true, blocks: true },
     search: searchArea(scope),
     memory: memoryArea(scope, schemaName, vec),
+    blocks: blockArea(scope),
 
     open() {
       opening ??= (async () => {
@@ -578,7 +580,7 @@ async function storeIdentity(db: Db, schemaName: string): Promise<string> {
 const UNGUARDED = new Set<string>(["open", "close", "subscribe", "name", "capabilities"]);
 
 /**
- * Wraps the async methods of `driver` (and of its memory area) so they count as in flight and
+ * Wraps the async methods of `driver` (and of its memory and block areas) so they count as in flight and
  * fail with CLOSED after close.
  */
 function guardClosed(driver: Driver, isClosed: () => boolean, track: { enter(): void; leave(): void }): Driver {
@@ -604,5 +606,6 @@ function guardClosed(driver: Driver, isClosed: () => boolean, track: { enter(): 
   };
   const out = guard(driver, UNGUARDED);
   if (driver.memory !== undefined) out["memory"] = guard(driver.memory, new Set());
+  if (driver.blocks !== undefined) out["blocks"] = guard(driver.blocks, new Set());
   return out as unknown as Driver;
 }

@@ -311,6 +311,47 @@ CREATE TABLE ${s}.lineage (
 CREATE INDEX lineage_ancestor ON ${s}.lineage (ancestor);
 `,
   },
+  {
+    // Working-memory blocks (see blocks.ts and drivers/block-area.ts). A write inserts a
+    // tombstone placeholder when the block has no row (ON CONFLICT DO NOTHING), then locks the
+    // row FOR UPDATE: writers of one block are serialised, on every node, creation included.
+    name: "blocks",
+    sql: (s) => `
+CREATE TABLE ${s}.blocks (
+  tenant text COLLATE "C" NOT NULL,
+  scope_kind text COLLATE "C" NOT NULL,
+  scope_id text COLLATE "C" NOT NULL,
+  label text COLLATE "C" NOT NULL,
+  description text NOT NULL,
+  value text NOT NULL,
+  schema text,
+  limit_chars integer,
+  limit_tokens integer,
+  version bigint NOT NULL,
+  deleted boolean NOT NULL DEFAULT false,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  updated_by text,
+  PRIMARY KEY (tenant, scope_kind, scope_id, label)
+);
+CREATE TABLE ${s}.block_versions (
+  tenant text COLLATE "C" NOT NULL,
+  scope_kind text COLLATE "C" NOT NULL,
+  scope_id text COLLATE "C" NOT NULL,
+  label text COLLATE "C" NOT NULL,
+  version bigint NOT NULL,
+  op text NOT NULL,
+  description text NOT NULL,
+  value text NOT NULL,
+  schema text,
+  limit_chars integer,
+  limit_tokens integer,
+  actor text,
+  at bigint NOT NULL,
+  PRIMARY KEY (tenant, scope_kind, scope_id, label, version)
+);
+`,
+  },
 ];
 
 /** The newest schema version this build knows. */

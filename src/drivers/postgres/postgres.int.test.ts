@@ -129,6 +129,7 @@ describeWithServices("postgres driver", [pgDown], () => {
       `DROP TABLE "${schema}".memories, "${schema}".memory_vectors, "${schema}".memory_versions, "${schema}".memory_revs;
        DROP TABLE "${schema}".event_search; DROP TABLE "${schema}".search_progress;
        DROP TABLE "${schema}".lineage; ALTER TABLE "${schema}".contexts DROP COLUMN parent_seq;
+       DROP TABLE "${schema}".blocks, "${schema}".block_versions;
        ALTER TABLE "${schema}".active_contexts RENAME TO bindings; DELETE FROM "${schema}".migrations WHERE version >= 3`,
     );
     await withDriver(async (d) => {

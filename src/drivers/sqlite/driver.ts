@@ -39,6 +39,8 @@ import { RecordCache } from "./record-cache.js";
 import { SearchIndex } from "./search.js";
 import { SqliteMemories } from "./memories.js";
 import type { MemoryArea } from "../memory-area.js";
+import type { BlockArea } from "../block-area.js";
+import { SqliteBlocks } from "./blocks.js";
 import {
   type ContextRow,
   type EventRow,
@@ -138,6 +140,14 @@ class SqliteDriver implements Driver {
       this.#memory("memory.setVector", call, (m) => m.setVector(tenant, id, version, model, vector)),
     purge: (tenant, ids, call) => this.#memory("memory.purge", call, (m) => m.purge(tenant, ids)),
   };
+  readonly blocks: BlockArea = {
+    list: (tenant, key, call) => this.#blocks("blocks.list", call, (b) => b.list(tenant, key)),
+    get: (tenant, key, label, call) => this.#blocks("blocks.get", call, (b) => b.get(tenant, key, label)),
+    write: (tenant, key, label, change, call) => this.#blocks("blocks.write", call, (b) => b.write(tenant, key, label, change, call.now)),
+    delete: (tenant, key, label, guard, call) =>
+      this.#blocks("blocks.delete", call, (b) => b.delete(tenant, key, label, guard.ifVersion, guard.actor, call.now)),
+    history: (tenant, key, label, call) => this.#blocks("blocks.history", call, (b) => b.history(tenant, key, label)),
+  };
   readonly #path: string;
   readonly #create: boolean;
   readonly #synchronous: "NORMAL" | "FULL";
@@ -146,6 +156,7 @@ class SqliteDriver implements Driver {
   #scope: CommitScope | undefined;
   #search: SearchIndex | undefined;
   #memories: SqliteMemories | undefined;
+  #blockStore: SqliteBlocks | undefined;
   #closed = false;
   readonly #cache = new Map<string, Database.Statement>();
   readonly #records = new RecordCache();
@@ -158,7 +169,7 @@ class SqliteDriver implements Driver {
     this.#create = options.create ?? true;
     this.#synchronous = options.synchronous ?? "NORMAL";
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: true };
+    this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: true, blocks: true };
     this.#feed = new ChangeFeed(() => {
       try {
         return this.#scope?.s.dataVersion.get() as number | undefined;
@@ -220,6 +231,7 @@ class SqliteDriver implements Driver {
       this.#scope = scope;
       this.#search = new SearchIndex(db);
       this.#memories = new SqliteMemories(db);
+      this.#blockStore = new SqliteBlocks(db);
       this.#db = db;
     } catch (e) {
       db.close();
@@ -237,6 +249,7 @@ class SqliteDriver implements Driver {
     this.#scope = undefined;
     this.#search = undefined;
     this.#memories = undefined;
+    this.#blockStore = undefined;
     if (db?.open === true) db.close();
     return Promise.resolve();
   }
@@ -604,6 +617,10 @@ class SqliteDriver implements Driver {
 
   #memory<T>(operation: string, call: DriverCall, fn: (m: SqliteMemories) => T): Promise<T> {
     return this.#run(operation, call, () => fn(this.#memories as SqliteMemories));
+  }
+
+  #blocks<T>(operation: string, call: DriverCall, fn: (b: SqliteBlocks) => T): Promise<T> {
+    return this.#run(operation, call, () => fn(this.#blockStore as SqliteBlocks));
   }
 
   #closedError(): ContextError {

@@ -259,6 +259,48 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX lineage_ancestor ON lineage (ancestor);
     `,
   },
+  {
+    name: "working memory",
+    // Blocks (see blocks.ts and drivers/block-area.ts), keyed by tenant, scope and label. A
+    // deleted block stays as a tombstone (deleted = 1) so that, created again, its versions
+    // continue; block_versions keeps every version's content and who made it.
+    sql: `
+      CREATE TABLE blocks (
+        tenant TEXT NOT NULL,
+        scope_kind TEXT NOT NULL,
+        scope_id TEXT NOT NULL,
+        label TEXT NOT NULL,
+        description TEXT NOT NULL,
+        value TEXT NOT NULL,
+        schema TEXT,
+        limit_chars INTEGER,
+        limit_tokens INTEGER,
+        version INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT,
+        PRIMARY KEY (tenant, scope_kind, scope_id, label)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE block_versions (
+        tenant TEXT NOT NULL,
+        scope_kind TEXT NOT NULL,
+        scope_id TEXT NOT NULL,
+        label TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        op TEXT NOT NULL,
+        description TEXT NOT NULL,
+        value TEXT NOT NULL,
+        schema TEXT,
+        limit_chars INTEGER,
+        limit_tokens INTEGER,
+        actor TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, scope_kind, scope_id, label, version)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */

@@ -28,10 +28,12 @@ describeConformance("sqlite :memory:", () => createStore(sqliteDriver({ path: ":
 });
 
 /**
- * Undoes migrations 5 ("forks share history") and 4 ("head in the state row") on a current file: the version goes back to the
+ * Undoes migrations 6 ("working memory"), 5 ("forks share history") and 4 ("head in the state row") on a current file: the version goes back to the
  * context row (as contextd ≤ schema 4 kept it), with the row's last_seq.
  */
 const HEAD_IN_CONTEXT_ROW = `
+  DROP TABLE blocks;
+  DROP TABLE block_versions;
   DROP TABLE lineage;
   ALTER TABLE contexts DROP COLUMN parent_seq;
   ALTER TABLE contexts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
@@ -301,8 +303,8 @@ describe("sqlite driver: files and migrations", () => {
   });
 
   it("reports durability by path", () => {
-    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: true });
-    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: true });
+    expect(sqliteDriver({ path: ":memory:" }).capabilities).toEqual({ crossProcessWatch: true, durable: false, search: true, memory: true, blocks: true });
+    expect(sqliteDriver({ path: freshPath() }).capabilities).toEqual({ crossProcessWatch: true, durable: true, search: true, memory: true, blocks: true });
   });
 });
 
