@@ -47,6 +47,22 @@ export { extractiveSummary } from "./agent/summarize.js";
 export type { SummarizeInput, Summarizer } from "./agent/summarize.js";
 export { AIECS_FILE_PATTERN, AIECS_RENAMED_PREFIX, aiecsEventType, importAiecsHistory } from "./formats/aiecs.js";
 export type { AiecsImportOptions, AiecsImportResult } from "./formats/aiecs.js";
+export { backoffMs, createController, isRetryable, localRateLimiter, retryAfterMs } from "./concurrency/index.js";
+export type {
+  Controller,
+  ControllerOptions,
+  ControllerStats,
+  KeyLimits,
+  LocalRateLimiterOptions,
+  ProgressEvent,
+  RateCost,
+  RateLimiter,
+  RateLimits,
+  Reservation,
+  RetryOptions,
+  RunContext,
+  RunOptions,
+} from "./concurrency/index.js";
 export { CONFIG_VARIABLES, loadConfig } from "./agent/config.js";
 export type { ContextdConfig, LogLevel } from "./agent/config.js";
 export { createSuppressedError, isSuppressedError } from "./agent/disposal.js";
