@@ -47,6 +47,24 @@ export { extractiveSummary } from "./agent/summarize.js";
 export type { SummarizeInput, Summarizer } from "./agent/summarize.js";
 export { AIECS_FILE_PATTERN, AIECS_RENAMED_PREFIX, aiecsEventType, importAiecsHistory } from "./formats/aiecs.js";
 export type { AiecsImportOptions, AiecsImportResult } from "./formats/aiecs.js";
+export { callTool, callTools, defineTool, toAnthropicTool, toMcpTool, toOpenAIResponsesTool, toOpenAITool, unknownTool } from "./tools/index.js";
+export type {
+  AnthropicTool,
+  CallToolOptions,
+  CallToolsOptions,
+  Checked,
+  JsonSchema,
+  McpTool,
+  OpenAIChatTool,
+  OpenAIResponsesTool,
+  Tool,
+  ToolCallRequest,
+  ToolDefinition,
+  ToolOutcome,
+  ToolResult,
+  ToolRunContext,
+  ToolTarget,
+} from "./tools/index.js";
 export { backoffMs, createController, isRetryable, localRateLimiter, retryAfterMs } from "./concurrency/index.js";
 export type {
   Controller,
