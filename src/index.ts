@@ -65,17 +65,20 @@ export type {
   ToolRunContext,
   ToolTarget,
 } from "./tools/index.js";
-export { backoffMs, createController, isRetryable, localRateLimiter, retryAfterMs } from "./concurrency/index.js";
+export { backoffMs, createController, isRetryable, localRateLimiter, redisRateLimiter, retryAfterMs } from "./concurrency/index.js";
 export type {
   Controller,
   ControllerOptions,
   ControllerStats,
   KeyLimits,
+  LimiterLogger,
   LocalRateLimiterOptions,
   ProgressEvent,
   RateCost,
   RateLimiter,
   RateLimits,
+  RedisRateLimiter,
+  RedisRateLimiterOptions,
   Reservation,
   RetryOptions,
   RunContext,

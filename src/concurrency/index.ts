@@ -9,3 +9,5 @@ export { localRateLimiter } from "./limits.js";
 export type { KeyLimits, LocalRateLimiterOptions, RateCost, RateLimiter, RateLimits, Reservation } from "./limits.js";
 export { backoffMs, isRetryable, retryAfterMs } from "./retry.js";
 export type { RetryOptions } from "./retry.js";
+export { redisRateLimiter } from "./redis-limiter.js";
+export type { LimiterLogger, RedisRateLimiter, RedisRateLimiterOptions } from "./redis-limiter.js";
