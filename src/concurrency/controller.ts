@@ -20,7 +20,7 @@ import type { Task } from "../agent/task.js";
 import type { ModelUsageInput } from "../agent/task-types.js";
 import { Gate } from "./gate.js";
 import { checkKeyLimits, hasRates, localRateLimiter, type KeyLimits, type RateCost, type RateLimiter, type RateLimits } from "./limits.js";
-import { abortReason, retryPolicy, sleep, withRetry, type RetryOptions, type RetryPolicy } from "./retry.js";
+import { abortReason, retryAfterFirst, retryPolicy, sleep, withRetry, type RetryNotice, type RetryOptions, type RetryPolicy } from "./retry.js";
 
 /** Options of {@link createController}. */
 export interface ControllerOptions {
@@ -248,26 +248,12 @@ export function createController(options: ControllerOptions = {}): Controller {
       }
     }
     const signal = inner?.signal ?? outer ?? NEVER;
-    const reportTokens = (actual: number): void => {
-      if (typeof actual !== "number" || !Number.isFinite(actual) || actual < 0) throw invalidInput("tokens", "must be a number ≥ 0");
+    const ctx = new CallContext(signal, n, o.key, grantedAt, (actual) => {
       if (ks === undefined || ks.rates.tokens === null || actual === cost.tokens) return;
       const delta = cost.tokens - actual;
       cost.tokens = actual;
       void limiter.adjust(o.key!, { requests: 0, tokens: delta }, ks.rates).catch(() => undefined);
-    };
-    const ctx: RunContext = {
-      signal,
-      attempt: n,
-      key: o.key,
-      grantedAt,
-      reportTokens,
-      async trackModel(task, input) {
-        const event = await task.trackModel(input);
-        const used = (input.inputTokens ?? 0) + (input.outputTokens ?? 0);
-        if (input.inputTokens !== undefined || input.outputTokens !== undefined) reportTokens(used);
-        return event;
-      },
-    };
+    });
     try {
       const running = Promise.resolve().then(() => fn(ctx));
       if (timeoutMs === undefined && outer === undefined) return await running;
@@ -286,42 +272,95 @@ export function createController(options: ControllerOptions = {}): Controller {
     }
   }
 
-  async function run<T>(fn: (ctx: RunContext) => Promise<T> | T, o: RunOptions = EMPTY): Promise<T> {
-    if (closing !== undefined) throw new ContextError("CLOSED", "the controller is closed");
-    if (typeof fn !== "function") throw invalidInput("fn", "must be a function");
-    if (o !== EMPTY) checkRunOptions(o);
-    if (o.signal?.aborted) throw abortReason(o.signal);
-    const policy: RetryPolicy = o.retry === undefined ? basePolicy : retryPolicy(o.retry, basePolicy);
+  /** One attempt of a call without key, timeout or signal, in its overall slot. */
+  function plain<T>(fn: (ctx: RunContext) => Promise<T> | T, id: number, o: RunOptions, n: number): Promise<T> | T {
+    stats.queued--;
+    stats.running++;
+    emit("running", id, o, n);
+    const end = () => {
+      stats.running--;
+      stats.queued++;
+    };
+    let r: Promise<T> | T;
+    try {
+      r = fn(new CallContext(NEVER, n, undefined, undefined, undefined));
+    } catch (e) {
+      end();
+      throw e;
+    }
+    if (r !== null && typeof r === "object" && typeof (r as { then?: unknown }).then === "function") {
+      return (r as Promise<T>).then(
+        (v) => {
+          end();
+          return v;
+        },
+        (e: unknown) => {
+          end();
+          throw e;
+        },
+      );
+    }
+    end();
+    return r;
+  }
+
+  function settle(): void {
+    if (--active === 0 && drained.length > 0) {
+      const waiting = drained;
+      drained = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  function run<T>(fn: (ctx: RunContext) => Promise<T> | T, o: RunOptions = EMPTY): Promise<T> {
+    let policy: RetryPolicy;
+    try {
+      if (closing !== undefined) throw new ContextError("CLOSED", "the controller is closed");
+      if (typeof fn !== "function") throw invalidInput("fn", "must be a function");
+      if (o !== EMPTY) checkRunOptions(o);
+      if (o.signal?.aborted) throw abortReason(o.signal);
+      policy = o.retry === undefined ? basePolicy : retryPolicy(o.retry, basePolicy);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const timeoutMs = o.timeoutMs ?? options.timeoutMs;
     const ks = o.key === undefined ? undefined : keys.get(o.key);
     const id = ++nextId;
     active++;
     stats.queued++;
     emit("queued", id, o, 0);
-    try {
-      const attempts = () =>
-        withRetry((n) => attempt(fn, id, o, n, ks, timeoutMs), policy, o.signal, (r) => emit("retrying", id, o, r.attempt, { error: r.error, delayMs: r.delayMs }));
-      const add = { priority: o.priority ?? 0, ...(o.signal !== undefined && { signal: o.signal }) };
-      const value = ks?.queue !== undefined ? await ks.queue.add(attempts, add).catch((e: unknown) => {
-        if (o.signal?.aborted) throw abortReason(o.signal);
-        throw e;
-      }) : await attempts();
+    const onRetry = (r: RetryNotice) => emit("retrying", id, o, r.attempt, { error: r.error, delayMs: r.delayMs });
+    const done = (value: T): T => {
       stats.queued--;
       stats.done++;
       emit("done", id, o, 0);
+      settle();
       return value;
-    } catch (e) {
+    };
+    const failed = (e: unknown): never => {
       stats.queued--;
       stats.failed++;
       emit("failed", id, o, 0, { error: e });
+      settle();
       throw e;
-    } finally {
-      if (--active === 0 && drained.length > 0) {
-        const waiting = drained;
-        drained = [];
-        for (const resolve of waiting) resolve();
-      }
+    };
+    if (ks === undefined && timeoutMs === undefined && o.signal === undefined) {
+      // The common case (no key limits, no timeout, no signal): one promise of ours per call;
+      // the retry loop is entered only after a failure.
+      const add = o.priority === undefined ? undefined : { priority: o.priority };
+      const once = (n: number) => overall.add(() => plain(fn, id, o, n), add) as Promise<T>;
+      return once(1).then(done, (e: unknown) => (policy.retries === 0 ? failed(e) : retryAfterFirst(e, once, policy, undefined, onRetry).then(done, failed)));
     }
+    const attempts = () => withRetry((n) => attempt(fn, id, o, n, ks, timeoutMs), policy, o.signal, onRetry);
+    const add = { priority: o.priority ?? 0, ...(o.signal !== undefined && { signal: o.signal }) };
+    const queued =
+      ks?.queue !== undefined
+        ? ks.queue.add(attempts, add).catch((e: unknown) => {
+            if (o.signal?.aborted) throw abortReason(o.signal);
+            throw e;
+          })
+        : attempts();
+    return queued.then(done, failed);
   }
 
   const drain = (): Promise<void> => (active === 0 ? Promise.resolve() : new Promise((resolve) => drained.push(resolve)));
@@ -394,3 +433,38 @@ export function createController(options: ControllerOptions = {}): Controller {
   };
 }
 
+
+/**
+ * The {@link RunContext} of one attempt. `reportTokens` and `trackModel` are getters that
+ * bind on access, so a call that never uses them (most) allocates no closure for them.
+ */
+class CallContext implements RunContext {
+  readonly signal: AbortSignal;
+  readonly attempt: number;
+  readonly key: string | undefined;
+  readonly grantedAt: number | undefined;
+  readonly #correct: ((actual: number) => void) | undefined;
+
+  constructor(signal: AbortSignal, attempt: number, key: string | undefined, grantedAt: number | undefined, correct: ((actual: number) => void) | undefined) {
+    this.signal = signal;
+    this.attempt = attempt;
+    this.key = key;
+    this.grantedAt = grantedAt;
+    this.#correct = correct;
+  }
+
+  get reportTokens(): (tokens: number) => void {
+    return (actual: number) => {
+      if (typeof actual !== "number" || !Number.isFinite(actual) || actual < 0) throw invalidInput("tokens", "must be a number ≥ 0");
+      this.#correct?.(actual);
+    };
+  }
+
+  get trackModel(): (task: Task, input: ModelUsageInput) => Promise<ContextEvent | null> {
+    return async (task, input) => {
+      const event = await task.trackModel(input);
+      if (input.inputTokens !== undefined || input.outputTokens !== undefined) this.reportTokens((input.inputTokens ?? 0) + (input.outputTokens ?? 0));
+      return event;
+    };
+  }
+}

@@ -151,39 +151,53 @@ export interface RetryNotice {
 
 /**
  * Runs `attempt(n)` until it succeeds, a failure is not retryable, the retries are spent or
- * `signal` fires. Rejects with the last failure (or `ABORTED`).
+ * `signal` fires. Rejects with the last failure (or `ABORTED`). The first attempt runs
+ * directly (a call that succeeds pays nothing for the retry loop); p-retry runs the rest.
  */
-export async function withRetry<T>(
+export function withRetry<T>(
   attempt: (n: number) => Promise<T>,
   policy: RetryPolicy,
   signal: AbortSignal | undefined,
   onRetry?: (notice: RetryNotice) => void,
 ): Promise<T> {
   if (policy.retries === 0) return attempt(1);
-  let last: unknown;
+  return attempt(1).catch((first: unknown) => retryAfterFirst(first, attempt, policy, signal, onRetry));
+}
+
+/** The retries after a failed first attempt (see {@link withRetry}). */
+export async function retryAfterFirst<T>(
+  first: unknown,
+  attempt: (n: number) => Promise<T>,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  onRetry?: (notice: RetryNotice) => void,
+): Promise<T> {
+  let last = first;
+  const wait = async (failed: number): Promise<boolean> => {
+    if (signal?.aborted || !policy.retryable(last)) return false;
+    const delayMs = Math.max(backoffMs(policy, failed), retryAfterMs(last) ?? 0);
+    onRetry?.({ error: last, attempt: failed, delayMs });
+    await sleep(delayMs, signal);
+    return true;
+  };
+  if (!(await wait(1))) throw signal?.aborted ? abortReason(signal) : first;
   try {
     return await pRetry(
       async (n) => {
         try {
-          return await attempt(n);
+          return await attempt(n + 1);
         } catch (e) {
           last = e;
-          // p-retry wants an Error; it rethrows ours untouched below.
+          // p-retry wants an Error; the original is rethrown below.
           throw e instanceof Error ? e : new ContextError("INTERNAL", String(e), { cause: e });
         }
       },
       {
-        retries: policy.retries,
+        retries: policy.retries - 1,
         minTimeout: 0,
         factor: 1,
         ...(signal !== undefined && { signal }),
-        shouldRetry: async ({ attemptNumber }) => {
-          if (signal?.aborted || !policy.retryable(last)) return false;
-          const delayMs = Math.max(backoffMs(policy, attemptNumber), retryAfterMs(last) ?? 0);
-          onRetry?.({ error: last, attempt: attemptNumber, delayMs });
-          await sleep(delayMs, signal);
-          return true;
-        },
+        shouldRetry: ({ attemptNumber }) => wait(attemptNumber + 1),
       },
     );
   } catch (e) {
