@@ -19,7 +19,7 @@ import PQueue from "p-queue";
 import { z } from "zod";
 import { DIST, QUICK, ROOT, RUNS, compare, fmtRate, fmtRatio, importContextd, progress, rate, spread, table, tempDir, verdict } from "./lib.mjs";
 
-const { openStore, createController, redisRateLimiter, defineTool, callTool } = await importContextd();
+const { openStore, createController, defineTool, callTool } = await importContextd();
 const REDIS_URL = process.env.CONTEXTD_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const out = [];
 const say = (line = "") => out.push(line);
