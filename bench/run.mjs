@@ -27,6 +27,7 @@ const SCRIPTS = [
   ["client", "client.mjs", "light client: import time and bundle size (issue 9)"],
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],
   ["embeddings", "embeddings.mjs", "embedding models: load time, throughput, query latency (issue 11)"],
+  ["tools", "tools.mjs", "tools and the concurrency controller (issue 14)"],
   ["memory", "memory.mjs", "long-term memory: LoCoMo retrieval against mem0 and LangGraph, search speed to 100k, adds (issue 11)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */

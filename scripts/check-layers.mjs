@@ -8,7 +8,10 @@
 //   errors.ts and the engine's leaves;
 // - client/ imports errors.ts, the engine's pure modules and agent/ only (it must stay light:
 //   no driver, no native module, no server code);
-// - server/, cli/, mcp/, integrations/ use the public API (src/index.ts and the sibling entries).
+// - server/, cli/, mcp/, integrations/ use the public API (src/index.ts and the sibling entries);
+// - concurrency/ and tools/ are built on the store interface like agent/ (tools/ may use
+//   concurrency/, not the reverse); only concurrency/redis-limiter.ts reaches Redis, through
+//   drivers/redis/redis-module.ts (the optional `redis` package, loaded on use).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -30,7 +33,7 @@ const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/call-types.ts", "co
 const OUTER = ["server", "client", "cli", "mcp", "integrations"];
 /** Implementations plugged into the engine at open (like drivers): only the contract they implement. */
 const PLUGINS = ["embeddings"];
-const PUBLIC_ENTRIES = new Set(["index.ts", "errors.ts", "server/index.ts", "client/index.ts", "testing/index.ts"]);
+const PUBLIC_ENTRIES = new Set(["index.ts", "errors.ts", "server/index.ts", "client/index.ts", "testing/index.ts", "tools/index.ts", "concurrency/index.ts"]);
 
 const importRe = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 const graph = new Map();
@@ -57,6 +60,11 @@ function checkEdge(from, target) {
   if (top === "agent" || top === "formats") {
     const allowed = target === "errors.ts" || CORE_PURE.has(target) || tTop === "agent" || (top === "formats" && tTop === "formats");
     if (!allowed) return bad(`${top}/ is built on the store interface: only errors.ts, agent/ and the engine's pure modules (${[...CORE_PURE].join(", ")})`);
+  }
+  if (top === "concurrency" || top === "tools") {
+    const redis = from === "concurrency/redis-limiter.ts" && target === "drivers/redis/redis-module.ts";
+    const allowed = redis || target === "errors.ts" || CORE_PURE.has(target) || tTop === "agent" || tTop === top || (top === "tools" && tTop === "concurrency");
+    if (!allowed) return bad(`${top}/ is built on the store interface: only errors.ts, agent/, ${top === "tools" ? "concurrency/, " : ""}its own folder and the engine's pure modules`);
   }
   if (top === "drivers" && !CONTRACT.has(from)) {
     const sameArea = tTop === "drivers" && driverArea(target) === driverArea(from);

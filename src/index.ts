@@ -47,6 +47,43 @@ export { extractiveSummary } from "./agent/summarize.js";
 export type { SummarizeInput, Summarizer } from "./agent/summarize.js";
 export { AIECS_FILE_PATTERN, AIECS_RENAMED_PREFIX, aiecsEventType, importAiecsHistory } from "./formats/aiecs.js";
 export type { AiecsImportOptions, AiecsImportResult } from "./formats/aiecs.js";
+export { callTool, callTools, defineTool, toAnthropicTool, toMcpTool, toOpenAIResponsesTool, toOpenAITool, unknownTool } from "./tools/index.js";
+export type {
+  AnthropicTool,
+  CallToolOptions,
+  CallToolsOptions,
+  Checked,
+  JsonSchema,
+  McpTool,
+  OpenAIChatTool,
+  OpenAIResponsesTool,
+  Tool,
+  ToolCallRequest,
+  ToolDefinition,
+  ToolOutcome,
+  ToolResult,
+  ToolRunContext,
+  ToolTarget,
+} from "./tools/index.js";
+export { backoffMs, createController, isRetryable, localRateLimiter, redisRateLimiter, retryAfterMs } from "./concurrency/index.js";
+export type {
+  Controller,
+  ControllerOptions,
+  ControllerStats,
+  KeyLimits,
+  LimiterLogger,
+  LocalRateLimiterOptions,
+  ProgressEvent,
+  RateCost,
+  RateLimiter,
+  RateLimits,
+  RedisRateLimiter,
+  RedisRateLimiterOptions,
+  Reservation,
+  RetryOptions,
+  RunContext,
+  RunOptions,
+} from "./concurrency/index.js";
 export { CONFIG_VARIABLES, loadConfig } from "./agent/config.js";
 export type { ContextdConfig, LogLevel } from "./agent/config.js";
 export { createSuppressedError, isSuppressedError } from "./agent/disposal.js";

@@ -37,6 +37,8 @@ export const WINDOW_EXCLUDED_TYPES: readonly EventType[] = [
   "metadata",
   "resource",
   "file_operation",
+  // A tool's whole output when its tool_result holds it truncated (tools/call-tool.ts).
+  "tool_output",
   // AIECS_IMPORT_EVENT (formats/aiecs.ts), named here so the light client does not load the importer.
   "aiecs_import",
 ];
