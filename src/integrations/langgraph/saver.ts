@@ -94,6 +94,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private readonly latest = new Lru<string>();
   private readonly lists = new Lru<ListBase>();
   private readonly threads = new Lru<true>();
+  private readonly expiry = new Lru<number>();
 
   /** The store: `openStore(…)`, `createClient(…)`, or a tenant view of one. */
   readonly store: ThreadStore;
@@ -128,6 +129,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
       for (const k of [...cache.keys()]) if (k.startsWith(prefix)) cache.delete(k);
     }
     this.threads.delete(ctx);
+    this.expiry.delete(ctx);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -300,31 +302,55 @@ export class ContextdSaver extends BaseCheckpointSaver {
 
   /** Appends to the thread's context, creating it on first use. */
   private async appendTo(ctx: string, thread: string, events: EventInput[]): Promise<ContextEvent[]> {
-    const ttl = this.ttlMs;
-    if (this.threads.has(ctx) && ttl === undefined) {
+    if (this.threads.has(ctx)) {
       try {
-        return await this.store.append(ctx, events);
+        return await this.refreshed(ctx, await this.store.append(ctx, events));
       } catch (e) {
         if (!isContextError(e, "NOT_FOUND")) throw e;
         this.forget(ctx);
       }
     }
     await this.ensureThread(ctx, thread);
-    const written = await this.store.append(ctx, events);
+    let written: ContextEvent[];
+    try {
+      written = await this.store.append(ctx, events);
+    } catch (e) {
+      if (!isContextError(e, "NOT_FOUND")) throw e;
+      // Expired but not purged yet: its id is still taken until the expired contexts are purged.
+      await this.store.purgeExpired();
+      await this.ensureThread(ctx, thread);
+      written = await this.store.append(ctx, events);
+    }
     this.threads.set(ctx, true);
+    return this.refreshed(ctx, written);
+  }
+
+  /**
+   * With a TTL, moves the thread's expiry to the time of its newest event + TTL, on the store's
+   * clock (the events' timestamps); once more than half the TTL has passed since the last move,
+   * so a busy thread pays one extra write per half TTL, not per step.
+   */
+  private async refreshed(ctx: string, written: ContextEvent[]): Promise<ContextEvent[]> {
+    const ttl = this.ttlMs;
+    const last = written[written.length - 1];
+    if (ttl === undefined || last === undefined) return written;
+    const now = Date.parse(last.timestamp);
+    const expiresAt = this.expiry.get(ctx);
+    if (expiresAt === undefined || expiresAt - now < ttl / 2) {
+      await this.store.updateContext(ctx, { expiresAt: now + ttl });
+      this.expiry.set(ctx, now + ttl);
+    }
     return written;
   }
 
-  /** Creates the thread's context unless it exists; with a TTL, moves its expiry to now + TTL. */
+  /** Creates the thread's context unless its id is taken. */
   private async ensureThread(ctx: string, thread: string): Promise<void> {
     const ttl = this.ttlMs;
     try {
       await this.store.createContext({ id: ctx, kind: this.prefix, metadata: { thread_id: thread }, ...(ttl !== undefined && { ttlMs: ttl }) });
-      return;
     } catch (e) {
       if (!isContextError(e, "ALREADY_EXISTS")) throw e;
     }
-    if (ttl !== undefined) await this.store.updateContext(ctx, { expiresAt: Date.now() + ttl });
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void> {

@@ -13,7 +13,7 @@ import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js"
 /** The store methods the saver uses: the embedded store and the HTTP client both have them. */
 export type ThreadStore = Pick<
   ContextStore,
-  "createContext" | "getContext" | "listContexts" | "updateContext" | "deleteContext" | "append" | "readEvents" | "lastEvents" | "compact" | "createSnapshot"
+  "createContext" | "getContext" | "listContexts" | "updateContext" | "deleteContext" | "append" | "readEvents" | "lastEvents" | "compact" | "createSnapshot" | "purgeExpired"
 >;
 
 /** A checkpoint event as read: its seq and data, with `at` resolved to absolute seqs. */
