@@ -29,6 +29,7 @@ const SCRIPTS = [
   ["embeddings", "embeddings.mjs", "embedding models: load time, throughput, query latency (issue 11)"],
   ["tools", "tools.mjs", "tools and the concurrency controller (issue 14)"],
   ["memory", "memory.mjs", "long-term memory: LoCoMo retrieval against mem0 and LangGraph, search speed to 100k, adds (issue 11)"],
+  ["langgraph", "langgraph.mjs", "LangGraph.js checkpointer against SqliteSaver and PostgresSaver (issue 15)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */
 const SCRIPT_TIMEOUT_MS = 45 * 60 * 1000; // the memory bench embeds LoCoMo on its first run (~10 min)

@@ -1,0 +1,122 @@
+/**
+ * How a LangGraph thread is laid out in a contextd context: the context ids, the event types
+ * and the shapes of their data, and the encoding of serialized values as JSON.
+ *
+ * One context per thread; its append-only history holds, per `put`, one `lg.value` event per
+ * changed plain channel, one `lg.items` event per changed list channel (only the items added
+ * since a stored base, with a pointer to that base), then one `lg.checkpoint` event that says
+ * where every channel's value lives; `putWrites` appends one `lg.writes` event. Nothing is
+ * rewritten: an unchanged channel is a pointer, a grown list is its new items.
+ */
+import { createHash } from "node:crypto";
+import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import type { JsonObject, JsonValue } from "../../index.js";
+
+/** The event types the saver writes (none is one of contextd's reserved types). */
+export const CHECKPOINT_EVENT = "lg.checkpoint";
+export const VALUE_EVENT = "lg.value";
+export const ITEMS_EVENT = "lg.items";
+export const WRITES_EVENT = "lg.writes";
+
+/** A serialized value: parsed JSON text of serde's `json` type, or another type's bytes in base64. */
+export type StoredValue = { j: JsonValue } | { t: string; b: string };
+
+/** Data of an `lg.checkpoint` event. */
+export interface CheckpointData {
+  /** The checkpoint namespace. */
+  ns: string;
+  id: string;
+  /** The parent checkpoint's id, if any. */
+  parent: string | null;
+  /** The newest checkpoint id of the namespace when this one was written (this one's or an older put's). */
+  max: string;
+  /** The checkpoint without its channel values. */
+  cp: StoredValue;
+  md: StoredValue;
+  /**
+   * Where each channel's value lives: the seq of its `lg.value`/`lg.items` event; a value
+   * `<= 0` counts back from this event (`-1`: the event before it, in the same append).
+   */
+  at: Record<string, number>;
+}
+
+/** Data of an `lg.value` event. */
+export interface ValueData {
+  c: string;
+  v: StoredValue;
+}
+
+/** Data of an `lg.items` event: the items of a list channel added after the list at `base`. */
+export interface ItemsData {
+  c: string;
+  /** The seq of the `lg.items` event holding the list these items extend, or `null`. */
+  base: number | null;
+  /** The seq of the first event of the chain (the one with `base: null`); `null` on that event itself. */
+  first: number | null;
+  /** The length of the whole list. */
+  n: number;
+  items: JsonValue[];
+}
+
+/** Data of an `lg.writes` event. */
+export interface WritesData {
+  ns: string;
+  cp: string;
+  task: string;
+  path: string;
+  /** `[idx, channel, value]` per write. */
+  w: [number, string, StoredValue][];
+}
+
+const SAFE_THREAD = /^[A-Za-z0-9._:@+=-]{1,150}$/;
+
+/**
+ * The context id of a thread: `<prefix>:<thread id>` when the id is made of safe characters,
+ * else `<prefix>~<sha256 of the id>` (the thread id is kept in the context's metadata).
+ */
+export function threadContextId(prefix: string, threadId: string): string {
+  if (SAFE_THREAD.test(threadId)) return `${prefix}:${threadId}`;
+  return `${prefix}~${createHash("sha256").update(threadId).digest("hex")}`;
+}
+
+const decoder = new TextDecoder();
+
+/** Serializes `value` with `serde` into a JSON-storable form. */
+export async function encodeValue(serde: SerializerProtocol, value: unknown): Promise<StoredValue> {
+  const [type, bytes] = await serde.dumpsTyped(value);
+  if (type === "json") {
+    try {
+      return { j: JSON.parse(decoder.decode(bytes)) as JsonValue };
+    } catch {
+      // not JSON text after all: keep the bytes
+    }
+  }
+  return { t: type, b: Buffer.from(bytes).toString("base64") };
+}
+
+/** The inverse of {@link encodeValue}. */
+export async function decodeValue(serde: SerializerProtocol, stored: StoredValue): Promise<unknown> {
+  if ("j" in stored) return serde.loadsTyped("json", JSON.stringify(stored.j));
+  return serde.loadsTyped(stored.t, new Uint8Array(Buffer.from(stored.b, "base64")));
+}
+
+/** Serializes one list item (to store it in an `lg.items` event). */
+export async function encodeItem(serde: SerializerProtocol, item: unknown): Promise<JsonValue> {
+  const v = await encodeValue(serde, item);
+  // A list item that serde does not write as JSON is kept whole as a tagged object.
+  return "j" in v ? v.j : ({ __contextd_bytes: v } as unknown as JsonObject);
+}
+
+/** Deserializes a whole list from its stored items (one pass of serde over the array). */
+export async function decodeItems(serde: SerializerProtocol, items: JsonValue[]): Promise<unknown[]> {
+  if (!items.some((i) => i !== null && typeof i === "object" && !Array.isArray(i) && "__contextd_bytes" in i)) {
+    return (await serde.loadsTyped("json", JSON.stringify(items))) as unknown[];
+  }
+  return Promise.all(
+    items.map((i) =>
+      i !== null && typeof i === "object" && !Array.isArray(i) && "__contextd_bytes" in i
+        ? decodeValue(serde, i.__contextd_bytes as unknown as StoredValue)
+        : serde.loadsTyped("json", JSON.stringify(i)),
+    ),
+  );
+}

@@ -1,0 +1,400 @@
+/**
+ * `ContextdSaver`: a LangGraph.js checkpointer on any contextd store (embedded memory or
+ * SQLite, PostgreSQL with or without Redis, or the HTTP client). One context per thread; the
+ * thread's checkpoints, channel values and pending writes are events of its append-only
+ * history (see log.ts): an unchanged channel is not stored again and a list channel such as
+ * `messages` is stored as its new items, so a thread grows with what happened in it, not with
+ * the square of its length.
+ */
+import { BaseCheckpointSaver, TASKS, WRITES_IDX_MAP, maxChannelVersion } from "@langchain/langgraph-checkpoint";
+import type {
+  ChannelVersions,
+  Checkpoint,
+  CheckpointListOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+  SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { invalidInput, isContextError } from "../../index.js";
+import type { ContextEvent, EventInput, JsonObject, JsonValue } from "../../index.js";
+import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, decodeValue, encodeItem, encodeValue, threadContextId } from "./log.js";
+import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js";
+import { ValueResolver, absoluteAt, allCheckpoints, findCheckpoint, orMissing, pendingWrites, readRange } from "./thread-reader.js";
+import type { ListBase, StoredCheckpoint, ThreadStore } from "./thread-reader.js";
+import { copyThreadLog, pruneThreadLog } from "./thread-maintenance.js";
+import type { PruneOptions, PruneResult } from "./thread-maintenance.js";
+
+/** Options of {@link ContextdSaver}. */
+export interface ContextdSaverOptions {
+  /**
+   * The prefix of the threads' context ids (`<prefix>:<thread id>`) and their context kind:
+   * savers with different prefixes share a store without seeing each other's threads.
+   * @default "langgraph"
+   */
+  prefix?: string;
+  /** A thread expires this long after its last checkpoint (its context's `expiresAt`). @default no expiry */
+  ttlMs?: number;
+  /** LangGraph's serializer. @default LangGraph's JsonPlusSerializer */
+  serde?: SerializerProtocol;
+}
+
+/** What the saver remembers of a checkpoint it wrote or read: enough to write its child without a read. */
+interface KnownCheckpoint {
+  seq: number;
+  versions: ChannelVersions;
+  at: Record<string, number>;
+}
+
+const CACHE_LIMIT = 4096;
+
+/** A bounded map that forgets its oldest entries. */
+class Lru<V> extends Map<string, V> {
+  override set(key: string, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    if (this.size > CACHE_LIMIT) this.delete(this.keys().next().value as string);
+    return this;
+  }
+}
+
+function threadOf(config: RunnableConfig, what: string): string {
+  const threadId: unknown = config.configurable?.thread_id;
+  if (typeof threadId !== "string" && typeof threadId !== "number") {
+    throw invalidInput("config.configurable.thread_id", `${what} needs a thread_id (graph.invoke(input, { configurable: { thread_id } }))`);
+  }
+  return String(threadId);
+}
+
+function nsOf(config: RunnableConfig): string {
+  const ns: unknown = config.configurable?.checkpoint_ns;
+  if (ns === undefined || ns === null) return "";
+  if (typeof ns !== "string") throw invalidInput("config.configurable.checkpoint_ns", "must be a string");
+  return ns;
+}
+
+/**
+ * A LangGraph.js checkpointer storing threads in contextd.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "contextd";
+ * import { ContextdSaver } from "contextd/langgraph";
+ * const store = await openStore("sqlite:./agent.db");
+ * const checkpointer = new ContextdSaver(store);
+ * // const graph = builder.compile({ checkpointer });
+ * ```
+ */
+export class ContextdSaver extends BaseCheckpointSaver {
+  /** The prefix of the threads' context ids and their kind. */
+  readonly prefix: string;
+  private readonly ttlMs: number | undefined;
+  private readonly known = new Lru<KnownCheckpoint>();
+  private readonly latest = new Lru<string>();
+  private readonly lists = new Lru<ListBase>();
+  private readonly threads = new Lru<true>();
+  private readonly expiry = new Lru<number>();
+
+  /** The store: `openStore(…)`, `createClient(…)`, or a tenant view of one. */
+  readonly store: ThreadStore;
+
+  /** @throws `INVALID_INPUT` for a bad `prefix` or `ttlMs` */
+  constructor(store: ThreadStore, options: ContextdSaverOptions = {}) {
+    super(options.serde);
+    this.store = store;
+    this.prefix = options.prefix ?? "langgraph";
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(this.prefix)) throw invalidInput("options.prefix", "1–40 of A–Z a–z 0–9 . _ -, starting alphanumeric");
+    if (options.ttlMs !== undefined && (!Number.isInteger(options.ttlMs) || options.ttlMs <= 0)) throw invalidInput("options.ttlMs", "must be a positive integer");
+    this.ttlMs = options.ttlMs;
+  }
+
+  /** The id of the context holding `threadId`. */
+  contextId(threadId: string): string {
+    return threadContextId(this.prefix, threadId);
+  }
+
+  private key(ctx: string, ns: string, id: string): string {
+    return JSON.stringify([ctx, ns, id]);
+  }
+
+  private remember(ctx: string, ns: string, id: string, cp: KnownCheckpoint): void {
+    this.known.set(this.key(ctx, ns, id), cp);
+  }
+
+  /** Forgets what the saver remembers of a thread (after it was deleted, pruned or written elsewhere). */
+  private forget(ctx: string): void {
+    const prefix = JSON.stringify([ctx]).slice(0, -1);
+    for (const cache of [this.known, this.latest, this.lists] as Lru<unknown>[]) {
+      for (const k of [...cache.keys()]) if (k.startsWith(prefix)) cache.delete(k);
+    }
+    this.threads.delete(ctx);
+    this.expiry.delete(ctx);
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId: unknown = config.configurable?.thread_id;
+    if (threadId === undefined || threadId === null) return undefined;
+    const thread = threadOf(config, "getTuple");
+    const ns = nsOf(config);
+    const id = config.configurable?.checkpoint_id as string | undefined;
+    const ctx = this.contextId(thread);
+    const stored = await findCheckpoint(this.store, ctx, ns, id || undefined);
+    if (stored === undefined) return undefined;
+    return this.tuple(thread, ctx, stored, new ValueResolver(this.store, this.serde, ctx));
+  }
+
+  /** Builds the tuple of a stored checkpoint (values, writes, parent) and remembers it. */
+  private async tuple(thread: string, ctx: string, stored: StoredCheckpoint, resolver: ValueResolver, writes?: ContextEvent[]): Promise<CheckpointTuple> {
+    const { data, seq, at } = stored;
+    const checkpoint = (await decodeValue(this.serde, data.cp)) as Checkpoint;
+    const metadata = (await decodeValue(this.serde, data.md)) as CheckpointMetadata;
+    const { values, bases } = await resolver.values(at);
+    checkpoint.channel_values = values;
+    for (const [channel, base] of bases) this.lists.set(this.key(ctx, data.ns, channel), base);
+    this.remember(ctx, data.ns, data.id, { seq, versions: { ...checkpoint.channel_versions }, at });
+    if (checkpoint.v < 4 && data.parent !== null) await this.migratePendingSends(checkpoint, ctx, data.ns, data.parent, writes);
+    const tuple: CheckpointTuple = {
+      config: { configurable: { thread_id: thread, checkpoint_ns: data.ns, checkpoint_id: data.id } },
+      checkpoint,
+      metadata,
+      pendingWrites: await pendingWrites(this.store, this.serde, ctx, data.ns, data.id, seq, writes),
+    };
+    if (data.parent !== null) tuple.parentConfig = { configurable: { thread_id: thread, checkpoint_ns: data.ns, checkpoint_id: data.parent } };
+    return tuple;
+  }
+
+  /** Checkpoints of format < 4 kept the sends of their parent's tasks as pending writes (as MemorySaver migrates them). */
+  private async migratePendingSends(checkpoint: Checkpoint, ctx: string, ns: string, parentId: string, writes?: ContextEvent[]): Promise<void> {
+    const parent = await findCheckpoint(this.store, ctx, ns, parentId);
+    const sends = parent === undefined ? [] : await pendingWrites(this.store, this.serde, ctx, ns, parentId, parent.seq, writes);
+    checkpoint.channel_values ??= {};
+    checkpoint.channel_values[TASKS] = sends.filter(([, channel]) => channel === TASKS).map(([, , value]) => value);
+    checkpoint.channel_versions ??= {};
+    const versions = Object.values(checkpoint.channel_versions);
+    checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+
+  async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
+    const { before, filter } = options;
+    let limit = options.limit;
+    const wantNs = config.configurable?.checkpoint_ns as string | undefined;
+    const wantId = config.configurable?.checkpoint_id as string | undefined;
+    const beforeId = before?.configurable?.checkpoint_id as string | undefined;
+    const threads = config.configurable?.thread_id !== undefined ? [threadOf(config, "list")] : await this.threadIds();
+    for (const thread of threads) {
+      const ctx = this.contextId(thread);
+      const all = await allCheckpoints(this.store, ctx);
+      const namespaces = [...new Set(all.map((c) => c.data.ns))];
+      let writes: ContextEvent[] | undefined;
+      const resolver = new ValueResolver(this.store, this.serde, ctx);
+      for (const ns of namespaces) {
+        if (wantNs !== undefined && ns !== wantNs) continue;
+        const selected = all.filter((c) => c.data.ns === ns).sort((a, b) => (a.data.id < b.data.id ? 1 : a.data.id > b.data.id ? -1 : 0));
+        for (const stored of selected) {
+          if (wantId && stored.data.id !== wantId) continue;
+          if (beforeId && stored.data.id >= beforeId) continue;
+          if (filter && Object.keys(filter).length > 0) {
+            const metadata = (await decodeValue(this.serde, stored.data.md)) as Record<string, unknown>;
+            if (!Object.entries(filter).every(([k, v]) => metadata[k] === v)) continue;
+          }
+          if (limit !== undefined) {
+            if (limit <= 0) return;
+            limit -= 1;
+          }
+          writes ??= (await orMissing(() => readRange(this.store, ctx, [WRITES_EVENT], 0))) ?? [];
+          yield await this.tuple(thread, ctx, stored, resolver, writes);
+        }
+      }
+    }
+  }
+
+  /** Every thread id of this saver's prefix, oldest first. */
+  async threadIds(): Promise<string[]> {
+    const out: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.store.listContexts({ kind: this.prefix, limit: 1000, ...(cursor && { cursor }) });
+      for (const c of page.items) {
+        const t = c.metadata.thread_id;
+        if (typeof t === "string") out.push(t);
+      }
+      if (page.nextCursor === null) return out;
+      cursor = page.nextCursor;
+    }
+  }
+
+  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    if (config.configurable === undefined) throw invalidInput("config.configurable", "put needs config.configurable with a thread_id");
+    const thread = threadOf(config, "put");
+    const ns = nsOf(config);
+    const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
+    const ctx = this.contextId(thread);
+    const parent = parentId === undefined ? undefined : await this.knownCheckpoint(ctx, ns, parentId);
+
+    const { channel_values: values, ...rest } = checkpoint;
+    const events: EventInput[] = [];
+    const at: Record<string, number> = {};
+    const newLists: [string, ListBase, number][] = [];
+    for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
+      if (channel in newVersions) continue;
+      const carried = parent?.at[channel];
+      if (carried !== undefined && parent?.versions[channel] === version) at[channel] = carried;
+    }
+    for (const channel of Object.keys(newVersions)) {
+      if (!(channel in values)) continue;
+      const value = values[channel];
+      if (Array.isArray(value)) {
+        const base = this.lists.get(this.key(ctx, ns, channel));
+        const extends_ = base !== undefined && value.length >= base.refs.length && base.refs.every((r, i) => r === value[i]);
+        const added = extends_ ? value.slice(base.refs.length) : value;
+        const items: JsonValue[] = [];
+        for (const item of added) items.push(await encodeItem(this.serde, item));
+        const data: ItemsData = { c: channel, base: extends_ ? base.seq : null, first: extends_ ? base.first : null, n: value.length, items };
+        newLists.push([channel, { seq: 0, first: 0, refs: value.slice() }, events.length]);
+        events.push({ type: ITEMS_EVENT, data: data as unknown as JsonObject });
+      } else {
+        const data: ValueData = { c: channel, v: await encodeValue(this.serde, value) };
+        events.push({ type: VALUE_EVENT, data: data as unknown as JsonObject });
+      }
+      at[channel] = events.length - 1; // made relative below
+    }
+    const relAt: Record<string, number> = {};
+    for (const [channel, s] of Object.entries(at)) relAt[channel] = channel in newVersions && channel in values ? s - events.length : s;
+
+    const latestKey = this.key(ctx, ns, "");
+    let latest = this.latest.get(latestKey);
+    if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns))?.data.max ?? "";
+    const max = latest > checkpoint.id ? latest : checkpoint.id;
+    const data: CheckpointData = {
+      ns,
+      id: checkpoint.id,
+      parent: parentId ?? null,
+      max,
+      cp: await encodeValue(this.serde, { ...rest, channel_values: {} }),
+      md: await encodeValue(this.serde, metadata),
+      at: relAt,
+    };
+    events.push({ type: CHECKPOINT_EVENT, data: data as unknown as JsonObject });
+    const written = await this.appendTo(ctx, thread, events);
+    const cpSeq = (written[written.length - 1] as ContextEvent).seq;
+    for (const [channel, base, index] of newLists) {
+      const d = events[index]?.data as unknown as ItemsData;
+      const seq = (written[index] as ContextEvent).seq;
+      this.lists.set(this.key(ctx, ns, channel), { ...base, seq, first: d.first ?? seq });
+    }
+    this.latest.set(latestKey, max);
+    this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, relAt) });
+    return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+  }
+
+  /** A checkpoint's seq, versions and value locations: remembered, else read. */
+  private async knownCheckpoint(ctx: string, ns: string, id: string): Promise<KnownCheckpoint | undefined> {
+    const hit = this.known.get(this.key(ctx, ns, id));
+    if (hit !== undefined) return hit;
+    const stored = await findCheckpoint(this.store, ctx, ns, id);
+    if (stored === undefined) return undefined;
+    const cp = (await decodeValue(this.serde, stored.data.cp)) as Checkpoint;
+    const known = { seq: stored.seq, versions: cp.channel_versions, at: stored.at };
+    this.remember(ctx, ns, id, known);
+    return known;
+  }
+
+  /** Appends to the thread's context, creating it on first use. */
+  private async appendTo(ctx: string, thread: string, events: EventInput[]): Promise<ContextEvent[]> {
+    if (this.threads.has(ctx)) {
+      try {
+        return await this.refreshed(ctx, await this.store.append(ctx, events));
+      } catch (e) {
+        if (!isContextError(e, "NOT_FOUND")) throw e;
+        this.forget(ctx);
+      }
+    }
+    await this.ensureThread(ctx, thread);
+    let written: ContextEvent[];
+    try {
+      written = await this.store.append(ctx, events);
+    } catch (e) {
+      if (!isContextError(e, "NOT_FOUND")) throw e;
+      // Expired but not purged yet: its id is still taken until the expired contexts are purged.
+      await this.store.purgeExpired();
+      await this.ensureThread(ctx, thread);
+      written = await this.store.append(ctx, events);
+    }
+    this.threads.set(ctx, true);
+    return this.refreshed(ctx, written);
+  }
+
+  /**
+   * With a TTL, moves the thread's expiry to the time of its newest event + TTL, on the store's
+   * clock (the events' timestamps); once more than half the TTL has passed since the last move,
+   * so a busy thread pays one extra write per half TTL, not per step.
+   */
+  private async refreshed(ctx: string, written: ContextEvent[]): Promise<ContextEvent[]> {
+    const ttl = this.ttlMs;
+    const last = written[written.length - 1];
+    if (ttl === undefined || last === undefined) return written;
+    const now = Date.parse(last.timestamp);
+    const expiresAt = this.expiry.get(ctx);
+    if (expiresAt === undefined || expiresAt - now < ttl / 2) {
+      await this.store.updateContext(ctx, { expiresAt: now + ttl });
+      this.expiry.set(ctx, now + ttl);
+    }
+    return written;
+  }
+
+  /** Creates the thread's context unless its id is taken. */
+  private async ensureThread(ctx: string, thread: string): Promise<void> {
+    const ttl = this.ttlMs;
+    try {
+      await this.store.createContext({ id: ctx, kind: this.prefix, metadata: { thread_id: thread }, ...(ttl !== undefined && { ttlMs: ttl }) });
+    } catch (e) {
+      if (!isContextError(e, "ALREADY_EXISTS")) throw e;
+    }
+  }
+
+  async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void> {
+    const thread = threadOf(config, "putWrites");
+    const ns = nsOf(config);
+    const id = config.configurable?.checkpoint_id as string | undefined;
+    if (!id) throw invalidInput("config.configurable.checkpoint_id", "putWrites needs the checkpoint the writes belong to");
+    const w: WritesData["w"] = [];
+    for (const [i, [channel, value]] of writes.entries()) {
+      w.push([WRITES_IDX_MAP[channel] ?? i, channel, await encodeValue(this.serde, value)]);
+    }
+    const data: WritesData = { ns, cp: id, task: taskId, path: taskPath ?? "", w };
+    const ctx = this.contextId(thread);
+    await this.appendTo(ctx, thread, [{ type: WRITES_EVENT, data: data as unknown as JsonObject }]);
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    const ctx = this.contextId(String(threadId));
+    this.forget(ctx);
+    await orMissing(() => this.store.deleteContext(ctx));
+  }
+
+  /**
+   * Keeps the newest `keepLast` checkpoints of each namespace of a thread (and the pending
+   * writes of those kept) and removes the rest; the newest checkpoint of every namespace is
+   * always kept, with its pending writes, so an interrupted run resumes after a prune.
+   * @throws `INVALID_INPUT` for a `keepLast` below 1
+   */
+  async prune(threadId: string, options: PruneOptions): Promise<PruneResult> {
+    const ctx = this.contextId(String(threadId));
+    const result = await pruneThreadLog(this.store, ctx, options);
+    this.forget(ctx);
+    return result;
+  }
+
+  /**
+   * Copies every checkpoint and pending write of thread `from` to a new thread `to`.
+   * @throws `NOT_FOUND` when `from` has no checkpoint; `ALREADY_EXISTS` when `to` exists
+   */
+  async copyThread(from: string, to: string): Promise<void> {
+    await copyThreadLog(this.store, this.contextId(String(from)), this.contextId(String(to)), {
+      kind: this.prefix,
+      metadata: { thread_id: String(to) },
+      ...(this.ttlMs !== undefined && { ttlMs: this.ttlMs }),
+    });
+  }
+}
