@@ -332,15 +332,20 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
       const summarize = sumOpts.summarize ?? extractiveSummary;
       // Leave room for the block's delimiters around the text.
       const frame = tokenizer.countText(`${dataBlock(nonce, "summary", { seq: `${covered[0]!.seq}-${covered[covered.length - 1]!.seq}`, events: covered.length }, "")}\n`);
-      const text = (await summarize({ events: covered, maxTokens: Math.max(1, room - frame - 1), tokenizer, signal })).trim();
-      if (text !== "") {
-        const from = covered[0]!.seq;
-        const to = covered[covered.length - 1]!.seq;
+      let text = (await summarize({ events: covered, maxTokens: Math.max(1, room - frame - 1), tokenizer, signal })).trim();
+      const from = covered[0]!.seq;
+      const to = covered[covered.length - 1]!.seq;
+      // Neutralizing can make the text longer than the summarizer measured it: cut it to fit.
+      for (let attempt = 0; text !== "" && attempt < 6; attempt++) {
         const m: PromptMessage = { role: "user", content: `${dataBlock(nonce, "summary", { seq: `${from}-${to}`, events: covered.length }, text)}\n` };
-        if (r.cost(m) <= room + USER_OVERHEAD) {
+        const c = r.cost(m);
+        if (c <= room + USER_OVERHEAD) {
           summaryMessage = m;
           summaryRef = `seq:${from}-${to}`;
+          break;
         }
+        const n = tokenizer.countText(text);
+        text = `${tokenizer.truncateText(text, Math.floor((n * (room + USER_OVERHEAD)) / c) - 4 * (attempt + 1)).text.trimEnd()} …`;
       }
     }
   }

@@ -4,8 +4,8 @@
  *
  * A block is `<contextd-data-NONCE kind="…" …>` … `</contextd-data-NONCE>`, with a nonce per
  * window. Inside it the text is neutralized, so that whatever it holds stays inside:
- * - anything that looks like a contextd delimiter (`<contextd…`, `</contextd…`, whatever the
- *   nonce) has its `<` replaced by `‹`: the text can neither close its block nor open a
+ * - anything that looks like a contextd delimiter (`<contextd…`, `</contextd…`, `< / contextd`,
+ *   whatever the nonce and case) has its `<` replaced by `‹`: the text can neither close its block nor open a
  *   block that looks like one (even knowing the nonce);
  * - chat-template tokens (`<|im_start|>`, `<|eot_id|>`, `<｜…｜>`, `[INST]`, `<<SYS>>`,
  *   `<start_of_turn>`, `</s>`, …) and tool-protocol tags (`<tool_result>`,
@@ -41,8 +41,8 @@ export function checkNonce(nonce: string): string {
 }
 
 const LINE_BREAKS = /\r\n?|[\u2028\u2029\u0085]/g;
-// Our own delimiters, whatever the nonce, case and spacing.
-const DELIMITER = /<(?=\s*\/?\s*contextd)/gi;
+// Our own delimiters, whatever the nonce, case, spacing or invisible characters between `<` and the name.
+const DELIMITER = /<(?=[^\p{L}\p{N}<>]{0,8}contextd)/giu;
 // Special tokens of chat templates and tool protocols.
 const TEMPLATE_TOKENS = new RegExp(
   [
