@@ -11,6 +11,7 @@ import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { hashingEmbedder } from "../embeddings/hashing.js";
 import { toAnthropicMessages, toModelMessages, toOpenAIMessages } from "./prompt-formats.js";
 import type { PromptMessage, PromptWindow } from "./prompt-types.js";
+import type { EventInput } from "../core/types.js";
 import { checkNonce, createNonce, dataBlock, dataPreamble, escapeAttribute, neutralize } from "./safe-text.js";
 import { defaultTokenCounter } from "./tokens.js";
 import { windowMessages } from "./window.js";
@@ -94,7 +95,7 @@ describe("safe rendering", () => {
     await store.append(id, corpus.contents.map((c) => ({ type: "message", data: { role: "user", content: `zebra ${c}` } })));
     await store.append(
       id,
-      corpus.contents.flatMap((c, i) => [
+      corpus.contents.flatMap((c, i): EventInput[] => [
         { type: "tool_call", data: { id: `call_${i}`, name: "fetch", arguments: { i } } },
         { type: "tool_result", data: { toolCallId: `call_${i}`, content: c } },
         { type: "observation", data: c },
