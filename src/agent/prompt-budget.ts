@@ -20,6 +20,13 @@ export interface BudgetSection {
   costs: readonly number[];
   /** Stop at the first item that does not fit (else skip it). */
   contiguous: boolean;
+  /** Tokens the section costs once it holds any item (its message's framing). @default 0 */
+  overhead?: number;
+  /**
+   * One item of elastic size (a summary still to be written): `costs[0]` is the least it can
+   * use; given room for that, it takes all the room it is allowed, up to `max`.
+   */
+  elastic?: boolean;
 }
 
 /** Which items of each section are in, and the tokens they take. */
@@ -34,7 +41,7 @@ export function allocate(budget: number, sections: readonly BudgetSection[]): Al
   const held = new Map<string, number>();
   let free = Math.max(0, budget);
   for (const s of order) {
-    const offered = s.costs.reduce((a, b) => a + b, 0);
+    const offered = s.costs.length === 0 ? 0 : s.costs.reduce((a, b) => a + b, s.overhead ?? 0);
     const h = Math.min(s.min, s.max, offered, free);
     held.set(s.name, h);
     free -= h;
@@ -47,8 +54,18 @@ export function allocate(budget: number, sections: readonly BudgetSection[]): Al
     const room = Math.min(s.max, free + mine);
     const flags = s.costs.map(() => false);
     let u = 0;
+    if (s.elastic === true) {
+      if (s.costs.length > 0 && s.costs[0]! <= room) {
+        flags[0] = true;
+        u = room;
+      }
+      taken.set(s.name, flags);
+      used.set(s.name, u);
+      free = free + mine - u;
+      continue;
+    }
     for (let i = 0; i < s.costs.length; i++) {
-      const c = s.costs[i]!;
+      const c = s.costs[i]! + (u === 0 ? (s.overhead ?? 0) : 0);
       if (u + c <= room) {
         flags[i] = true;
         u += c;

@@ -82,6 +82,9 @@ function textQuery(query: string): string {
 
 const seqRef = (e: ContextEvent) => `seq:${e.seq}`;
 
+/** The least room worth giving a summary: its block's delimiters and a few lines. */
+const SUMMARY_LEAST = 64;
+
 /** Options of a sectioned window: they name a `model` or `sections` (`sections: {}` for every default). */
 export type SectionedWindowOptions = PromptWindowOptions & ({ model: string } | { sections: WindowSections });
 
@@ -286,7 +289,6 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
   // The system message: instructions, pinned system events, and the data note.
   const systemParts = [...instructions, ...pinnedEvents.filter((e) => e.type === "system").map((e) => (r.unitMessages([e])[0] as { content: string }).content)];
   const pinnedOthers = pinnedEvents.filter((e) => e.type !== "system").flatMap((e) => r.unitMessages([e]));
-  const withOverhead = (costs: number[]) => costs.map((c, i) => (i === 0 ? c + USER_OVERHEAD : c));
   let pinnedCost = 0;
   let systemMessage: PromptMessage | undefined;
   for (let pass = 0; pass < 4; pass++) {
@@ -296,10 +298,10 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
     systemMessage = parts.length > 0 ? { role: "system", content: parts.join("\n\n") } : undefined;
     pinnedCost = (systemMessage === undefined ? 0 : r.cost(systemMessage)) + pinnedOthers.reduce((n, m) => n + r.cost(m), 0);
     const sectionList: BudgetSection[] = [
-      { name: "workingMemory", ...L.workingMemory, costs: withOverhead(blockItems.map((b) => b.cost)), contiguous: false },
-      { name: "memories", ...L.memories, costs: withOverhead(memoryItems.map((m) => m.cost)), contiguous: false },
-      { name: "recall", ...L.recall, costs: withOverhead(recallItems.map((m) => m.cost)), contiguous: false },
-      { name: "summary", ...L.summary, costs: summaryWanted ? [L.summary.max] : [], contiguous: true },
+      { name: "workingMemory", ...L.workingMemory, costs: blockItems.map((b) => b.cost), overhead: USER_OVERHEAD, contiguous: false },
+      { name: "memories", ...L.memories, costs: memoryItems.map((m) => m.cost), overhead: USER_OVERHEAD, contiguous: false },
+      { name: "recall", ...L.recall, costs: recallItems.map((m) => m.cost), overhead: USER_OVERHEAD, contiguous: false },
+      { name: "summary", ...L.summary, costs: summaryWanted ? [Math.min(L.summary.max, SUMMARY_LEAST)] : [], contiguous: true, elastic: true },
       { name: "recent", ...L.recent, costs: gather.units.map((u) => u.cost), contiguous: true },
     ];
     alloc = allocate(budget - REPLY_PRIMING_TOKENS - pinnedCost, sectionList);
