@@ -28,6 +28,7 @@ const SCRIPTS = [
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],
   ["embeddings", "embeddings.mjs", "embedding models: load time, throughput, query latency (issue 11)"],
   ["memory", "memory.mjs", "long-term memory: LoCoMo retrieval against mem0 and LangGraph, search speed to 100k, adds (issue 11)"],
+  ["prompt-window", "prompt-window.mjs", "sectioned window: every section within one budget, p50/p99, 100k vs 1k events (issue 12)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */
 const SCRIPT_TIMEOUT_MS = 45 * 60 * 1000; // the memory bench embeds LoCoMo on its first run (~10 min)

@@ -16,9 +16,28 @@ import { dataBlock } from "./safe-text.js";
 import { contentOf, type Tokenizer } from "./tokens.js";
 import { toolCallId } from "./window.js";
 
-/** The marker that ends a tool output cut at the per-item cap. */
-export function truncationMarker(omitted: number, total: number): string {
-  return `\n[… tool output truncated by contextd: ${omitted} of ${total} tokens not shown]`;
+/** The marker that ends a tool output cut at the per-item cap (characters: counting the tokens of the rest would cost what the cap saves). */
+export function truncationMarker(omittedChars: number, totalChars: number): string {
+  return `\n[… tool output truncated by contextd: ${omittedChars} of ${totalChars} characters not shown]`;
+}
+
+/**
+ * The first `maxTokens` tokens of `text`, or null when it has no more than that. Counts a
+ * prefix that grows until it holds more than `maxTokens` tokens, so a long output costs about
+ * its first `maxTokens` tokens, not all of them.
+ */
+function headTokens(tokenizer: Tokenizer, text: string, maxTokens: number): string | null {
+  let chars = maxTokens * 6;
+  for (;;) {
+    if (chars >= text.length) {
+      const all = tokenizer.truncateText(text, maxTokens);
+      return all.total <= maxTokens ? null : all.text;
+    }
+    const cut = tokenizer.truncateText(text.slice(0, chars), maxTokens);
+    // The prefix's last token may continue past it: keep only a prefix that leaves a margin.
+    if (cut.total > maxTokens + 1) return cut.text;
+    chars *= 2;
+  }
 }
 
 function objectOf(data: JsonValue): Record<string, JsonValue> | undefined {
@@ -61,15 +80,23 @@ export function createRenderer({ tokenizer, nonce, toolCap, useStored }: Rendere
   const roleTokens = new Map<string, number>();
   const t = (s: string) => tokenizer.countText(s);
 
+  const outputs = new Map<number, string>();
   const toolOutput = (e: ContextEvent): string => {
+    const done = outputs.get(e.seq);
+    if (done !== undefined) return done;
     const d = objectOf(e.data);
     const raw = d !== undefined && "content" in d ? textOf(d["content"] ?? null) : d !== undefined && "output" in d ? textOf(d["output"] ?? null) : textOf(e.data);
+    let out = raw;
     // A stored count below the cap (default encoding) spares counting the output at all.
-    if (useStored && e.tokens !== null && e.tokens <= toolCap) return raw;
-    const cut = tokenizer.truncateText(raw, toolCap);
-    if (cut.total <= toolCap) return raw;
-    truncated.add(e.seq);
-    return cut.text + truncationMarker(cut.total - cut.tokens, cut.total);
+    if (!(useStored && e.tokens !== null && e.tokens <= toolCap)) {
+      const head = headTokens(tokenizer, raw, toolCap);
+      if (head !== null) {
+        truncated.add(e.seq);
+        out = head + truncationMarker(raw.length - head.length, raw.length);
+      }
+    }
+    outputs.set(e.seq, out);
+    return out;
   };
 
   let dataBlocks = 0;

@@ -122,7 +122,7 @@ export interface ToolOutputsSection {
 export interface SummarySection extends SectionLimits {
   /** @default the built-in extractive summary */
   summarize?: Summarizer;
-  /** At most this many dropped events are read for it. @default 500 */
+  /** At most this many dropped events (the newest of them) are summarized. @default 100 */
   scanLimit?: number;
 }
 

@@ -25,10 +25,10 @@ describe("sectioned window", () => {
     await store.append(id, user("What does my cat Miso like to eat?"));
     await store.addMemories([{ scope: { userId: "ada" }, text: "Ada's cat Miso is allergic to chicken." }, { scope: { userId: "ada" }, text: "Ada lives in Lyon." }]);
     const w = await store.context(id).window({
-      maxTokens: 600,
+      maxTokens: 800,
       model: "gpt-4o",
       instructions: "You are Ada's assistant.",
-      sections: { workingMemory: { blocks: [{ label: "human", description: "facts about the user", value: "Name: Ada" }] }, recall: { limit: 1, range: 1 }, summary: { max: 150 } },
+      sections: { workingMemory: { blocks: [{ label: "human", description: "facts about the user", value: "Name: Ada" }] }, recall: { limit: 1, range: 1 }, summary: { max: 150 }, memories: { max: 200 } },
     });
     expect(w.encoding).toBe("o200k_base");
     expect(w.query).toBe("What does my cat Miso like to eat?");
@@ -111,7 +111,7 @@ describe("sectioned window", () => {
     expect(call).toMatchObject({ role: "assistant", toolCalls: [{ id: "c1", name: "weather", arguments: '{"city":"Paris"}' }] });
     const tool = w.messages[3]!;
     expect(tool).toMatchObject({ role: "tool", toolCallId: "c1", toolName: "weather" });
-    expect(tool.content).toContain("[… tool output truncated by contextd: 450 of 500 tokens not shown]");
+    expect(tool.content).toContain("[… tool output truncated by contextd: 1800 of 1999 characters not shown]");
     expect(tool.content.split("dog").length - 1).toBe(50);
     expect(section(w, "toolOutputs").included).toEqual(["seq:3"]);
     expect(section(w, "recent").dropped).toEqual(["seq:5"]);

@@ -129,7 +129,14 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
   const considered = (e: ContextEvent) => excluded === null || !excluded.has(e.type);
   const toolCap = int(sections.toolOutputs?.maxTokensPerItem, "sections.toolOutputs.maxTokensPerItem", Math.min(2000, Math.floor(budget / 4)), 1);
   const r = createRenderer({ tokenizer, nonce, toolCap, useStored: tokenizer.encoding === DEFAULT_ENCODING });
-  const unitCost = (events: ContextEvent[]) => r.unitMessages(events).reduce((n, m) => n + r.cost(m), 0);
+  // What one event's message costs does not depend on its unit: computed once per event.
+  const eventCosts = new Map<number, number>();
+  const unitCost = (events: ContextEvent[]) =>
+    events.reduce((n, e) => {
+      let c = eventCosts.get(e.seq);
+      if (c === undefined) eventCosts.set(e.seq, (c = r.unitMessages([e]).reduce((k, m) => k + r.cost(m), 0)));
+      return n + c;
+    }, 0);
 
   const wmOpts = sections.workingMemory === false ? false : (sections.workingMemory ?? {});
   const memOpts = sections.memories === false ? false : (sections.memories ?? {});
@@ -198,7 +205,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
         text: mode === "text" ? textQuery(query) : query.slice(0, 1000),
         mode,
         contextId: id,
-        limit: Math.min(1000, limit * 4 + 16),
+        limit: Math.min(1000, limit * 2 + 4),
         ...(types !== undefined && { types }),
         ...(recallOpts.minScore !== undefined && { minScore: recallOpts.minScore }),
         signal,
@@ -228,7 +235,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
     if ((spent += u.cost) > L.recent.min) break;
     sure = u.minSeq;
   }
-  const recallCandidates = recalled.hits.filter((h) => !pinned.has(h.event.seq) && h.event.seq < sure).slice(0, recallLimit * 3);
+  const recallCandidates = recalled.hits.filter((h) => !pinned.has(h.event.seq) && h.event.seq < sure).slice(0, recallLimit + 2);
   const ranges = await readRanges(store, id, recallCandidates, before, after, types, considered, signal);
 
   // ── 3. Items and their costs. ──
@@ -323,7 +330,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
   let summaryRef: string | undefined;
   if (sumOpts !== false && summaryWanted) {
     const room = (alloc.used.get("summary") ?? 0) - USER_OVERHEAD;
-    const scanLimit = int(sumOpts.scanLimit, "sections.summary.scanLimit", 500, 0);
+    const scanLimit = int(sumOpts.scanLimit, "sections.summary.scanLimit", 100, 0);
     let covered = [...droppedEvents, ...gather.leftOut.filter((e) => e.seq < cutoff)].sort((a, b) => a.seq - b.seq);
     if (!gather.exhausted && gather.oldestRead !== undefined && covered.length < scanLimit) {
       const older = await readOlder(store, id, gather.oldestRead, scanLimit - covered.length, types, (e) => considered(e) && !pinned.has(e.seq), signal);
