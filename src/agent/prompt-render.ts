@@ -53,6 +53,8 @@ function textOf(data: JsonValue): string {
 export interface PromptRenderer {
   /** The messages of a recent-conversation unit (a tool call with its results, or one event). */
   unitMessages(events: readonly ContextEvent[]): PromptMessage[];
+  /** An event as a `user` message holding a data block (a pinned tool event, which has no pair to go with). */
+  asData(e: ContextEvent): PromptMessage;
   /** One line of recalled history: `[seq] role: text` (continuation lines indented). */
   historyLine(e: ContextEvent): string;
   /** Tokens of a message (stored counts reused where they are exact). */
@@ -146,6 +148,7 @@ export function createRenderer({ tokenizer, nonce, toolCap, useStored }: Rendere
     get dataBlocks() {
       return dataBlocks;
     },
+    asData: (e) => dataMessage(e, "event", canonicalJson(e.data)),
     unitMessages(events) {
       const names = new Map<string, string>();
       return events.map((e) => eventMessage(e, names));

@@ -197,6 +197,25 @@ describe("sectioned window", () => {
     }
   });
 
+  it("keeps pinned events first, whatever their age: a flagged message as itself, a flagged tool output as data", async () => {
+    await using store = await open();
+    const { id } = await store.createContext();
+    await store.append(id, [
+      { type: "message", data: { role: "user", content: "remember: 42" }, metadata: { pinned: true } },
+      { type: "tool_result", data: { toolCallId: "old", content: "pinned output" }, metadata: { pinned: true } },
+      ...Array.from({ length: 50 }, (_, i) => user(`${dogs(20)} ${i}`)),
+    ]);
+    const w = await assembleWindow(store, id, { maxTokens: 300, sections: { summary: false, recall: false, memories: false } });
+    expect(section(w, "pinned").included).toEqual(["seq:1", "seq:2"]);
+    expect(w.messages[0]!.role).toBe("system"); // contextd's note on data blocks
+    expect(w.messages[1]).toEqual({ role: "user", content: "remember: 42" });
+    expect(w.messages[2]!.role).toBe("user");
+    expect(w.messages[2]!.content).toContain('kind="event" type="tool_result" seq="2"');
+    expect(w.messages.filter((m) => m.role === "tool")).toEqual([]);
+    expect(w.tokens).toBe(recount(w));
+    expect(w.tokens).toBeLessThanOrEqual(300);
+  });
+
   it("window() without model or sections is the old window, unchanged", async () => {
     await using store = await open();
     const { id } = await store.createContext();

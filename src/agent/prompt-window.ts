@@ -295,7 +295,10 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
 
   // The system message: instructions, pinned system events, and the data note.
   const systemParts = [...instructions, ...pinnedEvents.filter((e) => e.type === "system").map((e) => (r.unitMessages([e])[0] as { content: string }).content)];
-  const pinnedOthers = pinnedEvents.filter((e) => e.type !== "system").flatMap((e) => r.unitMessages([e]));
+  // A pinned tool call or result has no pair in this section: it is shown as data.
+  const pinnedOthers = pinnedEvents
+    .filter((e) => e.type !== "system")
+    .flatMap((e) => (e.type === "tool_call" || e.type === "tool_result" ? [r.asData(e)] : r.unitMessages([e])));
   let pinnedCost = 0;
   let systemMessage: PromptMessage | undefined;
   for (let pass = 0; pass < 4; pass++) {
