@@ -8,7 +8,8 @@
  * on SQLite over a context of 1,000 events and one of 100,000 events, each in a store of its
  * own (with the same 10,000 memories), interleaved call by call in one process, so the ratio
  * of the two is measured under the same machine noise. Latency p50 and p99 per history size,
- * for recall by meaning (hybrid, the default), recall by words (text), and recall off.
+ * for recall by meaning (hybrid, the default), recall by words (text), recall off, and both
+ * searches off (what the window itself costs).
  *
  * The embedding model is the built-in hashing embedder (`hashingEmbedder()`: no model, a
  * vector per text in microseconds), so the figures measure the window and the searches, not
@@ -98,7 +99,7 @@ const optionsFor = (mode, q) => ({
   model: "gpt-4o",
   instructions: "Answer from the data below when it is relevant.",
   query: q,
-  sections: { workingMemory: { blocks: BLOCKS }, recall: mode === "off" ? false : { mode }, memories: { limit: 10 } },
+  sections: { workingMemory: { blocks: BLOCKS }, recall: mode === "hybrid" || mode === "text" ? { mode } : false, memories: mode === "none" ? false : { limit: 10 } },
 });
 
 const probe = await largeStore.context(large).window(optionsFor("hybrid", QUERIES[0]));
@@ -109,7 +110,7 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const results = {};
-for (const mode of ["hybrid", "text", "off"]) {
+for (const mode of ["hybrid", "text", "off", "none"]) {
   const lat = { small: [], large: [] };
   // Warm-up, then interleave: each round times one window over each history.
   for (let i = 0; i < 5; i++) for (const [store, id] of Object.values(contexts)) await store.context(id).window(optionsFor(mode, QUERIES[i]));
@@ -126,6 +127,7 @@ for (const mode of ["hybrid", "text", "off"]) {
 }
 // The searches alone, for the breakdown.
 const searches = { small: { meaning: [], words: [] }, large: { meaning: [], words: [] } };
+const memSearch = { small: [], large: [] };
 for (let i = 0; i < SAMPLES; i++) {
   for (const name of i % 2 ? ["small", "large"] : ["large", "small"]) {
     const [store, id] = contexts[name];
@@ -136,6 +138,9 @@ for (let i = 0; i < SAMPLES; i++) {
     t0 = performance.now();
     await store.searchEvents({ text, mode: "text", contextId: id, limit: 10 });
     searches[name].words.push(performance.now() - t0);
+    t0 = performance.now();
+    await store.searchMemories({ text, scope: { userId: "bench" }, limit: 10 });
+    memSearch[name].push(performance.now() - t0);
   }
 }
 await smallStore.close();
@@ -145,7 +150,7 @@ await largeStore.close();
 const out = [];
 const say = (line = "") => out.push(line);
 const ms = (x) => `${x.toFixed(2)} ms`;
-const MODE_NAME = { hybrid: "by meaning (hybrid)", text: "by words (text)", off: "off" };
+const MODE_NAME = { hybrid: "by meaning (hybrid)", text: "by words (text)", off: "off", none: "off, memories off too (no search)" };
 say("## Sectioned window: one budget for the whole prompt (issue 12)");
 say();
 say(
@@ -179,15 +184,17 @@ for (const [mode, lat] of Object.entries(results)) {
   const r50 = percentile(lat.large, 50) / percentile(lat.small, 50);
   const r99 = percentile(lat.large, 99) / percentile(lat.small, 99);
   say(
-    `- Recall ${MODE_NAME[mode]}: cost at ${LARGE.toLocaleString("en-US")} events vs ${SMALL.toLocaleString("en-US")}: ` +
+    `- ${mode === "none" ? "No search (recall and memories off)" : `Recall ${MODE_NAME[mode]}`}: cost at ${LARGE.toLocaleString("en-US")} events vs ${SMALL.toLocaleString("en-US")}: ` +
       `${fmtRatio(r50)} at p50, ${fmtRatio(r99)} at p99 ${verdict(r50 <= 1.5, "p50 ≤ 1.5×")}.`,
   );
 }
 const sm = (name, kind) => ms(percentile(searches[name][kind], 50));
 say(
   `- Where the time goes: \`searchEvents\` alone (p50, limit 10) by meaning ${sm("small", "meaning")} at ${SMALL.toLocaleString("en-US")} events vs ${sm("large", "meaning")} at ${LARGE.toLocaleString("en-US")}; ` +
-    `by words ${sm("small", "words")} vs ${sm("large", "words")}. The window itself reads a bounded amount (recall off: the ratio above); the history searches are the engine's, ` +
-    "and a search by meaning ranks every embedded event of the context (core/history-search.ts), so its cost grows with the history.",
+    `by words ${sm("small", "words")} vs ${sm("large", "words")}; \`searchMemories\` (10 of the user's 10,000) ${ms(percentile(memSearch.small, 50))} vs ${ms(percentile(memSearch.large, 50))}. ` +
+    "The window itself reads a bounded amount of history (the no-search ratio above). The searches are the engine's: a search by meaning ranks every embedded event of the context " +
+    "(core/history-search.ts), a full-text search scores every event holding the query's words, and a memory search first selects the scope's memories in a pass over the tenant's " +
+    "whole memory index — which holds the embedded history too (docs/memory.md) — so all three grow with the history.",
 );
 say(
   `- One-time catch-up (the first search by meaning of a history embeds it): ${(catchUp.small / 1000).toFixed(1)} s for ${SMALL.toLocaleString("en-US")} events, ` +
