@@ -30,6 +30,7 @@ const SCRIPTS = [
   ["tools", "tools.mjs", "tools and the concurrency controller (issue 14)"],
   ["memory", "memory.mjs", "long-term memory: LoCoMo retrieval against mem0 and LangGraph, search speed to 100k, adds (issue 11)"],
   ["langgraph", "langgraph.mjs", "LangGraph.js checkpointer against SqliteSaver and PostgresSaver (issue 15)"],
+  ["prompt-window", "prompt-window.mjs", "sectioned window: every section within one budget, p50/p99, 100k vs 1k events (issue 12)"],
 ];
 /** A script that runs longer than this is stopped and reported as failed. */
 const SCRIPT_TIMEOUT_MS = 45 * 60 * 1000; // the memory bench embeds LoCoMo on its first run (~10 min)

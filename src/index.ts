@@ -26,6 +26,31 @@ export { withTask } from "./agent/with-task.js";
 export type { WithTaskOptions } from "./agent/with-task.js";
 export { WINDOW_EXCLUDED_TYPES, buildWindow, toolCallId, windowMessages } from "./agent/window.js";
 export type { ChatMessage, ContextWindow, WindowOptions, WindowStrategy, WindowSummary } from "./agent/window.js";
+export { assembleWindow, isSectionedWindow } from "./agent/prompt-window.js";
+export type { SectionedWindowOptions } from "./agent/prompt-window.js";
+export type {
+  BlockLoader,
+  MemoriesSection,
+  PinnedSection,
+  PromptMessage,
+  PromptToolCall,
+  PromptWindow,
+  PromptWindowOptions,
+  RecallSection,
+  RecentSection,
+  SectionLimits,
+  SummarySection,
+  ToolOutputsSection,
+  WindowSectionName,
+  WindowSectionReport,
+  WindowSections,
+  WorkingMemoryBlock,
+  WorkingMemorySection,
+} from "./agent/prompt-types.js";
+export { toAnthropicMessages, toModelMessages, toOpenAIMessages } from "./agent/prompt-formats.js";
+export type { AISDKModelMessage, AnthropicContentBlock, AnthropicMessage, AnthropicPrompt, OpenAIChatMessage } from "./agent/prompt-formats.js";
+export { REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, countChatMessage, countChatMessages, encodingForModel } from "./agent/chat-tokens.js";
+export { DATA_TAG, dataBlock, neutralize } from "./agent/safe-text.js";
 export { optimize } from "./agent/optimize.js";
 export type { OptimizeBudget, OptimizeOptions, OptimizeResult } from "./agent/optimize.js";
 export { readModelCall, usage } from "./agent/usage.js";

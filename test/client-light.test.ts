@@ -86,7 +86,8 @@ async function trace(subpath: string): Promise<Trace & { own: string[]; packages
 
 // What the client may load: itself, the agent layer, errors and the engine's pure modules.
 const ALLOWED = /^(client\/[^/]+|agent\/[^/]+|errors|core\/(types|json-types|json|validate|ids|words))\.js$/;
-const HEAVY = ["better-sqlite3", "pg", "redis", "@redis/client", "ajv", "ajv-formats", "zod", "hono", "@hono/node-server", "@hono/zod-openapi", "pino"];
+// The model SDKs too: the window's formats name their types only (type imports, erased).
+const HEAVY = ["better-sqlite3", "pg", "redis", "@redis/client", "ajv", "ajv-formats", "zod", "hono", "@hono/node-server", "@hono/zod-openapi", "pino", "openai", "@anthropic-ai/sdk", "ai"];
 
 describe("contextd/client loads light", () => {
   it("importing contextd/client loads only the client, the agent layer, errors and the engine's pure modules", async () => {

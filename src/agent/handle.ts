@@ -4,7 +4,9 @@
  */
 import type { ContextHandle, ContextStore } from "./types.js";
 import { optimize } from "./optimize.js";
-import { buildWindow } from "./window.js";
+import { buildWindow, type WindowOptions } from "./window.js";
+import { assembleWindow, isSectionedWindow } from "./prompt-window.js";
+import type { PromptWindowOptions } from "./prompt-types.js";
 import { invalidInput } from "../errors.js";
 import { isPlainObject } from "../core/json.js";
 import { blocksOf } from "./blocks.js";
@@ -54,7 +56,8 @@ export function contextHandle(store: ContextStore, id: string): ContextHandle {
     acquireLease: (o) => store.acquireLease(id, o),
     watch: (o) => store.watch(id, o),
     compact: (o) => store.compact(id, o),
-    window: (o) => buildWindow(store, id, o),
+    window: ((o: WindowOptions | PromptWindowOptions) =>
+      isSectionedWindow(o) ? assembleWindow(store, id, o) : buildWindow(store, id, o as WindowOptions)) as ContextHandle["window"],
     optimize: (o) => optimize(store, id, o),
     blocks: blocksOf(store, { contextId: id }),
   };

@@ -34,12 +34,19 @@ export interface Tokenizer {
   readonly encoding: TokenEncoding;
   /** Tokens of `text`. Special-token strings such as `<|endoftext|>` count as plain text. */
   countText(text: string): number;
+  /**
+   * The longest prefix of `text` that is at most `maxTokens` tokens (cut at a token boundary;
+   * a character split by the cut is dropped), and how many tokens the whole text has.
+   */
+  truncateText(text: string, maxTokens: number): { text: string; tokens: number; total: number };
   /** Tokens of {@link eventText} of the event: the value stored in `ContextEvent.tokens`. */
   countEvent(event: Pick<EventInput, "type" | "data">): number;
 }
 
 interface Encoder {
   countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
+  encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
+  decode(tokens: number[]): string;
 }
 
 const loaded = new Map<TokenEncoding, Encoder>();
@@ -192,9 +199,36 @@ export function createTokenizer(encoding: TokenEncoding | string = DEFAULT_ENCOD
     for (const piece of boundedPieces(text)) total += e.countTokens(piece, PLAIN_TEXT);
     return total;
   };
+  const truncateText = (text: string, maxTokens: number): { text: string; tokens: number; total: number } => {
+    const e = (encoder ??= loadEncoder(name));
+    let kept = "";
+    let tokens = 0;
+    let total = 0;
+    let cut = false;
+    for (const piece of boundedPieces(text)) {
+      const n = e.countTokens(piece, PLAIN_TEXT);
+      total += n;
+      if (cut) continue;
+      if (tokens + n <= maxTokens) {
+        kept += piece;
+        tokens += n;
+        continue;
+      }
+      cut = true;
+      const room = maxTokens - tokens;
+      if (room > 0) {
+        // A prefix of the tokens can end inside a character: drop the replacement character it decodes to.
+        const head = e.decode(e.encode(piece, PLAIN_TEXT).slice(0, room)).replace(/\uFFFD+$/u, "");
+        kept += head;
+        tokens += e.countTokens(head, PLAIN_TEXT);
+      }
+    }
+    return { text: kept, tokens, total };
+  };
   return {
     encoding: name,
     countText,
+    truncateText,
     countEvent: (event) => countText(eventText(event)),
   };
 }

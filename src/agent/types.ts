@@ -40,6 +40,8 @@ import type { UsageQuery, UsageReport } from "./usage.js";
 import type { ContextWindow, WindowOptions } from "./window.js";
 import type { BlockScope, Block } from "../core/block-types.js";
 import type { BlockUpdate, ScopedBlocks, UpdateBlockOptions } from "./blocks.js";
+import type { PromptWindow } from "./prompt-types.js";
+import type { SectionedWindowOptions } from "./prompt-window.js";
 
 /**
  * The store: the engine's operations ({@link CoreStore}: contexts, state, history,
@@ -215,6 +217,19 @@ export interface ContextHandle {
    * @throws `NOT_FOUND`; `INVALID_INPUT` when `beforeSeq` is newer than the newest snapshot
    */
   compact(options: { beforeSeq: number } & CallOptions): Promise<CompactResult>;
+  /**
+   * The prompt for the next model call, assembled within one token budget (see
+   * `assembleWindow` and docs/windows.md): instructions and pinned events, working-memory
+   * blocks, long-term memories and recalled history for the query (the last user message by
+   * default), the recent conversation with tool outputs capped, and a summary of what was
+   * dropped — each section with a priority and optional minimum and maximum, counted with the
+   * model's tokenizer and the chat format's per-message overhead. Chosen when the options name
+   * a `model` or `sections`. Reads a budget's worth of the newest events, the pinned events,
+   * a bounded number of search hits with their neighbours and memories: the cost does not
+   * grow with the history.
+   * @throws `NOT_FOUND`; `INVALID_INPUT` for bad options (unknown names too) or a model without a known tokenizer
+   */
+  window(options: SectionedWindowOptions): Promise<PromptWindow>;
   /**
    * The history fitted to a token budget for the next model call (see `buildWindow`): the
    * conversation by default, not bookkeeping events. Reads the newest events backwards a
