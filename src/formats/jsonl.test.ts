@@ -244,7 +244,7 @@ describe("export and import of working-memory blocks", () => {
     const old = (await text(source))
       .split("\n")
       .filter((l) => !l.includes('"type":"block"'))
-      .map((l) => (l.includes('"type":"end"') ? JSON.stringify((({ blocks, ...rest }) => rest)(JSON.parse(l) as { blocks: number })) : l))
+      .map((l) => (l.includes('"type":"end"') ? JSON.stringify((({ blocks: _blocks, ...rest }) => rest)(JSON.parse(l) as { blocks: number })) : l))
       .join("\n");
     expect(old).not.toContain('"blocks"');
     await using target = await createStore(inMemoryDriver());
