@@ -81,7 +81,7 @@ export function checkImportFile(file: string, expected = "import takes a JSON Li
 export function registerTransferCommands(program: Command, io: CliIo, withStore: WithStore): void {
   program
     .command("export [filter...]")
-    .description("export contexts with state, history and snapshots as JSON Lines (filter: kind=… user=… chat=… agent=… status=… id=…)")
+    .description("export contexts with state, history, snapshots and working-memory blocks as JSON Lines (filter: kind=… user=… chat=… agent=… status=… id=…)")
     .option("-o, --output <file>", "write here instead of stdout")
     .action(async (filterArgs: string[], o: { output?: string }, command: Command) =>
       withStore(
@@ -121,7 +121,8 @@ export function registerTransferCommands(program: Command, io: CliIo, withStore:
           ? await importWithProgress(store, file, tty ? barProgress(io.stderr) : textProgress(io.stderr, "import"))
           : await importContexts(store, createReadStream(file) as AsyncIterable<Uint8Array>);
         if (g.json) return printJson(io.stdout, result);
-        println(io.stdout, `imported ${result.imported.length} contexts (${result.events} events); ${result.unchanged.length} already present and identical`);
+        const blocks = result.blocks > 0 ? `, ${result.blocks} working-memory block${result.blocks === 1 ? "" : "s"}` : "";
+        println(io.stdout, `imported ${result.imported.length} contexts (${result.events} events${blocks}); ${result.unchanged.length} already present and identical`);
       });
     });
 }

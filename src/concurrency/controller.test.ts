@@ -211,6 +211,23 @@ describe("createController", () => {
     expect(iterated.at(-1)?.stats).toEqual({ queued: 0, running: 0, done: 1, failed: 1 });
   });
 
+  it("counts and reports calls without retries, synchronous or not, that succeed or fail", async () => {
+    const events: string[] = [];
+    const c = createController({ retry: false, onProgress: (e) => events.push(`${e.id}:${e.type}`) });
+    const boom = new Error("sync");
+    await expect(c.run(() => 7)).resolves.toBe(7);
+    await expect(c.run(() => Promise.resolve("later"), { priority: 2 })).resolves.toBe("later");
+    await expect(
+      c.run(() => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    await expect(c.run(() => Promise.reject(new Error("async")))).rejects.toThrow("async");
+    await c.drain();
+    expect(c.stats).toEqual({ queued: 0, running: 0, done: 2, failed: 2 });
+    expect(events).toEqual(["1:queued", "1:running", "1:done", "2:queued", "2:running", "2:done", "3:queued", "3:running", "3:failed", "4:queued", "4:running", "4:failed"]);
+  });
+
   it("pauses and resumes, drains, and closes gracefully", async () => {
     const c = createController({ retry: false });
     c.pause();

@@ -128,6 +128,15 @@ const RUN_FIELDS = new Set(["key", "priority", "tokens", "signal", "timeoutMs", 
 const NEVER = new AbortController().signal;
 const EMPTY: RunOptions = Object.freeze({});
 
+/** What the end of an attempt of a call without key, timeout or signal means. */
+type Ends = typeof RETRY | typeof FIRST | typeof ONLY;
+/** An attempt after a failure: the retry loop accounts for its outcome. */
+const RETRY = 0;
+/** The first attempt of a call that may be retried: a success finishes the call, a failure goes to the retry loop. */
+const FIRST = 1;
+/** The first and only attempt: its outcome is the call's. */
+const ONLY = 2;
+
 function checkRunOptions(o: RunOptions): void {
   if (typeof o !== "object" || o === null) throw invalidInput("options", "must be an object");
   for (const k of Object.keys(o)) if (!RUN_FIELDS.has(k)) throw invalidInput(k, "is not a known option");
@@ -272,36 +281,40 @@ export function createController(options: ControllerOptions = {}): Controller {
     }
   }
 
-  /** One attempt of a call without key, timeout or signal, in its overall slot. */
-  function plain<T>(fn: (ctx: RunContext) => Promise<T> | T, id: number, o: RunOptions, n: number): Promise<T> | T {
+  /**
+   * One attempt of a call without key, timeout or signal, in its overall slot. A synchronous
+   * `fn` allocates nothing here but its {@link CallContext}.
+   */
+  function plain<T>(fn: (ctx: RunContext) => Promise<T> | T, id: number, o: RunOptions, n: number, ends: Ends): Promise<T> | T {
     stats.queued--;
     stats.running++;
     emit("running", id, o, n);
-    const end = () => {
-      stats.running--;
-      stats.queued++;
-    };
     let r: Promise<T> | T;
     try {
       r = fn(new CallContext(NEVER, n, undefined, undefined, undefined));
     } catch (e) {
-      end();
-      throw e;
+      return failed(id, o, e, ends);
     }
     if (r !== null && typeof r === "object" && typeof (r as { then?: unknown }).then === "function") {
       return (r as Promise<T>).then(
-        (v) => {
-          end();
-          return v;
-        },
-        (e: unknown) => {
-          end();
-          throw e;
-        },
+        (v) => succeeded(id, o, v, ends),
+        (e: unknown) => failed(id, o, e, ends),
       );
     }
-    end();
-    return r;
+    return succeeded(id, o, r, ends);
+  }
+
+  function succeeded<T>(id: number, o: RunOptions, value: T, ends: Ends): T {
+    stats.running--;
+    stats.queued++;
+    return ends === RETRY ? value : finish(id, o, value);
+  }
+
+  function failed(id: number, o: RunOptions, e: unknown, ends: Ends): never {
+    stats.running--;
+    stats.queued++;
+    if (ends === ONLY) fail(id, o, e);
+    throw e;
   }
 
   function settle(): void {
@@ -311,6 +324,26 @@ export function createController(options: ControllerOptions = {}): Controller {
       for (const resolve of waiting) resolve();
     }
   }
+
+  /** The call succeeded: counts, the `done` event, the drain. */
+  function finish<T>(id: number, o: RunOptions, value: T): T {
+    stats.queued--;
+    stats.done++;
+    emit("done", id, o, 0);
+    settle();
+    return value;
+  }
+
+  /** The call failed for good: counts, the `failed` event, the drain; rethrows. */
+  function fail(id: number, o: RunOptions, e: unknown): never {
+    stats.queued--;
+    stats.failed++;
+    emit("failed", id, o, 0, { error: e });
+    settle();
+    throw e;
+  }
+
+  const notify = (id: number, o: RunOptions) => (r: RetryNotice) => emit("retrying", id, o, r.attempt, { error: r.error, delayMs: r.delayMs });
 
   function run<T>(fn: (ctx: RunContext) => Promise<T> | T, o: RunOptions = EMPTY): Promise<T> {
     let policy: RetryPolicy;
@@ -329,38 +362,46 @@ export function createController(options: ControllerOptions = {}): Controller {
     active++;
     stats.queued++;
     emit("queued", id, o, 0);
-    const onRetry = (r: RetryNotice) => emit("retrying", id, o, r.attempt, { error: r.error, delayMs: r.delayMs });
-    const done = (value: T): T => {
-      stats.queued--;
-      stats.done++;
-      emit("done", id, o, 0);
-      settle();
-      return value;
-    };
-    const failed = (e: unknown): never => {
-      stats.queued--;
-      stats.failed++;
-      emit("failed", id, o, 0, { error: e });
-      settle();
-      throw e;
-    };
-    if (ks === undefined && timeoutMs === undefined && o.signal === undefined) {
-      // The common case (no key limits, no timeout, no signal): one promise of ours per call;
-      // the retry loop is entered only after a failure.
-      const add = o.priority === undefined ? undefined : { priority: o.priority };
-      const once = (n: number) => overall.add(() => plain(fn, id, o, n), add) as Promise<T>;
-      return once(1).then(done, (e: unknown) => (policy.retries === 0 ? failed(e) : retryAfterFirst(e, once, policy, undefined, onRetry).then(done, failed)));
-    }
-    const attempts = () => withRetry((n) => attempt(fn, id, o, n, ks, timeoutMs), policy, o.signal, onRetry);
-    const add = { priority: o.priority ?? 0, ...(o.signal !== undefined && { signal: o.signal }) };
+    // The common case (no key limits, no timeout, no signal) keeps no closure of its own while
+    // it waits but the one p-queue runs: no AbortController, no p-timeout, and the retry loop
+    // (with its hook) is entered only after a failure.
+    if (ks === undefined && timeoutMs === undefined && o.signal === undefined) return runPlain(fn, id, o, policy);
+    return runLimited(fn, id, o, policy, ks, timeoutMs);
+  }
+
+  /**
+   * A call without key, timeout or signal: while it waits it holds the closure p-queue runs and,
+   * when it may be retried, one `catch`. A success of the first attempt is counted in its slot.
+   */
+  function runPlain<T>(fn: (ctx: RunContext) => Promise<T> | T, id: number, o: RunOptions, policy: RetryPolicy): Promise<T> {
+    const add = o.priority === undefined ? undefined : { priority: o.priority };
+    if (policy.retries === 0) return overall.add(() => plain(fn, id, o, 1, ONLY), add) as Promise<T>;
+    const first = overall.add(() => plain(fn, id, o, 1, FIRST), add) as Promise<T>;
+    return first.catch((e: unknown) => retryPlain(e, fn, id, o, policy));
+  }
+
+  function retryPlain<T>(first: unknown, fn: (ctx: RunContext) => Promise<T> | T, id: number, o: RunOptions, policy: RetryPolicy): Promise<T> {
+    const add = o.priority === undefined ? undefined : { priority: o.priority };
+    const once = (n: number) => overall.add(() => plain(fn, id, o, n, RETRY), add) as Promise<T>;
+    return retryAfterFirst(first, once, policy, undefined, notify(id, o)).then(
+      (value) => finish(id, o, value),
+      (e: unknown) => fail(id, o, e),
+    );
+  }
+
+  function runLimited<T>(fn: (ctx: RunContext) => Promise<T> | T, id: number, o: RunOptions, policy: RetryPolicy, ks: KeyState | undefined, timeoutMs: number | undefined): Promise<T> {
+    const attempts = () => withRetry((n) => attempt(fn, id, o, n, ks, timeoutMs), policy, o.signal, notify(id, o));
     const queued =
       ks?.queue !== undefined
-        ? ks.queue.add(attempts, add).catch((e: unknown) => {
+        ? ks.queue.add(attempts, { priority: o.priority ?? 0, ...(o.signal !== undefined && { signal: o.signal }) }).catch((e: unknown) => {
             if (o.signal?.aborted) throw abortReason(o.signal);
             throw e;
           })
         : attempts();
-    return queued.then(done, failed);
+    return queued.then(
+      (value) => finish(id, o, value),
+      (e: unknown) => fail(id, o, e),
+    );
   }
 
   const drain = (): Promise<void> => (active === 0 ? Promise.resolve() : new Promise((resolve) => drained.push(resolve)));

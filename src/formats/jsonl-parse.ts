@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { ContextError } from "../errors.js";
-import type { JsonObject } from "../core/types.js";
+import type { JsonObject, JsonValue } from "../core/types.js";
 import { isPlainObject } from "../core/json.js";
+import { tokenizerFor } from "../agent/tokens.js";
 
 /** The header's `format`. */
 export const EXPORT_FORMAT = "contextd-export";
@@ -52,11 +53,43 @@ const snapshotLine = z.object({
   contextId: z.string(),
   snapshot: z.object({ name: z.string().min(1), label: z.string().nullable(), metadata: object, seq: z.number().int() }).loose(),
 });
-const endLine = z.object({ type: z.literal("end"), contextId: z.string(), events: z.number().int().min(0), version: z.number().int().min(1) });
+const blockLine = z.object({
+  type: z.literal("block"),
+  contextId: z.string(),
+  block: z
+    .object({
+      label: z.string().min(1),
+      description: z.string().optional(),
+      value: json,
+      schema: object.optional(),
+      limit: z.object({ chars: z.number().int().min(1).optional(), tokens: z.number().int().min(1).optional() }).strict(),
+      updatedBy: z.string().optional(),
+    })
+    .loose(),
+});
+// `blocks` is absent from files written before blocks were exported.
+const endLine = z.object({
+  type: z.literal("end"),
+  contextId: z.string(),
+  events: z.number().int().min(0),
+  version: z.number().int().min(1),
+  blocks: z.number().int().min(0).optional(),
+});
 
 type ContextLine = z.infer<typeof contextLine>;
 /** An event line of an export. */
 export type EventLine = z.infer<typeof eventLine>;
+
+/** A working-memory block of a context, as exported: what `putBlock` takes, and who wrote it last. */
+export interface ParsedBlock {
+  line: number;
+  label: string;
+  description: string;
+  value: string | JsonValue;
+  schema?: JsonObject;
+  limit: { chars?: number; tokens?: number };
+  updatedBy?: string;
+}
 
 /** One context as parsed from the input. */
 export interface ParsedContext {
@@ -65,6 +98,8 @@ export interface ParsedContext {
   baseState: JsonObject;
   events: EventLine[];
   snapshots: Map<string, { label: string | null; metadata: JsonObject }>;
+  /** The blocks of the context's scope (`{ contextId }`), by label; none in files from before blocks were exported. */
+  blocks: ParsedBlock[];
   ended: boolean;
   /** Version the replay produces: 1 + state writes. */
   version: number;
@@ -116,6 +151,29 @@ function check<T>(schema: z.ZodType<T>, value: unknown, lineNo: number, what: st
   return r.data;
 }
 
+/**
+ * Checks a block line's value against its own limit, as every write of a block does (the text
+ * of a JSON block's value is its JSON; tokens are o200k_base, special tokens as text).
+ * @throws `INVALID_INPUT` for a text block whose value is not a string; `LIMIT_EXCEEDED` naming the line
+ */
+function checkBlock(b: ParsedBlock, contextId: string): void {
+  if (b.schema === undefined && typeof b.value !== "string") {
+    throw bad(b.line, `block ${b.label}: a block without a schema holds text, got ${b.value === null ? "null" : typeof b.value}`);
+  }
+  const text = typeof b.value === "string" && b.schema === undefined ? b.value : JSON.stringify(b.value);
+  const over = (limit: number, unit: "chars" | "tokens", size: number): ContextError =>
+    new ContextError(
+      "LIMIT_EXCEEDED",
+      `line ${b.line}: block ${b.label} of context ${contextId} would hold ${size} ${unit === "chars" ? "characters" : "tokens"}, ${size - limit} over its limit of ${limit}; nothing was imported`,
+      { details: { line: b.line, contextId, label: b.label, limit, unit, size, over: size - limit } },
+    );
+  if (b.limit.chars !== undefined && text.length > b.limit.chars) throw over(b.limit.chars, "chars", text.length);
+  if (b.limit.tokens !== undefined) {
+    const tokens = tokenizerFor("o200k_base").countText(text);
+    if (tokens > b.limit.tokens) throw over(b.limit.tokens, "tokens", tokens);
+  }
+}
+
 /** Parses and validates the whole input. @throws `INVALID_INPUT` with the line number */
 export async function parseExport(source: ImportSource): Promise<ParsedContext[]> {
   const contexts = new Map<string, ParsedContext>();
@@ -145,6 +203,7 @@ export async function parseExport(source: ImportSource): Promise<ParsedContext[]
         baseState: c.baseState as JsonObject,
         events: [],
         snapshots: new Map(),
+        blocks: [],
         ended: false,
         version: 1,
       });
@@ -169,10 +228,28 @@ export async function parseExport(source: ImportSource): Promise<ParsedContext[]
     } else if (type === "snapshot") {
       const s = check(snapshotLine, value, lineNo, "snapshot line");
       owner(s.contextId).snapshots.set(s.snapshot.name, { label: s.snapshot.label, metadata: s.snapshot.metadata as JsonObject });
+    } else if (type === "block") {
+      const { contextId, block: b } = check(blockLine, value, lineNo, "block line");
+      const p = owner(contextId);
+      if (!Object.hasOwn(b, "value")) throw bad(lineNo, "not a valid block line: block.value: is required");
+      if (b.limit.chars === undefined && b.limit.tokens === undefined) throw bad(lineNo, "not a valid block line: block.limit: needs chars or tokens");
+      if (p.blocks.some((x) => x.label === b.label)) throw bad(lineNo, `block ${b.label} of context ${contextId} appears twice`);
+      const parsed: ParsedBlock = {
+        line: lineNo,
+        label: b.label,
+        description: b.description ?? "",
+        value: b.value as string | JsonValue,
+        ...(b.schema !== undefined && { schema: b.schema as JsonObject }),
+        limit: { ...(b.limit.chars !== undefined && { chars: b.limit.chars }), ...(b.limit.tokens !== undefined && { tokens: b.limit.tokens }) },
+        ...(b.updatedBy !== undefined && { updatedBy: b.updatedBy }),
+      };
+      checkBlock(parsed, contextId);
+      p.blocks.push(parsed);
     } else if (type === "end") {
       const end = check(endLine, value, lineNo, "end line");
       const p = owner(end.contextId);
       if (p.events.length !== end.events) throw bad(lineNo, `context ${end.contextId} has ${p.events.length} events, its end line says ${end.events}`);
+      if (end.blocks !== undefined && p.blocks.length !== end.blocks) throw bad(lineNo, `context ${end.contextId} has ${p.blocks.length} blocks, its end line says ${end.blocks}`);
       p.ended = true;
     } else {
       throw bad(lineNo, `unknown line type ${JSON.stringify(type)}`);

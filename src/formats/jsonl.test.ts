@@ -90,7 +90,7 @@ describe("export and import", () => {
     await seed(source);
     const dump = await text(source);
     const again = await importContexts(source, dump);
-    expect(again).toEqual({ imported: [], unchanged: ["chat-a", "chat-b"], events: 0 });
+    expect(again).toEqual({ imported: [], unchanged: ["chat-a", "chat-b"], events: 0, blocks: 0 });
     await using target = await createStore(inMemoryDriver());
     await importContexts(target, dump);
     expect((await importContexts(target, dump)).unchanged).toHaveLength(2);
@@ -200,5 +200,116 @@ describe("export and import", () => {
     expect(isContextError(e, "INVALID_INPUT")).toBe(true);
     expect((e as Error).message).toContain("line 2: not valid UTF-8");
     expect((await target.listContexts()).items).toEqual([]);
+  });
+});
+
+describe("export and import of working-memory blocks", () => {
+  async function seedBlocks(store: ContextStore): Promise<void> {
+    await seed(store);
+    await store.putBlock({ contextId: "chat-a" }, { label: "plan", description: "the plan", value: "1. greet", limit: { tokens: 50 } }, { actor: "planner" });
+    await store.editBlock({ contextId: "chat-a" }, "plan", { op: "append", text: "\n2. help" }, { actor: "agent" });
+    const schema = { type: "object", properties: { step: { type: "integer" } }, required: ["step"] };
+    await store.putBlock({ contextId: "chat-a" }, { label: "progress", value: { step: 2 }, schema, limit: { chars: 100 } });
+    await store.putBlock({ userId: "u1" }, { label: "human", value: "Name: Ada", limit: { chars: 100 } });
+  }
+  const strip = (b: { createdAt: string; updatedAt: string; version: number }) => ({ ...b, createdAt: 0, updatedAt: 0, version: 0 });
+
+  it("round-trips the blocks of a context's scope, into SQLite; a re-import is a no-op", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seedBlocks(source);
+    const dump = await text(source);
+    expect(dump).toContain('"type":"block"');
+    const dir = mkdtempSync(join(tmpdir(), "ctxd-transfer-"));
+    dirs.push(dir);
+    await using target = await openStore(`sqlite:${join(dir, "t.db")}`);
+    const r = await importContexts(target, dump);
+    expect(r).toMatchObject({ imported: ["chat-a", "chat-b"], blocks: 2 });
+    const [s, t] = [await source.listBlocks({ contextId: "chat-a" }), await target.listBlocks({ contextId: "chat-a" })];
+    expect(t.map(strip)).toEqual(s.map(strip));
+    expect(t.find((b) => b.label === "plan")).toMatchObject({ value: "1. greet\n2. help", updatedBy: "agent", version: 1 });
+    // Only a context's scope travels with it: a user's blocks are not part of a context export.
+    expect(await target.listBlocks({ userId: "u1" })).toEqual([]);
+    // The limit and schema hold on the imported block like on any other.
+    await expect(target.editBlock({ contextId: "chat-a" }, "progress", { op: "rewrite", value: { step: "x" } })).rejects.toSatisfy((e) => isContextError(e, "INVALID_INPUT"));
+    expect(await importContexts(target, dump)).toEqual({ imported: [], unchanged: ["chat-a", "chat-b"], events: 0, blocks: 0 });
+    // A store with the contexts but not their blocks (an import of an older file) gets the blocks.
+    await target.deleteBlock({ contextId: "chat-a" }, "plan");
+    expect(await importContexts(target, dump)).toMatchObject({ imported: [], blocks: 1 });
+    expect((await target.getBlock({ contextId: "chat-a" }, "plan")).value).toBe("1. greet\n2. help");
+  });
+
+  it("imports an export file from before blocks were exported", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seedBlocks(source);
+    const old = (await text(source))
+      .split("\n")
+      .filter((l) => !l.includes('"type":"block"'))
+      .map((l) => (l.includes('"type":"end"') ? JSON.stringify((({ blocks: _blocks, ...rest }) => rest)(JSON.parse(l) as { blocks: number })) : l))
+      .join("\n");
+    expect(old).not.toContain('"blocks"');
+    await using target = await createStore(inMemoryDriver());
+    expect(await importContexts(target, old)).toMatchObject({ imported: ["chat-a", "chat-b"], events: 7, blocks: 0 });
+    expect(await target.listBlocks({ contextId: "chat-a" })).toEqual([]);
+  });
+
+  it("refuses a block over its limit with LIMIT_EXCEEDED naming the line, and writes nothing", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seedBlocks(source);
+    const lines = (await text(source)).split("\n");
+    const at = lines.findIndex((l) => l.includes('"label":"plan"'));
+    const edited = JSON.parse(lines[at]!) as { block: { value: string } };
+    edited.block.value += " word".repeat(100);
+    lines[at] = JSON.stringify(edited);
+    await using target = await createStore(inMemoryDriver());
+    const e = await importContexts(target, lines.join("\n")).catch((x: unknown) => x);
+    expect(isContextError(e, "LIMIT_EXCEEDED")).toBe(true);
+    expect((e as { details: unknown }).details).toMatchObject({ line: at + 1, contextId: "chat-a", label: "plan", unit: "tokens", limit: 50 });
+    expect((e as Error).message).toContain(`line ${at + 1}`);
+    expect((await target.listContexts()).items).toEqual([]);
+    expect(await target.listBlocks({ contextId: "chat-a" })).toEqual([]);
+  });
+
+  it("refuses a block the target holds with different content, and a block the schema refuses, writing nothing", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seedBlocks(source);
+    const dump = await text(source);
+    await using target = await createStore(inMemoryDriver());
+    await target.putBlock({ contextId: "chat-a" }, { label: "plan", value: "other plan", limit: { chars: 100 } });
+    const e = await importContexts(target, dump).catch((x: unknown) => x);
+    expect(isContextError(e, "ALREADY_EXISTS")).toBe(true);
+    expect((e as { details: unknown }).details).toMatchObject({ contextId: "chat-a", label: "plan" });
+    expect((await target.listContexts()).items).toEqual([]);
+    expect((await target.getBlock({ contextId: "chat-a" }, "plan")).value).toBe("other plan");
+
+    // Refused by the store while writing (a value its schema refuses): the import is undone.
+    const lines = dump.split("\n");
+    const at = lines.findIndex((l) => l.includes('"label":"progress"'));
+    const edited = JSON.parse(lines[at]!) as { block: { value: unknown } };
+    edited.block.value = { step: "two" };
+    lines[at] = JSON.stringify(edited);
+    await using empty = await createStore(inMemoryDriver());
+    const f = await importContexts(empty, lines.join("\n")).catch((x: unknown) => x);
+    expect(isContextError(f, "INVALID_INPUT")).toBe(true);
+    expect((f as { details: unknown }).details).toMatchObject({ line: at + 1, contextId: "chat-a" });
+    expect((await empty.listContexts()).items).toEqual([]);
+    expect(await empty.listBlocks({ contextId: "chat-a" })).toEqual([]);
+  });
+
+  it("fails a malformed block line with its line number", async () => {
+    await using source = await createStore(inMemoryDriver());
+    await seedBlocks(source);
+    const lines = (await text(source)).split("\n");
+    const at = lines.findIndex((l) => l.includes('"label":"plan"'));
+    const edited = JSON.parse(lines[at]!) as { block: { limit: unknown } };
+    edited.block.limit = {};
+    lines[at] = JSON.stringify(edited);
+    await using target = await createStore(inMemoryDriver());
+    const e = await importContexts(target, lines.join("\n")).catch((x: unknown) => x);
+    expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+    expect((e as { details: unknown }).details).toMatchObject({ line: at + 1 });
+    const dropped = (await text(source)).split("\n").filter((_, i) => i !== at).join("\n");
+    const g = await importContexts(target, dropped).catch((x: unknown) => x);
+    expect(isContextError(g, "INVALID_INPUT")).toBe(true);
+    expect((g as Error).message).toMatch(/1 blocks, its end line says 2/);
   });
 });

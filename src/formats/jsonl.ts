@@ -7,8 +7,10 @@
  * - per context: `{"type":"context","context":ContextInfo,"baseState":{…}}`, then its events
  *   in order `{"type":"event","contextId","event":ContextEvent}` (a `state`/`restore` event
  *   also carries `"state"`: the full state it produced), its snapshots
- *   `{"type":"snapshot","contextId","snapshot":Snapshot}`, and
- *   `{"type":"end","contextId","events":n,"version":v}`, which lets a truncated file be detected.
+ *   `{"type":"snapshot","contextId","snapshot":Snapshot}`, the working-memory blocks of its
+ *   scope `{"type":"block","contextId","block":Block}` (current value only), and
+ *   `{"type":"end","contextId","events":n,"version":v,"blocks":b}`, which lets a truncated file
+ *   be detected. Files from before blocks were exported (no block lines, no `blocks`) import as before.
  *
  * Import replays each context through the public API: created with `baseState`, events
  * appended with their timestamps, metadata and token counts, state events re-applied as
@@ -25,10 +27,18 @@
  * store midway is undone by deleting the contexts this import created; a crash of the
  * process midway can leave one partial context, which the next import reports as
  * differing (delete it and import again).
+ *
+ * Blocks: each block line is checked against its own limit while parsing (`LIMIT_EXCEEDED`
+ * naming the line, nothing written), and the target's blocks of every context in the file are
+ * read before any write: a block that exists with different content is `ALREADY_EXISTS`, an
+ * identical one is left alone, a missing one is written with `putBlock` (`ifVersion: 0`, its
+ * `updatedBy` as the actor; it starts at version 1 with no history). The undo of a failed
+ * import deletes the blocks it wrote too.
  */
 import { ContextError, isContextError } from "../errors.js";
 import { canonicalJson, isPlainObject } from "../core/json.js";
-import { EXPORT_FORMAT, parseExport, type EventLine, type ImportSource, type ParsedContext } from "./jsonl-parse.js";
+import { EXPORT_FORMAT, parseExport, type EventLine, type ImportSource, type ParsedBlock, type ParsedContext } from "./jsonl-parse.js";
+import type { Block } from "../core/block-types.js";
 import type {
   ContextInfo,
   CoreStore,
@@ -62,6 +72,16 @@ async function* selected(store: CoreStore, filter: ExportFilter): AsyncGenerator
 }
 
 const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+
+/** The blocks of a context's scope, or `null` when the store has no working memory. */
+async function blocksOf(store: CoreStore, contextId: string, signal: AbortSignal | undefined): Promise<Block[] | null> {
+  try {
+    return await store.listBlocks({ contextId }, { signal });
+  } catch (e) {
+    if (isContextError(e, "NOT_SUPPORTED")) return null;
+    throw e;
+  }
+}
 
 /**
  * Exports contexts as JSON Lines (each string is one line, newline included).
@@ -101,7 +121,9 @@ export async function* exportContexts(store: CoreStore, filter: ExportFilter = {
     for (const snapshot of await store.listSnapshots(context.id, { signal })) {
       yield line({ type: "snapshot", contextId: context.id, snapshot });
     }
-    yield line({ type: "end", contextId: context.id, events: count, version: current.version });
+    const blocks = (await blocksOf(store, context.id, signal)) ?? [];
+    for (const block of blocks) yield line({ type: "block", contextId: context.id, block });
+    yield line({ type: "end", contextId: context.id, events: count, version: current.version, blocks: blocks.length });
   }
 }
 
@@ -109,10 +131,12 @@ export async function* exportContexts(store: CoreStore, filter: ExportFilter = {
 export interface ImportResult {
   /** Contexts written. */
   imported: string[];
-  /** Contexts already in the store, identical: left alone. */
+  /** Contexts already in the store, identical: left alone (blocks of theirs missing from the store are still written). */
   unchanged: string[];
   /** Events written. */
   events: number;
+  /** Working-memory blocks written (blocks already in the store, identical, are not counted). */
+  blocks: number;
 }
 
 /** Options of {@link importContexts}. */
@@ -259,13 +283,62 @@ async function replay(store: CoreStore, p: ParsedContext, signal: AbortSignal | 
   return p.events.length;
 }
 
+const sameBlock = (a: Block, b: ParsedBlock): boolean =>
+  a.description === b.description &&
+  canonicalJson(a.value as JsonValue) === canonicalJson(b.value as JsonValue) &&
+  canonicalJson((a.schema ?? null) as JsonValue) === canonicalJson((b.schema ?? null) as JsonValue) &&
+  a.limit.chars === b.limit.chars &&
+  a.limit.tokens === b.limit.tokens;
+
+/**
+ * The blocks of `p` that the store lacks (read before anything is written).
+ * @throws `ALREADY_EXISTS` for a block there with different content; `NOT_SUPPORTED` when the store has no blocks
+ */
+async function blocksToWrite(store: CoreStore, p: ParsedContext, signal: AbortSignal | undefined): Promise<ParsedBlock[]> {
+  if (p.blocks.length === 0) return [];
+  const id = p.context.id;
+  const existing = await blocksOf(store, id, signal);
+  if (existing === null) {
+    throw new ContextError("NOT_SUPPORTED", `line ${p.blocks[0]!.line}: context ${id} has working-memory blocks and this store has none; nothing was imported`, {
+      details: { line: p.blocks[0]!.line, contextId: id },
+    });
+  }
+  const byLabel = new Map(existing.map((b) => [b.label, b]));
+  const missing: ParsedBlock[] = [];
+  for (const b of p.blocks) {
+    const there = byLabel.get(b.label);
+    if (there === undefined) missing.push(b);
+    else if (!sameBlock(there, b)) {
+      throw new ContextError("ALREADY_EXISTS", `line ${b.line}: block ${b.label} of context ${id} exists with different content (version ${there.version}); nothing was imported`, {
+        details: { line: b.line, contextId: id, label: b.label, version: there.version },
+      });
+    }
+  }
+  return missing;
+}
+
+/** Writes one block of the file; a refusal of the store names the line. */
+async function writeBlock(store: CoreStore, contextId: string, b: ParsedBlock, signal: AbortSignal | undefined): Promise<Block> {
+  try {
+    return await store.putBlock(
+      { contextId },
+      { label: b.label, description: b.description, value: b.value, ...(b.schema !== undefined && { schema: b.schema }), limit: b.limit },
+      { ifVersion: 0, signal, ...(b.updatedBy !== undefined && { actor: b.updatedBy }) },
+    );
+  } catch (e) {
+    if (!isContextError(e)) throw e;
+    throw new ContextError(e.code, `line ${b.line}: ${e.message}`, { cause: e, details: { ...e.details, line: b.line, contextId } });
+  }
+}
+
 /**
  * Imports contexts from JSON Lines made by {@link exportContexts}. Re-importing the same
  * input is a no-op: a context already in the store with the same version, event count and
  * state is left alone; one that differs fails the import before anything is written.
  *
- * @throws `INVALID_INPUT` naming the line of a malformed input; `ALREADY_EXISTS` naming a
- *   context that exists with different content
+ * @throws `INVALID_INPUT` naming the line of a malformed input; `LIMIT_EXCEEDED` naming the line
+ *   of a block over its limit; `ALREADY_EXISTS` naming a context or a block that exists with
+ *   different content; `NOT_SUPPORTED` for blocks into a store without working memory
  * @example
  * ```ts
  * const r = await importContexts(store, createReadStream("backup.jsonl"));
@@ -275,7 +348,8 @@ export async function importContexts(store: CoreStore, source: ImportSource, opt
   const { signal } = options;
   const parsed = await parseExport(source);
   const todo: ParsedContext[] = [];
-  const result: ImportResult = { imported: [], unchanged: [], events: 0 };
+  const blocks: { p: ParsedContext; missing: ParsedBlock[] }[] = [];
+  const result: ImportResult = { imported: [], unchanged: [], events: 0, blocks: 0 };
   for (const p of parsed) {
     const verdict = await sameAsExisting(store, p, signal);
     if (verdict === null) todo.push(p);
@@ -285,14 +359,22 @@ export async function importContexts(store: CoreStore, source: ImportSource, opt
         details: { contextId: p.context.id, line: p.line, differences: verdict },
       });
     }
+    const missing = await blocksToWrite(store, p, signal);
+    if (missing.length > 0) blocks.push({ p, missing });
   }
+  const written: Block[] = [];
   try {
     for (const p of todo) {
       result.imported.push(p.context.id);
       result.events += await replay(store, p, signal);
     }
+    for (const { p, missing } of blocks) {
+      for (const b of missing) written.push(await writeBlock(store, p.context.id, b, signal));
+    }
+    result.blocks = written.length;
   } catch (e) {
     // Undo: delete what this import created, so nothing is half-imported.
+    for (const b of written) await store.deleteBlock(b.scope, b.label, { ifVersion: b.version }).catch(() => undefined);
     for (const id of result.imported) await store.deleteContext(id).catch(() => undefined);
     throw e;
   }
