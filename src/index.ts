@@ -117,9 +117,14 @@ export type {
 } from "./core/types.js";
 export { DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
 export type { DriverOverrides } from "./drivers/wrap.js";
+export { circuitBreaker } from "./drivers/circuit-breaker.js";
+export type { CircuitBreakerOptions } from "./drivers/circuit-breaker.js";
+export { circuitSnapshots, createCircuit, onCircuitTransition } from "./core/circuit.js";
+export type { Circuit, CircuitCounters, CircuitOptions, CircuitSnapshot, CircuitState, CircuitTransition } from "./core/circuit.js";
 export type { Embedder, EmbedOptions } from "./core/embedder.js";
 export {
   cachedEmbedder,
+  circuitEmbedder,
   createEmbedder,
   DEFAULT_EMBEDDER,
   defaultEmbedder,
@@ -131,6 +136,7 @@ export {
 } from "./embeddings/index.js";
 export type {
   CachedEmbedder,
+  CircuitEmbedderOptions,
   CreateEmbedderOptions,
   EmbedderSpec,
   EmbeddingCacheOptions,
