@@ -13,7 +13,7 @@ import type { CircuitTransition } from "../src/core/circuit.js";
 import { circuitBreaker } from "../src/drivers/circuit-breaker.js";
 import { postgresDriver } from "../src/drivers/postgres/driver.js";
 import { redisCache } from "../src/drivers/redis/cache.js";
-import { ContextError, isContextError } from "../src/errors.js";
+import { type ContextError, isContextError } from "../src/errors.js";
 import { describeWithServices, dropRedisPrefix, dropSchema, PG_URL, probePostgres, probeRedis, randomSchema, REDIS_URL } from "./services.js";
 import { startTcpProxy } from "./tcp-proxy.js";
 import type { TcpProxy } from "./tcp-proxy.js";

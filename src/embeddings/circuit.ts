@@ -25,7 +25,7 @@ export interface CircuitEmbedderOptions extends CircuitOptions {
  * const embedder = circuitEmbedder(createEmbedder("openai:text-embedding-3-small"), { failureThreshold: 3 });
  * ```
  */
-export function circuitEmbedder(embedder: Embedder, options: CircuitEmbedderOptions = {}): Embedder & { readonly circuit: Circuit } {
+export function circuitEmbedder(embedder: Embedder, options: CircuitEmbedderOptions = {}): Embedder & { readonly circuit: Circuit; close(): Promise<void> } {
   const name = options.name ?? "embedder";
   const circuit = createCircuit(name, "embedder", options);
   return {
