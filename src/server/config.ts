@@ -298,7 +298,8 @@ export function checkConfiguration(
 
   if (strict) {
     const implausible = (setting: string, message: string, fix: string) => add("error", "LIMIT_IMPLAUSIBLE", setting, message, fix);
-    if (limits.maxEventBytes > limits.maxBodyBytes) {
+    // Only when set: the default event limit under a small body limit is harmless (the body limit bounds it).
+    if (sources["server.maxEventBytes"] !== undefined && limits.maxEventBytes > limits.maxBodyBytes) {
       implausible("server.maxEventBytes", `server.maxEventBytes (${limits.maxEventBytes}) is above server.maxBodyBytes (${limits.maxBodyBytes}): no event that large can arrive`, "set it at or below server.maxBodyBytes");
     }
     if (limits.maxBodyBytes < 1024 || limits.maxBodyBytes > 1024 ** 3) {
