@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { generateApiKey, writeKeysFile } from "../src/server/keys.js";
 import { startServerProcess } from "./helpers/cli-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-reload-"));
@@ -33,10 +34,12 @@ it("SIGHUP applies a valid configuration and refuses an invalid one, keeping the
   writeFileSync(config, JSON.stringify({ server: { maxBodyBytes: 2048, requestTimeoutMs: 10_000 } }));
   const server = await startServerProcess(["--store", "in-memory:", "--embedder", "none", "--config", config, "--config-level", "strict"]);
   // A body of about 4 KB: over the first limit, under the second.
-  const create = () =>
+  const { key, record } = generateApiKey({ tenant: "team", scopes: ["read", "write"] });
+  await writeKeysFile(join(dir, "keys.json"), { version: 1, keys: [record] });
+  const create = (auth?: string) =>
     fetch(`${server.url}/v1/contexts`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(auth !== undefined && { authorization: `Bearer ${auth}` }) },
       body: JSON.stringify({ state: { text: "x".repeat(4000) } }),
     });
   try {
@@ -44,10 +47,14 @@ it("SIGHUP applies a valid configuration and refuses an invalid one, keeping the
     expect(before.status).toBe(413);
     expect(((await before.json()) as { message: string }).message).toMatch(/2048/);
 
-    writeFileSync(config, JSON.stringify({ server: { maxBodyBytes: 65_536, requestTimeoutMs: 10_000 } }));
+    // The new file raises the body limit and turns on API keys (relative to the file).
+    writeFileSync(config, JSON.stringify({ server: { maxBodyBytes: 65_536, requestTimeoutMs: 10_000, keys: "keys.json" } }));
     server.child.kill("SIGHUP");
     await waitForOutput(server, /configuration reloaded/, 1);
-    expect((await create()).status).toBe(201);
+    expect((await create()).status).toBe(401);
+    const made = await create(key);
+    expect(made.status).toBe(201);
+    expect(made.headers.get("x-contextd-tenant")).toBe("team");
 
     // A typo is an unknown key: an error at level strict. The 64 KiB limit stays in force.
     writeFileSync(config, JSON.stringify({ server: { maxBodyBytes: 1024, requestTimeoutMs: 10_000, maxBatchSize: 5 } }));
@@ -59,7 +66,9 @@ it("SIGHUP applies a valid configuration and refuses an invalid one, keeping the
       .find((l) => l.includes("configuration reload refused"));
     const logged = JSON.parse(refusal ?? "{}") as { findings?: { severity: string; code: string; setting: string; fix: string }[] };
     expect(logged.findings?.filter((f) => f.severity === "error")).toMatchObject([{ code: "CONFIG_UNKNOWN_KEY", setting: "server.maxBatchSize" }]);
-    expect((await create()).status).toBe(201);
+    // Still the 64 KiB limit, and still the keys (the refused file named none).
+    expect((await create(key)).status).toBe(201);
+    expect((await create()).status).toBe(401);
   } finally {
     expect(await server.stop()).toBe(0);
   }
