@@ -27,7 +27,7 @@ const walk = (dir) => {
 walk(root);
 
 /** Engine modules with no imports of their own (type imports of each other aside): drivers may use them. */
-const LEAVES = new Set(["core/json-types.ts", "core/words.ts", "core/porter.ts", "core/text-terms.ts"]);
+const LEAVES = new Set(["core/json-types.ts", "core/words.ts", "core/porter.ts", "core/text-terms.ts", "core/circuit.ts"]);
 /** Engine modules that neither reach a driver nor the engine's internals: the layers above may use them. */
 const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/call-types.ts", "core/memory-types.ts", "core/block-types.ts", "core/json.ts", "core/validate.ts", "core/ids.ts", "core/embedder.ts"]);
 const OUTER = ["server", "client", "cli", "mcp", "integrations"];
@@ -41,7 +41,7 @@ const problems = [];
 const rel = (p) => relative(root, p).replaceAll("\\", "/");
 const topOf = (r) => r.split("/")[0];
 /** The contract: the interface and the wrapping helper every driver may use. */
-const CONTRACT = new Set(["drivers/driver.ts", "drivers/driver-call.ts", "drivers/wrap.ts", "drivers/memory-area.ts", "drivers/block-area.ts"]);
+const CONTRACT = new Set(["drivers/driver.ts", "drivers/driver-call.ts", "drivers/wrap.ts", "drivers/memory-area.ts", "drivers/block-area.ts", "drivers/circuit-breaker.ts"]);
 const driverArea = (r) => (CONTRACT.has(r) ? "contract" : r.split("/")[1]);
 
 function checkEdge(from, target) {

@@ -109,7 +109,9 @@ export type {
   RunContext,
   RunOptions,
 } from "./concurrency/index.js";
-export { CONFIG_VARIABLES, loadConfig } from "./agent/config.js";
+export { CONFIG_VARIABLES, loadConfig, unknownVariables } from "./agent/config.js";
+export { configSections, META_SETTINGS, parseSetting, registerConfigSection, SETTINGS, settingsTable } from "./agent/settings.js";
+export type { ConfigSection, Setting, SettingKind, SettingParse } from "./agent/settings.js";
 export type { ContextdConfig, LogLevel } from "./agent/config.js";
 export { createSuppressedError, isSuppressedError } from "./agent/disposal.js";
 export type { Releasable, SuppressedErrorLike } from "./agent/disposal.js";
@@ -179,9 +181,14 @@ export type {
 } from "./core/types.js";
 export { DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
 export type { DriverOverrides } from "./drivers/wrap.js";
+export { circuitBreaker } from "./drivers/circuit-breaker.js";
+export type { CircuitBreakerOptions } from "./drivers/circuit-breaker.js";
+export { circuitSnapshots, createCircuit, onCircuitTransition } from "./core/circuit.js";
+export type { Circuit, CircuitCounters, CircuitOptions, CircuitSnapshot, CircuitState, CircuitTransition } from "./core/circuit.js";
 export type { Embedder, EmbedOptions } from "./core/embedder.js";
 export {
   cachedEmbedder,
+  circuitEmbedder,
   createEmbedder,
   DEFAULT_EMBEDDER,
   defaultEmbedder,
@@ -193,6 +200,7 @@ export {
 } from "./embeddings/index.js";
 export type {
   CachedEmbedder,
+  CircuitEmbedderOptions,
   CreateEmbedderOptions,
   EmbedderSpec,
   EmbeddingCacheOptions,

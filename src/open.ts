@@ -11,6 +11,8 @@ import { createCoreStore } from "./core/store.js";
 import type { StoreOptions } from "./core/engine.js";
 import type { Driver } from "./drivers/driver.js";
 import { inMemoryDriver } from "./drivers/in-memory/driver.js";
+import { circuitBreaker } from "./drivers/circuit-breaker.js";
+import type { CircuitOptions } from "./core/circuit.js";
 import { defaultEmbedder } from "./embeddings/index.js";
 
 /** Options of {@link openStore}. */
@@ -29,6 +31,13 @@ export interface OpenStoreOptions extends StoreOptions {
    * @default true
    */
   create?: boolean;
+  /**
+   * The circuit breakers of a PostgreSQL store (in front of PostgreSQL, and the Redis tier's
+   * open time); `false` for none. A breaker makes calls fail fast with `DRIVER_UNAVAILABLE`
+   * after `failureThreshold` failures in a row and probes after `openMs` (docs/deploy.md).
+   * @default { failureThreshold: 5, openMs: 5000, maxOpenMs: 60000 }
+   */
+  circuit?: CircuitOptions | false;
 }
 
 /** The SQLite file `openStore()` uses when given no URL. */
@@ -49,7 +58,7 @@ async function load<T>(what: string, importer: () => Promise<T>, install: string
 }
 
 /** Makes the driver a store URL names. */
-export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions, "synchronous" | "create"> = {}): Promise<Driver> {
+export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions, "synchronous" | "create" | "circuit"> = {}): Promise<Driver> {
   if (typeof url !== "string" || url.length === 0) throw invalidInput("url", "must be a store URL such as sqlite:./data.db");
   // `memory:` is the name this URL had before long-term memory existed; it still works.
   if (url === "in-memory:" || url === "in-memory:" || url === "memory://") return inMemoryDriver();
@@ -69,7 +78,8 @@ export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions,
     parsed.searchParams.delete("cache");
     parsed.searchParams.delete("schema");
     const { postgresDriver } = await load("postgres", () => import("./drivers/postgres/driver.js"), "pg");
-    const inner = postgresDriver({ connectionString: parsed.toString(), ...(schema !== null && { schema }) });
+    const pg = postgresDriver({ connectionString: parsed.toString(), ...(schema !== null && { schema }) });
+    const inner = options.circuit === false ? pg : circuitBreaker(pg, { ...options.circuit, name: "postgres" });
     if (cache === null) return inner;
     if (!cache.startsWith("redis://") && !cache.startsWith("rediss://")) throw invalidInput("url", "cache must be a redis:// URL");
     const { redisCache } = await load("redis", () => import("./drivers/redis/cache.js"), "redis");
@@ -90,12 +100,13 @@ export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions,
  */
 export async function openStore(target?: string | OpenStoreOptions, options: StoreOptions = {}): Promise<ContextStore> {
   const o: OpenStoreOptions = typeof target === "string" ? { ...options, url: target } : { ...options, ...target };
-  const { url, driver, dataDir, synchronous, create, ...storeOptions } = o;
+  const { url, driver, dataDir, synchronous, create, circuit, ...storeOptions } = o;
   const d =
     driver ??
     (await driverFromUrl(url ?? `sqlite:${defaultStorePath(dataDir)}`, {
       ...(synchronous !== undefined && { synchronous }),
       ...(create !== undefined && { create }),
+      ...(circuit !== undefined && { circuit }),
     }));
   return createStore(d, storeOptions);
 }

@@ -11,6 +11,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Connections accepted (and forwarded) so far. */
   readonly connections: number;
+  /** Connection attempts so far, refused ones (while cut) included. */
+  readonly attempts: number;
   /** Drops every connection and refuses new ones until {@link TcpProxy.restore}. */
   cut(): void;
   /**
@@ -28,7 +30,9 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
   let blocked = false;
   let frozen = false;
   let connections = 0;
+  let attempts = 0;
   const server = createServer((client) => {
+    attempts++;
     if (blocked) {
       client.destroy();
       return;
@@ -60,6 +64,9 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     port: address.port,
     get connections() {
       return connections;
+    },
+    get attempts() {
+      return attempts;
     },
     cut() {
       blocked = true;

@@ -9,6 +9,7 @@ import { connect } from "./connect.js";
 import type { GlobalOptions } from "./connect.js";
 import { registerDataCommands } from "./data-commands.js";
 import type { WithStore } from "./data-commands.js";
+import { registerConfigCommand } from "./config-command.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerKeysCommand } from "./keys-command.js";
 import { registerMemoryCommands } from "./memory-command.js";
@@ -63,6 +64,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   registerBlockCommands(program, io, withStore);
   registerKeysCommand(program, io, () => program.opts<GlobalOptions>().json === true);
   registerDoctorCommand(program, io, (code) => (exitCode = code));
+  registerConfigCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -512,7 +512,12 @@ class EmbeddedStore implements CoreStore {
         latencyMs: performance.now() - start,
         capabilities: this.#capabilities(),
         embedder: this.#embedder(),
-        details: { code: (e as ContextError).code ?? "INTERNAL", message: (e as Error).message },
+        details: {
+          code: (e as ContextError).code ?? "INTERNAL",
+          message: (e as Error).message,
+          // A circuit breaker's fast failure says which circuit is open and when it probes.
+          ...((e as ContextError).details?.["circuit"] !== undefined && { circuit: (e as ContextError).details }),
+        },
       };
     }
   }

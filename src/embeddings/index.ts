@@ -11,6 +11,7 @@ import { hashingEmbedder } from "./hashing.js";
 import { openAIEmbedder, type OpenAIEmbedderOptions } from "./openai.js";
 import { useEmbedder } from "./use.js";
 
+export { circuitEmbedder, type CircuitEmbedderOptions } from "./circuit.js";
 export { cachedEmbedder, EmbeddingCache, type CachedEmbedder, type EmbeddingCacheOptions } from "./cache.js";
 export { hashingEmbedder, type HashingEmbedderOptions } from "./hashing.js";
 export { openAIEmbedder, type OpenAIEmbedderOptions } from "./openai.js";

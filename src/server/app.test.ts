@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { CONTEXT_ERROR_CODES, ContextError, openStore } from "../index.js";
+import { CONTEXT_ERROR_CODES, ContextError, createCircuit, openStore } from "../index.js";
 import type { ContextStore } from "../index.js";
 import { createApp } from "./app.js";
 import type { AppOptions } from "./app.js";
@@ -36,7 +36,7 @@ describe("system routes", () => {
     expect(await (await app.request("/healthz")).json()).toEqual({ ok: true });
     const ready = await app.request("/readyz");
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ok: true, driver: "in-memory" });
+    expect(await ready.json()).toMatchObject({ ok: true, driver: "in-memory", circuits: expect.any(Array) });
     const doc = (await (await app.request("/openapi.json")).json()) as {
       openapi: string;
       paths: Record<string, Record<string, unknown>>;
@@ -60,6 +60,19 @@ describe("system routes", () => {
     const broken: ContextStore = { ...store, tenant: store.tenant, health: () => Promise.reject(new ContextError("DRIVER_UNAVAILABLE", "down")) } as ContextStore;
     const app = createApp({ store: broken, logger: silent });
     expect((await app.request("/readyz")).status).toBe(503);
+  });
+
+  it("readyz lists the circuit breakers of the process with their state", async () => {
+    const { app } = await setup();
+    const circuit = createCircuit("readyz-test", "postgres", { failureThreshold: 1 });
+    try {
+      circuit.fail(new Error("refused at 10.0.0.7"));
+      const body = (await (await app.request("/readyz")).json()) as { circuits: { name: string; state: string }[] };
+      expect(body.circuits).toContainEqual({ name: "readyz-test", backend: "postgres", state: "open" });
+      expect(JSON.stringify(body)).not.toContain("10.0.0.7");
+    } finally {
+      circuit.dispose();
+    }
   });
 
   it("echoes a given X-Request-Id and makes one otherwise", async () => {

@@ -5,7 +5,9 @@
 export { createApp } from "./app.js";
 export type { AppOptions } from "./app.js";
 export { serve, isLoopbackHost } from "./serve.js";
-export type { RunningServer, ServeOptions } from "./serve.js";
+export type { RunningServer, ServeOptions, ServerReconfiguration } from "./serve.js";
+export { assertConfiguration, checkConfiguration, CONFIG_LEVELS, formatFindings, loadServeConfig, secretBits } from "./config.js";
+export type { ConfigFinding, ConfigLevel, LoadServeConfigOptions, ServeConfig, SettingSource } from "./config.js";
 export { DEFAULT_SERVER_LIMITS } from "./limits.js";
 export type { ServerLimits } from "./limits.js";
 export type { AppEnv } from "./app-env.js";

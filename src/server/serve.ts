@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { pino } from "pino";
 import type { Logger } from "pino";
@@ -33,6 +34,14 @@ export interface ServeOptions {
   handleSignals?: boolean;
 }
 
+/** What {@link RunningServer.reconfigure} changes. */
+export interface ServerReconfiguration {
+  /** New API keys (`null`: none, allowed on loopback only); leave out to keep them. */
+  keys?: KeyRing | null;
+  /** New limits (in full: fields left out take their defaults); leave out to keep them. */
+  limits?: Partial<ServerLimits>;
+}
+
 /** A listening server. */
 export interface RunningServer extends AsyncDisposable {
   /** `http://host:port`. */
@@ -41,6 +50,12 @@ export interface RunningServer extends AsyncDisposable {
   readonly port: number;
   /** Requests being handled right now (open event streams included). */
   readonly inFlight: number;
+  /**
+   * Serves new requests with new keys and limits (a configuration reload). Requests in flight
+   * and open event streams finish with the old ones.
+   * @throws `FORBIDDEN` when the keys would leave a non-loopback server without any
+   */
+  reconfigure(change: ServerReconfiguration): void;
   /** Graceful shutdown; safe to call twice. */
   close(): Promise<void>;
   /** Settles when the server has shut down. */
@@ -100,13 +115,19 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
   const logger = options.logger ?? pino({ name: "contextd" });
   const shutdown = new AbortController();
-  const app = createApp({ store: options.store, keys, logger, shutdownSignal: shutdown.signal, ...(options.limits && { limits: options.limits }) });
-  // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
-  const fastAppend = fastAppendListener(app);
-  const honoListener = getRequestListener(app.fetch, { hostname: host });
-  const server = createServer((req, res) => {
-    if (!fastAppend(req, res)) void honoListener(req, res);
-  });
+  let currentKeys = keys;
+  let currentLimits = options.limits;
+  const listenerOf = (k: KeyRing | null, limits: Partial<ServerLimits> | undefined) => {
+    const app = createApp({ store: options.store, keys: k, logger, shutdownSignal: shutdown.signal, ...(limits && { limits }) });
+    // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
+    const fastAppend = fastAppendListener(app);
+    const honoListener = getRequestListener(app.fetch, { hostname: host });
+    return (req: IncomingMessage, res: ServerResponse) => {
+      if (!fastAppend(req, res)) void honoListener(req, res);
+    };
+  };
+  let listener = listenerOf(keys, currentLimits);
+  const server = createServer((req, res) => listener(req, res));
 
   let inFlight = 0;
   let closing = false;
@@ -177,6 +198,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     port: address.port,
     get inFlight() {
       return inFlight;
+    },
+    reconfigure(change) {
+      const k = change.keys === undefined ? currentKeys : change.keys && change.keys.size > 0 ? change.keys : null;
+      if (k === null && !isLoopbackHost(host)) {
+        throw new ContextError("FORBIDDEN", `refusing to serve ${host} without API keys`, { details: { host } });
+      }
+      const limits = change.limits === undefined ? currentLimits : change.limits;
+      listener = listenerOf(k, limits);
+      currentKeys = k;
+      currentLimits = limits;
     },
     close,
     closed,

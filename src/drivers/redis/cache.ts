@@ -20,6 +20,7 @@ import type { ChangeNotice, ContextRecord, Driver, Mutation } from "../driver.js
 import { wrapDriver } from "../wrap.js";
 import { createRedisConnection, redactUrl } from "./connection.js";
 import type { CacheLogger, RedisConnection } from "./connection.js";
+import type { CircuitTransition } from "../../core/circuit.js";
 import { loadRedis } from "./redis-module.js";
 import { READ_SCRIPT, WRITE_SCRIPT } from "./scripts.js";
 
@@ -48,6 +49,8 @@ export interface RedisCacheOptions {
   pubsub?: boolean;
   /** Where the once-per-outage warning goes. @default console */
   logger?: CacheLogger;
+  /** Called on every transition of the cache's circuit breaker (see {@link RedisConnection.circuit}). */
+  onTransition?: (t: CircuitTransition) => void;
 }
 
 const TOMBSTONE_MS = 10 * 60 * 1000;
@@ -151,6 +154,7 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       connectTimeoutMs: options.connectTimeoutMs ?? 1000,
       probeIntervalMs: options.probeIntervalMs ?? 500,
       logger: { warn: () => undefined },
+      circuitName: "redis-pubsub",
       // Notices may have been lost while disconnected: every watcher re-reads.
       onRecovered: () => emit({}),
     });
@@ -199,6 +203,7 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
         connectTimeoutMs: options.connectTimeoutMs ?? 1000,
         probeIntervalMs: options.probeIntervalMs ?? 500,
         logger,
+        ...(options.onTransition !== undefined && { onTransition: options.onTransition }),
       });
       // Hear other nodes' commits (through the inner driver) to keep the floors current.
       unsubscribeInner = inner.subscribe((n) => {
@@ -232,7 +237,7 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
           redis = { url: redactUrl(url), up: false, error: e instanceof Error ? e.message : String(e) };
         }
       }
-      return { ...details, cache: { ...redis, prefix } };
+      return { ...details, cache: { ...redis, prefix, ...(c !== undefined && { circuit: c.circuit.snapshot() }) } };
     },
 
     async readHead(tenant, id, call) {

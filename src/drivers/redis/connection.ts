@@ -14,6 +14,8 @@
  * the epoch that the bump discards.
  */
 import { createHash } from "node:crypto";
+import { createCircuit } from "../../core/circuit.js";
+import type { Circuit, CircuitTransition } from "../../core/circuit.js";
 import type { RedisClient, RedisModule } from "./redis-module.js";
 
 /** Where warnings go; pino's and console's `warn` both fit. */
@@ -32,6 +34,10 @@ export interface RedisConnectionOptions {
   logger: CacheLogger;
   /** Called when Redis comes back (after the epoch bump). */
   onRecovered?: () => void;
+  /** The name of this connection's circuit (health, logs, metrics). @default "redis" */
+  circuitName?: string;
+  /** Called on every transition of the circuit. */
+  onTransition?: (t: CircuitTransition) => void;
 }
 
 /** The health-aware connection. */
@@ -47,6 +53,12 @@ export interface RedisConnection {
   fail(e: unknown): void;
   /** Waits for the first connection attempt (never rejects). */
   readonly ready: Promise<void>;
+  /**
+   * The circuit breaker of this connection: it opens at the first failure (a missed cache
+   * write makes the cache untrustworthy until the epoch bump), the probe is its half-open
+   * step, and the probe's epoch bump closes it.
+   */
+  readonly circuit: Circuit;
   close(): Promise<void>;
 }
 
@@ -65,11 +77,19 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
   let closed = false;
   let probe: NodeJS.Timeout | undefined;
   const shas = new Map<string, string>();
+  // The probe interval is the open time: Redis is probed on a timer, not by callers.
+  const circuit = createCircuit(o.circuitName ?? "redis", "redis", {
+    failureThreshold: 1,
+    openMs: o.probeIntervalMs,
+    maxOpenMs: o.probeIntervalMs,
+    ...(o.onTransition !== undefined && { onTransition: o.onTransition }),
+  });
   client.on("error", (e) => fail(e));
 
   function fail(e: unknown): void {
     if (closed) return;
     up = false;
+    if (circuit.state !== "open") circuit.trip(e);
     if (!warned) {
       warned = true;
       o.logger.warn("Redis cache unavailable; reading and writing through to the store until it returns", {
@@ -92,17 +112,20 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
   async function recover(): Promise<void> {
     if (recovering || closed || !client.isReady) return;
     recovering = true;
+    circuit.beginProbe();
     try {
       await client.sendCommand(["INCR", o.epochKey]);
       if (closed) return;
+      circuit.succeed(true);
       if (probe !== undefined) clearInterval(probe);
       probe = undefined;
       up = true;
       if (warned) o.logger.info?.("Redis cache is back; starting from an empty cache", { url: redactUrl(o.url) });
       warned = false;
       o.onRecovered?.();
-    } catch {
+    } catch (e) {
       // Still down; the probe tries again.
+      if (!closed) circuit.trip(e);
     } finally {
       recovering = false;
     }
@@ -179,9 +202,11 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
     command,
     fail,
     ready,
+    circuit,
     async close() {
       if (closed) return;
       closed = true;
+      circuit.dispose();
       clearInterval(watchdog);
       if (probe !== undefined) clearInterval(probe);
       probe = undefined;

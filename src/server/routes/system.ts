@@ -3,6 +3,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { circuitSnapshots } from "../../index.js";
 import type { ContextStore } from "../../index.js";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
@@ -27,7 +28,16 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     (c) => c.json({ ok: true as const }, 200),
   );
 
-  const readiness = z.object({ ok: z.boolean(), driver: z.string(), latencyMs: z.number() });
+  const readiness = z.object({
+    ok: z.boolean(),
+    driver: z.string(),
+    latencyMs: z.number(),
+    circuits: z
+      .array(z.object({ name: z.string(), backend: z.string(), state: z.enum(["closed", "open", "half-open"]) }))
+      .openapi({ description: "The circuit breakers of this process (PostgreSQL, Redis, the embedder); an open one fails calls fast until its probe succeeds" }),
+  });
+  // Names and states only: /readyz carries no key, so no error text or address is shown.
+  const circuits = () => circuitSnapshots().map((c) => ({ name: c.name, backend: c.backend, state: c.state }));
   app.openapi(
     createRoute({
       method: "get",
@@ -41,9 +51,9 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     async (c) => {
       try {
         const h = await store.health({ signal: AbortSignal.timeout(5000) });
-        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs }, h.ok ? 200 : 503);
+        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs, circuits: circuits() }, h.ok ? 200 : 503);
       } catch {
-        return c.json({ ok: false, driver: "unknown", latencyMs: -1 }, 503);
+        return c.json({ ok: false, driver: "unknown", latencyMs: -1, circuits: circuits() }, 503);
       }
     },
   );
