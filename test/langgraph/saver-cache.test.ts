@@ -68,11 +68,11 @@ describe("ContextdSaver caches and other writers", () => {
     const store = await createStore(inMemoryDriver());
     const a = new ContextdSaver(store);
     const b = new ContextdSaver(store);
-    let run = await steps(a, await start(a, "t"), 0, 2, []);
+    await steps(a, await start(a, "t"), 0, 2, []);
     // b continues the thread from what it reads (as another process would), then a writes again from its own config.
     const tuple = await b.getTuple({ configurable: { thread_id: "t" } });
     const bRun = await steps(b, tuple?.config ?? {}, 2, 2, tuple?.checkpoint.channel_values.messages as Msg[]);
-    run = await steps(a, bRun.config, 4, 1, bRun.list);
+    const run = await steps(a, bRun.config, 4, 1, bRun.list);
     const fresh = new ContextdSaver(store);
     const latest = await fresh.getTuple({ configurable: { thread_id: "t" } });
     expect(latest?.config.configurable?.checkpoint_id).toBe(run.config.configurable?.checkpoint_id);

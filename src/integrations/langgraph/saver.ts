@@ -108,6 +108,12 @@ export class ContextdSaver extends BaseCheckpointSaver {
    * append landing anywhere but right after it means another writer came in between.
    */
   private readonly seen = new Lru<number>();
+  /**
+   * Per thread, the saver's appends run one after another (LangGraph issues a step's
+   * `putWrites` and `put` concurrently): the seq check above then tells this saver's own
+   * writes from another writer's. The store serializes appends to one context anyway.
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly encoder: ValueEncoder;
 
   /** The store: `openStore(…)`, `createClient(…)`, or a tenant view of one. */
@@ -254,27 +260,29 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const ns = nsOf(config);
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
     const ctx = this.contextId(thread);
-    const seen = this.seen.get(ctx);
-    let plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId);
-    let written = await this.appendTo(ctx, thread, plan.events);
-    const first = (written[0] as ContextEvent).seq;
-    if (seen !== undefined && first !== seen + 1) {
-      // Another writer appended since the caches were made (another process's steps, a prune,
-      // a delete): what this put reused from them may be stale. Write the checkpoint again
-      // from what the store holds; the newer event of the same id is the one read back.
-      this.forget(ctx);
-      plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId, first);
-      written = await this.appendTo(ctx, thread, plan.events);
-    }
-    const cpSeq = (written[written.length - 1] as ContextEvent).seq;
-    for (const [channel, refs, index] of plan.lists) {
-      const d = plan.events[index]?.data as unknown as ItemsData;
-      const seq = (written[index] as ContextEvent).seq;
-      this.lists.set(this.key(ctx, ns, channel), { seq, first: d.first ?? seq, refs });
-    }
-    this.latest.set(this.key(ctx, ns, ""), plan.max);
-    this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
-    this.seen.set(ctx, cpSeq);
+    await this.serially(ctx, async () => {
+      const seen = this.seen.get(ctx);
+      let plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId);
+      let written = await this.appendTo(ctx, thread, plan.events);
+      const first = (written[0] as ContextEvent).seq;
+      if (seen !== undefined && first !== seen + 1) {
+        // Another writer appended since the caches were made (another process's steps, a
+        // prune, a delete): what this put reused from them may be stale. Write the checkpoint
+        // again from what the store holds; the newer event of the same id is the one read back.
+        this.forget(ctx);
+        plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId, first);
+        written = await this.appendTo(ctx, thread, plan.events);
+      }
+      const cpSeq = (written[written.length - 1] as ContextEvent).seq;
+      for (const [channel, refs, index] of plan.lists) {
+        const d = plan.events[index]?.data as unknown as ItemsData;
+        const seq = (written[index] as ContextEvent).seq;
+        this.lists.set(this.key(ctx, ns, channel), { seq, first: d.first ?? seq, refs });
+      }
+      this.latest.set(this.key(ctx, ns, ""), plan.max);
+      this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
+      this.seen.set(ctx, cpSeq);
+    });
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -351,6 +359,18 @@ export class ContextdSaver extends BaseCheckpointSaver {
     return known;
   }
 
+  /** Runs `fn` after the saver's earlier appends to `ctx` have settled. */
+  private async serially<T>(ctx: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(ctx);
+    const run = before === undefined ? fn() : before.then(fn, fn);
+    this.queues.set(ctx, run);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(ctx) === run) this.queues.delete(ctx);
+    }
+  }
+
   /** Appends to the thread's context, creating it on first use. */
   private async appendTo(ctx: string, thread: string, events: EventInput[]): Promise<ContextEvent[]> {
     if (this.threads.has(ctx)) {
@@ -415,12 +435,14 @@ export class ContextdSaver extends BaseCheckpointSaver {
     }
     const data: WritesData = { ns, cp: id, task: taskId, path: taskPath ?? "", w };
     const ctx = this.contextId(thread);
-    const seen = this.seen.get(ctx);
-    const written = await this.appendTo(ctx, thread, [{ type: WRITES_EVENT, data: data as unknown as JsonObject, tokens: 0 }]);
-    const seq = (written[0] as ContextEvent).seq;
-    // Writes reuse nothing cached; another writer in between only makes the caches stale.
-    if (seen !== undefined && seq !== seen + 1) this.forget(ctx);
-    this.seen.set(ctx, seq);
+    await this.serially(ctx, async () => {
+      const seen = this.seen.get(ctx);
+      const written = await this.appendTo(ctx, thread, [{ type: WRITES_EVENT, data: data as unknown as JsonObject, tokens: 0 }]);
+      const seq = (written[0] as ContextEvent).seq;
+      // Writes reuse nothing cached; another writer in between only makes the caches stale.
+      if (seen !== undefined && seq !== seen + 1) this.forget(ctx);
+      this.seen.set(ctx, seq);
+    });
   }
 
   async deleteThread(threadId: string): Promise<void> {
