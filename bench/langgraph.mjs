@@ -2,19 +2,30 @@
  * LangGraph.js on contextd (issue 15): ContextdSaver against LangGraph's SqliteSaver and
  * PostgresSaver. Prints one Markdown section to stdout.
  *
- * 1. Saver calls alone, as LangGraph issues them per step (`put` with the whole, growing
- *    messages list, then `putWrites`), against SqliteSaver and against raw better-sqlite3
- *    inserting the same rows ContextdSaver stores (new items, checkpoint, writes) in one transaction.
- * 2. A real agent loop through LangGraph: a messages StateGraph with two nodes, one `invoke`
- *    per step, STEPS steps on one thread: steps/s, the cost of the last steps against the
- *    first ones, bytes on disk; on SQLite against SqliteSaver, on PostgreSQL against PostgresSaver.
+ * A real agent loop through LangGraph: a messages StateGraph with two nodes, one `invoke` per
+ * step, STEPS steps on one thread, on SQLite against SqliteSaver and on PostgreSQL against
+ * PostgresSaver: steps/s, the cost of the last steps against the first ones, bytes on disk.
+ *
+ * The saver calls alone: every `put` and `putWrites` LangGraph issued in the ContextdSaver
+ * run on SQLite is recorded (its arguments as given) and replayed, back to back, against a
+ * fresh ContextdSaver and a fresh SqliteSaver (timing calls inside the graph would also count
+ * whatever else LangGraph runs while a call awaits). Messages are replayed as one object per
+ * message id, as in a run where LangGraph hands the saver back the list the saver gave it.
+ * The raw-SQL contender then stores the same rows the replayed ContextdSaver stored (read
+ * back from its file) into contextd's own events table (same indexes), one transaction per
+ * call as the calls came, encoding each row with JSON.stringify — the floor for storing those
+ * rows through SQL, without LangGraph's serializer. The saver's share of a step is the
+ * replayed calls' time over the graph run's time.
+ *
+ * `LG_STEPS=n` changes the number of steps, `LG_PG_STEPS=n` those of the PostgreSQL runs alone
+ * (SqliteSaver and PostgresSaver store the whole message list at every checkpoint, so their
+ * time and size grow with the square of it).
  */
 import { statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadavg } from "node:os";
 import Database from "better-sqlite3";
-import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
@@ -22,49 +33,87 @@ import { QUICK, fmtMB, fmtRatio, importContextd, importDist, progress, table, te
 
 const { openStore, createStore, postgresDriver } = await importContextd();
 const { ContextdSaver } = await importDist("integrations/langgraph/index.js");
-const STEPS = QUICK ? 50 : 1000;
-const SAVER_STEPS = QUICK ? 100 : 1000;
+const STEPS = Number(process.env.LG_STEPS ?? (QUICK ? 50 : 1000));
+/** Steps of the PostgreSQL runs (`LG_PG_STEPS`, default STEPS). */
+const PG_STEPS = Number(process.env.LG_PG_STEPS ?? STEPS);
 const PG_URL = process.env.CONTEXTD_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const dir = tempDir("contextd-bench-lg-");
 const dirBytes = (prefix) => readdirSync(dir).filter((f) => f.startsWith(prefix)).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 const content = (i) => `message ${i}: ${text(300, i)}`;
 
-/** Saver calls alone: per step a put (whole message list) and a putWrites of the new message; returns steps/s. */
-async function saverCalls(saver, thread, n) {
-  let config = await saver.put({ configurable: { thread_id: thread, checkpoint_ns: "" } }, emptyCheckpoint(), { source: "input", step: -1, parents: {} }, {});
-  let messages = [];
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const m = { role: "user", content: content(i), id: `msg-${i}` };
-    messages = [...messages, m];
-    const versions = { messages: i + 2, step: i + 2 };
-    const checkpoint = { v: 4, id: uuid6(i), ts: new Date().toISOString(), channel_values: { messages, step: i }, channel_versions: versions, versions_seen: { agent: { messages: i + 1 } } };
-    config = await saver.put(config, checkpoint, { source: "loop", step: i, parents: {} }, versions);
-    await saver.putWrites(config, [["messages", [m]]], `task-${i}`);
+/** Records the saver's `put` and `putWrites` calls (arguments as LangGraph gave them). */
+function recorded(saver) {
+  const log = [];
+  for (const m of ["put", "putWrites"]) {
+    const f = saver[m].bind(saver);
+    saver[m] = (config, ...args) => {
+      log.push([m, config.configurable?.checkpoint_ns ?? "", config.configurable?.checkpoint_id, ...args]);
+      return f(config, ...args);
+    };
   }
-  return n / ((performance.now() - t0) / 1000);
+  return log;
 }
 
-/** Raw better-sqlite3 storing the rows ContextdSaver stores per step, in one transaction. */
-function rawCalls(n) {
-  const db = new Database(join(dir, "raw.db"));
+/** The recorded calls with one object per message id (see the header). */
+function canonical(log) {
+  const byId = new Map();
+  const one = (m) => {
+    if (m === null || typeof m !== "object" || typeof m.id !== "string") return m;
+    if (!byId.has(m.id)) byId.set(m.id, m);
+    return byId.get(m.id);
+  };
+  for (const c of log) {
+    if (c[0] === "put") for (const [k, v] of Object.entries(c[3].channel_values)) if (Array.isArray(v)) c[3].channel_values[k] = v.map(one);
+  }
+  return log;
+}
+
+/** Replays recorded calls on `thread`; returns ms. */
+async function replay(saver, log, thread) {
+  const t0 = performance.now();
+  for (const [m, ns, id, ...args] of log) {
+    const config = { configurable: { thread_id: thread, checkpoint_ns: ns, ...(id && { checkpoint_id: id }) } };
+    await saver[m](config, ...args);
+  }
+  return performance.now() - t0;
+}
+
+/**
+ * Raw better-sqlite3 storing the rows ContextdSaver stored in `file` (its events, in order),
+ * into a fresh database with contextd's schema, one transaction per saver call (a put's
+ * values and checkpoint together, each putWrites alone); returns ms of storing them.
+ */
+async function rawReplay(file) {
+  const src = new Database(file, { readonly: true });
+  const rows = src.prepare("SELECT type, data, tokens FROM events WHERE type LIKE 'lg.%' ORDER BY ctx, seq").all();
+  src.close();
+  const calls = [];
+  let open = [];
+  for (const r of rows) {
+    open.push({ type: r.type, data: JSON.parse(r.data), tokens: r.tokens });
+    if (r.type === "lg.checkpoint" || r.type === "lg.writes") {
+      calls.push(open);
+      open = [];
+    }
+  }
+  const path = join(dir, "raw.db");
+  const s = await openStore(`sqlite:${path}`);
+  await s.createContext({ id: "raw" });
+  await s.close();
+  const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
-  db.exec("CREATE TABLE ev (ctx INTEGER, seq INTEGER, type TEXT, ts INTEGER, data TEXT, PRIMARY KEY (ctx, seq))");
-  const ins = db.prepare("INSERT INTO ev VALUES (1, ?, ?, ?, ?)");
+  const pk = db.prepare("SELECT pk FROM contexts WHERE id = 'raw'").pluck().get();
+  const ins = db.prepare("INSERT INTO events (ctx, seq, type, ts, data, metadata, tokens, version) VALUES (?, ?, ?, ?, ?, '{}', ?, NULL)");
   let seq = 0;
-  const step = db.transaction((i) => {
-    const m = { lc: 1, type: "constructor", id: ["x"], kwargs: { role: "user", content: content(i), id: `msg-${i}` } };
-    ins.run(++seq, "lg.items", Date.now(), JSON.stringify({ c: "messages", base: seq - 4, first: 1, n: i + 1, items: [m] }));
-    ins.run(++seq, "lg.value", Date.now(), JSON.stringify({ c: "step", v: { j: i } }));
-    ins.run(++seq, "lg.checkpoint", Date.now(), JSON.stringify({ ns: "", id: uuid6(i), parent: null, max: "", cp: { j: { v: 4, ts: new Date().toISOString(), channel_versions: { messages: i + 2, step: i + 2 }, versions_seen: { agent: { messages: i + 1 } } } }, md: { j: { source: "loop", step: i, parents: {} } }, at: { messages: -2, step: -1 } }));
-    ins.run(++seq, "lg.writes", Date.now(), JSON.stringify({ ns: "", cp: uuid6(i), task: `task-${i}`, path: "", w: [[0, "messages", { j: [m] }]] }));
+  const call = db.transaction((events) => {
+    for (const e of events) ins.run(pk, ++seq, e.type, Date.now(), JSON.stringify(e.data), e.tokens);
   }).immediate;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) step(i);
-  const r = n / ((performance.now() - t0) / 1000);
+  for (const c of calls) call(c);
+  const ms = performance.now() - t0;
   db.close();
-  return r;
+  return { ms, calls: calls.length, rows: rows.length };
 }
 
 const graphOf = (checkpointer) =>
@@ -76,47 +125,52 @@ const graphOf = (checkpointer) =>
     .addEdge("tool", END)
     .compile({ checkpointer });
 
-/** STEPS invokes on one thread: steps/s, ms of the first and last 10 steps. */
-async function graphRun(checkpointer, thread) {
+/** `steps` invokes on one thread: steps/s, ms of the first and last 10 steps, total ms. */
+async function graphRun(checkpointer, thread, steps = STEPS) {
   const g = graphOf(checkpointer);
   const cfg = { configurable: { thread_id: thread } };
   const ms = [];
   const t0 = performance.now();
-  for (let i = 0; i < STEPS; i++) {
+  for (let i = 0; i < steps; i++) {
     const s = performance.now();
     await g.invoke({ messages: [new HumanMessage(content(i))] }, cfg);
     ms.push(performance.now() - s);
+    if ((i + 1) % 100 === 0) progress(`  ${thread}: ${i + 1}/${steps}`);
   }
   const total = performance.now() - t0;
   const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-  return { rate: STEPS / (total / 1000), first: avg(ms.slice(0, 10)), last: avg(ms.slice(-10)) };
+  return { rate: steps / (total / 1000), first: avg(ms.slice(0, 10)), last: avg(ms.slice(-10)), total };
 }
 
-// 1. Saver calls alone.
-progress("langgraph: saver calls");
-const store1 = await openStore(`sqlite:${join(dir, "calls.db")}`);
-const ours = await saverCalls(new ContextdSaver(store1), "calls", SAVER_STEPS);
-await store1.close();
-const sdb = new Database(join(dir, "calls-saver.db"));
-sdb.pragma("journal_mode = WAL");
-sdb.pragma("synchronous = NORMAL");
-const theirs = await saverCalls(new SqliteSaver(sdb), "calls", SAVER_STEPS);
-sdb.close();
-const raw = rawCalls(SAVER_STEPS);
-
-// 2. Real graph on SQLite.
-progress("langgraph: graph on SQLite");
+// 1. Real graph on SQLite, then the raw replay of what ContextdSaver stored.
+progress(`langgraph: graph on SQLite, ${STEPS} steps`);
 const store2 = await openStore(`sqlite:${join(dir, "graph.db")}`);
-const gOurs = await graphRun(new ContextdSaver(store2), "g");
+const recording = new ContextdSaver(store2);
+const calls = recorded(recording);
+const gOurs = await graphRun(recording, "ours");
 await store2.close();
 const gdb = new Database(join(dir, "graph-saver.db"));
 gdb.pragma("journal_mode = WAL");
 gdb.pragma("synchronous = NORMAL");
-const gTheirs = await graphRun(new SqliteSaver(gdb), "g");
+const gTheirs = await graphRun(new SqliteSaver(gdb), "sqlitesaver");
 gdb.pragma("wal_checkpoint(TRUNCATE)");
 gdb.close();
 const bytesOurs = dirBytes("graph.db");
 const bytesTheirs = dirBytes("graph-saver.db");
+
+// 2. The recorded saver calls alone.
+progress(`langgraph: ${calls.length} recorded saver calls replayed`);
+canonical(calls);
+const puts = calls.filter((c) => c[0] === "put").length;
+const store4 = await openStore(`sqlite:${join(dir, "calls.db")}`);
+const cOurs = await replay(new ContextdSaver(store4), calls, "calls");
+await store4.close();
+const cdb = new Database(join(dir, "calls-saver.db"));
+cdb.pragma("journal_mode = WAL");
+cdb.pragma("synchronous = NORMAL");
+const cTheirs = await replay(new SqliteSaver(cdb), calls, "calls");
+cdb.close();
+const raw = await rawReplay(join(dir, "calls.db"));
 
 // 3. Real graph on PostgreSQL.
 let pgRows = null;
@@ -132,12 +186,12 @@ try {
     Number((await admin.query("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'", [schema])).rows[0].n);
   try {
     const store3 = await createStore(postgresDriver({ connectionString: PG_URL, schema: s1 }));
-    const pOurs = await graphRun(new ContextdSaver(store3), "g");
+    const pOurs = await graphRun(new ContextdSaver(store3), "ours-pg", PG_STEPS);
     await store3.close();
     await admin.query(`CREATE SCHEMA ${s2}`);
     const ps = PostgresSaver.fromConnString(PG_URL, { schema: s2 });
     await ps.setup();
-    const pTheirs = await graphRun(ps, "g");
+    const pTheirs = await graphRun(ps, "postgressaver", PG_STEPS);
     await ps.end();
     await admin.query("VACUUM ANALYZE");
     pgRows = { pOurs, pTheirs, bOurs: await size(s1), bTheirs: await size(s2) };
@@ -151,33 +205,41 @@ try {
 }
 
 const f = (x) => x.toFixed(1);
+const f2 = (x) => x.toFixed(2);
+const share = (r, saverMs) => `${((100 * saverMs) / r.total).toFixed(0)} %`;
+const row = (name, r, bytes, saverMs) => [name, f(r.rate), saverMs === undefined ? "" : share(r, saverMs), f(r.first), f(r.last), fmtRatio(r.last / r.first), fmtMB(bytes)];
 const lines = [
   "## LangGraph.js checkpointer (issue 15)",
   "",
-  `ContextdSaver (\`contextd/langgraph\`) against LangGraph's own savers; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}. One run each${QUICK ? " (QUICK: figures meaningless)" : ""}.`,
+  `ContextdSaver (\`contextd/langgraph\`) against LangGraph's own savers; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}. One run each, contenders one after the other in one process${QUICK ? " (QUICK: figures meaningless)" : ""}.`,
   "",
-  `### Saver calls alone (${SAVER_STEPS} steps of \`put\` + \`putWrites\`, messages list growing by one per step)`,
+  `### Saver calls alone, as LangGraph issued them (${puts} \`put\` and ${calls.length - puts} \`putWrites\` recorded over ${STEPS} invokes of the graph below, replayed on SQLite)`,
   "",
-  table(["contender", "steps/s", "ContextdSaver is"], [
-    ["ContextdSaver on SQLite", f(ours), ""],
-    ["SqliteSaver", f(theirs), `${fmtRatio(ours / theirs)} (target ≥ 20×)`],
-    ["raw better-sqlite3, same rows, one transaction", f(raw), `${fmtRatio(ours / raw)} (target ≥ 0.7×)`],
+  table(["contender", "total ms", "ms per put (with the writes before it)", "ContextdSaver is"], [
+    ["ContextdSaver", f(cOurs), f2(cOurs / puts), ""],
+    ["SqliteSaver", f(cTheirs), f2(cTheirs / puts), `${fmtRatio(cTheirs / cOurs)} faster (target ≥ 20×)`],
+    [`raw better-sqlite3: the same ${raw.rows} rows, contextd's schema, ${raw.calls} transactions`, f(raw.ms), f2(raw.ms / puts), `${fmtRatio(raw.ms / cOurs)} of its speed (target ≥ 0.7×)`],
   ]),
   "",
   `### A messages graph, ${STEPS} invokes on one thread (two nodes per step)`,
   "",
-  table(["saver", "steps/s", "ms/step, steps 1–10", `ms/step, last 10`, "bytes on disk"], [
-    ["ContextdSaver on SQLite", f(gOurs.rate), f(gOurs.first), f(gOurs.last), fmtMB(bytesOurs)],
-    ["SqliteSaver", f(gTheirs.rate), f(gTheirs.first), f(gTheirs.last), fmtMB(bytesTheirs)],
-    ...(pgRows
-      ? [
-          ["ContextdSaver on PostgreSQL", f(pgRows.pOurs.rate), f(pgRows.pOurs.first), f(pgRows.pOurs.last), fmtMB(pgRows.bOurs)],
-          ["PostgresSaver", f(pgRows.pTheirs.rate), f(pgRows.pTheirs.first), f(pgRows.pTheirs.last), fmtMB(pgRows.bTheirs)],
-        ]
-      : []),
+  table(["saver", "steps/s", "saver calls' share", "ms/step, steps 1–10", "ms/step, last 10", "last/first", "bytes on disk"], [
+    row("ContextdSaver on SQLite", gOurs, bytesOurs, cOurs),
+    row("SqliteSaver", gTheirs, bytesTheirs, cTheirs),
   ]),
+  ...(pgRows
+    ? [
+        "",
+        `On PostgreSQL, ${PG_STEPS} invokes:`,
+        "",
+        table(["saver", "steps/s", "ms/step, steps 1–10", "ms/step, last 10", "last/first", "bytes on disk"], [
+          row("ContextdSaver on PostgreSQL", pgRows.pOurs, pgRows.bOurs).filter((_, i) => i !== 2),
+          row("PostgresSaver", pgRows.pTheirs, pgRows.bTheirs).filter((_, i) => i !== 2),
+        ]),
+      ]
+    : []),
   "",
-  `On disk ContextdSaver holds ${fmtRatio(bytesOurs / bytesTheirs)} of SqliteSaver's bytes (target ≤ 1/10)${pgRows ? ` and ${fmtRatio(pgRows.bOurs / pgRows.bTheirs)} of PostgresSaver's` : ""}.`,
+  `On disk ContextdSaver holds ${fmtRatio(bytesOurs / bytesTheirs)} of SqliteSaver's bytes (target ≤ 1/10)${pgRows ? ` and ${fmtRatio(pgRows.bOurs / pgRows.bTheirs)} of PostgresSaver's` : ""}. Saver calls' share: the replayed put + putWrites time over the graph run's time (getTuple, once per invoke, not included).`,
   "",
 ];
 process.stdout.write(lines.join("\n"));

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { JsonObject, JsonValue } from "../../index.js";
+import { NOT_PLAIN, isDefaultSerde, jsonPlusValue } from "./json-plus.js";
 
 /** The event types the saver writes (none is one of contextd's reserved types). */
 export const CHECKPOINT_EVENT = "lg.checkpoint";
@@ -80,6 +81,37 @@ export function threadContextId(prefix: string, threadId: string): string {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * How the saver serializes: LangGraph's default serializer is run as one walk to the JSON
+ * value (json-plus.ts) when it can be, any other serializer as itself.
+ */
+export class ValueEncoder {
+  readonly serde: SerializerProtocol;
+  private readonly direct: boolean;
+  constructor(serde: SerializerProtocol) {
+    this.serde = serde;
+    this.direct = isDefaultSerde(serde);
+  }
+
+  /** {@link encodeValue}, without a serializer call when the value is plain JSON to the default serializer. */
+  value(value: unknown): StoredValue | Promise<StoredValue> {
+    if (this.direct) {
+      const j = jsonPlusValue(value);
+      if (j !== NOT_PLAIN) return { j };
+    }
+    return encodeValue(this.serde, value);
+  }
+
+  /** {@link encodeItem}, likewise. */
+  item(item: unknown): JsonValue | Promise<JsonValue> {
+    if (this.direct) {
+      const j = jsonPlusValue(item);
+      if (j !== NOT_PLAIN) return j;
+    }
+    return encodeItem(this.serde, item);
+  }
+}
 
 /** Serializes `value` with `serde` into a JSON-storable form. */
 export async function encodeValue(serde: SerializerProtocol, value: unknown): Promise<StoredValue> {

@@ -19,7 +19,7 @@ import type {
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { invalidInput, isContextError } from "../../index.js";
 import type { ContextEvent, EventInput, JsonObject, JsonValue } from "../../index.js";
-import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, decodeValue, encodeItem, encodeValue, threadContextId } from "./log.js";
+import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, ValueEncoder, decodeValue, threadContextId } from "./log.js";
 import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js";
 import { ValueResolver, absoluteAt, allCheckpoints, findCheckpoint, orMissing, pendingWrites, readRange } from "./thread-reader.js";
 import type { ListBase, StoredCheckpoint, ThreadStore } from "./thread-reader.js";
@@ -59,6 +59,13 @@ class Lru<V> extends Map<string, V> {
   }
 }
 
+/** True when `list` starts with the items of `base`, the same objects in the same order. */
+function extendsList(list: unknown[], base: unknown[]): boolean {
+  if (list.length < base.length) return false;
+  for (let i = 0; i < base.length; i++) if (list[i] !== base[i]) return false;
+  return true;
+}
+
 function threadOf(config: RunnableConfig, what: string): string {
   const threadId: unknown = config.configurable?.thread_id;
   if (typeof threadId !== "string" && typeof threadId !== "number") {
@@ -95,6 +102,19 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private readonly lists = new Lru<ListBase>();
   private readonly threads = new Lru<true>();
   private readonly expiry = new Lru<number>();
+  /**
+   * Per thread, the seq of the newest event the saver knows of (its own last append, or the
+   * thread's last seq read before a `getTuple`): what the caches above were made from. An
+   * append landing anywhere but right after it means another writer came in between.
+   */
+  private readonly seen = new Lru<number>();
+  /**
+   * Per thread, the saver's appends run one after another (LangGraph issues a step's
+   * `putWrites` and `put` concurrently): the seq check above then tells this saver's own
+   * writes from another writer's. The store serializes appends to one context anyway.
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly encoder: ValueEncoder;
 
   /** The store: `openStore(…)`, `createClient(…)`, or a tenant view of one. */
   readonly store: ThreadStore;
@@ -107,6 +127,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(this.prefix)) throw invalidInput("options.prefix", "1–40 of A–Z a–z 0–9 . _ -, starting alphanumeric");
     if (options.ttlMs !== undefined && (!Number.isInteger(options.ttlMs) || options.ttlMs <= 0)) throw invalidInput("options.ttlMs", "must be a positive integer");
     this.ttlMs = options.ttlMs;
+    this.encoder = new ValueEncoder(this.serde);
   }
 
   /** The id of the context holding `threadId`. */
@@ -115,7 +136,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
   }
 
   private key(ctx: string, ns: string, id: string): string {
-    return JSON.stringify([ctx, ns, id]);
+    // A context id has no NUL (ids are checked), so the thread's keys all start with `${ctx}\0`.
+    return `${ctx}\0${ns}\0${id}`;
   }
 
   private remember(ctx: string, ns: string, id: string, cp: KnownCheckpoint): void {
@@ -124,12 +146,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
 
   /** Forgets what the saver remembers of a thread (after it was deleted, pruned or written elsewhere). */
   private forget(ctx: string): void {
-    const prefix = JSON.stringify([ctx]).slice(0, -1);
+    const prefix = `${ctx}\0`;
     for (const cache of [this.known, this.latest, this.lists] as Lru<unknown>[]) {
       for (const k of [...cache.keys()]) if (k.startsWith(prefix)) cache.delete(k);
     }
     this.threads.delete(ctx);
     this.expiry.delete(ctx);
+    this.seen.delete(ctx);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -139,6 +162,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const ns = nsOf(config);
     const id = config.configurable?.checkpoint_id as string | undefined;
     const ctx = this.contextId(thread);
+    // The thread's last seq, read before what the tuple is built from: a write after this
+    // read makes the next append land past it, and the caches made here are then dropped.
+    const info = await orMissing(() => this.store.getContext(ctx));
+    if (info === undefined) return undefined;
+    if (this.seen.get(ctx) !== info.lastSeq) this.forget(ctx);
+    this.seen.set(ctx, info.lastSeq);
+    this.threads.set(ctx, true);
     const stored = await findCheckpoint(this.store, ctx, ns, id || undefined);
     if (stored === undefined) return undefined;
     return this.tuple(thread, ctx, stored, new ValueResolver(this.store, this.serde, ctx));
@@ -230,62 +260,91 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const ns = nsOf(config);
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
     const ctx = this.contextId(thread);
-    const parent = parentId === undefined ? undefined : await this.knownCheckpoint(ctx, ns, parentId);
+    await this.serially(ctx, async () => {
+      const seen = this.seen.get(ctx);
+      let plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId);
+      let written = await this.appendTo(ctx, thread, plan.events);
+      const first = (written[0] as ContextEvent).seq;
+      if (seen !== undefined && first !== seen + 1) {
+        // Another writer appended since the caches were made (another process's steps, a
+        // prune, a delete): what this put reused from them may be stale. Write the checkpoint
+        // again from what the store holds; the newer event of the same id is the one read back.
+        this.forget(ctx);
+        plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId, first);
+        written = await this.appendTo(ctx, thread, plan.events);
+      }
+      const cpSeq = (written[written.length - 1] as ContextEvent).seq;
+      for (const [channel, refs, index] of plan.lists) {
+        const d = plan.events[index]?.data as unknown as ItemsData;
+        const seq = (written[index] as ContextEvent).seq;
+        this.lists.set(this.key(ctx, ns, channel), { seq, first: d.first ?? seq, refs });
+      }
+      this.latest.set(this.key(ctx, ns, ""), plan.max);
+      this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
+      this.seen.set(ctx, cpSeq);
+    });
+    return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+  }
 
+  /**
+   * The events of a put: one per changed channel (a list as its items added to a list the
+   * saver already stored or loaded), then the checkpoint. Reads only what the caches lack;
+   * `before`: the seq of an append of this put to look past (when writing it again).
+   */
+  private async plan(
+    ctx: string,
+    ns: string,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+    parentId: string | undefined,
+    before?: number,
+  ): Promise<{ events: EventInput[]; lists: [string, unknown[], number][]; at: Record<string, number>; max: string }> {
+    const parent = parentId === undefined ? undefined : await this.knownCheckpoint(ctx, ns, parentId);
     const { channel_values: values, ...rest } = checkpoint;
+    const enc = this.encoder;
     const events: EventInput[] = [];
     const at: Record<string, number> = {};
-    const newLists: [string, ListBase, number][] = [];
-    for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
+    const lists: [string, unknown[], number][] = [];
+    for (const channel of Object.keys(checkpoint.channel_versions)) {
       if (channel in newVersions) continue;
       const carried = parent?.at[channel];
-      if (carried !== undefined && parent?.versions[channel] === version) at[channel] = carried;
+      if (carried !== undefined && parent?.versions[channel] === checkpoint.channel_versions[channel]) at[channel] = carried;
     }
     for (const channel of Object.keys(newVersions)) {
       if (!(channel in values)) continue;
       const value = values[channel];
       if (Array.isArray(value)) {
         const base = this.lists.get(this.key(ctx, ns, channel));
-        const extends_ = base !== undefined && value.length >= base.refs.length && base.refs.every((r, i) => r === value[i]);
-        const added = extends_ ? value.slice(base.refs.length) : value;
+        const on = base !== undefined && extendsList(value, base.refs) ? base : undefined;
         const items: JsonValue[] = [];
-        for (const item of added) items.push(await encodeItem(this.serde, item));
-        const data: ItemsData = { c: channel, base: extends_ ? base.seq : null, first: extends_ ? base.first : null, n: value.length, items };
-        newLists.push([channel, { seq: 0, first: 0, refs: value.slice() }, events.length]);
-        events.push({ type: ITEMS_EVENT, data: data as unknown as JsonObject });
+        for (let i = on?.refs.length ?? 0; i < value.length; i++) items.push(await enc.item(value[i]));
+        const data: ItemsData = { c: channel, base: on?.seq ?? null, first: on?.first ?? null, n: value.length, items };
+        lists.push([channel, value.slice(), events.length]);
+        events.push({ type: ITEMS_EVENT, data: data as unknown as JsonObject, tokens: 0 });
       } else {
-        const data: ValueData = { c: channel, v: await encodeValue(this.serde, value) };
-        events.push({ type: VALUE_EVENT, data: data as unknown as JsonObject });
+        const data: ValueData = { c: channel, v: await enc.value(value) };
+        events.push({ type: VALUE_EVENT, data: data as unknown as JsonObject, tokens: 0 });
       }
       at[channel] = events.length - 1; // made relative below
     }
     const relAt: Record<string, number> = {};
     for (const [channel, s] of Object.entries(at)) relAt[channel] = channel in newVersions && channel in values ? s - events.length : s;
 
-    const latestKey = this.key(ctx, ns, "");
-    let latest = this.latest.get(latestKey);
-    if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns))?.data.max ?? "";
+    let latest = this.latest.get(this.key(ctx, ns, ""));
+    if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns, undefined, before))?.data.max ?? "";
     const max = latest > checkpoint.id ? latest : checkpoint.id;
     const data: CheckpointData = {
       ns,
       id: checkpoint.id,
       parent: parentId ?? null,
       max,
-      cp: await encodeValue(this.serde, { ...rest, channel_values: {} }),
-      md: await encodeValue(this.serde, metadata),
+      cp: await enc.value({ ...rest, channel_values: {} }),
+      md: await enc.value(metadata),
       at: relAt,
     };
-    events.push({ type: CHECKPOINT_EVENT, data: data as unknown as JsonObject });
-    const written = await this.appendTo(ctx, thread, events);
-    const cpSeq = (written[written.length - 1] as ContextEvent).seq;
-    for (const [channel, base, index] of newLists) {
-      const d = events[index]?.data as unknown as ItemsData;
-      const seq = (written[index] as ContextEvent).seq;
-      this.lists.set(this.key(ctx, ns, channel), { ...base, seq, first: d.first ?? seq });
-    }
-    this.latest.set(latestKey, max);
-    this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, relAt) });
-    return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
+    events.push({ type: CHECKPOINT_EVENT, data: data as unknown as JsonObject, tokens: 0 });
+    return { events, lists, at: relAt, max };
   }
 
   /** A checkpoint's seq, versions and value locations: remembered, else read. */
@@ -298,6 +357,18 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const known = { seq: stored.seq, versions: cp.channel_versions, at: stored.at };
     this.remember(ctx, ns, id, known);
     return known;
+  }
+
+  /** Runs `fn` after the saver's earlier appends to `ctx` have settled. */
+  private async serially<T>(ctx: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(ctx);
+    const run = before === undefined ? fn() : before.then(fn, fn);
+    this.queues.set(ctx, run);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(ctx) === run) this.queues.delete(ctx);
+    }
   }
 
   /** Appends to the thread's context, creating it on first use. */
@@ -360,11 +431,18 @@ export class ContextdSaver extends BaseCheckpointSaver {
     if (!id) throw invalidInput("config.configurable.checkpoint_id", "putWrites needs the checkpoint the writes belong to");
     const w: WritesData["w"] = [];
     for (const [i, [channel, value]] of writes.entries()) {
-      w.push([WRITES_IDX_MAP[channel] ?? i, channel, await encodeValue(this.serde, value)]);
+      w.push([WRITES_IDX_MAP[channel] ?? i, channel, await this.encoder.value(value)]);
     }
     const data: WritesData = { ns, cp: id, task: taskId, path: taskPath ?? "", w };
     const ctx = this.contextId(thread);
-    await this.appendTo(ctx, thread, [{ type: WRITES_EVENT, data: data as unknown as JsonObject }]);
+    await this.serially(ctx, async () => {
+      const seen = this.seen.get(ctx);
+      const written = await this.appendTo(ctx, thread, [{ type: WRITES_EVENT, data: data as unknown as JsonObject, tokens: 0 }]);
+      const seq = (written[0] as ContextEvent).seq;
+      // Writes reuse nothing cached; another writer in between only makes the caches stale.
+      if (seen !== undefined && seq !== seen + 1) this.forget(ctx);
+      this.seen.set(ctx, seq);
+    });
   }
 
   async deleteThread(threadId: string): Promise<void> {

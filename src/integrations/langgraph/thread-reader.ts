@@ -76,12 +76,14 @@ export async function allCheckpoints(store: ThreadStore, ctx: string): Promise<S
 
 /**
  * The checkpoint `id` of namespace `ns` (or, without `id`, the newest of the namespace),
- * scanning the checkpoint events newest first; `undefined` when there is none.
+ * scanning the checkpoint events newest first (those before seq `before`, when given);
+ * `undefined` when there is none.
  */
-export async function findCheckpoint(store: ThreadStore, ctx: string, ns: string, id?: string): Promise<StoredCheckpoint | undefined> {
+export async function findCheckpoint(store: ThreadStore, ctx: string, ns: string, id?: string, before?: number): Promise<StoredCheckpoint | undefined> {
   let cursor: string | undefined;
   for (;;) {
-    const page = await orMissing(() => store.readEvents(ctx, { types: [CHECKPOINT_EVENT], order: "desc", limit: 64, ...(cursor && { cursor }) }));
+    const query = { types: [CHECKPOINT_EVENT], order: "desc" as const, limit: 64, ...(before !== undefined && { beforeSeq: before }), ...(cursor && { cursor }) };
+    const page = await orMissing(() => store.readEvents(ctx, query));
     if (page === undefined) return undefined;
     for (const e of page.items) {
       const data = e.data as unknown as CheckpointData;
@@ -89,7 +91,7 @@ export async function findCheckpoint(store: ThreadStore, ctx: string, ns: string
       if (id === undefined) {
         // The newest event of the namespace names the newest id at its put (ids need not arrive in order).
         if (data.max === data.id) return { seq: e.seq, data, at: absoluteAt(e.seq, data.at) };
-        return findCheckpoint(store, ctx, ns, data.max);
+        return findCheckpoint(store, ctx, ns, data.max, before);
       }
       if (data.id === id) return { seq: e.seq, data, at: absoluteAt(e.seq, data.at) };
     }

@@ -1,0 +1,121 @@
+/**
+ * LangGraph's default serializer (`JsonPlusSerializer`) without its text round trip: the JSON
+ * value `JSON.parse(serde.dumpsTyped(v))` would give, built in one walk. The saver stores
+ * values as JSON inside contextd events, so the serializer's text (made with a cycle-checking
+ * `stringify` and a replacer, then encoded to bytes) was only decoded and parsed again before
+ * the store encoded it once more; building the value directly removes three of those passes.
+ *
+ * The walk follows `JSON.stringify`'s steps with JsonPlusSerializer's replacer (`toJSON`
+ * first, then the replacer on every value, `undefined` included) and gives up — returning
+ * {@link NOT_PLAIN}, so the caller uses the serializer itself — on anything where the two
+ * could differ: an object met again on its own path (a cycle, which the serializer's
+ * `stringify` would replace), boxed primitives, BigInt, nesting deeper than {@link MAX_WALK_DEPTH}.
+ * test/langgraph/json-plus.test.ts holds it to the serializer's output.
+ */
+import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
+import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import type { JsonObject, JsonValue } from "../../index.js";
+
+/** Returned when the walk cannot promise the serializer's exact output. */
+export const NOT_PLAIN: unique symbol = Symbol("contextd.langgraph.notPlain");
+
+/** Deeper values go through the serializer. */
+export const MAX_WALK_DEPTH = 200;
+
+/** True when `serde` is LangGraph's default serializer itself (not a subclass, not a wrapper). */
+export function isDefaultSerde(serde: SerializerProtocol): boolean {
+  return Object.getPrototypeOf(serde) === JsonPlusSerializer.prototype;
+}
+
+class NotPlain extends Error {}
+const notPlain = new NotPlain();
+const BOXED = new Set(["[object Number]", "[object String]", "[object Boolean]", "[object BigInt]"]);
+/** What `JSON.stringify` leaves out of an object (and writes as `null` in an array). */
+const SKIP = Symbol("skip");
+
+function constructorRecord(name: string, method: string | null, args: unknown[]): Record<string, unknown> {
+  return { lc: 2, type: "constructor", id: [name], method, args, kwargs: {} };
+}
+
+/** JsonPlusSerializer's replacer (`_default`), step for step. */
+function replace(obj: unknown): unknown {
+  if (obj === undefined) return { lc: 2, type: "undefined" };
+  if (obj instanceof DeltaSnapshot) return { lc: 2, type: "delta_snapshot", value: obj.value };
+  if (obj instanceof Set || obj instanceof Map) return constructorRecord(obj.constructor.name, null, [Array.from(obj as Iterable<unknown>)]);
+  if (obj instanceof RegExp) return constructorRecord("RegExp", null, [obj.source, obj.flags]);
+  if (obj instanceof Error) return constructorRecord("Error", null, [obj.message]);
+  if (obj !== null && (obj as { lg_name?: unknown }).lg_name === "Send") {
+    const send = obj as { node: unknown; args: unknown; timeout?: unknown };
+    return { node: send.node, args: send.args, ...(send.timeout !== undefined ? { timeout: send.timeout } : {}) };
+  }
+  if (obj instanceof Uint8Array) return constructorRecord("Uint8Array", "from", [Array.from(obj)]);
+  return obj;
+}
+
+/** One value as `JSON.stringify(…, replacer)` then `JSON.parse` would give it; {@link SKIP} when left out. */
+function walk(key: string, input: unknown, path: unknown[]): JsonValue | typeof SKIP {
+  let value = input;
+  if (typeof value === "bigint") throw notPlain;
+  if (typeof value === "object" && value !== null) {
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") value = (toJSON as (k: string) => unknown).call(value, key);
+  }
+  value = replace(value);
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? (value === 0 ? 0 : value) : null; // -0 is written 0
+    case "object":
+      break;
+    case "bigint":
+      throw notPlain;
+    default:
+      return SKIP; // undefined (from toJSON), functions, symbols
+  }
+  if (value === null) return null;
+  if (BOXED.has(Object.prototype.toString.call(value)) || value instanceof Number || value instanceof String || value instanceof Boolean) throw notPlain;
+  if (path.length >= MAX_WALK_DEPTH || path.includes(value)) throw notPlain;
+  // The object toJSON or the replacer was called on counts as on the path too: seeing it again is a cycle.
+  const pushed = typeof input === "object" && input !== null && input !== value ? 2 : 1;
+  if (pushed === 2 && path.includes(input)) throw notPlain;
+  path.push(value);
+  if (pushed === 2) path.push(input);
+  try {
+    if (Array.isArray(value)) {
+      const out: JsonValue[] = new Array<JsonValue>(value.length);
+      for (let i = 0; i < value.length; i++) {
+        const v = walk(String(i), (value as unknown[])[i], path);
+        out[i] = v === SKIP ? null : v;
+      }
+      return out;
+    }
+    const out: JsonObject = {};
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const v = walk(k, obj[k], path);
+      if (v === SKIP) continue;
+      if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else out[k] = v;
+    }
+    return out;
+  } finally {
+    path.length -= pushed;
+  }
+}
+
+/**
+ * The JSON value JsonPlusSerializer's text of `value` parses to, or {@link NOT_PLAIN} when
+ * only the serializer itself can say. Only for the default serializer (see {@link isDefaultSerde}).
+ */
+export function jsonPlusValue(value: unknown): JsonValue | typeof NOT_PLAIN {
+  if (value instanceof Uint8Array) return NOT_PLAIN; // the serializer stores bytes as bytes, not JSON
+  try {
+    const v = walk("", value, []);
+    return v === SKIP ? NOT_PLAIN : v;
+  } catch {
+    // A cycle or an odd value, or a toJSON that threw: the serializer has its own answer to each.
+    return NOT_PLAIN;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The saver's direct encoding for LangGraph's default serializer (json-plus.ts) against the
+ * serializer itself: for every value, the JSON the saver stores is what the serializer's
+ * text parses to, or the saver falls back to the serializer.
+ */
+import { describe, expect, it } from "vitest";
+import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { Command, Send } from "@langchain/langgraph";
+import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
+import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import { NOT_PLAIN, isDefaultSerde, jsonPlusValue } from "../../src/integrations/langgraph/json-plus.js";
+import { ValueEncoder, decodeValue, encodeValue } from "../../src/integrations/langgraph/log.js";
+
+const serde = new JsonPlusSerializer();
+
+async function viaSerde(value: unknown): Promise<unknown> {
+  const [type, bytes] = await serde.dumpsTyped(value);
+  expect(type).toBe("json");
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+class Point {
+  x = 1;
+  y: number | undefined = undefined;
+  method(): number {
+    return this.x;
+  }
+}
+
+const withProto = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as unknown;
+
+const cases: [string, () => unknown][] = [
+  ["primitives", () => ["s", 1, 0, -0, 1.5, true, false, null, NaN, Infinity, -Infinity]],
+  ["undefined at the top", () => undefined],
+  ["undefined in objects and arrays", () => ({ a: undefined, b: [undefined, 1], c: { d: undefined } })],
+  ["functions and symbols", () => ({ f: () => 1, s: Symbol("x"), arr: [() => 1, Symbol("y")] })],
+  ["a Date", () => ({ at: new Date(0), dates: [new Date(1e12)] })],
+  ["Set, Map, RegExp, Error", () => ({ set: new Set([1, "a", { b: 2 }]), map: new Map<unknown, unknown>([["k", { v: [1] }], [2, undefined]]), re: /a+b/gi, err: new TypeError("bad") })],
+  ["bytes inside a value", () => ({ bytes: new Uint8Array([1, 2, 255]) })],
+  ["a DeltaSnapshot", () => new DeltaSnapshot([1, { a: 2 }])],
+  ["a Send", () => [new Send("node", { x: 1 }), new Send("other", [undefined])]],
+  ["a Command", () => new Command({ resume: { answer: 42 }, goto: "next" })],
+  ["messages", () => [new HumanMessage({ content: "hi", id: "m1" }), new AIMessage({ content: "", tool_calls: [{ id: "t1", name: "search", args: { q: "x", n: undefined } }] }), new ToolMessage({ content: "ok", tool_call_id: "t1" })]],
+  ["class instances", () => ({ p: new Point(), nested: [new Point()] })],
+  ["a __proto__ key", () => withProto],
+  ["integer-like keys", () => ({ b: 1, 2: "two", a: 3, 1: "one" })],
+  ["lone surrogates and unicode", () => ({ s: "\ud800 é 😀 \u2028", k: { "\udc00": 1 } })],
+  ["a shared (not cyclic) object", () => {
+    const shared = { v: 1 };
+    return { a: shared, b: [shared, shared] };
+  }],
+  ["toJSON with its key", () => ({ k: { toJSON: (key: string) => `key:${key}` }, arr: [{ toJSON: (key: string) => key }] })],
+  ["toJSON returning undefined", () => ({ gone: { toJSON: () => undefined }, kept: 1 })],
+  ["a checkpoint", () => ({ v: 4, id: "1ef", ts: "2026-01-01T00:00:00.000Z", channel_values: {}, channel_versions: { messages: 2, "branch:to:agent": 3 }, versions_seen: { __input__: {}, agent: { messages: 1 } } })],
+];
+
+describe("json-plus: direct encoding for the default serializer", () => {
+  it("recognises only the default serializer itself", () => {
+    expect(isDefaultSerde(serde)).toBe(true);
+    class Mine extends JsonPlusSerializer {}
+    expect(isDefaultSerde(new Mine())).toBe(false);
+    expect(isDefaultSerde({ dumpsTyped: serde.dumpsTyped.bind(serde), loadsTyped: serde.loadsTyped.bind(serde) } as SerializerProtocol)).toBe(false);
+  });
+
+  for (const [name, make] of cases) {
+    it(`gives the serializer's JSON for ${name}`, async () => {
+      const direct = jsonPlusValue(make());
+      expect(direct).not.toBe(NOT_PLAIN);
+      expect(direct).toStrictEqual(await viaSerde(make()));
+      // The same bytes once stored (the store writes JSON.stringify of the value).
+      expect(JSON.stringify(direct)).toBe(JSON.stringify(await viaSerde(make())));
+    });
+  }
+
+  it("keeps a __proto__ key as an own property, without touching the prototype", () => {
+    const v = jsonPlusValue(withProto) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.hasOwn(v, "__proto__")).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("falls back to the serializer for cycles, boxed primitives, BigInt, throwing toJSON, bytes and deep nesting", async () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const viaToJSON = { toJSON: (): unknown => ({ again: viaToJSON }) };
+    let deep: unknown = 1;
+    for (let i = 0; i < 300; i++) deep = [deep];
+    const odd = [cyclic, viaToJSON, { n: Object(1) as unknown }, { s: Object("x") as unknown }, { b: 1n }, { t: { toJSON: () => { throw new Error("no"); } } }, new Uint8Array([1]), deep];
+    for (const value of odd) expect(jsonPlusValue(value)).toBe(NOT_PLAIN);
+    // And the saver's encoder then stores exactly what the serializer gives.
+    const encoder = new ValueEncoder(serde);
+    for (const value of odd) expect(await encoder.value(value)).toStrictEqual(await encodeValue(serde, value));
+  });
+
+  it("round-trips through the serializer's loader like the serializer's own encoding", async () => {
+    const encoder = new ValueEncoder(serde);
+    for (const [, make] of cases) {
+      const stored = await encoder.value(make());
+      expect(await decodeValue(serde, stored)).toStrictEqual(await decodeValue(serde, await encodeValue(serde, make())));
+    }
+  });
+});

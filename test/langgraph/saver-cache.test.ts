@@ -1,0 +1,83 @@
+/**
+ * What a ContextdSaver remembers between calls (the parent's value locations, the list it
+ * last stored, the newest checkpoint id) must not outlive another writer's changes to the
+ * thread: a second saver on the same store (another process) pruning, deleting or writing
+ * steps in between must not make the first one store a checkpoint that reads back wrong.
+ */
+import { describe, expect, it } from "vitest";
+import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import type { Checkpoint } from "@langchain/langgraph-checkpoint";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { createStore, inMemoryDriver } from "../../src/index.js";
+import { ContextdSaver } from "../../src/integrations/langgraph/index.js";
+
+interface Msg {
+  id: string;
+  text: string;
+}
+
+/** Writes `n` steps as LangGraph does (put with the whole list, then the writes); returns the last config and list. */
+async function steps(saver: ContextdSaver, config: RunnableConfig, from: number, n: number, list: Msg[]): Promise<{ config: RunnableConfig; list: Msg[] }> {
+  let messages = list;
+  let cfg = config;
+  for (let i = from; i < from + n; i++) {
+    const m = { id: `m${i}`, text: `message ${i}` };
+    messages = [...messages, m];
+    const versions = { messages: i + 2, step: i + 2 };
+    const checkpoint: Checkpoint = { v: 4, id: uuid6(-1), ts: new Date().toISOString(), channel_values: { messages, step: i }, channel_versions: versions, versions_seen: {} };
+    cfg = await saver.put(cfg, checkpoint, { source: "loop", step: i, parents: {} }, versions);
+    await saver.putWrites(cfg, [["messages", [m]]], `task-${i}`);
+  }
+  return { config: cfg, list: messages };
+}
+
+async function start(saver: ContextdSaver, thread: string): Promise<RunnableConfig> {
+  return saver.put({ configurable: { thread_id: thread, checkpoint_ns: "" } }, emptyCheckpoint(), { source: "input", step: -1, parents: {} }, {});
+}
+
+async function messagesOf(saver: ContextdSaver, thread: string): Promise<unknown> {
+  return (await saver.getTuple({ configurable: { thread_id: thread } }))?.checkpoint.channel_values.messages;
+}
+
+describe("ContextdSaver caches and other writers", () => {
+  it("a put after another saver pruned the thread stores the whole list again, not items on a compacted base", async () => {
+    const store = await createStore(inMemoryDriver());
+    const a = new ContextdSaver(store);
+    const b = new ContextdSaver(store);
+    let run = await steps(a, await start(a, "t"), 0, 5, []);
+    await b.prune("t", { keepLast: 1 });
+    run = await steps(a, run.config, 5, 2, run.list);
+    expect(await messagesOf(new ContextdSaver(store), "t")).toEqual(run.list);
+    await store.close();
+  });
+
+  it("a put after another saver deleted and restarted the thread does not point into the old thread", async () => {
+    const store = await createStore(inMemoryDriver());
+    const a = new ContextdSaver(store);
+    const b = new ContextdSaver(store);
+    const run = await steps(a, await start(a, "t"), 0, 3, []);
+    await b.deleteThread("t");
+    await steps(b, await start(b, "t"), 100, 1, []);
+    const next = await steps(a, run.config, 3, 1, run.list);
+    const fresh = new ContextdSaver(store);
+    expect(await messagesOf(fresh, "t")).toEqual(next.list);
+    await store.close();
+  });
+
+  it("the newest checkpoint stays the newest when two savers take turns on a thread", async () => {
+    const store = await createStore(inMemoryDriver());
+    const a = new ContextdSaver(store);
+    const b = new ContextdSaver(store);
+    await steps(a, await start(a, "t"), 0, 2, []);
+    // b continues the thread from what it reads (as another process would), then a writes again from its own config.
+    const tuple = await b.getTuple({ configurable: { thread_id: "t" } });
+    const bRun = await steps(b, tuple?.config ?? {}, 2, 2, tuple?.checkpoint.channel_values.messages as Msg[]);
+    const run = await steps(a, bRun.config, 4, 1, bRun.list);
+    const fresh = new ContextdSaver(store);
+    const latest = await fresh.getTuple({ configurable: { thread_id: "t" } });
+    expect(latest?.config.configurable?.checkpoint_id).toBe(run.config.configurable?.checkpoint_id);
+    expect(latest?.checkpoint.channel_values.messages).toEqual(run.list);
+    expect(await messagesOf(a, "t")).toEqual(run.list);
+    await store.close();
+  });
+});
