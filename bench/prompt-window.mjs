@@ -2,7 +2,7 @@
  * Sectioned window benchmark (issue 12). Prints one Markdown section to stdout.
  *
  * `context(id).window({ maxTokens: 8000, model: "gpt-4o", sections })` with every section
- * on: pinned instructions, working memory (3 blocks, given in the options), long-term
+ * on: pinned instructions, working memory (3 blocks in the store), long-term
  * memories retrieved from 10,000 memories of the user, recalled history with neighbours, the
  * recent conversation with tool outputs capped, and a summary of what was dropped. Measured
  * on SQLite over a context of 1,000 events and one of 100,000 events, each in a store of its
@@ -50,10 +50,18 @@ async function openWithMemories(name) {
 const smallStore = await openWithMemories("small");
 const largeStore = await openWithMemories("large");
 
+const BLOCKS = [
+  { label: "persona", description: "who the assistant is", value: `A concise assistant. ${sentence(60)}`, limit: { chars: 2000 } },
+  { label: "human", description: "what is known about the user", value: { name: "Bench", notes: sentence(80) }, schema: { type: "object" }, limit: { chars: 2000 } },
+  { label: "task", description: "the current task", value: sentence(40), limit: { chars: 1000 } },
+];
+
 /** A context of `n` events: a system prompt, then turns with a tool call and its result every 20 events. */
 async function fill(store, n) {
   const { id } = await store.createContext({ userId: "bench", kind: "bench" });
   await store.append(id, { type: "system", data: "You are a helpful assistant. Answer briefly." });
+  // Working memory in the store's blocks: the context's own two and the user's one.
+  for (const b of BLOCKS) await store.putBlock(b.label === "human" ? { userId: "bench" } : { contextId: id }, b);
   let made = 1;
   while (made < n) {
     const batch = [];
@@ -88,18 +96,13 @@ for (const [name, [store, id]] of Object.entries(contexts)) {
   catchUp[name] = performance.now() - t0;
 }
 
-const BLOCKS = [
-  { label: "persona", description: "who the assistant is", value: `A concise assistant. ${sentence(60)}`, limit: { chars: 2000 } },
-  { label: "human", description: "what is known about the user", value: { name: "Bench", notes: sentence(80) }, limit: { chars: 2000 } },
-  { label: "task", description: "the current task", value: sentence(40), limit: { chars: 1000 } },
-];
 const QUERIES = Array.from({ length: 50 }, () => sentence(12));
 const optionsFor = (mode, q) => ({
   maxTokens: 8000,
   model: "gpt-4o",
   instructions: "Answer from the data below when it is relevant.",
   query: q,
-  sections: { workingMemory: { blocks: BLOCKS }, recall: mode === "hybrid" || mode === "text" ? { mode } : false, memories: mode === "none" ? false : { limit: 10 } },
+  sections: { workingMemory: {}, recall: mode === "hybrid" || mode === "text" ? { mode } : false, memories: mode === "none" ? false : { limit: 10 } },
 });
 
 const probe = await largeStore.context(large).window(optionsFor("hybrid", QUERIES[0]));
@@ -155,7 +158,7 @@ say("## Sectioned window: one budget for the whole prompt (issue 12)");
 say();
 say(
   `\`context(id).window({ maxTokens: 8000, model: "gpt-4o", sections })\` on SQLite with every section on: instructions and the pinned system event, ` +
-    `3 working-memory blocks (given in the options: the block store is built on another branch), the 10 best of ${MEMORIES.toLocaleString("en-US")} memories of the user, ` +
+    `3 working-memory blocks (the store's blocks: two of the context, one of the user, read by the window with \`listBlocks\`), the 10 best of ${MEMORIES.toLocaleString("en-US")} memories of the user, ` +
     "3 recalled hits of the history with one neighbour each side, the recent conversation (a tool call and its result every 20 events; 1 in 5 outputs is ~3000 words, cut at the per-item cap), and the summary of what was dropped. " +
     `Each query is one of 50 fixed 12-word texts, the same for both histories. Each history is in a store of its own holding the same ${MEMORIES.toLocaleString("en-US")} memories. ${SAMPLES} windows per history and recall mode, the two histories interleaved call by call in one process. ` +
     `Embeddings by the built-in **hashing embedder** (no model: it keeps the bench fast; with a real model every window also embeds its query once). ` +
