@@ -7,3 +7,5 @@ export { ContextdSaver } from "./saver.js";
 export type { ContextdSaverOptions } from "./saver.js";
 export type { ThreadStore } from "./thread-reader.js";
 export type { PruneOptions, PruneResult } from "./thread-maintenance.js";
+export { ContextdStore } from "./store.js";
+export type { ContextdStoreOptions, ItemStore } from "./store.js";
