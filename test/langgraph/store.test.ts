@@ -97,6 +97,11 @@ describe("ContextdStore", () => {
     await store.put(["docs"], "d1", { text: "the cat sat on the mat", topic: "ramen noodles" }, ["topic"]);
     const again = await store.search(["docs"], { query: "ramen noodles", limit: 2 });
     expect(again.map((h) => h.key).sort()).toEqual(["d1", "d2"]);
+    // Offset pages through the ranked items, then the unindexed ones, without repeating.
+    const pages = [];
+    for (let offset = 0; offset < 5; offset++) pages.push(...(await store.search(["docs"], { query: "ramen noodles", limit: 1, offset })).map((h) => h.key));
+    expect(pages).toEqual((await store.search(["docs"], { query: "ramen noodles", limit: 10 })).map((h) => h.key));
+    expect(new Set(pages).size).toBe(4);
     // Filters and the query together.
     expect((await store.search(["docs"], { query: "ramen", filter: { topic: "cats" } })).map((h) => h.key)).toEqual(["d2"]);
   });
@@ -128,6 +133,9 @@ describe("ContextdStore", () => {
     // A put after expiry starts the item afresh.
     await store.put(["s"], "a", { v: 3 });
     expect((await store.get(["s"], "a"))?.createdAt.getTime()).toBe(clock.t);
+    // Also with the very value it had (the same text as the expired memory's).
+    await store.put(["s"], "b", { v: 2 });
+    expect((await store.get(["s"], "b"))?.createdAt.getTime()).toBe(clock.t);
 
     const fixed = new ContextdStore(cd, { root: "fixed", ttl: { defaultTtlMs: 60_000, refreshOnRead: false } });
     await fixed.put(["s"], "a", { v: 1 });

@@ -212,9 +212,18 @@ export class ContextdStore extends BaseStore {
       await this.#replace(current, content);
       return;
     }
-    const [added] = await this.#store.addMemories({ scope: this.#scope(op.namespace, op.key), value: op.key, ...content });
-    // The same text already stored for this key (a racing put): take that one over.
-    if (added !== undefined && added.outcome !== "created") await this.#replace(added.memory, content);
+    const input = { scope: this.#scope(op.namespace, op.key), value: op.key, ...content };
+    const [added] = await this.#store.addMemories(input);
+    if (added === undefined || added.outcome === "created") return;
+    // The same text is stored for this key already: a racing put (take it over), or an expired
+    // item that contextd's idempotent add still finds (delete it, then add afresh).
+    try {
+      await this.#replace(added.memory, content);
+    } catch (e) {
+      if (!isContextError(e, "NOT_FOUND")) throw e;
+      await this.#deleteQuietly(added.memory.id);
+      await this.#store.addMemories(input);
+    }
   }
 
   /** Replaces a memory's content (createdAt stays), compare-and-set on the version read. */
@@ -240,22 +249,22 @@ export class ContextdStore extends BaseStore {
       const page = await Promise.all(items.slice(offset).map((m) => this.#refreshed(m)));
       return page.map((m) => ({ ...this.#item(m), score: undefined }));
     }
+    // Items with nothing indexed follow the ranked ones, unscored (as in InMemoryStore); they
+    // can take places among contextd's hits (by their placeholder's vector), so ask for more.
+    const unindexed = await this.#list(scope, filter, PAGE, [UNINDEXED]);
+    const asked = Math.min(1000, offset + limit + unindexed.length);
     const hits = await this.#store.searchMemories({
       text: op.query,
       scope,
       ...(filter !== undefined && { filter }),
-      limit: Math.min(1000, offset + limit),
+      limit: asked,
       ...(this.#refresh && { refresh: true }),
     });
-    const ranked = hits.filter((h) => !h.memory.tags.includes(UNINDEXED)).slice(offset);
-    const out: SearchItem[] = ranked.map((h) => ({ ...this.#item(h.memory), score: h.score }));
-    if (out.length < limit) {
-      // As InMemoryStore: items with nothing indexed come after the ranked ones, unscored.
-      const unindexed = await this.#list(scope, filter, limit - out.length, [UNINDEXED]);
-      const page = await Promise.all(unindexed.map((m) => this.#refreshed(m)));
-      out.push(...page.map((m) => ({ ...this.#item(m), score: undefined })));
-    }
-    return out;
+    const ranked: SearchItem[] = hits.filter((h) => !h.memory.tags.includes(UNINDEXED)).map((h) => ({ ...this.#item(h.memory), score: h.score }));
+    if (ranked.length >= offset + limit || hits.length >= asked) return ranked.slice(offset, offset + limit);
+    const rest = unindexed.slice(Math.max(0, offset - ranked.length), offset + limit - ranked.length);
+    const refreshed = await Promise.all(rest.map((m) => this.#refreshed(m)));
+    return [...ranked.slice(offset), ...refreshed.map((m) => ({ ...this.#item(m), score: undefined }))];
   }
 
   /** The first `count` memories selected, oldest first. */
