@@ -106,13 +106,16 @@ describe("ContextdStore", () => {
     expect((await store.search(["docs"], { query: "ramen", filter: { topic: "cats" } })).map((h) => h.key)).toEqual(["d2"]);
   });
 
-  it("a value larger than contextd's metadata limit is INVALID_INPUT and nothing changes", async () => {
+  it("a value larger than contextd's metadata limit is INVALID_INPUT and nothing changes; values are kept as JSON", async () => {
     await using cd = await open();
     const store = new ContextdStore(cd);
     await store.put(["big"], "k", { small: true });
     const err = await store.put(["big"], "k", { blob: "x".repeat(70_000) }).catch((e: unknown) => e);
     expect(isContextError(err, "INVALID_INPUT")).toBe(true);
     expect((await store.get(["big"], "k"))?.value).toEqual({ small: true });
+    // Values are kept as JSON, as LangGraph's database stores keep them.
+    await store.put(["big"], "d", { at: new Date(0), gone: undefined, n: 1 });
+    expect((await store.get(["big"], "d"))?.value).toEqual({ at: "1970-01-01T00:00:00.000Z", n: 1 });
   });
 
   it("items expire defaultTtlMs after the last put or read; refreshOnRead false reads without moving it", async () => {

@@ -7,7 +7,7 @@
  *   for a key that is empty, long or has control characters). The root label keeps every
  *   LangGraph namespace away from contextd's reserved roots (`contextd`, `langgraph`), and the
  *   key in the scope makes contextd's idempotent add (same scope, same text) per item;
- * - `metadata` is the item's value, so LangGraph's `filter` is contextd's metadata filter;
+ * - `metadata` is the item's value (as JSON), so LangGraph's `filter` is contextd's metadata filter;
  * - `text` is what the index fields select (what search ranks and the model embeds);
  * - `value` is the key itself.
  */
@@ -201,7 +201,8 @@ export class ContextdStore extends BaseStore {
     const text = op.index === false ? "" : textOf(op.value, op.index ?? this.#fields);
     const content = {
       text: text.length > 0 ? text : NO_TEXT,
-      metadata: op.value as JsonObject,
+      // As LangGraph's database stores keep values: JSON text (a Date becomes its ISO string).
+      metadata: JSON.parse(JSON.stringify(op.value)) as JsonObject,
       tags: text.length > 0 ? [] : [UNINDEXED],
       ...(this.#ttlMs !== null && { ttlMs: this.#ttlMs }),
     };
