@@ -154,6 +154,15 @@ describe("ContextdStore", () => {
     expect((await plain.get(["s"], "b"))?.value).toEqual({ v: 2 });
   });
 
+  it("a batch of more new items than one addMemories takes stores them all, in order", async () => {
+    await using cd = await open();
+    const store = new ContextdStore(cd);
+    const ops = Array.from({ length: 1100 }, (_, i) => ({ namespace: ["bulk", `n${i % 3}`], key: `k${i}`, value: { i } }));
+    await store.batch(ops);
+    const all = await store.search(["bulk"], { limit: 2000 });
+    expect(all.map((i) => i.value.i)).toEqual(ops.map((_, i) => i));
+  });
+
   it("listNamespaces: prefix and suffix with *, maxDepth, limit and offset, in label order", async () => {
     await using cd = await open();
     const store = new ContextdStore(cd);

@@ -23,7 +23,7 @@ import type {
   SearchOperation,
 } from "@langchain/langgraph-checkpoint";
 import { invalidInput, isContextError } from "../../index.js";
-import type { ContextStore, JsonObject, Memory, MemoryScope } from "../../index.js";
+import type { ContextStore, JsonObject, Memory, MemoryInput, MemoryScope } from "../../index.js";
 import { listNamespaces } from "./store-namespaces.js";
 
 /** What `ContextdStore` needs of a contextd store. */
@@ -50,6 +50,20 @@ export interface ContextdStoreOptions {
    * @default no expiry
    */
   ttl?: { defaultTtlMs: number; refreshOnRead?: boolean };
+}
+
+/** What a put writes into a memory. */
+interface Content {
+  text: string;
+  metadata: JsonObject;
+  tags: string[];
+  ttlMs?: number;
+}
+
+/** A new item to add. */
+interface PendingAdd {
+  input: MemoryInput;
+  content: Content;
 }
 
 /** The tag of items whose value has nothing to index (`index: false`, or fields not present). */
@@ -141,7 +155,12 @@ export class ContextdStore extends BaseStore {
         return listNamespaces(this.#store, this.#root, op);
       }),
     );
-    for (const op of writes.values()) await this.#put(op);
+    const adds: PendingAdd[] = [];
+    for (const op of writes.values()) {
+      const add = await this.#write(op);
+      if (add !== undefined) adds.push(add);
+    }
+    for (let i = 0; i < adds.length; i += PAGE) await this.#add(adds.slice(i, i + PAGE));
     return results as OperationResults<Op>;
   }
 
@@ -192,14 +211,15 @@ export class ContextdStore extends BaseStore {
     return m === undefined ? null : this.#item(await this.#refreshed(m));
   }
 
-  async #put(op: PutOperation): Promise<void> {
+  /** Applies a put or delete, except the add of a new item, which it returns (adds go in one call). */
+  async #write(op: PutOperation): Promise<PendingAdd | undefined> {
     const found = await this.#find(op.namespace, op.key);
     if (op.value === null) {
       for (const m of found) await this.#deleteQuietly(m.id);
-      return;
+      return undefined;
     }
     const text = op.index === false ? "" : textOf(op.value, op.index ?? this.#fields);
-    const content = {
+    const content: Content = {
       text: text.length > 0 ? text : NO_TEXT,
       // As LangGraph's database stores keep values: JSON text (a Date becomes its ISO string).
       metadata: JSON.parse(JSON.stringify(op.value)) as JsonObject,
@@ -211,24 +231,31 @@ export class ContextdStore extends BaseStore {
     for (const m of extra) await this.#deleteQuietly(m.id);
     if (current !== undefined) {
       await this.#replace(current, content);
-      return;
+      return undefined;
     }
-    const input = { scope: this.#scope(op.namespace, op.key), value: op.key, ...content };
-    const [added] = await this.#store.addMemories(input);
-    if (added === undefined || added.outcome === "created") return;
-    // The same text is stored for this key already: a racing put (take it over), or an expired
-    // item that contextd's idempotent add still finds (delete it, then add afresh).
-    try {
-      await this.#replace(added.memory, content);
-    } catch (e) {
-      if (!isContextError(e, "NOT_FOUND")) throw e;
-      await this.#deleteQuietly(added.memory.id);
-      await this.#store.addMemories(input);
+    return { input: { scope: this.#scope(op.namespace, op.key), value: op.key, ...content }, content };
+  }
+
+  /** Adds new items in one atomic `addMemories`. */
+  async #add(pending: PendingAdd[]): Promise<void> {
+    const added = await this.#store.addMemories(pending.map((p) => p.input));
+    for (const [i, a] of added.entries()) {
+      const p = pending[i] as PendingAdd;
+      if (a.outcome === "created") continue;
+      // The same text is stored for this key already: a racing put (take it over), or an
+      // expired item that contextd's idempotent add still finds (delete it, then add afresh).
+      try {
+        await this.#replace(a.memory, p.content);
+      } catch (e) {
+        if (!isContextError(e, "NOT_FOUND")) throw e;
+        await this.#deleteQuietly(a.memory.id);
+        await this.#store.addMemories(p.input);
+      }
     }
   }
 
   /** Replaces a memory's content (createdAt stays), compare-and-set on the version read. */
-  async #replace(m: Memory, content: { text: string; metadata: JsonObject; tags: string[]; ttlMs?: number }): Promise<void> {
+  async #replace(m: Memory, content: Content): Promise<void> {
     await this.#store.updateMemory(m.id, { ...content, ...(content.ttlMs === undefined && { ttlMs: null }) }, { expectedVersion: m.version });
   }
 
