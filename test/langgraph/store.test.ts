@@ -154,6 +154,14 @@ describe("ContextdStore", () => {
     expect((await plain.get(["s"], "b"))?.value).toEqual({ v: 2 });
   });
 
+  it("concurrent first puts of one key leave one item, with the last call's value", async () => {
+    await using cd = await open();
+    const store = new ContextdStore(cd);
+    await Promise.all([store.put(["c"], "k", { v: 1 }), store.put(["c"], "k", { v: 2 }), store.put(["c"], "k", { v: 3 })]);
+    expect((await store.search(["c"])).map((i) => i.value)).toEqual([{ v: 3 }]);
+    expect((await cd.listMemories({ scope: { namespace: ["lgstore", "c"] } })).items).toHaveLength(1);
+  });
+
   it("a batch of more new items than one addMemories takes stores them all, in order", async () => {
     await using cd = await open();
     const store = new ContextdStore(cd);

@@ -110,6 +110,7 @@ export class ContextdStore extends BaseStore {
   readonly #fields: readonly string[];
   readonly #ttlMs: number | null;
   readonly #refresh: boolean;
+  #writing: Promise<void> = Promise.resolve();
 
   /**
    * @param store any contextd store with long-term memory
@@ -155,13 +156,22 @@ export class ContextdStore extends BaseStore {
         return listNamespaces(this.#store, this.#root, op);
       }),
     );
+    if (writes.size > 0) {
+      // One batch's writes at a time: two concurrent first puts of a key must not both add it.
+      const run = this.#writing.then(() => this.#writeAll([...writes.values()]));
+      this.#writing = run.catch(() => undefined);
+      await run;
+    }
+    return results as OperationResults<Op>;
+  }
+
+  async #writeAll(writes: PutOperation[]): Promise<void> {
     const adds: PendingAdd[] = [];
-    for (const op of writes.values()) {
+    for (const op of writes) {
       const add = await this.#write(op);
       if (add !== undefined) adds.push(add);
     }
     for (let i = 0; i < adds.length; i += PAGE) await this.#add(adds.slice(i, i + PAGE));
-    return results as OperationResults<Op>;
   }
 
   #scope(namespace: readonly string[], key?: string): MemoryScope {
