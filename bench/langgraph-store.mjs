@@ -19,11 +19,22 @@ async function rate(n, fn) {
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** Puts/s of new keys given 100 to a batch. */
+async function batched(store, ns) {
+  const t0 = performance.now();
+  for (let b = 0; b < N; b += 100) {
+    await store.batch(Array.from({ length: 100 }, (_, j) => ({ namespace: ns(b + j), key: `b${b + j}`, value: value(b + j) })));
+  }
+  return N / ((performance.now() - t0) / 1000);
+}
+
 /** Ops/s of each operation on `store` with N items in 20 namespaces. */
 async function measure(store) {
   const ns = (i) => ["users", `u${i % 20}`];
   return {
     put: await rate(N, (i) => store.put(ns(i), `k${i}`, value(i))),
+    // LangGraph's AsyncBatchedStore hands a store the puts made together as one batch.
+    batch: await batched(store, ns),
     replace: await rate(N, (i) => store.put(ns(i), `k${i}`, value(i + 1))),
     get: await rate(N, (i) => store.get(ns(i), `k${(i * 7) % N}`)),
     filter: await rate(N / 4, (i) => store.search(ns(i), { filter: { kind: "pref", n: { $gte: 50 } }, limit: 10 })),
@@ -48,6 +59,7 @@ export async function storeSection() {
   await file.close();
   const ops = [
     ["put (new key)", "put"],
+    ["put (new keys, batches of 100)", "batch"],
     ["put (replacing)", "replace"],
     ["get", "get"],
     ["search, filter only", "filter"],
