@@ -47,6 +47,8 @@ describe("ContextdStore", () => {
     expect(isContextError(viaBatch, "INVALID_INPUT")).toBe(true);
     expect((viaBatch as Error).message).toMatch(/"langgraph" is the namespace root LangGraph reserves/);
     expect(await store.get(["langgraph"], "k")).toBeNull();
+    await store.delete(["langgraph"], "k");
+    expect(await store.search(["langgraph"])).toEqual([]);
     expect(await store.listNamespaces()).toEqual([]);
     // "contextd" is reserved inside contextd, not in LangGraph: it lives under the store's root.
     await store.put(["contextd", "notes"], "n1", { text: "kept" });

@@ -135,14 +135,16 @@ export class ContextdStore extends BaseStore {
    * Runs LangGraph's operations like `InMemoryStore`: the reads (get, search, listNamespaces)
    * see the store as it was before the batch; then the puts and deletes, the last one of each
    * namespace and key.
-   * @throws `INVALID_INPUT` for a put under the root `langgraph`, which LangGraph reserves
+   * @throws `INVALID_INPUT` for a put under the root `langgraph`, which LangGraph reserves (a
+   *   get, search or delete there finds nothing)
    */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     const writes = new Map<string, PutOperation>();
     for (const op of operations) {
-      if ("namespace" in op) validateNamespace(op.namespace, { allowEmpty: !("value" in op), allowReservedRoot: true });
+      // As BaseStore's own methods: only a put (a value) needs a namespace and refuses the root "langgraph".
+      if ("namespace" in op) validateNamespace(op.namespace, { allowEmpty: !("value" in op) || op.value === null, allowReservedRoot: true });
       if ("value" in op) {
-        if (op.namespace[0] === "langgraph") {
+        if (op.value !== null && op.namespace[0] === "langgraph") {
           throw invalidInput("namespace[0]", `"langgraph" is the namespace root LangGraph reserves for itself; put items under another root label`);
         }
         writes.set(JSON.stringify([op.namespace, op.key]), op);
