@@ -1,7 +1,7 @@
 /**
- * `contextd/langgraph`: LangGraph.js on contextd — a checkpointer (`ContextdSaver`) for any
- * contextd store. Needs the optional peer dependencies `@langchain/langgraph-checkpoint` and
- * `@langchain/core`.
+ * `contextd/langgraph`: LangGraph.js on contextd — a checkpointer (`ContextdSaver`) and a
+ * long-term memory store (`ContextdStore`) for any contextd store. Needs the optional peer
+ * dependencies `@langchain/langgraph-checkpoint` and `@langchain/core`.
  */
 export { ContextdSaver } from "./saver.js";
 export type { ContextdSaverOptions } from "./saver.js";
