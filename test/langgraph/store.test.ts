@@ -141,6 +141,9 @@ describe("ContextdStore", () => {
     // Also with the very value it had (the same text as the expired memory's).
     await store.put(["s"], "b", { v: 2 });
     expect((await store.get(["s"], "b"))?.createdAt.getTime()).toBe(clock.t);
+    // And back to the value the expired memory of "a" had.
+    await store.put(["s"], "a", { v: 1 });
+    expect((await store.get(["s"], "a"))?.value).toEqual({ v: 1 });
 
     const fixed = new ContextdStore(cd, { root: "fixed", ttl: { defaultTtlMs: 60_000, refreshOnRead: false } });
     await fixed.put(["s"], "a", { v: 1 });

@@ -268,7 +268,17 @@ export class ContextdStore extends BaseStore {
 
   /** Replaces a memory's content (createdAt stays), compare-and-set on the version read. */
   async #replace(m: Memory, content: Content): Promise<void> {
-    await this.#store.updateMemory(m.id, { ...content, ...(content.ttlMs === undefined && { ttlMs: null }) }, { expectedVersion: m.version });
+    const update = { ...content, ...(content.ttlMs === undefined && { ttlMs: null }) };
+    try {
+      await this.#store.updateMemory(m.id, update, { expectedVersion: m.version });
+    } catch (e) {
+      // Another memory of this scope (so of this very item: an expired one contextd still
+      // keeps) holds the new text: it goes, and the update is made again.
+      const holder = isContextError(e, "ALREADY_EXISTS") ? e.details?.existingId : undefined;
+      if (typeof holder !== "string" || holder === m.id) throw e;
+      await this.#deleteQuietly(holder);
+      await this.#store.updateMemory(m.id, update, { expectedVersion: m.version });
+    }
   }
 
   async #deleteQuietly(id: string): Promise<void> {
