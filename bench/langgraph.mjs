@@ -243,3 +243,7 @@ const lines = [
   "",
 ];
 process.stdout.write(lines.join("\n"));
+
+// 4. The store (ContextdStore against InMemoryStore), in its own module.
+const { storeSection } = await import("./langgraph-store.mjs");
+process.stdout.write(`\n${await storeSection()}`);
