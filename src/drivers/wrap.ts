@@ -2,7 +2,7 @@
  * `wrapDriver(inner, overrides)`: a driver that is `inner` except for what a wrapping tier
  * changes (a cache, metrics, a circuit breaker). Part of the contract: any driver may use it.
  */
-import type { Driver, DriverCapabilities, EventSearchArea } from "./driver.js";
+import type { Driver, DriverCapabilities, DriverStats, EventSearchArea } from "./driver.js";
 import type { MemoryArea } from "./memory-area.js";
 
 /** The methods of the driver contract (each passed to `inner` unless overridden). */
@@ -15,7 +15,7 @@ export const DRIVER_METHODS = [
 
 type Method = (typeof DRIVER_METHODS)[number];
 // A method added to the contract must be listed above: this fails to compile otherwise.
-type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory">;
+type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory" | "stats">;
 const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyMethodListed;
 
@@ -27,6 +27,8 @@ export type DriverOverrides = Partial<Pick<Driver, Method>> & {
   search?: EventSearchArea | undefined;
   /** Replaces the memory area (`undefined` removes it; leave the key out to keep `inner`'s). */
   memory?: MemoryArea | undefined;
+  /** Replaces the stats (a tier merges its own into `inner.stats?.()`). */
+  stats?: () => DriverStats;
 };
 
 /**
@@ -50,6 +52,8 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     search: "search" in overrides ? overrides.search : inner.search,
     memory: "memory" in overrides ? overrides.memory : inner.memory,
   };
+  const stats = overrides.stats ?? inner.stats?.bind(inner);
+  if (stats !== undefined) out["stats"] = stats;
   for (const m of DRIVER_METHODS) {
     const own = overrides[m];
     out[m] = own ?? (inner[m] as (...a: unknown[]) => unknown).bind(inner);

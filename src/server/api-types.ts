@@ -634,3 +634,22 @@ export const MemoryHistorySchema = z
     ),
   })
   .openapi("MemoryHistory");
+
+/** One metric of `GET /v1/metrics` (prom-client's JSON form). */
+export const MetricFamilySchema = z
+  .object({
+    name: z.string(),
+    help: z.string(),
+    type: z.enum(["counter", "gauge", "histogram", "summary"]),
+    values: z.array(
+      z.object({
+        labels: z.record(z.string(), z.union([z.string(), z.number()])),
+        value: z.number(),
+        metricName: z.string().optional().openapi({ description: "For histograms: the `_bucket`, `_sum` or `_count` series" }),
+      }),
+    ),
+  })
+  .openapi("MetricFamily");
+
+/** The Prometheus text exposition (`GET /metrics`). */
+export const MetricsText = z.string().openapi({ description: "Prometheus text format 0.0.4", example: "# TYPE contextd_appended_events_total counter\ncontextd_appended_events_total 42\n" });

@@ -18,6 +18,9 @@ import type { ServerLimits } from "./limits.js";
 import { toErrorResponse, validationError } from "./error-status.js";
 import { createFastAppend } from "./fast-append.js";
 import { createGate } from "./gate.js";
+import { createServerMetrics } from "./metrics.js";
+import type { ServerMetrics } from "./metrics.js";
+import { registerMetricsRoutes } from "./routes/metrics.js";
 import type { Gate } from "./gate.js";
 import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
@@ -49,6 +52,11 @@ export interface AppOptions {
   shutdownSignal?: AbortSignal;
   /** The OpenAPI document's `servers`. */
   serverUrl?: string;
+  /**
+   * The metrics `/metrics` exposes (HTTP, SSE, process, and the store's own).
+   * @default made for this app with `createServerMetrics(store)`
+   */
+  metrics?: ServerMetrics;
 }
 
 /** The gate of each app, for the Node fast path (see {@link fastAppendListener}). */
@@ -70,7 +78,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const shutdownSignal = options.shutdownSignal ?? new AbortController().signal;
   // Every open event stream listens for shutdown.
   setMaxListeners(0, shutdownSignal);
-  const gate = createGate({ store: options.store, keys, logger, limits });
+  const metrics = options.metrics ?? createServerMetrics(options.store);
+  const gate = createGate({ store: options.store, keys, logger, limits, metrics });
   // Bodies over the limit are 413, bodies that are not UTF-8 400; on Node the body is read
   // without building a fetch Request. Called by each route's scope check (routes/common.ts),
   // after authentication, so that no body is read for a request that is refused anyway.
@@ -85,10 +94,11 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.onError((err, c) => {
     const { status, body, unexpected } = toErrorResponse(err);
+    c.set("errorCode", body.code);
     if (unexpected) logger.error({ err, reqId: c.get("requestId") }, "request failed");
     return c.json(body, status as 400);
   });
-  app.notFound((c) => c.json({ code: "NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} }, 404));
+  app.notFound((c) => (c.set("errorCode", "NOT_FOUND"), c).json({ code: "NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} }, 404));
 
   // Request id and the request log.
   app.use("*", async (c, next) => {
@@ -98,7 +108,15 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     responseHeader(c, "X-Request-Id", reqId);
     if (logger.isLevelEnabled("debug")) logger.debug({ reqId, method: c.req.method, path: c.req.path }, "request");
     await next();
-    gate.log({ reqId, tenant: c.get("tenant") ?? null, method: c.req.method, route: c.req.routePath, status: c.res.status, startedAt });
+    gate.log({
+      reqId,
+      tenant: c.get("tenant") ?? null,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      startedAt,
+      errorCode: c.get("errorCode"),
+    });
   });
 
   // Authentication, tenant, rate limit and the request deadline, from the headers alone.
@@ -118,9 +136,10 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
 
   registerSystemRoutes(app, options.store);
+  registerMetricsRoutes(app, { gate, metrics });
   registerContextRoutes(app);
   registerStateRoutes(app);
-  registerEventRoutes(app, { limits, shutdownSignal });
+  registerEventRoutes(app, { limits, shutdownSignal, metrics });
   registerSnapshotRoutes(app);
   registerLeaseRoutes(app, limits);
   registerActiveContextRoutes(app);

@@ -23,5 +23,7 @@ export {
   writeKeysFile,
 } from "./keys.js";
 export type { ApiKeyRecord, ApiKeyScope, CreateApiKeyOptions, KeyRing, KeysFile } from "./keys.js";
+export { createServerMetrics } from "./metrics.js";
+export type { ServerMetrics } from "./metrics.js";
 export { createRateLimiter } from "./rate-limit.js";
 export type { RateLimitOptions, RateLimiter } from "./rate-limit.js";
