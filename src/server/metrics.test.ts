@@ -3,6 +3,9 @@
  * application reads, over a real port (so both the hono path and the fast append path serve).
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -103,6 +106,46 @@ describe("/metrics", () => {
       // The scraper's key reads nothing else.
       const data = await fetch(`${url}/v1/contexts`, { headers: { authorization: `Bearer ${scraper.key}` } });
       expect(data.status).toBe(403);
+    });
+  });
+});
+
+describe("backend and stream figures", () => {
+  it("shows the SQLite database and WAL sizes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "contextd-metrics-"));
+    try {
+      await using store = await openStore(`sqlite:${join(dir, "m.db")}`, { embedder: null });
+      const c = await store.createContext({ kind: "chat" });
+      await store.append(c.id, { type: "message", data: "x".repeat(10_000) });
+      const text = await (storeMetrics(store)?.registry.metrics() ?? "");
+      expect(sample(text, 'contextd_sqlite_file_size_bytes{file="database"}')).toBeGreaterThan(0);
+      expect(sample(text, 'contextd_sqlite_file_size_bytes{file="wal"}')).toBeGreaterThan(10_000);
+      // No PostgreSQL or Redis figures for a store without them.
+      expect(text).not.toContain("contextd_postgres_pool");
+      expect(text).not.toContain("contextd_cache_reads_total");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("counts open event streams", async () => {
+    await using store = await openStore("in-memory:", { embedder: null });
+    const c = await store.createContext({ kind: "chat" });
+    await withServer(store, null, async (url) => {
+      const streams = async () => sample(await (await fetch(`${url}/metrics`)).text(), "contextd_sse_connections");
+      const controller = new AbortController();
+      const res = await fetch(`${url}/v1/contexts/${c.id}/events/stream`, { signal: controller.signal });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      expect(first).toContain("event: ready");
+      expect(await streams()).toBe(1);
+      expect(sample(await (await fetch(`${url}/metrics`)).text(), "contextd_watchers")).toBe(1);
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      // The server notices the closed connection on its own time: wait for it (bounded).
+      const deadline = Date.now() + 5000;
+      while ((await streams()) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await streams()).toBe(0);
     });
   });
 });
