@@ -12,6 +12,8 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Driver, DriverStats } from "../drivers/driver.js";
 import { ContextError } from "../errors.js";
+import { FastHistogram } from "./fast-histogram.js";
+import type { HistogramSeries } from "./fast-histogram.js";
 
 /** Durations of store operations and driver calls: 50 µs to 10 s. */
 export const OPERATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -94,17 +96,15 @@ function instruments(registry: Registry): StoreMetrics {
     }
   };
 
-  const operations = new Histogram({
+  const operations = new FastHistogram({
     name: "contextd_store_operation_duration_seconds",
     help: "Store API operations (append, patchState, readEvents, …) by operation, driver and outcome (ok or the error code).",
-    labelNames: ["operation", "driver", "outcome"],
     buckets: OPERATION_BUCKETS,
     registers,
   });
-  const driverCalls = new Histogram({
+  const driverCalls = new FastHistogram({
     name: "contextd_driver_call_duration_seconds",
     help: "Calls of the storage driver (commit, readHead, …) by call, driver and outcome.",
-    labelNames: ["call", "driver", "outcome"],
     buckets: OPERATION_BUCKETS,
     registers,
   });
@@ -125,8 +125,27 @@ function instruments(registry: Registry): StoreMetrics {
     labelNames: ["result"],
     registers,
   });
-  const appendedEvents = new Counter({ name: "contextd_appended_events_total", help: "Events appended (by append and with state writes).", registers });
-  const stateWrites = new Counter({ name: "contextd_state_writes_total", help: "State writes (replace, patch, set, remove, restore).", registers });
+  // Plain numbers on the hot path, read when scraped.
+  let appended = 0;
+  let written = 0;
+  new Counter({
+    name: "contextd_appended_events_total",
+    help: "Events appended (by append and with state writes).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(appended);
+    },
+  });
+  new Counter({
+    name: "contextd_state_writes_total",
+    help: "State writes (replace, patch, set, remove, restore).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(written);
+    },
+  });
   const watchers = new Gauge({ name: "contextd_watchers", help: "Open watch iterators of this store.", registers });
   const searches = new Histogram({
     name: "contextd_search_duration_seconds",
@@ -226,8 +245,8 @@ function instruments(registry: Registry): StoreMetrics {
   };
 
   // Children bound once per label set: the hot path does no label hashing of its own.
-  const opChildren = new Map<string, Histogram.Internal<"operation" | "driver" | "outcome">>();
-  const callChildren = new Map<string, Histogram.Internal<"call" | "driver" | "outcome">>();
+  const opChildren = new Map<string, HistogramSeries>();
+  const callChildren = new Map<string, HistogramSeries>();
   const models = new Set<string>();
   const listeners = new Set<(s: OperationSample) => void>();
   const emit = (sample: OperationSample): void => {
@@ -246,7 +265,7 @@ function instruments(registry: Registry): StoreMetrics {
       const key = `${operation}\u0000${outcome}`;
       let child = opChildren.get(key);
       if (child === undefined) {
-        child = operations.labels({ operation, driver: driverName, outcome });
+        child = operations.series({ operation, driver: driverName, outcome });
         opChildren.set(key, child);
       }
       child.observe(seconds);
@@ -261,7 +280,7 @@ function instruments(registry: Registry): StoreMetrics {
       const key = `${call}\u0000${outcome}`;
       let child = callChildren.get(key);
       if (child === undefined) {
-        child = driverCalls.labels({ call, driver: driverName, outcome });
+        child = driverCalls.series({ call, driver: driverName, outcome });
         callChildren.set(key, child);
       }
       child.observe(seconds);
@@ -276,10 +295,10 @@ function instruments(registry: Registry): StoreMetrics {
       if (listeners.size > 0) emit({ layer: "embedding", operation: "embed", outcome, seconds });
     },
     appended(events) {
-      if (events > 0) appendedEvents.inc(events);
+      appended += events;
     },
     stateWrite() {
-      stateWrites.inc();
+      written++;
     },
     lease(result) {
       leases.inc({ result });

@@ -53,10 +53,11 @@ export interface AppOptions {
   /** The OpenAPI document's `servers`. */
   serverUrl?: string;
   /**
-   * The metrics `/metrics` exposes (HTTP, SSE, process, and the store's own).
+   * The metrics `/metrics` exposes (HTTP, SSE, process, and the store's own); `false`: no
+   * HTTP metrics and no `/metrics` route.
    * @default made for this app with `createServerMetrics(store)`
    */
-  metrics?: ServerMetrics;
+  metrics?: ServerMetrics | false;
 }
 
 /** The gate of each app, for the Node fast path (see {@link fastAppendListener}). */
@@ -78,7 +79,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const shutdownSignal = options.shutdownSignal ?? new AbortController().signal;
   // Every open event stream listens for shutdown.
   setMaxListeners(0, shutdownSignal);
-  const metrics = options.metrics ?? createServerMetrics(options.store);
+  const metrics = options.metrics === false ? undefined : (options.metrics ?? createServerMetrics(options.store));
   const gate = createGate({ store: options.store, keys, logger, limits, metrics });
   // Bodies over the limit are 413, bodies that are not UTF-8 400; on Node the body is read
   // without building a fetch Request. Called by each route's scope check (routes/common.ts),
@@ -136,10 +137,10 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
 
   registerSystemRoutes(app, options.store);
-  registerMetricsRoutes(app, { gate, metrics });
+  if (metrics !== undefined) registerMetricsRoutes(app, { gate, metrics });
   registerContextRoutes(app);
   registerStateRoutes(app);
-  registerEventRoutes(app, { limits, shutdownSignal, metrics });
+  registerEventRoutes(app, { limits, shutdownSignal, ...(metrics !== undefined && { metrics }) });
   registerSnapshotRoutes(app);
   registerLeaseRoutes(app, limits);
   registerActiveContextRoutes(app);

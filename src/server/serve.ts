@@ -13,6 +13,8 @@ import type { ContextStore } from "../index.js";
 import { createApp, fastAppendListener } from "./app.js";
 import type { ServerLimits } from "./limits.js";
 import type { KeyRing } from "./keys.js";
+import type { AppOptions } from "./app.js";
+import type { ServerMetrics } from "./metrics.js";
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -31,6 +33,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Shut down on SIGTERM and SIGINT. @default false */
   handleSignals?: boolean;
+  /** See {@link AppOptions.metrics}. */
+  metrics?: ServerMetrics | false;
 }
 
 /** A listening server. */
@@ -100,7 +104,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
   const logger = options.logger ?? pino({ name: "contextd" });
   const shutdown = new AbortController();
-  const app = createApp({ store: options.store, keys, logger, shutdownSignal: shutdown.signal, ...(options.limits && { limits: options.limits }) });
+  const app = createApp({
+    store: options.store,
+    keys,
+    logger,
+    shutdownSignal: shutdown.signal,
+    ...(options.limits && { limits: options.limits }),
+    ...(options.metrics !== undefined && { metrics: options.metrics }),
+  });
   // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
   const fastAppend = fastAppendListener(app);
   const honoListener = getRequestListener(app.fetch, { hostname: host });
