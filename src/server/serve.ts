@@ -13,7 +13,6 @@ import type { ContextStore } from "../index.js";
 import { createApp, fastAppendListener } from "./app.js";
 import type { ServerLimits } from "./limits.js";
 import type { KeyRing } from "./keys.js";
-import type { AppOptions } from "./app.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** Options of {@link serve}. */
@@ -33,7 +32,7 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Shut down on SIGTERM and SIGINT. @default false */
   handleSignals?: boolean;
-  /** See {@link AppOptions.metrics}. */
+  /** The metrics of the app (`createApp`'s `metrics`): `false` for none, no `/metrics`. */
   metrics?: ServerMetrics | false;
 }
 
