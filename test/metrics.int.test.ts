@@ -5,6 +5,9 @@
  */
 import { afterAll, expect, it } from "vitest";
 import { createStore, storeMetrics } from "../src/open.js";
+import { callbackSink } from "../src/metrics/alerts.js";
+import { createMonitor } from "../src/metrics/monitor.js";
+import type { AlertEvent } from "../src/metrics/monitor-types.js";
 import { postgresDriver } from "../src/drivers/postgres/driver.js";
 import { redisCache } from "../src/drivers/redis/cache.js";
 import { describeWithServices, dropRedisPrefix, dropSchema, PG_URL, probePostgres, probeRedis, randomSchema, REDIS_URL } from "./services.js";
@@ -73,5 +76,58 @@ describeWithServices("metrics of PostgreSQL and the Redis tier", reasons, () => 
       await proxy.close();
     }
   });
-});
 
+  it("a stopped Redis fires the cache fall-back alert once, and it resolves once when Redis is back", async () => {
+    const redisTarget = new URL(REDIS_URL);
+    const proxy = await startTcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
+    const schema = randomSchema("cdm");
+    leftovers.add(schema);
+    const url = new URL(REDIS_URL);
+    url.hostname = "127.0.0.1";
+    url.port = String(proxy.port);
+    const store = await createStore(
+      redisCache(postgresDriver({ connectionString: PG_URL, schema, poolSize: 2 }), { url: url.toString(), prefix: schema, probeIntervalMs: 50, logger: { warn: () => undefined } }),
+      { embedder: null },
+    );
+    const clock = { t: 0 };
+    const events: AlertEvent[] = [];
+    const metrics = storeMetrics(store)!;
+    const monitor = createMonitor(metrics, {
+      manual: true,
+      now: () => clock.t,
+      windowMs: 10_000,
+      rules: [{ name: "redis down", metric: "cache_fallback_rate", op: ">", threshold: 0.5, clear: 0.1, windowMs: 10_000, severity: "critical" }],
+      sinks: [callbackSink((e) => void events.push(e))],
+    });
+    const tick = () => {
+      clock.t += 10_000;
+      return monitor.tick();
+    };
+    try {
+      const ctx = await store.createContext({ state: { n: 0 } });
+      const reads = async (n: number) => {
+        for (let i = 0; i < n; i++) await store.getState(ctx.id);
+      };
+      await reads(5);
+      expect(await tick()).toEqual([]);
+      proxy.cut();
+      await reads(5);
+      expect((await tick()).map((e) => e.state)).toEqual(["firing"]);
+      await reads(5);
+      expect(await tick()).toEqual([]);
+      proxy.restore();
+      const deadline = Date.now() + 10_000;
+      while (metrics.driverStats().cache?.up !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await reads(5);
+      expect((await tick()).map((e) => e.state)).toEqual(["resolved"]);
+      expect(events.map((e) => e.state)).toEqual(["firing", "resolved"]);
+    } finally {
+      monitor.close();
+      proxy.restore();
+      const deadline = Date.now() + 10_000;
+      while (metrics.driverStats().cache?.up !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await store.close();
+      await proxy.close();
+    }
+  });
+});

@@ -12,6 +12,7 @@ import type { WithStore } from "./data-commands.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerKeysCommand } from "./keys-command.js";
 import { registerMemoryCommands } from "./memory-command.js";
+import { registerMonitorCommand } from "./monitor-command.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
 import { registerServeCommand } from "./serve-command.js";
@@ -59,6 +60,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   registerDataCommands(program, io, withStore);
   registerTransferCommands(program, io, withStore);
   registerMemoryCommands(program, io, withStore);
+  registerMonitorCommand(program, io);
   registerKeysCommand(program, io, () => program.opts<GlobalOptions>().json === true);
   registerDoctorCommand(program, io, (code) => (exitCode = code));
 

@@ -7,11 +7,12 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { pino } from "pino";
 import type { Level } from "pino";
-import { ContextError, createEmbedder, invalidInput, openStore } from "../index.js";
+import { ContextError, createEmbedder, createMonitor, invalidInput, logSink, openStore, storeMetrics, webhookSink } from "../index.js";
 import type { Embedder } from "../index.js";
 import { fileKeyRing, serve } from "../server/index.js";
 import type { KeyRing, ServerLimits } from "../server/index.js";
 import { defaultKeysFile } from "./keys-command.js";
+import { readConfigFile } from "./config-file.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
 
@@ -24,6 +25,7 @@ interface ServeFlags {
   maxBody?: string;
   timeout?: string;
   embedder: string;
+  config?: string;
 }
 
 /**
@@ -69,6 +71,7 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       "embedding model of long-term memory: use (Universal Sentence Encoder, offline), hashing[:dims], openai:<model> or none",
       io.env.CONTEXTD_EMBEDDER ?? "use",
     )
+    .option("--config <file>", "configuration file (JSON): the performance monitor and its alert rules (docs/observability.md)", io.env.CONTEXTD_CONFIG)
     .action(async (flags: ServeFlags, command: Command) => {
       const global = command.optsWithGlobals<{ store?: string }>();
       const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -89,6 +92,8 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
         throw new ContextError("INVALID_INPUT", `keys file ${flags.keys} does not exist: create a key with \`contextd keys create --tenant <t> --keys ${flags.keys}\``);
       }
       const keys: KeyRing | null = keysPath === undefined ? null : fileKeyRing(keysPath);
+      // Checked before anything opens: a bad file stops the start with all its problems.
+      const config = flags.config === undefined ? {} : readConfigFile(flags.config);
 
       // Written asynchronously: lines queue while a write is in flight (no delay when idle) instead
       // of one blocking write per request; pino flushes what is queued when the process exits.
@@ -97,10 +102,22 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       const storeUrl = global.store ?? io.env.CONTEXTD_STORE;
       // The model loads on the first request that embeds, not at start.
       const store = storeUrl ? await openStore(storeUrl, { embedder }) : await openStore({ embedder });
+      const metrics = storeMetrics(store);
+      const m = config.monitor;
+      const monitor =
+        metrics === undefined
+          ? undefined
+          : createMonitor(metrics, {
+              ...(m?.windowMs !== undefined && { windowMs: m.windowMs }),
+              ...(m?.retentionMs !== undefined && { retentionMs: m.retentionMs }),
+              rules: m?.alerts ?? [],
+              sinks: [logSink(logger), ...(m?.webhooks ?? []).map((w) => webhookSink(w))],
+            });
       let running;
       try {
-        running = await serve({ store, keys, host: flags.host, port, logger, limits, handleSignals: true });
+        running = await serve({ store, keys, host: flags.host, port, logger, limits, handleSignals: true, ...(monitor && { monitor }) });
       } catch (e) {
+        monitor?.close();
         await store.close();
         throw e;
       }
@@ -114,5 +131,6 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       println(io.stdout, `API docs: ${running.url}/docs`);
       started?.(running.url);
       await running.closed;
+      monitor?.close();
     });
 }

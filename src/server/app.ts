@@ -8,8 +8,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { pino } from "pino";
 import type { Logger } from "pino";
-import { ContextError } from "../index.js";
-import type { ContextStore } from "../index.js";
+import { ContextError, createMonitor, storeMetrics } from "../index.js";
+import type { ContextStore, Monitor } from "../index.js";
 import { mountApiDocs } from "./api-docs.js";
 import { nodeBody, responseHeader, tooLarge } from "./node-body.js";
 import { DEFAULT_SERVER_LIMITS } from "./limits.js";
@@ -21,6 +21,7 @@ import { createGate } from "./gate.js";
 import { createServerMetrics } from "./metrics.js";
 import type { ServerMetrics } from "./metrics.js";
 import { registerMetricsRoutes } from "./routes/metrics.js";
+import { registerMonitorRoutes } from "./routes/monitor.js";
 import type { Gate } from "./gate.js";
 import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
@@ -58,6 +59,12 @@ export interface AppOptions {
    * @default made for this app with `createServerMetrics(store)`
    */
   metrics?: ServerMetrics | false;
+  /**
+   * The performance monitor behind `/v1/monitor` and `/v1/alerts`.
+   * @default one with 10 s windows kept 1 h and no alert rules, when the store has metrics
+   *   (stopped when `shutdownSignal` fires); `false` for none
+   */
+  monitor?: Monitor | false;
 }
 
 /** The gate of each app, for the Node fast path (see {@link fastAppendListener}). */
@@ -138,6 +145,14 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   registerSystemRoutes(app, options.store);
   if (metrics !== undefined) registerMetricsRoutes(app, { gate, metrics });
+  const own = storeMetrics(options.store);
+  let monitor = options.monitor === false ? undefined : options.monitor;
+  if (options.monitor === undefined && own !== undefined) {
+    const made = createMonitor(own);
+    shutdownSignal.addEventListener("abort", () => made.close(), { once: true });
+    monitor = made;
+  }
+  if (monitor !== undefined) registerMonitorRoutes(app, monitor);
   registerContextRoutes(app);
   registerStateRoutes(app);
   registerEventRoutes(app, { limits, shutdownSignal, ...(metrics !== undefined && { metrics }) });

@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { openStore, storeMetrics } from "../index.js";
+import { createMonitor, openStore, storeMetrics } from "../index.js";
 import type { ContextStore, MetricFamily } from "../index.js";
 import { createClient } from "../client/index.js";
-import { createKeyRing, generateApiKey, serve } from "./index.js";
+import { createApp, createKeyRing, generateApiKey, serve } from "./index.js";
 
 const silent = pino({ level: "silent" });
 const promtool = spawnSync("promtool", ["--version"], { encoding: "utf8" }).status === 0;
@@ -235,6 +235,38 @@ describe("tracing", () => {
     } finally {
       trace.disable();
       await provider.shutdown();
+    }
+  });
+});
+
+describe("/v1/monitor and /v1/alerts", () => {
+  it("answer the monitor's report as JSON and CSV and the rules' states, with the metrics scope", async () => {
+    await using store = await openStore("in-memory:", { embedder: null });
+    const clock = { t: 0 };
+    const monitor = createMonitor(storeMetrics(store)!, {
+      manual: true,
+      now: () => clock.t,
+      rules: [{ name: "errors", metric: "error_rate", labels: { layer: "store" }, op: ">", threshold: 0.5, severity: "warning" }],
+    });
+    const scraper = generateApiKey({ tenant: "t1", scopes: ["metrics"] });
+    const reader = generateApiKey({ tenant: "t1", scopes: ["read"] });
+    const app = createApp({ store, keys: createKeyRing([scraper.record, reader.record]), logger: silent, monitor });
+    const get = (path: string, key: string) => app.request(path, { headers: { authorization: `Bearer ${key}` } });
+    try {
+      await store.getContext("missing").catch(() => undefined);
+      clock.t += 10_000;
+      await monitor.tick();
+      expect((await get("/v1/monitor", reader.key)).status).toBe(403);
+      const report = (await (await get("/v1/monitor", scraper.key)).json()) as { operations: { layer: string; operation: string; errors: number }[] };
+      expect(report.operations).toContainEqual(expect.objectContaining({ layer: "store", operation: "getContext", errors: 1 }));
+      const csv = await get("/v1/monitor?format=csv&lastMs=60000", scraper.key);
+      expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
+      expect(await csv.text()).toMatch(/,store,getContext,1,1,1,/);
+      expect((await get("/v1/monitor?format=xml", scraper.key)).status).toBe(400);
+      const alerts = (await (await get("/v1/alerts", scraper.key)).json()) as { alerts: { rule: { name: string }; state: string }[] };
+      expect(alerts.alerts).toEqual([expect.objectContaining({ rule: expect.objectContaining({ name: "errors" }), state: "firing" })]);
+    } finally {
+      monitor.close();
     }
   });
 });

@@ -9,7 +9,7 @@ import { getRequestListener } from "@hono/node-server";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { ContextError } from "../index.js";
-import type { ContextStore } from "../index.js";
+import type { ContextStore, Monitor } from "../index.js";
 import { createApp, fastAppendListener } from "./app.js";
 import type { ServerLimits } from "./limits.js";
 import type { KeyRing } from "./keys.js";
@@ -34,6 +34,8 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** The metrics of the app (`createApp`'s `metrics`): `false` for none, no `/metrics`. */
   metrics?: ServerMetrics | false;
+  /** The performance monitor of `/v1/monitor` (`createApp`'s `monitor`). */
+  monitor?: Monitor | false;
 }
 
 /** A listening server. */
@@ -110,6 +112,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     shutdownSignal: shutdown.signal,
     ...(options.limits && { limits: options.limits }),
     ...(options.metrics !== undefined && { metrics: options.metrics }),
+    ...(options.monitor !== undefined && { monitor: options.monitor }),
   });
   // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
   const fastAppend = fastAppendListener(app);
