@@ -717,3 +717,17 @@ export const MonitorReportSchema = z
     recommendations: z.array(z.object({ code: z.string(), severity: z.enum(["info", "warning"]), reason: z.string(), action: z.string() })),
   })
   .openapi("MonitorReport");
+
+const HealthStatus = z.enum(["pass", "warn", "fail"]);
+/** What `GET /v1/health/report` answers. */
+export const HealthReportSchema = z
+  .object({
+    at: z.string(),
+    score: z.number().openapi({ description: "The mean of the checks' scores (pass 100, warn 60, fail 0)" }),
+    status: HealthStatus,
+    categories: z.array(z.object({ category: z.string(), score: z.number(), status: HealthStatus })),
+    checks: z.array(
+      z.object({ category: z.string(), name: z.string(), status: HealthStatus, score: z.number(), details: z.string(), fix: z.string().nullable() }),
+    ),
+  })
+  .openapi("HealthReport");

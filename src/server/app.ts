@@ -21,7 +21,7 @@ import { createGate } from "./gate.js";
 import { createServerMetrics } from "./metrics.js";
 import type { ServerMetrics } from "./metrics.js";
 import { registerMetricsRoutes } from "./routes/metrics.js";
-import { registerMonitorRoutes } from "./routes/monitor.js";
+import { registerHealthReportRoute, registerMonitorRoutes } from "./routes/monitor.js";
 import type { Gate } from "./gate.js";
 import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
@@ -153,6 +153,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     monitor = made;
   }
   if (monitor !== undefined) registerMonitorRoutes(app, monitor);
+  registerHealthReportRoute(app, { store: options.store, monitor, limits, auth: keys !== null });
   registerContextRoutes(app);
   registerStateRoutes(app);
   registerEventRoutes(app, { limits, shutdownSignal, ...(metrics !== undefined && { metrics }) });

@@ -62,6 +62,20 @@ export function requireScope(key: ApiKeyRecord | null, needed: ApiKeyScope): voi
   }
 }
 
+/**
+ * For the service-wide routes (`/metrics`, `/v1/metrics`, `/v1/monitor`, `/v1/alerts`,
+ * `/v1/health/report`), whose figures add up every tenant: a key with `needed` (the
+ * `metrics` scope is service-wide by definition), or an admin key of tenant `*`. A
+ * tenant-bound admin key is refused: it administers its tenant, not the service.
+ */
+export function requireServiceScope(key: ApiKeyRecord | null, needed: "metrics" | "admin"): void {
+  if (key === null || (key.scopes.includes("admin") && key.tenant === "*")) return;
+  if (needed === "metrics" && key.scopes.includes("metrics")) return;
+  throw new ContextError("FORBIDDEN", `this route reports on every tenant: it needs ${needed === "metrics" ? "a key with the metrics scope, or " : ""}an admin key of tenant *`, {
+    details: { scope: needed, keyId: key.id },
+  });
+}
+
 /** Creates the gate of one app. */
 export function createGate(o: {
   store: ContextStore;

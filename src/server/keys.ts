@@ -10,8 +10,8 @@ import { ContextError } from "../index.js";
 
 /**
  * What a key may do: `read` (GET), `write` (mutations), `admin` (everything, plus schemas,
- * purge, compact), `metrics` (only `/metrics`, `/v1/metrics` and `/v1/monitor`: figures over
- * all tenants, no data — the key for a Prometheus scraper).
+ * purge, compact), `metrics` (only `/metrics`, `/v1/metrics`, `/v1/monitor`, `/v1/alerts`:
+ * figures over all tenants, no data — the key for a Prometheus scraper).
  */
 export type ApiKeyScope = "read" | "write" | "admin" | "metrics";
 

@@ -9,7 +9,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env.js";
 import { MetricFamilySchema, MetricsText } from "../api-types.js";
 import type { Gate } from "../gate.js";
-import { requireScope } from "../gate.js";
+import { requireServiceScope } from "../gate.js";
 import type { ServerMetrics } from "../metrics.js";
 import { errorResponses, jsonResponse, requires } from "./common.js";
 
@@ -37,7 +37,7 @@ export function registerMetricsRoutes(app: OpenAPIHono<AppEnv>, deps: { gate: Ga
         (name) => c.req.header(name),
         (seconds) => c.header("Retry-After", String(seconds)),
       );
-      requireScope(admission.key, "metrics");
+      requireServiceScope(admission.key, "metrics");
       const text = await metrics.text();
       return c.text(text, 200, { "Content-Type": metrics.contentType });
     },
@@ -54,7 +54,7 @@ export function registerMetricsRoutes(app: OpenAPIHono<AppEnv>, deps: { gate: Ga
       responses: { 200: jsonResponse(z.array(MetricFamilySchema), "The metrics"), ...errorResponses },
     }),
     async (c) => {
-      requireScope(c.get("key"), "metrics");
+      requireServiceScope(c.get("key"), "metrics");
       return c.json((await metrics.json()) as z.infer<typeof MetricFamilySchema>[], 200);
     },
   );

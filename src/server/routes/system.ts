@@ -27,7 +27,14 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     (c) => c.json({ ok: true as const }, 200),
   );
 
-  const readiness = z.object({ ok: z.boolean(), driver: z.string(), latencyMs: z.number() });
+  const readiness = z.object({
+    ok: z.boolean(),
+    driver: z.string(),
+    latencyMs: z.number(),
+    backends: z
+      .object({ database: z.boolean(), cache: z.boolean().nullable().openapi({ description: "The Redis tier answers (null: none); down is degraded, still ready" }) })
+      .openapi({ description: "Whether each backend answered" }),
+  });
   app.openapi(
     createRoute({
       method: "get",
@@ -41,9 +48,11 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     async (c) => {
       try {
         const h = await store.health({ signal: AbortSignal.timeout(5000) });
-        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs }, h.ok ? 200 : 503);
+        const cache = h.details["cache"] as { up?: unknown } | undefined;
+        const backends = { database: h.ok, cache: cache === undefined ? null : cache.up === true };
+        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs, backends }, h.ok ? 200 : 503);
       } catch {
-        return c.json({ ok: false, driver: "unknown", latencyMs: -1 }, 503);
+        return c.json({ ok: false, driver: "unknown", latencyMs: -1, backends: { database: false, cache: null } }, 503);
       }
     },
   );
