@@ -25,6 +25,7 @@ const SCRIPTS = [
   ["tokens", "tokens.mjs", "token counting on adversarial text (issue 10)"],
   ["http", "http.mjs", "HTTP server and client (issue 4)"],
   ["client", "client.mjs", "light client: import time and bundle size (issue 9)"],
+  ["metrics", "metrics.mjs", "metrics and tracing on versus off: embedded and HTTP appends (issue 13)"],
   ["postgres", "postgres.mjs", "PostgreSQL and Redis (issue 5)"],
   ["embeddings", "embeddings.mjs", "embedding models: load time, throughput, query latency (issue 11)"],
   ["tools", "tools.mjs", "tools and the concurrency controller (issue 14)"],

@@ -12,6 +12,8 @@
 // - concurrency/ and tools/ are built on the store interface like agent/ (tools/ may use
 //   concurrency/, not the reverse); only concurrency/redis-limiter.ts reaches Redis, through
 //   drivers/redis/redis-module.ts (the optional `redis` package, loaded on use).
+// - metrics/ (tiers wrapped around the engine, driver and embedder) imports only the contracts,
+//   and nothing below it imports metrics/.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -85,6 +87,14 @@ function checkEdge(from, target) {
     if (!allowed) return bad(`${top}/ implements a contract: only its own folder, errors.ts and the engine's pure modules`);
   }
   if (top === "core" && PLUGINS.includes(tTop)) return bad(`the engine must not import a concrete ${tTop} implementation`);
+  if (top === "metrics") {
+    // Tiers wrapped around the engine, the driver and the embedder from outside: the contracts only.
+    const allowed = tTop === "metrics" || target === "errors.ts" || CORE_PURE.has(target) || CONTRACT.has(target) || tTop === "agent";
+    if (!allowed) return bad("metrics/ wraps from outside: only itself, errors.ts, the driver contract, agent/ and the engine's pure modules");
+  }
+  if ((top === "core" || top === "agent" || top === "drivers" || top === "formats" || top === "client") && tTop === "metrics") {
+    return bad(`${top}/ must not import metrics/ (the tiers wrap it from outside, in open.ts)`);
+  }
 }
 
 for (const file of files) {

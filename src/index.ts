@@ -2,11 +2,27 @@
  * contextd: context management for AI applications and agents.
  * @packageDocumentation
  */
-export { createStore, openStore, driverFromUrl, defaultStorePath } from "./open.js";
-export type { OpenStoreOptions } from "./open.js";
+export { createStore, openStore, driverFromUrl, defaultStorePath, storeMetrics } from "./open.js";
+export type { CreateStoreOptions, OpenStoreOptions } from "./open.js";
+export type { MetricsOptions, OperationSample, StoreMetrics } from "./metrics/metrics.js";
+export { createMonitor } from "./metrics/monitor.js";
+export type { Monitor, MonitorOptions } from "./metrics/monitor.js";
+export { ALERT_METRICS, callbackSink, logSink, webhookSink } from "./metrics/alerts.js";
+export type { WebhookSinkOptions } from "./metrics/alerts.js";
+export type {
+  AlertEvent,
+  AlertMetric,
+  AlertRule,
+  AlertSink,
+  AlertState,
+  MonitorReport,
+  OperationFigures,
+  Recommendation,
+  ResourceFigures,
+} from "./metrics/monitor-types.js";
 export { createCoreStore } from "./core/store.js";
 export { contextStore } from "./agent/store.js";
-export type { ContextHandle, ContextStore } from "./agent/types.js";
+export type { ContextHandle, ContextStore, MetricFamily } from "./agent/types.js";
 export type { StoreOptions, TokenCounter } from "./core/engine.js";
 export { contextHandle } from "./agent/handle.js";
 export { exportContexts, importContexts } from "./formats/jsonl.js";

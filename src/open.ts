@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { ContextError, invalidInput } from "./errors.js";
 import { contextStore } from "./agent/store.js";
-import type { ContextStore } from "./agent/types.js";
+import type { ContextStore, MetricFamily } from "./agent/types.js";
 import { createCoreStore } from "./core/store.js";
 import type { StoreOptions } from "./core/engine.js";
 import type { Driver } from "./drivers/driver.js";
@@ -14,9 +14,38 @@ import { inMemoryDriver } from "./drivers/in-memory/driver.js";
 import { circuitBreaker } from "./drivers/circuit-breaker.js";
 import type { CircuitOptions } from "./core/circuit.js";
 import { defaultEmbedder } from "./embeddings/index.js";
+import type { MetricsOptions, StoreMetrics } from "./metrics/index.js";
+
+/** Options of {@link createStore}. */
+export interface CreateStoreOptions extends StoreOptions {
+  /**
+   * Metrics and tracing: on by default (a registry of the store's own, see
+   * {@link storeMetrics}); `{ registry }` registers them in the application's prom-client
+   * registry instead; `false` turns metrics and spans off.
+   * @default true
+   */
+  metrics?: boolean | MetricsOptions;
+}
+
+/** The metrics of each store made by {@link createStore} (views share their root's). */
+const metricsOfStore = new WeakMap<ContextStore, StoreMetrics>();
+
+/**
+ * The metrics of a store made by `openStore` / `createStore` (its prom-client `registry`, and
+ * `onSample` for every timed operation), or `undefined` for a store opened with
+ * `metrics: false`, a tenant view or an HTTP client.
+ * @example
+ * ```ts
+ * const store = await openStore("in-memory:");
+ * const text = await storeMetrics(store)?.registry.metrics();
+ * ```
+ */
+export function storeMetrics(store: ContextStore): StoreMetrics | undefined {
+  return metricsOfStore.get(store);
+}
 
 /** Options of {@link openStore}. */
-export interface OpenStoreOptions extends StoreOptions {
+export interface OpenStoreOptions extends CreateStoreOptions {
   /** A store URL: `in-memory:`, `sqlite:./path.db`, `sqlite::memory:`, `postgres://…[?cache=redis://…]`. */
   url?: string;
   /** A driver made by the caller (takes precedence over `url`). */
@@ -98,7 +127,7 @@ export async function driverFromUrl(url: string, options: Pick<OpenStoreOptions,
  * @throws `STORE_INCOMPATIBLE` / `CORRUPT` for a file that is not a usable contextd database
  * @throws `NOT_FOUND` for a missing SQLite file when `create` is `false`
  */
-export async function openStore(target?: string | OpenStoreOptions, options: StoreOptions = {}): Promise<ContextStore> {
+export async function openStore(target?: string | OpenStoreOptions, options: CreateStoreOptions = {}): Promise<ContextStore> {
   const o: OpenStoreOptions = typeof target === "string" ? { ...options, url: target } : { ...options, ...target };
   const { url, driver, dataDir, synchronous, create, circuit, ...storeOptions } = o;
   const d =
@@ -123,7 +152,20 @@ export async function openStore(target?: string | OpenStoreOptions, options: Sto
  * const ctx = await store.createContext({ kind: "chat", state: { turns: 0 } });
  * ```
  */
-export async function createStore(driver: Driver, options: StoreOptions = {}): Promise<ContextStore> {
-  const embedder = options.embedder === undefined ? defaultEmbedder() : options.embedder;
-  return contextStore(await createCoreStore(driver, { ...options, embedder }));
+export async function createStore(driver: Driver, options: CreateStoreOptions = {}): Promise<ContextStore> {
+  const { metrics: metricsOption = true, ...storeOptions } = options;
+  const embedder = storeOptions.embedder === undefined ? defaultEmbedder() : storeOptions.embedder;
+  if (metricsOption === false) return contextStore(await createCoreStore(driver, { ...storeOptions, embedder }));
+  const m = await import("./metrics/index.js");
+  const metrics = m.createStoreMetrics(metricsOption === true ? {} : metricsOption);
+  metrics.attach(driver);
+  const core = await createCoreStore(m.meteredDriver(driver, metrics), {
+    ...storeOptions,
+    embedder: embedder === null ? null : m.meteredEmbedder(embedder, metrics),
+  });
+  const store = contextStore(m.meteredStore(core, metrics), {
+    metrics: async () => (await metrics.registry.getMetricsAsJSON()) as unknown as MetricFamily[],
+  });
+  metricsOfStore.set(store, metrics);
+  return store;
 }

@@ -71,6 +71,12 @@ const tenantWide: Record<string, (status: number, body: unknown) => void> = {
   "get /v1/whoami": (_s, body) => expect(body).toMatchObject({ tenant: "team-a" }),
   "get /healthz": (status) => expect(status).toBe(200),
   "get /readyz": (status) => expect(status).toBe(200),
+  // Figures over every tenant: a tenant-bound admin key is refused (they need a metrics key or a * admin).
+  "get /metrics": (status) => expect(status).toBe(403),
+  "get /v1/metrics": (status) => expect(status).toBe(403),
+  "get /v1/monitor": (status) => expect(status).toBe(403),
+  "get /v1/alerts": (status) => expect(status).toBe(403),
+  "get /v1/health/report": (status) => expect(status).toBe(403),
   // A's own memory with B's text and scope: created for A, not found as B's.
   "post /v1/memories": (status, body) =>
     expect([status, (body as { items: { outcome: string; memory: { tenant: string } }[] }).items.map((i) => [i.outcome, i.memory.tenant])]).toEqual([

@@ -10,7 +10,8 @@ import { contextHandle } from "./handle.js";
 import { startTask } from "./task.js";
 import type { StartTaskInput } from "./task-types.js";
 import type { Task } from "./task.js";
-import type { ContextHandle, ContextStore } from "./types.js";
+import type { ContextHandle, ContextStore, MetricFamily } from "./types.js";
+import type { CallOptions } from "../core/types.js";
 import { usage, type UsageQuery, type UsageReport } from "./usage.js";
 import { updateBlock, type BlockUpdate, type UpdateBlockOptions } from "./blocks.js";
 import type { Block, BlockScope } from "../core/block-types.js";
@@ -40,6 +41,8 @@ void everyMethodListed;
 export interface LayerOverrides {
   /** Replaces {@link ContextStore.usage} for `core` (the view of the calling tenant). */
   usage?: (core: CoreStore, query?: UsageQuery) => Promise<UsageReport>;
+  /** Answers {@link ContextStore.metrics} (the embedded store's registry, or the server's). */
+  metrics?: (core: CoreStore, options?: CallOptions) => Promise<MetricFamily[]>;
 }
 
 class LayeredStore {
@@ -78,6 +81,11 @@ class LayeredStore {
 
   startTask(input?: StartTaskInput): Promise<Task> {
     return startTask(this as unknown as ContextStore, input);
+  }
+
+  metrics(options?: CallOptions): Promise<MetricFamily[]> {
+    const own = this.#overrides.metrics;
+    return own === undefined ? Promise.resolve([]) : own(this.#core, options);
   }
 
   usage(query?: UsageQuery): Promise<UsageReport> {

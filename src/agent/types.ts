@@ -81,6 +81,24 @@ export interface ContextStore extends Omit<CoreStore, "withTenant"> {
    * @throws `NOT_FOUND`; `LIMIT_EXCEEDED`; `INVALID_INPUT`; `VERSION_CONFLICT` after `maxAttempts`
    */
   updateBlock(scope: BlockScope, label: string, fn: BlockUpdate, options?: UpdateBlockOptions): Promise<Block>;
+  /**
+   * The store's metrics as JSON (prom-client's form: name, help, type and the values with
+   * their labels): operations by outcome and duration, appends, state writes, conflicts,
+   * leases, watchers, searches, embeddings, model usage, cache and pool figures. Over HTTP,
+   * the server's metrics (`GET /v1/metrics`, `metrics` or `admin` scope). `[]` for a store
+   * opened with `metrics: false`.
+   * @throws `CLOSED` after `close()` (over HTTP); `FORBIDDEN` without the scope
+   */
+  metrics(options?: CallOptions): Promise<MetricFamily[]>;
+}
+
+/** One metric of {@link ContextStore.metrics}. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram" | "summary";
+  /** One per label set; a histogram has its `_bucket` (with `le`), `_sum` and `_count` rows (`metricName`). */
+  values: { labels: Record<string, string | number>; value: number; metricName?: string }[];
 }
 
 /**

@@ -2,11 +2,13 @@
  * `contextd doctor`: checks the Node version, the store (or server), the keys file and the
  * data directory, and says what is wrong and how to fix it.
  */
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { isContextError } from "../index.js";
-import { readKeysFile } from "../server/index.js";
+import { ContextError, isContextError } from "../index.js";
+import type { ContextErrorCode } from "../index.js";
+import { healthReport, healthReportHtml, readKeysFile } from "../server/index.js";
+import type { HealthReport } from "../server/index.js";
 import type { GlobalOptions } from "./connect.js";
 import { connect, describeTarget } from "./connect.js";
 import { defaultKeysFile } from "./keys-command.js";
@@ -103,13 +105,55 @@ export async function runDoctor(options: GlobalOptions, env: NodeJS.ProcessEnv):
   return checks;
 }
 
+/**
+ * The health report of the server (`GET /v1/health/report`, admin key) or of the embedded
+ * store (computed here: system, memory, storage and backend checks).
+ */
+async function fetchHealthReport(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<HealthReport> {
+  const url = options.url ?? env.CONTEXTD_URL;
+  if (url === undefined) {
+    const store = await connect(options, env, "read");
+    try {
+      return await healthReport({ store });
+    } finally {
+      await store.close();
+    }
+  }
+  const apiKey = options.apiKey ?? env.CONTEXTD_API_KEY;
+  const res = await fetch(`${url.replace(/\/$/, "")}/v1/health/report`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} }).catch((e: unknown) => {
+    throw new ContextError("DRIVER_UNAVAILABLE", `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
+  });
+  const body = (await res.json()) as HealthReport & { code?: ContextErrorCode; message?: string };
+  if (!res.ok) throw new ContextError(body.code ?? "INTERNAL", body.message ?? `server answered ${res.status}`);
+  return body;
+}
+
 /** Registers `doctor`. */
 export function registerDoctorCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command("doctor")
     .description("check the store, server, keys and environment; say what is wrong and how to fix it")
-    .action(async (_o: unknown, command: Command) => {
+    .option("--html <file>", "also write the health report (checks by category, scores, fixes) as a self-contained HTML page")
+    .option("--report", "print the health report (checks by category with scores) instead of the quick checks")
+    .action(async (o: { html?: string; report?: boolean }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
+      if (o.html !== undefined || o.report === true) {
+        const report = await fetchHealthReport(options, io.env);
+        if (o.html !== undefined) {
+          writeFileSync(o.html, healthReportHtml(report));
+          println(io.stderr, `wrote ${resolve(o.html)} (score ${report.score}/100, ${report.status})`);
+        }
+        if (options.json) printJson(io.stdout, report);
+        else {
+          println(io.stdout, `health ${report.score}/100 ${report.status}`);
+          for (const c of report.checks) {
+            println(io.stdout, `${c.status.padEnd(4)}  ${c.category.padEnd(13)}  ${c.name.padEnd(16)}  ${c.details}`);
+            if (c.fix !== null) println(io.stdout, `      fix: ${c.fix}`);
+          }
+        }
+        if (report.status === "fail") setExitCode(1);
+        return;
+      }
       const checks = await runDoctor(options, io.env);
       if (options.json) printJson(io.stdout, checks);
       else {

@@ -34,7 +34,7 @@ export function registerKeysCommand(program: Command, io: CliIo, json: () => boo
     .command("create")
     .description("create an API key bound to a tenant; the key is shown once")
     .option("--tenant <tenant>", "the tenant the key acts in ('*' with admin: any tenant); required")
-    .option("--scope <scopes>", "comma-separated: read, write, admin", "read,write")
+    .option("--scope <scopes>", "comma-separated: read, write, admin, metrics (scraping only)", "read,write")
     .option("--label <label>", "a note to recognise the key by")
     .option("--keys <file>", "the keys file", defaultKeysFile(io.env))
     .action(async (o: { scope: string; label?: string; keys: string }, command: Command) => {

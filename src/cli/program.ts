@@ -14,6 +14,7 @@ import { registerDoctorCommand } from "./doctor.js";
 import { registerKeysCommand } from "./keys-command.js";
 import { registerMemoryCommands } from "./memory-command.js";
 import { registerBlockCommands } from "./block-command.js";
+import { registerMonitorCommand } from "./monitor-command.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
 import { registerServeCommand } from "./serve-command.js";
@@ -62,6 +63,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   registerTransferCommands(program, io, withStore);
   registerMemoryCommands(program, io, withStore);
   registerBlockCommands(program, io, withStore);
+  registerMonitorCommand(program, io);
   registerKeysCommand(program, io, () => program.opts<GlobalOptions>().json === true);
   registerDoctorCommand(program, io, (code) => (exitCode = code));
   registerConfigCommand(program, io, (code) => (exitCode = code));

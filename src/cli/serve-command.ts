@@ -7,12 +7,13 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { pino } from "pino";
-import type { Level } from "pino";
-import { circuitEmbedder, ContextError, createEmbedder, invalidInput, onCircuitTransition, openStore, SETTINGS } from "../index.js";
-import type { Embedder } from "../index.js";
+import type { Level, Logger } from "pino";
+import { circuitEmbedder, ContextError, createEmbedder, createMonitor, invalidInput, logSink, onCircuitTransition, openStore, registerConfigSection, SETTINGS, storeMetrics, webhookSink } from "../index.js";
+import type { Embedder, MonitorOptions } from "../index.js";
 import { assertConfiguration, checkConfiguration, CONFIG_LEVELS, fileKeyRing, formatFindings, loadServeConfig, serve } from "../server/index.js";
 import type { ConfigFinding, ConfigLevel, KeyRing, RunningServer } from "../server/index.js";
 import { defaultKeysFile } from "./keys-command.js";
+import { MonitorSection, monitorSettings } from "./config-file.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
 
@@ -27,6 +28,20 @@ interface ServeFlags {
   maxBody?: string;
   timeout?: string;
   embedder?: string;
+}
+
+// The monitor's section of the configuration file: its alert rules and webhooks (docs/observability.md).
+registerConfigSection("monitor", { schema: MonitorSection, doc: "the performance monitor: window, retention, alert rules and webhooks (docs/observability.md)" });
+
+/** The monitor's options from the file's `monitor` section: its rules, the log and its webhooks as sinks. */
+function monitorOptions(section: unknown, logger: Logger): MonitorOptions {
+  const m = monitorSettings(section);
+  return {
+    ...(m.windowMs !== undefined && { windowMs: m.windowMs }),
+    ...(m.retentionMs !== undefined && { retentionMs: m.retentionMs }),
+    rules: m.alerts,
+    sinks: [logSink(logger), ...m.webhooks.map((w) => webhookSink(w))],
+  };
 }
 
 /**
@@ -172,6 +187,8 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
         offCircuits();
         throw e;
       });
+      const metrics = storeMetrics(store);
+      const monitor = metrics === undefined ? undefined : createMonitor(metrics, monitorOptions(current.loaded.config.sections["monitor"], logger));
       let running: RunningServer;
       try {
         running = await serve({
@@ -183,9 +200,11 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
           limits: current.loaded.config.limits,
           ...(values["server.shutdownGraceMs"] !== undefined && { shutdownGraceMs: values["server.shutdownGraceMs"] as number }),
           handleSignals: true,
+          ...(monitor && { monitor }),
         });
       } catch (e) {
         offCircuits();
+        monitor?.close();
         await store.close();
         throw e;
       }
@@ -233,5 +252,6 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       println(io.stdout, `API docs: ${running.url}/docs`);
       started?.(running.url);
       await running.closed;
+      monitor?.close();
     });
 }

@@ -7,6 +7,7 @@ import { nodeEvents } from "../agent/node-builtins.js";
 import { contextStore, type LayerOverrides } from "../agent/store.js";
 import type { ContextStore } from "../agent/types.js";
 import type { UsageQuery, UsageReport } from "../agent/usage.js";
+import type { MetricFamily } from "../agent/types.js";
 import type {
   AcquireLeaseOptions,
   CallOptions,
@@ -80,8 +81,11 @@ interface Shared {
 
 /** Usage totals come from the server (`POST /v1/usage`): one request, not a read of every event. */
 const serverUsage = new WeakMap<CoreStore, (query?: UsageQuery) => Promise<UsageReport>>();
+/** The server's metrics (`GET /v1/metrics`). */
+const serverMetrics = new WeakMap<CoreStore, (options?: CallOptions) => Promise<MetricFamily[]>>();
 const CLIENT_LAYER: LayerOverrides = {
   usage: (core, query) => (serverUsage.get(core) as (query?: UsageQuery) => Promise<UsageReport>)(query),
+  metrics: (core, options) => (serverMetrics.get(core) as (options?: CallOptions) => Promise<MetricFamily[]>)(options),
 };
 
 function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
@@ -357,6 +361,7 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
     close: () => shared.close(),
     [Symbol.asyncDispose]: () => shared.close(),
   };
+  serverMetrics.set(store, (options) => run(() => call<MetricFamily[]>({ method: "GET", path: "/v1/metrics", signal: opts(options) })));
   serverUsage.set(store, (query) =>
     run(() => {
       const { signal, tenant, from, to, ...rest } = checkOptions<UsageQuery>(query, "query");

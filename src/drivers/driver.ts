@@ -255,6 +255,16 @@ export interface EventSearchArea {
   searchEvents(tenant: string, search: EventSearch, call: DriverCall): Promise<EventSearchHit[]>;
 }
 
+/** What {@link Driver.stats} reports; each part only where the driver has it. */
+export interface DriverStats {
+  /** A cache tier's reads of heads since open: served by the cache, not there, or the cache unavailable. */
+  cache?: { hits: number; misses: number; fallbacks: number; up: boolean };
+  /** A connection pool right now. */
+  pool?: { total: number; idle: number; waiting: number; max: number };
+  /** Database files in bytes (SQLite: the database and its write-ahead log). */
+  files?: { databaseBytes: number; walBytes: number; path: string };
+}
+
 /**
  * A storage backend. Required methods are few; optional areas (`search`) are declared in
  * `capabilities`. Every method that does I/O takes a {@link DriverCall} last.
@@ -273,6 +283,11 @@ export interface Driver {
   readonly memory?: MemoryArea | undefined;
   /** Working-memory blocks; present exactly when `capabilities.blocks`. */
   readonly blocks?: BlockArea | undefined;
+  /**
+   * Counters and sizes of the backend for metrics and health (no I/O beyond a `stat`, cheap:
+   * read on every scrape). Optional; a tier merges its own into its inner driver's.
+   */
+  stats?(): DriverStats;
 
   /** Connects, checks the schema and applies migrations. Called once by the store. */
   open(): Promise<void>;

@@ -2,7 +2,7 @@
  * `wrapDriver(inner, overrides)`: a driver that is `inner` except for what a wrapping tier
  * changes (a cache, metrics, a circuit breaker). Part of the contract: any driver may use it.
  */
-import type { Driver, DriverCapabilities, EventSearchArea } from "./driver.js";
+import type { Driver, DriverCapabilities, DriverStats, EventSearchArea } from "./driver.js";
 import type { MemoryArea } from "./memory-area.js";
 import type { BlockArea } from "./block-area.js";
 
@@ -16,7 +16,7 @@ export const DRIVER_METHODS = [
 
 type Method = (typeof DRIVER_METHODS)[number];
 // A method added to the contract must be listed above: this fails to compile otherwise.
-type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory" | "blocks">;
+type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory" | "blocks" | "stats">;
 const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyMethodListed;
 
@@ -30,6 +30,8 @@ export type DriverOverrides = Partial<Pick<Driver, Method>> & {
   memory?: MemoryArea | undefined;
   /** Replaces the block area (`undefined` removes it; leave the key out to keep `inner`'s). */
   blocks?: BlockArea | undefined;
+  /** Replaces the stats (a tier merges its own into `inner.stats?.()`). */
+  stats?: () => DriverStats;
 };
 
 /**
@@ -54,6 +56,8 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     memory: "memory" in overrides ? overrides.memory : inner.memory,
     blocks: "blocks" in overrides ? overrides.blocks : inner.blocks,
   };
+  const stats = overrides.stats ?? inner.stats?.bind(inner);
+  if (stats !== undefined) out["stats"] = stats;
   for (const m of DRIVER_METHODS) {
     const own = overrides[m];
     out[m] = own ?? (inner[m] as (...a: unknown[]) => unknown).bind(inner);

@@ -729,3 +729,100 @@ export const BlockHistorySchema = z
     ),
   })
   .openapi("BlockHistory");
+
+/** One metric of `GET /v1/metrics` (prom-client's JSON form). */
+export const MetricFamilySchema = z
+  .object({
+    name: z.string(),
+    help: z.string(),
+    type: z.enum(["counter", "gauge", "histogram", "summary"]),
+    values: z.array(
+      z.object({
+        labels: z.record(z.string(), z.union([z.string(), z.number()])),
+        value: z.number(),
+        metricName: z.string().optional().openapi({ description: "For histograms: the `_bucket`, `_sum` or `_count` series" }),
+      }),
+    ),
+  })
+  .openapi("MetricFamily");
+
+/** The Prometheus text exposition (`GET /metrics`). */
+export const MetricsText = z.string().openapi({ description: "Prometheus text format 0.0.4", example: "# TYPE contextd_appended_events_total counter\ncontextd_appended_events_total 42\n" });
+
+/** `GET /v1/monitor` query. */
+export const MonitorQuery = z.strictObject({
+  format: z.enum(["json", "csv"]).optional().openapi({ description: "json (default) or csv: one row per window and operation" }),
+  lastMs: queryInt.optional().openapi({ description: "Only the windows of the last this many ms (default: all kept)" }),
+});
+
+const AlertRuleSchema = z
+  .object({
+    name: z.string(),
+    metric: z.string(),
+    labels: z.object({ layer: z.string().optional(), operation: z.string().optional() }).optional(),
+    op: z.enum([">", "<"]),
+    threshold: z.number(),
+    clear: z.number().optional(),
+    forMs: z.number().optional(),
+    windowMs: z.number().optional(),
+    severity: z.enum(["info", "warning", "critical"]),
+  })
+  .openapi("AlertRule");
+
+/** One rule's state. */
+export const AlertStateSchema = z
+  .object({ rule: AlertRuleSchema, state: z.enum(["inactive", "pending", "firing"]), value: z.number().nullable(), since: z.string().nullable() })
+  .openapi("AlertState");
+
+/** What `GET /v1/monitor` answers as JSON. */
+export const MonitorReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    windowMs: z.number(),
+    retentionMs: z.number(),
+    operations: z.array(
+      z.object({
+        layer: z.enum(["store", "driver", "embedding", "http"]),
+        operation: z.string(),
+        count: z.number(),
+        errors: z.number(),
+        errorRate: z.number(),
+        throughput: z.number(),
+        p50: z.number(),
+        p95: z.number(),
+        p99: z.number(),
+      }),
+    ),
+    cache: z.object({ hits: z.number(), misses: z.number(), fallbacks: z.number(), hitRate: z.number().nullable() }).nullable(),
+    resources: z.array(
+      z.object({
+        at: z.string(),
+        rssBytes: z.number(),
+        heapUsedBytes: z.number(),
+        heapTotalBytes: z.number(),
+        cpu: z.number(),
+        eventLoopDelayP99: z.number(),
+        databaseBytes: z.number().nullable(),
+        walBytes: z.number().nullable(),
+        poolWaiting: z.number().nullable(),
+      }),
+    ),
+    alerts: z.array(AlertStateSchema),
+    recommendations: z.array(z.object({ code: z.string(), severity: z.enum(["info", "warning"]), reason: z.string(), action: z.string() })),
+  })
+  .openapi("MonitorReport");
+
+const HealthStatus = z.enum(["pass", "warn", "fail"]);
+/** What `GET /v1/health/report` answers. */
+export const HealthReportSchema = z
+  .object({
+    at: z.string(),
+    score: z.number().openapi({ description: "The mean of the checks' scores (pass 100, warn 60, fail 0)" }),
+    status: HealthStatus,
+    categories: z.array(z.object({ category: z.string(), score: z.number(), status: HealthStatus })),
+    checks: z.array(
+      z.object({ category: z.string(), name: z.string(), status: HealthStatus, score: z.number(), details: z.string(), fix: z.string().nullable() }),
+    ),
+  })
+  .openapi("HealthReport");

@@ -21,5 +21,7 @@ export interface AppEnv {
      * scope check calls it, so that no body is read for a request its key may not make.
      */
     readBody: MiddlewareHandler<AppEnv>;
+    /** The error code the request was answered with (for the metrics). */
+    errorCode: string | undefined;
   };
 }

@@ -8,8 +8,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { pino } from "pino";
 import type { Logger } from "pino";
-import { ContextError } from "../index.js";
-import type { ContextStore } from "../index.js";
+import { ContextError, createMonitor, storeMetrics } from "../index.js";
+import type { ContextStore, Monitor } from "../index.js";
 import { mountApiDocs } from "./api-docs.js";
 import { nodeBody, responseHeader, tooLarge } from "./node-body.js";
 import { DEFAULT_SERVER_LIMITS } from "./limits.js";
@@ -18,6 +18,10 @@ import type { ServerLimits } from "./limits.js";
 import { toErrorResponse, validationError } from "./error-status.js";
 import { createFastAppend } from "./fast-append.js";
 import { createGate } from "./gate.js";
+import { createServerMetrics } from "./metrics.js";
+import type { ServerMetrics } from "./metrics.js";
+import { registerMetricsRoutes } from "./routes/metrics.js";
+import { registerHealthReportRoute, registerMonitorRoutes } from "./routes/monitor.js";
 import type { Gate } from "./gate.js";
 import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
@@ -50,6 +54,18 @@ export interface AppOptions {
   shutdownSignal?: AbortSignal;
   /** The OpenAPI document's `servers`. */
   serverUrl?: string;
+  /**
+   * The metrics `/metrics` exposes (HTTP, SSE, process, and the store's own); `false`: no
+   * HTTP metrics and no `/metrics` route.
+   * @default made for this app with `createServerMetrics(store)`
+   */
+  metrics?: ServerMetrics | false;
+  /**
+   * The performance monitor behind `/v1/monitor` and `/v1/alerts`.
+   * @default one with 10 s windows kept 1 h and no alert rules, when the store has metrics
+   *   (stopped when `shutdownSignal` fires); `false` for none
+   */
+  monitor?: Monitor | false;
 }
 
 /** The gate of each app, for the Node fast path (see {@link fastAppendListener}). */
@@ -71,7 +87,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const shutdownSignal = options.shutdownSignal ?? new AbortController().signal;
   // Every open event stream listens for shutdown.
   setMaxListeners(0, shutdownSignal);
-  const gate = createGate({ store: options.store, keys, logger, limits });
+  const metrics = options.metrics === false ? undefined : (options.metrics ?? createServerMetrics(options.store));
+  const gate = createGate({ store: options.store, keys, logger, limits, metrics });
   // Bodies over the limit are 413, bodies that are not UTF-8 400; on Node the body is read
   // without building a fetch Request. Called by each route's scope check (routes/common.ts),
   // after authentication, so that no body is read for a request that is refused anyway.
@@ -86,10 +103,11 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.onError((err, c) => {
     const { status, body, unexpected } = toErrorResponse(err);
+    c.set("errorCode", body.code);
     if (unexpected) logger.error({ err, reqId: c.get("requestId") }, "request failed");
     return c.json(body, status as 400);
   });
-  app.notFound((c) => c.json({ code: "NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} }, 404));
+  app.notFound((c) => (c.set("errorCode", "NOT_FOUND"), c).json({ code: "NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} }, 404));
 
   // Request id and the request log.
   app.use("*", async (c, next) => {
@@ -99,7 +117,15 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     responseHeader(c, "X-Request-Id", reqId);
     if (logger.isLevelEnabled("debug")) logger.debug({ reqId, method: c.req.method, path: c.req.path }, "request");
     await next();
-    gate.log({ reqId, tenant: c.get("tenant") ?? null, method: c.req.method, route: c.req.routePath, status: c.res.status, startedAt });
+    gate.log({
+      reqId,
+      tenant: c.get("tenant") ?? null,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      startedAt,
+      errorCode: c.get("errorCode"),
+    });
   });
 
   // Authentication, tenant, rate limit and the request deadline, from the headers alone.
@@ -119,9 +145,19 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
 
   registerSystemRoutes(app, options.store);
+  if (metrics !== undefined) registerMetricsRoutes(app, { gate, metrics });
+  const own = storeMetrics(options.store);
+  let monitor = options.monitor === false ? undefined : options.monitor;
+  if (options.monitor === undefined && own !== undefined) {
+    const made = createMonitor(own);
+    shutdownSignal.addEventListener("abort", () => made.close(), { once: true });
+    monitor = made;
+  }
+  if (monitor !== undefined) registerMonitorRoutes(app, monitor);
+  registerHealthReportRoute(app, { store: options.store, monitor, limits, auth: keys !== null });
   registerContextRoutes(app);
   registerStateRoutes(app);
-  registerEventRoutes(app, { limits, shutdownSignal });
+  registerEventRoutes(app, { limits, shutdownSignal, ...(metrics !== undefined && { metrics }) });
   registerSnapshotRoutes(app);
   registerLeaseRoutes(app, limits);
   registerActiveContextRoutes(app);

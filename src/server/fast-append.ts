@@ -67,6 +67,7 @@ async function serve(gate: Gate, req: IncomingMessage, res: ServerResponse, rawI
   res.setHeader("X-Request-Id", reqId);
   let admission: Admission | undefined;
   let status: number;
+  let errorCode: string | undefined;
   try {
     // Who asks, and whether they may, before a byte of the body is read: an unauthenticated
     // client must not make the server buffer up to the body limit.
@@ -99,8 +100,9 @@ async function serve(gate: Gate, req: IncomingMessage, res: ServerResponse, rawI
     const r = toErrorResponse(err);
     if (r.unexpected) gate.logger.error({ err, reqId }, "request failed");
     status = r.status;
+    errorCode = r.body.code;
     if (!res.headersSent) send(res, status, JSON.stringify(r.body));
     else res.destroy();
   }
-  gate.log({ reqId, tenant: admission?.tenant ?? null, method: "POST", route: ROUTE, status, startedAt });
+  gate.log({ reqId, tenant: admission?.tenant ?? null, method: "POST", route: ROUTE, status, startedAt, errorCode });
 }

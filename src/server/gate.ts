@@ -11,6 +11,7 @@ import type { ContextStore } from "../index.js";
 import type { ServerLimits } from "./limits.js";
 import type { ApiKeyRecord, ApiKeyScope, KeyRing } from "./keys.js";
 import { createRateLimiter } from "./rate-limit.js";
+import type { ServerMetrics } from "./metrics.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TENANT_HEADER = "x-contextd-tenant";
@@ -33,6 +34,8 @@ export interface RequestLogLine {
   route: string;
   status: number;
   startedAt: number;
+  /** The error code of a refused or failed request. */
+  errorCode?: string | undefined;
 }
 
 /** See the module docs. */
@@ -48,7 +51,7 @@ export interface Gate {
    * @throws `UNAUTHORIZED`, `FORBIDDEN`, `RATE_LIMITED`
    */
   admit(header: (name: string) => string | undefined, retryAfter: (seconds: number) => void): Admission;
-  /** Writes the request's log line (at level info). */
+  /** Writes the request's log line (at level info) and records the request in the metrics. */
   log(line: RequestLogLine): void;
 }
 
@@ -59,9 +62,29 @@ export function requireScope(key: ApiKeyRecord | null, needed: ApiKeyScope): voi
   }
 }
 
+/**
+ * For the service-wide routes (`/metrics`, `/v1/metrics`, `/v1/monitor`, `/v1/alerts`,
+ * `/v1/health/report`), whose figures add up every tenant: a key with `needed` (the
+ * `metrics` scope is service-wide by definition), or an admin key of tenant `*`. A
+ * tenant-bound admin key is refused: it administers its tenant, not the service.
+ */
+export function requireServiceScope(key: ApiKeyRecord | null, needed: "metrics" | "admin"): void {
+  if (key === null || (key.scopes.includes("admin") && key.tenant === "*")) return;
+  if (needed === "metrics" && key.scopes.includes("metrics")) return;
+  throw new ContextError("FORBIDDEN", `this route reports on every tenant: it needs ${needed === "metrics" ? "a key with the metrics scope, or " : ""}an admin key of tenant *`, {
+    details: { scope: needed, keyId: key.id },
+  });
+}
+
 /** Creates the gate of one app. */
-export function createGate(o: { store: ContextStore; keys: KeyRing | null; logger: Logger; limits: ServerLimits }): Gate {
-  const { store, keys, logger, limits } = o;
+export function createGate(o: {
+  store: ContextStore;
+  keys: KeyRing | null;
+  logger: Logger;
+  limits: ServerLimits;
+  metrics?: ServerMetrics | undefined;
+}): Gate {
+  const { store, keys, logger, limits, metrics } = o;
   const limiter = limits.rateLimit ? createRateLimiter(limits.rateLimit) : null;
   const bootId = Date.now().toString(36);
   let counter = 0;
@@ -130,6 +153,8 @@ export function createGate(o: { store: ContextStore; keys: KeyRing | null; logge
       return { key, tenant, store: viewOf(tenant), signal: deadlineSignal() };
     },
     log(line) {
+      const ms = performance.now() - line.startedAt;
+      metrics?.request(line.route, line.method, line.status, ms / 1000, line.errorCode);
       if (!logger.isLevelEnabled("info")) return;
       logger.info({
         reqId: line.reqId,
@@ -137,7 +162,7 @@ export function createGate(o: { store: ContextStore; keys: KeyRing | null; logge
         method: line.method,
         route: line.route,
         status: line.status,
-        ms: Math.round((performance.now() - line.startedAt) * 10) / 10,
+        ms: Math.round(ms * 10) / 10,
       });
     },
   };

@@ -25,5 +25,9 @@ export {
   writeKeysFile,
 } from "./keys.js";
 export type { ApiKeyRecord, ApiKeyScope, CreateApiKeyOptions, KeyRing, KeysFile } from "./keys.js";
+export { createServerMetrics } from "./metrics.js";
+export { HEALTH_CATEGORIES, healthReport, healthReportHtml } from "./health-report.js";
+export type { HealthCategory, HealthCheck, HealthReport, HealthReportOptions } from "./health-report.js";
+export type { ServerMetrics } from "./metrics.js";
 export { createRateLimiter } from "./rate-limit.js";
 export type { RateLimitOptions, RateLimiter } from "./rate-limit.js";

@@ -8,11 +8,15 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { ContextError } from "../index.js";
 
-/** What a key may do: `read` (GET), `write` (mutations), `admin` (everything, plus schemas, purge, compact). */
-export type ApiKeyScope = "read" | "write" | "admin";
+/**
+ * What a key may do: `read` (GET), `write` (mutations), `admin` (everything, plus schemas,
+ * purge, compact), `metrics` (only `/metrics`, `/v1/metrics`, `/v1/monitor`, `/v1/alerts`:
+ * figures over all tenants, no data — the key for a Prometheus scraper).
+ */
+export type ApiKeyScope = "read" | "write" | "admin" | "metrics";
 
 /** All scopes. */
-export const API_KEY_SCOPES: readonly ApiKeyScope[] = ["read", "write", "admin"];
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ["read", "write", "admin", "metrics"];
 
 /** A key as stored: never the secret, only its hash. */
 export interface ApiKeyRecord {

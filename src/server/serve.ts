@@ -10,10 +10,11 @@ import { getRequestListener } from "@hono/node-server";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { ContextError } from "../index.js";
-import type { ContextStore } from "../index.js";
+import type { ContextStore, Monitor } from "../index.js";
 import { createApp, fastAppendListener } from "./app.js";
 import type { ServerLimits } from "./limits.js";
 import type { KeyRing } from "./keys.js";
+import type { ServerMetrics } from "./metrics.js";
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -32,6 +33,10 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Shut down on SIGTERM and SIGINT. @default false */
   handleSignals?: boolean;
+  /** The metrics of the app (`createApp`'s `metrics`): `false` for none, no `/metrics`. */
+  metrics?: ServerMetrics | false;
+  /** The performance monitor of `/v1/monitor` (`createApp`'s `monitor`). */
+  monitor?: Monitor | false;
 }
 
 /** What {@link RunningServer.reconfigure} changes. */
@@ -118,7 +123,15 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let currentKeys = keys;
   let currentLimits = options.limits;
   const listenerOf = (k: KeyRing | null, limits: Partial<ServerLimits> | undefined) => {
-    const app = createApp({ store: options.store, keys: k, logger, shutdownSignal: shutdown.signal, ...(limits && { limits }) });
+    const app = createApp({
+      store: options.store,
+      keys: k,
+      logger,
+      shutdownSignal: shutdown.signal,
+      ...(limits && { limits }),
+      ...(options.metrics !== undefined && { metrics: options.metrics }),
+      ...(options.monitor !== undefined && { monitor: options.monitor }),
+    });
     // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
     const fastAppend = fastAppendListener(app);
     const honoListener = getRequestListener(app.fetch, { hostname: host });

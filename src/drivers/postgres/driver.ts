@@ -532,6 +532,13 @@ export function postgresDriver(options: PostgresDriverOptions = {}): Driver {
     ...activeContextMethods(scope),
     ...schemaMethods(scope),
 
+    stats() {
+      const pool = db?.pool;
+      return pool === undefined
+        ? {}
+        : { pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: options.poolSize ?? 10 } };
+    },
+
     subscribe(listener) {
       listeners.add(listener);
       startListening();
@@ -577,7 +584,7 @@ async function storeIdentity(db: Db, schemaName: string): Promise<string> {
   }
 }
 
-const UNGUARDED = new Set<string>(["open", "close", "subscribe", "name", "capabilities"]);
+const UNGUARDED = new Set<string>(["open", "close", "subscribe", "name", "capabilities", "stats"]);
 
 /**
  * Wraps the async methods of `driver` (and of its memory and block areas) so they count as in flight and

@@ -85,6 +85,8 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
   let conn: RedisConnection | undefined;
   let subscriber: RedisConnection | undefined;
   let unsubscribeInner: (() => void) | undefined;
+  // Reads of heads since open, for metrics (`stats()`).
+  const reads = { hits: 0, misses: 0, fallbacks: 0 };
 
   const suffix = (tenant: string, id: string) => `${encodeURIComponent(tenant)}:${encodeURIComponent(id)}`;
   const floorKey = (tenant: string, id: string) => `${tenant}\u0000${id}`;
@@ -251,11 +253,18 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
             const floor = floors.get(floorKey(tenant, id));
             const fresh = floor === undefined || record.lastSeq >= floor;
             const visible = record.expiresAt === null || record.expiresAt > call.now;
-            if (fresh && visible) return { record, state: JSON.parse(d) as JsonObject };
+            if (fresh && visible) {
+              reads.hits++;
+              return { record, state: JSON.parse(d) as JsonObject };
+            }
           }
+          reads.misses++;
         } catch {
           // Marked down by the connection; read from the inner driver.
+          reads.fallbacks++;
         }
+      } else {
+        reads.fallbacks++;
       }
       const head = await inner.readHead(tenant, id, call);
       if (head !== null && conn?.up) void write("put", head.record, JSON.stringify(head.state));
@@ -319,6 +328,10 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       const released = await inner.releaseLease(tenant, id, holder, token, call);
       if (released) void publish({ tenant, contextId: id });
       return released;
+    },
+
+    stats() {
+      return { ...inner.stats?.(), cache: { ...reads, up: conn?.up === true } };
     },
 
     subscribe(listener) {

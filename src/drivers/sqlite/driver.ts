@@ -2,7 +2,7 @@
  * The embedded SQLite driver (better-sqlite3, WAL). Each method is one transaction;
  * `commit` runs under `BEGIN IMMEDIATE`, which serialises writers across processes.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { JsonObject } from "../../core/json-types.js";
@@ -16,6 +16,7 @@ import type {
   ContextRecord,
   Driver,
   DriverCall,
+  DriverStats,
   DriverCapabilities,
   EventRecord,
   EventRecordInput,
@@ -252,6 +253,12 @@ class SqliteDriver implements Driver {
     this.#blockStore = undefined;
     if (db?.open === true) db.close();
     return Promise.resolve();
+  }
+
+  stats(): DriverStats {
+    if (this.#path === ":memory:") return {};
+    const size = (p: string): number => statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+    return { files: { path: this.#path, databaseBytes: size(this.#path), walBytes: size(`${this.#path}-wal`) } };
   }
 
   ping(call: DriverCall): Promise<Record<string, unknown>> {

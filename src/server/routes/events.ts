@@ -5,6 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
+import type { ServerMetrics } from "../metrics.js";
 import { ContextError, invalidInput } from "../../index.js";
 import type { ContextStore, EventInput, EventQuery, ContextEvent } from "../../index.js";
 import { callOptions, splitTypes, timeParam, writeOptionsFrom } from "../request-options.js";
@@ -30,6 +31,8 @@ export interface EventRouteDeps {
   limits: ServerLimits;
   /** Fires when the server shuts down: open streams end. */
   shutdownSignal: AbortSignal;
+  /** Counts open streams. */
+  metrics?: Pick<ServerMetrics, "sse">;
 }
 
 function filters(q: { afterSeq?: number | undefined; beforeSeq?: number | undefined; since?: string | undefined; until?: string | undefined; types?: string | undefined }): EventQuery {
@@ -214,6 +217,7 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
           stream.write(": keepalive\n\n").catch(abort);
         }, limits.heartbeatMs);
         heartbeat.unref();
+        deps.metrics?.sse(1);
         try {
           await stream.writeSSE({ event: "ready", data: JSON.stringify({ afterSeq: from }), retry: 1000 });
           for await (const event of store.watch(id, { afterSeq: from, signal: stop.signal }) as AsyncIterable<ContextEvent>) {
@@ -225,6 +229,7 @@ export function registerEventRoutes(app: OpenAPIHono<AppEnv>, deps: EventRouteDe
             await stream.writeSSE({ event: "error", data: JSON.stringify(toErrorResponse(err).body) }).catch(() => undefined);
           }
         } finally {
+          deps.metrics?.sse(-1);
           clearInterval(heartbeat);
           deps.shutdownSignal.removeEventListener("abort", abort);
           c.req.raw.signal.removeEventListener("abort", abort);

@@ -35,6 +35,9 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     circuits: z
       .array(z.object({ name: z.string(), backend: z.string(), state: z.enum(["closed", "open", "half-open"]) }))
       .openapi({ description: "The circuit breakers of this process (PostgreSQL, Redis, the embedder); an open one fails calls fast until its probe succeeds" }),
+    backends: z
+      .object({ database: z.boolean(), cache: z.boolean().nullable().openapi({ description: "The Redis tier answers (null: none); down is degraded, still ready" }) })
+      .openapi({ description: "Whether each backend answered" }),
   });
   // Names and states only: /readyz carries no key, so no error text or address is shown.
   const circuits = () => circuitSnapshots().map((c) => ({ name: c.name, backend: c.backend, state: c.state }));
@@ -51,9 +54,11 @@ export function registerSystemRoutes(app: OpenAPIHono<AppEnv>, store: ContextSto
     async (c) => {
       try {
         const h = await store.health({ signal: AbortSignal.timeout(5000) });
-        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs, circuits: circuits() }, h.ok ? 200 : 503);
+        const cache = h.details["cache"] as { up?: unknown } | undefined;
+        const backends = { database: h.ok, cache: cache === undefined ? null : cache.up === true };
+        return c.json({ ok: h.ok, driver: h.driver, latencyMs: h.latencyMs, backends, circuits: circuits() }, h.ok ? 200 : 503);
       } catch {
-        return c.json({ ok: false, driver: "unknown", latencyMs: -1, circuits: circuits() }, 503);
+        return c.json({ ok: false, driver: "unknown", latencyMs: -1, backends: { database: false, cache: null }, circuits: circuits() }, 503);
       }
     },
   );

@@ -1,0 +1,182 @@
+/**
+ * Metrics and tracing on versus off (issue 13), on the built package (`dist/`), same run:
+ *
+ * - embedded appends (one ~200-byte message per append, one commit) on a SQLite file and on
+ *   the in-memory driver: a store opened with metrics (the default: store and driver tiers,
+ *   OpenTelemetry spans through the no-op API) against one opened with `metrics: false`,
+ *   interleaved rounds in this process;
+ * - HTTP appends: two `serve()` processes on SQLite files, one with metrics (store, HTTP,
+ *   process) and one with `metrics: false` on both store and server, loaded alternately by
+ *   autocannon from this process (32 keep-alive connections).
+ *
+ * Target: on within 5 % of off (ratio ≥ 0.95). Prints a Markdown section.
+ */
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { cpus, loadavg } from "node:os";
+import { DIST, QUICK, ROOT, compare, fmtRate, fmtRatio, importContextd, progress, rate, table, tempDir, text, verdict, median } from "./lib.mjs";
+
+const EVENT = { type: "message", data: { role: "user", content: text(200) } };
+const TARGET = 0.95;
+const CONNECTIONS = 32;
+const SECONDS = QUICK ? 1 : 5;
+const ROUNDS = QUICK ? 2 : Number(process.env.BENCH_RUNS ?? 5);
+const EMBEDDED_ROUNDS = QUICK ? 3 : 9;
+
+/** CPU seconds a process has used so far (user + system, from /proc; Linux). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+const { openStore } = await importContextd();
+const dir = tempDir();
+
+async function embedded(label, url) {
+  const on = await openStore(url(`on`), { embedder: null });
+  const off = await openStore(url(`off`), { embedder: null, metrics: false });
+  const ctxOn = await on.createContext({ kind: "bench" });
+  const ctxOff = await off.createContext({ kind: "bench" });
+  progress(`embedded appends, ${label}`);
+  const r = await compare(
+    {
+      on: () => rate(() => on.append(ctxOn.id, EVENT), { ms: QUICK ? 100 : 600 }),
+      off: () => rate(() => off.append(ctxOff.id, EVENT), { ms: QUICK ? 100 : 600 }),
+    },
+    EMBEDDED_ROUNDS,
+  );
+  await on.close();
+  await off.close();
+  // CPU µs per append: what the work costs this process, whatever else the machine runs.
+  return { label, on: r.on.median, off: r.off.median, cpuOn: 1e6 / r.on.cpuMedian, cpuOff: 1e6 / r.off.cpuMedian };
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const SERVER = `
+const { openStore } = await import(process.env.DIST_INDEX);
+const { serve } = await import(process.env.DIST_SERVER);
+const { pino } = await import("pino");
+const on = process.env.METRICS === "on";
+const store = await openStore("sqlite:" + process.env.DB, { embedder: null, ...(on ? {} : { metrics: false }) });
+await serve({ store, port: Number(process.env.PORT), logger: pino({ level: "silent" }), handleSignals: true, ...(on ? {} : { metrics: false }) });
+`;
+
+async function startServer(metrics) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", SERVER], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DIST_INDEX: `file://${join(DIST, "index.js")}`,
+      DIST_SERVER: `file://${join(DIST, "server", "index.js")}`,
+      DB: join(dir, `http-${metrics}.db`),
+      PORT: String(port),
+      METRICS: metrics,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error("server did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await fetch(`${url}/v1/contexts`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "bench" }) });
+  return { url, child };
+}
+
+function cannon(url, duration) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `${url}/v1/contexts/bench/events`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ events: [EVENT] }),
+        connections: CONNECTIONS,
+        duration,
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+  });
+}
+
+async function http() {
+  progress("HTTP appends: starting two servers (metrics on, off)");
+  const servers = { on: await startServer("on"), off: await startServer("off") };
+  try {
+    for (const s of Object.values(servers)) await cannon(s.url, 1); // warm-up
+    const runs = { on: [], off: [] };
+    const cpu = { on: [], off: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const who of round % 2 === 0 ? ["on", "off"] : ["off", "on"]) {
+        const cpu0 = cpuSeconds(servers[who].child.pid);
+        const r = await cannon(servers[who].url, SECONDS);
+        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${who}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        runs[who].push(r.requests.average);
+        cpu[who].push(((cpuSeconds(servers[who].child.pid) - cpu0) * 1e6) / r.requests.total);
+        progress(`HTTP round ${round + 1}/${ROUNDS} ${who}: ${fmtRate(r.requests.average)}/s, ${cpu[who].at(-1).toFixed(0)} µs CPU per append`);
+      }
+    }
+    const scrape = await (await fetch(`${servers.on.url}/metrics`)).text();
+    return {
+      label: "HTTP, SQLite file (fast append path)",
+      on: median(runs.on),
+      off: median(runs.off),
+      cpuOn: median(cpu.on),
+      cpuOff: median(cpu.off),
+      scrapeBytes: scrape.length,
+    };
+  } finally {
+    for (const s of Object.values(servers)) s.child.kill("SIGTERM");
+  }
+}
+
+const rows = [];
+rows.push(await embedded("embedded, SQLite file", (n) => `sqlite:${join(dir, `embedded-${n}.db`)}`));
+rows.push(await embedded("embedded, in-memory", () => "in-memory:"));
+const h = await http();
+rows.push(h);
+
+const out = [
+  "## Metrics and tracing on versus off (issue 13)",
+  "",
+  `Appends per second, and CPU time per append, with metrics on (the default: the store and driver tiers, OpenTelemetry spans through the no-op API, and for HTTP the request histogram and process metrics) and off (\`metrics: false\` on the store and the server), measured in the same run. Embedded: two stores in this process, medians of ${EMBEDDED_ROUNDS} interleaved rounds, one ~200-byte message per append. HTTP: two \`serve()\` processes on SQLite files, autocannon with ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Target: on ≥ ${TARGET}× off (within 5 %).`,
+  "",
+  table(
+    ["workload", "on (appends/s)", "off (appends/s)", "on / off", "CPU µs per append on / off", "CPU cost ratio off / on", "target (CPU)"],
+    rows.map((r) => [
+      r.label,
+      fmtRate(r.on),
+      fmtRate(r.off),
+      fmtRatio(r.on / r.off),
+      `${r.cpuOn.toFixed(1)} / ${r.cpuOff.toFixed(1)}`,
+      fmtRatio(r.cpuOff / r.cpuOn),
+      verdict(r.cpuOff / r.cpuOn >= TARGET, `≥ ${TARGET}×`),
+    ]),
+  ),
+  "",
+  `Load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(", ")} on ${cpus().length} cores. Wall-clock rates move with whatever else the machine runs; the CPU time each append costs the process that serves it (embedded: this process, \`process.cpuUsage\`; HTTP: the server process, from /proc) does not, so the target is judged on it: off's CPU per append over on's, ≥ ${TARGET}×.`,
+  "",
+  `A scrape of \`/metrics\` after the HTTP runs was ${(h.scrapeBytes / 1024).toFixed(1)} KiB of text.`,
+  "",
+];
+process.stdout.write(out.join("\n"));

@@ -1,0 +1,88 @@
+/**
+ * The server's metrics: HTTP requests (both ways a request is served — hono and the fast
+ * append path — record through the gate's request log), HTTP errors by code, open event
+ * streams, and the process's defaults; exposed at `/metrics` together with the store's own
+ * (`storeMetrics(store)`).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { storeMetrics } from "../index.js";
+import type { ContextStore, StoreMetrics } from "../index.js";
+
+/** HTTP durations: 100 µs to 30 s. */
+const HTTP_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** What the app records and exposes. */
+export interface ServerMetrics {
+  /** The server's own registry (HTTP, SSE, process). */
+  readonly registry: Registry;
+  /** The store's metrics, when the store has them. */
+  readonly store: StoreMetrics | undefined;
+  /** Records one request (route template, method, status, error code when it failed). */
+  request(route: string, method: string, status: number, seconds: number, errorCode: string | undefined): void;
+  /** An event stream opened (+1) or ended (-1). */
+  sse(delta: 1 | -1): void;
+  /** The Prometheus text of the server's and the store's metrics. */
+  text(): Promise<string>;
+  /** The same as JSON (prom-client's form). */
+  json(): Promise<unknown[]>;
+  readonly contentType: string;
+}
+
+const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+
+/**
+ * Makes the metrics of one app. Process metrics (`process_*`, `nodejs_*`) keep the standard
+ * names every Node dashboard expects; `processMetrics: false` leaves them out (an app that
+ * embeds contextd's server next to its own prom-client defaults).
+ */
+export function createServerMetrics(store: ContextStore, options: { processMetrics?: boolean } = {}): ServerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters (promtool: "non-counter metrics should not have _total");
+    // the same figures by type stay as nodejs_active_handles / _requests / _resources.
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+  }
+  const requests = new Histogram({
+    name: "contextd_http_request_duration_seconds",
+    help: "HTTP requests by route template, method and status class (2xx, 4xx, 5xx).",
+    labelNames: ["route", "method", "status"],
+    buckets: HTTP_BUCKETS,
+    registers,
+  });
+  const errors = new Counter({
+    name: "contextd_http_errors_total",
+    help: "HTTP requests answered with an error, by error code.",
+    labelNames: ["code"],
+    registers,
+  });
+  const streams = new Gauge({ name: "contextd_sse_connections", help: "Open server-sent event streams (watch).", registers });
+  const own = storeMetrics(store);
+  let exposed: Registry | undefined;
+  const all = (): Registry => (exposed ??= own === undefined ? registry : Registry.merge([registry, own.registry]));
+  const children = new Map<string, Histogram.Internal<"route" | "method" | "status">>();
+  return {
+    registry,
+    store: own,
+    request(route, method, status, seconds, errorCode) {
+      const m = METHODS.has(method) ? method : "OTHER";
+      const cls = `${Math.floor(status / 100)}xx`;
+      const key = `${route} ${m} ${cls}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = requests.labels({ route, method: m, status: cls });
+        children.set(key, child);
+      }
+      child.observe(seconds);
+      if (errorCode !== undefined) errors.inc({ code: errorCode });
+      own?.emit({ layer: "http", operation: `${m} ${route}`, outcome: errorCode ?? "ok", seconds });
+    },
+    sse(delta) {
+      streams.inc(delta);
+    },
+    text: () => all().metrics(),
+    json: async () => (await all().getMetricsAsJSON()) as unknown[],
+    contentType: registry.contentType,
+  };
+}
