@@ -43,6 +43,8 @@ const bodies: Record<string, unknown> = {
   "post /v1/memories/search": { text: "secret plan blue folder", scope: { userId: "b-user" } },
   "post /v1/memories/purge": { scope: { userId: "b-user" } },
   "post /v1/memories/reindex": {},
+  "put /v1/blocks/{label}": { value: "stolen", limit: { chars: 100 } },
+  "post /v1/blocks/{label}/edit": { edit: { op: "append", text: " stolen" } },
 };
 
 /** Required query parameters. */
@@ -52,6 +54,13 @@ const queries: Record<string, string> = {
   "get /v1/contexts/{id}/search": "?text=secret",
   "get /v1/search": "?text=secret",
   "get /v1/memories": "?userId=b-user",
+  // B's block scope and label, asked by A.
+  "get /v1/blocks": "?userId=b-user",
+  "get /v1/blocks/{label}": "?userId=b-user",
+  "put /v1/blocks/{label}": "?userId=b-user",
+  "post /v1/blocks/{label}/edit": "?userId=b-user",
+  "delete /v1/blocks/{label}": "?userId=b-user",
+  "get /v1/blocks/{label}/history": "?userId=b-user",
 };
 
 /** What a tenant-wide route must answer for A (none of B's data). */
@@ -89,6 +98,15 @@ const tenantWide: Record<string, (status: number, body: unknown) => void> = {
   // Runs before the reindex and after A's add: only A's own memory is deleted.
   "post /v1/memories/purge": (status, body) => expect([status, body]).toEqual([200, { removed: 1 }]),
   "post /v1/memories/reindex": (status, body) => expect([status, body]).toEqual([200, { reindexed: 0, remaining: 0 }]),
+  // Blocks: B's scope and label name A's own (empty) block space; B's block is never seen, and
+  // what A writes there is A's (B's fingerprint below is unchanged).
+  "get /v1/blocks": (status, body) => expect([status, body]).toEqual([200, { items: [] }]),
+  "get /v1/blocks/{label}": (status, body) => expect([status, (body as { code?: string }).code]).toEqual([404, "NOT_FOUND"]),
+  "put /v1/blocks/{label}": (status, body) => expect([status < 300, (body as { value?: unknown }).value]).toEqual([true, "stolen"]),
+  "post /v1/blocks/{label}/edit": (status, body) => expect(status === 404 || (body as { value?: string }).value === "stolen stolen").toBe(true),
+  "delete /v1/blocks/{label}": (status) => expect([200, 204, 404]).toContain(status),
+  "get /v1/blocks/{label}/history": (status, body) =>
+    expect(status === 404 || JSON.stringify(body).includes("B's secret note") === false).toBe(true),
 };
 
 async function fingerprint(store: ContextStore): Promise<unknown> {
@@ -104,6 +122,8 @@ async function fingerprint(store: ContextStore): Promise<unknown> {
     memory: await store.getMemory(B_ID),
     memories: (await store.listMemories()).items,
     memoryHistory: await store.memoryHistory(B_ID),
+    blocks: await store.listBlocks({ userId: "b-user" }),
+    blockHistory: await store.blockHistory({ userId: "b-user" }, "secret"),
     memoryHits: await store.searchMemories({ text: "secret plan blue folder" }),
   };
 }
@@ -125,6 +145,7 @@ describe("tenant isolation over HTTP", () => {
       { scope: { userId: "b-user" }, text: "the blue folder is in the top drawer" },
     ]);
     await b.updateMemory(B_ID, { tags: ["plans"] });
+    await b.putBlock({ userId: "b-user" }, { label: "secret", value: "B's secret note", limit: { chars: 100 } });
     const before = await fingerprint(b);
 
     const keyA = generateApiKey({ tenant: "team-a", scopes: ["read", "write", "admin"] });
@@ -137,7 +158,7 @@ describe("tenant isolation over HTTP", () => {
       for (const method of Object.keys(methods)) {
         const key = `${method} ${path}`;
         const url =
-          path.replace("{id}", B_ID).replace("{name}", "snap").replace("{holder}", "agent").replace("{kind}", "secret-kind") +
+          path.replace("{id}", B_ID).replace("{name}", "snap").replace("{holder}", "agent").replace("{kind}", "secret-kind").replace("{label}", "secret") +
           (queries[key] ?? "");
         const init: RequestInit = { method: method.toUpperCase(), headers: { authorization: `Bearer ${keyA.key}` } };
         if (["post", "put", "patch"].includes(method)) {

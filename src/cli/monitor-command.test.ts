@@ -81,6 +81,12 @@ describe("serve --config", () => {
     writeFileSync(bad, "{ not json");
     const r = await cli(["--store", "in-memory:", "serve", "--port", "0", "--embedder", "none", "--config", bad]);
     expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/INVALID_INPUT: configuration file .* is not JSON/);
+    expect(r.err).toMatch(/INVALID_INPUT: .*bad2\.json is not valid JSON.*CONFIG_FILE_NOT_JSON/);
+    // The monitor's section is checked with the rest of the file: a rule on no known metric stops the start.
+    const badRule = join(dir, "bad-rule.json");
+    writeFileSync(badRule, JSON.stringify({ monitor: { alerts: [{ name: "x", metric: "no_such_metric", op: ">", threshold: 1, severity: "info" }] } }));
+    const r2 = await cli(["--store", "in-memory:", "serve", "--port", "0", "--embedder", "none", "--config", badRule]);
+    expect(r2.code).not.toBe(0);
+    expect(r2.err).toMatch(/monitor/);
   });
 });
