@@ -91,8 +91,10 @@ export function meteredStore(core: CoreStore, metrics: StoreMetrics): CoreStore 
     const fn = core[op] as (...a: unknown[]) => Promise<unknown>;
     const name = `contextd.${op}`;
     const isSearch = op === "searchEvents" || op === "searchMemories";
+    // One options object per operation, not one per call (the span API does not keep it).
+    const spanOptions = { kind: SpanKind.INTERNAL, attributes: { "contextd.operation": op } };
     out[op] = (...args: unknown[]): Promise<unknown> => {
-      const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes: { "contextd.operation": op } });
+      const span = tracer.startSpan(name, spanOptions);
       const start = performance.now();
       let p: Promise<unknown>;
       try {
