@@ -4,6 +4,7 @@
  * of every process on the file: the core's `update` sees exactly the block it replaces.
  */
 import type Database from "better-sqlite3";
+import { lazyStatements } from "./statements.js";
 import { blockConflict } from "../block-area.js";
 import type { BlockChange, BlockKey, BlockRecord, BlockVersionRecord } from "../block-area.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
@@ -79,19 +80,8 @@ export class SqliteBlocks {
 
   constructor(db: Database.Database) {
     this.#db = db;
-    // Prepared on first use: opening stays cheap.
-    const s = {} as Record<string, Database.Statement>;
-    for (const [name, sql] of Object.entries(SQL)) {
-      Object.defineProperty(s, name, {
-        configurable: true,
-        get() {
-          const stmt = db.prepare(sql);
-          Object.defineProperty(s, name, { value: stmt });
-          return stmt;
-        },
-      });
-    }
-    this.#s = s as Statements;
+    // Prepared on first use, like the driver's fixed statements: opening stays cheap.
+    this.#s = lazyStatements(db, SQL);
   }
 
   #row(tenant: string, key: BlockKey, label: string): BlockRow | undefined {

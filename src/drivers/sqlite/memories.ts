@@ -5,6 +5,7 @@
  * commit order and a reader of `rev > n` misses nothing.
  */
 import type Database from "better-sqlite3";
+import { lazyStatements } from "./statements.js";
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
 import { addedRecord } from "../memory-area.js";
@@ -152,18 +153,7 @@ export class SqliteMemories {
   constructor(db: Database.Database) {
     this.#db = db;
     // Prepared on first use, like the driver's fixed statements: opening stays cheap.
-    const s = {} as Record<string, Database.Statement>;
-    for (const [name, sql] of Object.entries(SQL)) {
-      Object.defineProperty(s, name, {
-        configurable: true,
-        get() {
-          const stmt = db.prepare(sql);
-          Object.defineProperty(s, name, { value: stmt });
-          return stmt;
-        },
-      });
-    }
-    this.#s = s as Statements;
+    this.#s = lazyStatements(db, SQL);
   }
 
   #nextRev(tenant: string): number {

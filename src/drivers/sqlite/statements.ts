@@ -24,7 +24,7 @@ const UNINDEXED_TYPE = "message";
 const C_VISIBLE = "c.tenant = ? AND c.id = ? AND (c.expires_at IS NULL OR c.expires_at > ?)";
 
 /** How to prepare a fixed statement: `pluck` returns the first column, `raw` returns arrays. */
-interface StatementSpec {
+export interface StatementSpec {
   sql: string;
   pluck?: boolean;
   raw?: boolean;
@@ -117,10 +117,14 @@ const FIXED = {
 /** The fixed statements, each prepared on first use (so that opening a store stays cheap). */
 export type Statements = { readonly [K in keyof typeof FIXED]: Database.Statement };
 
-/** Makes the lazily prepared fixed statements of a connection. */
-export function prepareStatements(db: Database.Database): Statements {
+/**
+ * Statements of `specs` (SQL text, or a spec with `pluck`/`raw`), each prepared on the
+ * connection the first time it is used (so that opening a store stays cheap).
+ */
+export function lazyStatements<K extends string>(db: Database.Database, specs: Readonly<Record<K, string | StatementSpec>>): { readonly [P in K]: Database.Statement } {
   const statements = {} as Record<string, Database.Statement>;
-  for (const [name, spec] of Object.entries(FIXED) as [string, StatementSpec][]) {
+  for (const [name, value] of Object.entries(specs) as [string, string | StatementSpec][]) {
+    const spec = typeof value === "string" ? { sql: value } : value;
     Object.defineProperty(statements, name, {
       configurable: true,
       enumerable: true,
@@ -133,9 +137,13 @@ export function prepareStatements(db: Database.Database): Statements {
       },
     });
   }
-  return statements as Statements;
+  return statements as { readonly [P in K]: Database.Statement };
 }
 
+/** Makes the lazily prepared fixed statements of a connection. */
+export function prepareStatements(db: Database.Database): Statements {
+  return lazyStatements(db, FIXED);
+}
 
 /** A query whose SQL depends on which filters are set. */
 export interface BuiltQuery {
