@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServerProcess } from "./helpers/cli-process.js";
 import type { ServerProcess } from "./helpers/cli-process.js";
+import { prng } from "./helpers/prng.js";
 
 const TOTAL = 10_400;
 const WORKERS = 8;
@@ -30,18 +31,6 @@ interface Req {
   /** Applied to the model when the server acknowledges (2xx) a valid write. */
   onOk?: () => void;
   valid?: boolean;
-}
-
-/** A deterministic PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let server: ServerProcess;

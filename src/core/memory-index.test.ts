@@ -2,18 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { MemoryRecord } from "../drivers/memory-area.js";
 import { HISTORY_NAMESPACE_ROOT, inScope, isInternalMemory, type ScopeFilter } from "./memory-input.js";
 import { MemoryIndex } from "./memory-index.js";
-
-/** A seeded generator (mulberry32): the same records on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from "../../test/helpers/prng.js";
 
 const pick = <T,>(rnd: () => number, items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 const USERS = [null, "u1", "u2", "u3"] as const;

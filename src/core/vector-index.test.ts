@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { codeDistances, EXACT_MAX, VectorIndex } from "./vector-index.js";
-
-/** A seeded generator (mulberry32): the same vectors on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from "../../test/helpers/prng.js";
 
 function unit(v: Float32Array): Float32Array {
   let n = 0;

@@ -11,17 +11,7 @@ import { inMemoryDriver } from "../drivers/in-memory/driver.js";
 import { isContextError } from "../errors.js";
 import type { JsonObject, JsonValue } from "../core/types.js";
 import { exportContexts, importContexts } from "./jsonl.js";
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../test/helpers/prng.js";
 
 const KEYS = ["a", "b", "__proto__", "constructor", "x/y", "~t", "é"];
 const TYPES = ["state", "snapshot", "restore", "message", "tool_call", "tool_result", "task_start", "task_end", "aiecs_import", "note", "summary", "model_usage"];

@@ -27,18 +27,7 @@ import type { ContextStore } from "../../src/index.js";
 import { ContextdStore } from "../../src/integrations/langgraph/index.js";
 import { compareNamespaces } from "../../src/integrations/langgraph/store-namespaces.js";
 import { testEmbedding } from "../../src/testing/index.js";
-
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.js";
 
 const LABELS = ["a", "b", "ab", "c"];
 const KEYS = ["k1", "k2", "k3", "k4", "key with spaces", ""];
