@@ -1,23 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "./program.js";
+import { runCliCaptured, type CliRun } from "../../test/helpers/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-cli-blocks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { io: { stdout, stderr, env: { CONTEXTD_KEYS: join(dir, "keys.json") } } });
-  return { code, out, err };
-}
+const cli = (args: string[]): Promise<CliRun> => runCliCaptured(args, { CONTEXTD_KEYS: join(dir, "keys.json") });
 
 describe("contextd block", () => {
   it("set, append, replace, rewrite, get, ls, history and rm on the embedded store; limits and bad input are typed errors", async () => {

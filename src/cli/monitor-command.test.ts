@@ -4,27 +4,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { openStore } from "../index.js";
 import { serve } from "../server/index.js";
 import { readConfigFile } from "./config-file.js";
-import { runCli } from "./program.js";
+import { runCliCaptured, type CliRun } from "../../test/helpers/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-monitor-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { io: { stdout, stderr, env: {} } });
-  return { code, out, err };
-}
+const cli = (args: string[]): Promise<CliRun> => runCliCaptured(args);
 
 describe("contextd monitor", () => {
   it("prints the server's monitor once as a table, JSON or CSV, and needs --url", async () => {

@@ -3,27 +3,17 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { createStore, inMemoryDriver, openStore } from "../index.js";
 import { testEmbedder } from "../testing/index.js";
 import { serve } from "../server/index.js";
-import { runCli } from "./program.js";
+import { runCliCaptured, type CliRun } from "../../test/helpers/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { io: { stdout, stderr, env: { CONTEXTD_KEYS: join(dir, "keys.json"), ...env } } });
-  return { code, out, err };
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCliCaptured(args, { CONTEXTD_KEYS: join(dir, "keys.json"), ...env });
 
 describe("contextd CLI", () => {
   it("reads and changes contexts of the embedded store: ls, show, history, state, diff, snapshot, restore, fork", async () => {

@@ -1,14 +1,13 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { registerConfigSection } from "../index.js";
-import { runCli } from "../cli/program.js";
 import { checkConfiguration, loadServeConfig } from "./config.js";
 import type { ConfigLevel } from "./config.js";
 import { generateApiKey } from "./keys.js";
+import { runCliCaptured } from "../../test/helpers/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,13 +111,7 @@ describe("configuration levels", () => {
 });
 
 describe("contextd config check", () => {
-  async function cli(args: string[], env: Record<string, string> = {}) {
-    const stdout = new PassThrough();
-    let out = "";
-    stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const code = await runCli(args, { io: { stdout, stderr: new PassThrough(), env } });
-    return { code, out };
-  }
+  const cli = runCliCaptured;
 
   it("prints every finding with its code, setting and fix, and exits 1 on an error at the chosen level", async () => {
     const path = file({ server: { maxBodyBytes: 512, maxEventBytes: 256 } });

@@ -5,13 +5,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { createStore, inMemoryDriver, openStore, wrapDriver, ContextError } from "../index.js";
-import { runCli } from "../cli/program.js";
 import { HEALTH_CATEGORIES, createApp, createKeyRing, generateApiKey, healthReport, healthReportHtml } from "./index.js";
 import type { HealthReport } from "./index.js";
+import { runCliCaptured } from "../../test/helpers/run-cli.js";
 
 const silent = pino({ level: "silent" });
 
@@ -76,13 +75,7 @@ describe("health report", () => {
     try {
       const file = join(dir, "report.html");
       await (await openStore(`sqlite:${join(dir, "s.db")}`, { embedder: null })).close();
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      let out = "";
-      let err = "";
-      stdout.on("data", (d: Buffer) => (out += d.toString()));
-      stderr.on("data", (d: Buffer) => (err += d.toString()));
-      const code = await runCli(["--store", `sqlite:${join(dir, "s.db")}`, "doctor", "--html", file], { io: { stdout, stderr, env: {} } });
+      const { code, out, err } = await runCliCaptured(["--store", `sqlite:${join(dir, "s.db")}`, "doctor", "--html", file]);
       expect(err).toMatch(/wrote .*report\.html \(score \d+\/100/);
       // The exit code follows the report (1 when a check fails on this machine).
       const status = /^health \d+\/100 (pass|warn|fail)/.exec(out)?.[1];
