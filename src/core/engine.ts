@@ -107,12 +107,21 @@ export class Engine {
     try {
       return await op();
     } catch (e) {
-      if (isContextError(e)) throw e;
-      if (this.#closed) throw new ContextError("CLOSED", "the store is closed", { cause: e });
-      throw new ContextError("INTERNAL", `driver ${this.driver.name} failed: ${(e as Error)?.message ?? String(e)}`, {
-        cause: e,
-      });
+      throw this.driverError(e);
     }
+  }
+
+  /**
+   * What a driver's failure becomes for the caller: a {@link ContextError} as it is, `CLOSED`
+   * once the store closed, anything else `INTERNAL` with the cause. {@link Engine.run} applies
+   * it; a hot path that awaits the driver itself (one async frame less) applies it in its catch.
+   */
+  driverError(e: unknown): ContextError {
+    if (isContextError(e)) return e;
+    if (this.#closed) return new ContextError("CLOSED", "the store is closed", { cause: e });
+    return new ContextError("INTERNAL", `driver ${this.driver.name} failed: ${(e as Error)?.message ?? String(e)}`, {
+      cause: e,
+    });
   }
 
   close(): Promise<void> {

@@ -18,6 +18,7 @@ export function meteredDriver(inner: Driver, metrics: StoreMetrics): Driver {
   for (const m of DRIVER_METHODS) {
     if (UNTIMED.has(m)) continue;
     const fn = inner[m] as (...a: unknown[]) => Promise<unknown>;
+    const ok = metrics.driverCallOk(m);
     overrides[m] = (...args: unknown[]): Promise<unknown> => {
       const start = performance.now();
       let p: Promise<unknown>;
@@ -28,7 +29,7 @@ export function meteredDriver(inner: Driver, metrics: StoreMetrics): Driver {
       }
       return p.then(
         (v) => {
-          metrics.driverCall(m, "ok", (performance.now() - start) / 1000);
+          ok((performance.now() - start) / 1000);
           return v;
         },
         (e: unknown) => {

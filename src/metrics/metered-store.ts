@@ -7,7 +7,7 @@
  * Spans go through `@opentelemetry/api`, which is a no-op until the application registers an
  * SDK: then contextd's operations appear in its traces as children of its active span.
  */
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Span } from "@opentelemetry/api";
 import type { ContextEvent, CoreStore } from "../core/types.js";
 import { readModelCall } from "../agent/usage.js";
@@ -34,7 +34,21 @@ const everyOperationListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyOperationListed;
 
 const STATE_WRITES = new Set<string>(["replaceState", "patchState", "setStateAt", "removeStateAt", "restore"]);
+/** The operations whose success {@link afterSuccess} counts. */
+const COUNTING = new Set<string>([...STATE_WRITES, "append", "acquireLease", "renewLease", "releaseLease"]);
 const tracer = trace.getTracer("contextd");
+/** What the API's global provider delegates to while no SDK is registered. */
+const NO_SDK = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether an application registered a tracing SDK. Checked on every operation (a global lookup),
+ * so an SDK registered after the store opened is seen at once; without one no span is made at
+ * all, not even the API's non-recording one.
+ */
+function tracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
+}
 
 /** Counts what the events an operation stored mean: how many, and the model calls among them. */
 function countEvents(metrics: StoreMetrics, events: readonly ContextEvent[] | undefined): void {
@@ -50,7 +64,7 @@ function countEvents(metrics: StoreMetrics, events: readonly ContextEvent[] | un
 }
 
 /** What an operation that succeeded adds to the counters beyond its timing. */
-function afterSuccess(metrics: StoreMetrics, op: Operation, args: readonly unknown[], result: unknown): void {
+function afterSuccess(metrics: StoreMetrics, op: Operation, result: unknown): void {
   if (op === "append") countEvents(metrics, result as ContextEvent[]);
   else if (STATE_WRITES.has(op)) {
     metrics.stateWrite();
@@ -58,7 +72,6 @@ function afterSuccess(metrics: StoreMetrics, op: Operation, args: readonly unkno
   } else if (op === "acquireLease") metrics.lease("acquired");
   else if (op === "renewLease") metrics.lease("renewed");
   else if (op === "releaseLease") metrics.lease("released");
-  void args;
 }
 
 function searchMode(op: Operation, args: readonly unknown[]): string {
@@ -91,10 +104,13 @@ export function meteredStore(core: CoreStore, metrics: StoreMetrics): CoreStore 
     const fn = core[op] as (...a: unknown[]) => Promise<unknown>;
     const name = `contextd.${op}`;
     const isSearch = op === "searchEvents" || op === "searchMemories";
+    // Most operations count nothing beyond their timing: their success path skips the checks.
+    const counts = isSearch || COUNTING.has(op);
+    const ok = metrics.operationOk(op);
     // One options object per operation, not one per call (the span API does not keep it).
     const spanOptions = { kind: SpanKind.INTERNAL, attributes: { "contextd.operation": op } };
     out[op] = (...args: unknown[]): Promise<unknown> => {
-      const span = tracer.startSpan(name, spanOptions);
+      const span = tracing() ? tracer.startSpan(name, spanOptions) : undefined;
       const start = performance.now();
       let p: Promise<unknown>;
       try {
@@ -105,10 +121,12 @@ export function meteredStore(core: CoreStore, metrics: StoreMetrics): CoreStore 
       return p.then(
         (v) => {
           const seconds = (performance.now() - start) / 1000;
-          metrics.operation(op, "ok", seconds);
-          if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), "ok", seconds);
-          afterSuccess(metrics, op, args, v);
-          endSpan(span, undefined);
+          ok(seconds);
+          if (counts) {
+            if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), "ok", seconds);
+            afterSuccess(metrics, op, v);
+          }
+          if (span !== undefined) endSpan(span, undefined);
           return v;
         },
         (e: unknown) => {
@@ -117,7 +135,7 @@ export function meteredStore(core: CoreStore, metrics: StoreMetrics): CoreStore 
           metrics.operation(op, outcome, seconds);
           if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), outcome, seconds);
           if (op === "acquireLease" && outcome === "LOCK_TIMEOUT") metrics.lease("timed_out");
-          endSpan(span, e);
+          if (span !== undefined) endSpan(span, e);
           throw e;
         },
       );

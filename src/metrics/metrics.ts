@@ -46,6 +46,13 @@ export interface StoreMetrics {
   operation(operation: string, outcome: string, seconds: number): void;
   /** Times one driver call. */
   driverCall(call: string, outcome: string, seconds: number): void;
+  /**
+   * `operation(op, "ok", seconds)` bound once: the hot path of a tier records a success with
+   * no label lookup at all.
+   */
+  operationOk(operation: string): (seconds: number) => void;
+  /** `driverCall(call, "ok", seconds)` bound once. */
+  driverCallOk(call: string): (seconds: number) => void;
   /** Times one search (`kind`: events or memories). */
   search(kind: "events" | "memories", mode: string, outcome: string, seconds: number): void;
   /** Times one call of the embedding model. */
@@ -285,6 +292,20 @@ function instruments(registry: Registry): StoreMetrics {
       }
       child.observe(seconds);
       if (listeners.size > 0) emit({ layer: "driver", operation: call, outcome, seconds });
+    },
+    operationOk(operation) {
+      const series = operations.series({ operation, driver: driverName, outcome: "ok" });
+      return (seconds) => {
+        series.observe(seconds);
+        if (listeners.size > 0) emit({ layer: "store", operation, outcome: "ok", seconds });
+      };
+    },
+    driverCallOk(call) {
+      const series = driverCalls.series({ call, driver: driverName, outcome: "ok" });
+      return (seconds) => {
+        series.observe(seconds);
+        if (listeners.size > 0) emit({ layer: "driver", operation: call, outcome: "ok", seconds });
+      };
     },
     search(kind, mode, outcome, seconds) {
       searches.observe({ kind, mode, outcome }, seconds);
