@@ -6,6 +6,8 @@ export { createStore, openStore, driverFromUrl, defaultStorePath, storeMetrics }
 export type { CreateStoreOptions, OpenStoreOptions } from "./open.js";
 export type { MetricsOptions, OperationSample, StoreMetrics } from "./metrics/metrics.js";
 export { createMonitor } from "./metrics/monitor.js";
+export { FastHistogram } from "./metrics/fast-histogram.js";
+export type { HistogramSeries } from "./metrics/fast-histogram.js";
 export type { Monitor, MonitorOptions } from "./metrics/monitor.js";
 export { ALERT_METRICS, callbackSink, logSink, webhookSink } from "./metrics/alerts.js";
 export type { WebhookSinkOptions } from "./metrics/alerts.js";

@@ -4,9 +4,9 @@
  * streams, and the process's defaults; exposed at `/metrics` together with the store's own
  * (`storeMetrics(store)`).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { storeMetrics } from "../index.js";
-import type { ContextStore, StoreMetrics } from "../index.js";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { FastHistogram, storeMetrics } from "../index.js";
+import type { ContextStore, HistogramSeries, StoreMetrics } from "../index.js";
 
 /** HTTP durations: 100 µs to 30 s. */
 const HTTP_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -44,10 +44,10 @@ export function createServerMetrics(store: ContextStore, options: { processMetri
     // the same figures by type stay as nodejs_active_handles / _requests / _resources.
     for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
   }
-  const requests = new Histogram({
+  // contextd's own histogram: prom-client's hashes the labels on every observation (~1.5 µs).
+  const requests = new FastHistogram({
     name: "contextd_http_request_duration_seconds",
     help: "HTTP requests by route template, method and status class (2xx, 4xx, 5xx).",
-    labelNames: ["route", "method", "status"],
     buckets: HTTP_BUCKETS,
     registers,
   });
@@ -61,7 +61,7 @@ export function createServerMetrics(store: ContextStore, options: { processMetri
   const own = storeMetrics(store);
   let exposed: Registry | undefined;
   const all = (): Registry => (exposed ??= own === undefined ? registry : Registry.merge([registry, own.registry]));
-  const children = new Map<string, Histogram.Internal<"route" | "method" | "status">>();
+  const children = new Map<string, HistogramSeries>();
   return {
     registry,
     store: own,
@@ -71,7 +71,7 @@ export function createServerMetrics(store: ContextStore, options: { processMetri
       const key = `${route} ${m} ${cls}`;
       let child = children.get(key);
       if (child === undefined) {
-        child = requests.labels({ route, method: m, status: cls });
+        child = requests.series({ route, method: m, status: cls });
         children.set(key, child);
       }
       child.observe(seconds);
