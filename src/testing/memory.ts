@@ -193,6 +193,30 @@ export function memoryTests(s: Suite): void {
       expect(await store.purgeMemories()).toBe(0);
     });
 
+    s.test(["memory", "clock"], "an expired memory no longer holds its text: the same text added again is a new memory, and another memory may take it", async () => {
+      const clock = new TestClock();
+      const store = await s.openWithClock(clock);
+      const [old] = await store.addMemories({ scope: { userId: "u" }, text: "the door code is 4411", ttlMs: 1000 });
+      const [other] = await store.addMemories({ scope: { userId: "u" }, text: "the gate code is 9090", ttlMs: 1000 });
+      const [again] = await store.addMemories({ scope: { userId: "u" }, text: "the door code is 4411" });
+      expect(again?.outcome).toBe("existing");
+      expect(again?.memory.id).toBe(old?.memory.id);
+      clock.advance(1000);
+      // Expired, not yet purged: the text is free, in a batch as on its own.
+      const [fresh] = await store.addMemories({ scope: { userId: "u" }, text: "the door code is 4411" });
+      expect(fresh?.outcome).toBe("created");
+      expect(fresh?.memory.id).not.toBe(old?.memory.id);
+      expect(fresh?.memory.expiresAt).toBeNull();
+      expect((await store.getMemory(fresh?.memory.id as string)).text).toBe("the door code is 4411");
+      const [kept] = await store.addMemories({ scope: { userId: "u" }, text: "the shed code is 1234" });
+      const moved = await store.updateMemory(kept?.memory.id as string, { text: "the gate code is 9090" });
+      expect(moved.text).toBe("the gate code is 9090");
+      expect((await allMemories(store)).map((m) => m.text).sort()).toEqual(["the door code is 4411", "the gate code is 9090"]);
+      expect((await store.searchMemories({ text: "door", mode: "text" })).map((h) => h.memory.id)).toEqual([fresh?.memory.id]);
+      await expectError(() => store.getMemory(old?.memory.id as string), "NOT_FOUND");
+      await expectError(() => store.getMemory(other?.memory.id as string), "NOT_FOUND");
+    });
+
     s.test("memory", "purgeMemories with a scope deletes every memory of that scope, and only those", async () => {
       await s.store.addMemories([user("a"), user("b"), { scope: { userId: "u2" }, text: "c" }]);
       expect(await s.store.purgeMemories({ scope: { userId: "u1" } })).toBe(2);

@@ -88,6 +88,16 @@ export function inMemoryMemories(): MemoryArea {
     const s = t?.byId.get(id);
     return s === undefined || s.record.deleted ? undefined : s;
   };
+  /** Purged content leaves no trace; the tombstone keeps its version and time. */
+  const purgeOne = (t: TenantMemories, s: Stored): void => {
+    if (!s.record.deleted) {
+      t.byText.delete(textKey(s.scopeKey, s.textHash));
+      s.record.deleted = true;
+    }
+    setContent(s, { ...emptyContent, textHash: "" });
+    t.versions.delete(s.record.id);
+    touch(t, s);
+  };
 
   return {
     async add(tenant, memories: MemoryAdd[], actor, call) {
@@ -106,10 +116,12 @@ export function inMemoryMemories(): MemoryArea {
         const key = textKey(m.scopeKey, m.textHash);
         const existingId = t.byText.get(key);
         const existing = existingId === undefined ? createdInBatch.get(key) : live(t, existingId);
-        if (existing !== undefined) {
+        if (existing !== undefined && !expired(existing, call.now)) {
           out.push({ record: toRecord(existing), created: false });
           continue;
         }
+        // An expired memory no longer holds its text: it is purged here, as purgeMemories would.
+        if (existing !== undefined) purgeOne(t, existing);
         const s: Stored = {
           record: {
             id: m.id,
@@ -160,12 +172,14 @@ export function inMemoryMemories(): MemoryArea {
         throw new VersionConflictError(id, change.expectedVersion, s.record.version);
       }
       const newKey = textKey(s.scopeKey, change.content.textHash);
-      const holder = t.byText.get(newKey);
-      if (holder !== undefined && holder !== id) {
-        throw new ContextError("ALREADY_EXISTS", `memory ${holder} of the same scope already has this text`, {
-          details: { memoryId: id, existingId: holder },
+      const holderId = t.byText.get(newKey);
+      const holder = holderId === undefined || holderId === id ? undefined : live(t, holderId);
+      if (holder !== undefined && !expired(holder, call.now)) {
+        throw new ContextError("ALREADY_EXISTS", `memory ${holderId} of the same scope already has this text`, {
+          details: { memoryId: id, existingId: holderId },
         });
       }
+      if (holder !== undefined) purgeOne(t, holder);
       t.byText.delete(textKey(s.scopeKey, s.textHash));
       setContent(s, change.content);
       t.byText.set(newKey, id);
@@ -234,18 +248,17 @@ export function inMemoryMemories(): MemoryArea {
       for (const id of ids) {
         const s = t.byId.get(id);
         if (s === undefined) continue;
-        if (!s.record.deleted) {
-          t.byText.delete(textKey(s.scopeKey, s.textHash));
-          s.record.deleted = true;
-          n++;
-        }
-        setContent(s, { ...emptyContent, textHash: "" });
-        t.versions.delete(id);
-        touch(t, s);
+        if (!s.record.deleted) n++;
+        purgeOne(t, s);
       }
       return n;
     },
   };
+}
+
+/** Whether `s` is past its expiry at `now` (gone, though not yet purged). */
+function expired(s: Stored, now: number): boolean {
+  return s.record.expiresAt !== null && s.record.expiresAt <= now;
 }
 
 const emptyContent: Omit<MemoryContent, "textHash"> = {

@@ -147,6 +147,21 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
   const TOMBSTONE = `deleted = true, text = '', text_hash = NULL, value = 'null', metadata = '{}', tags = '[]', importance = 0,
     expires_at = NULL, ttl_ms = NULL, model = NULL`;
 
+  /** Purged content leaves no trace; the tombstone keeps its version and time. */
+  const purgeRows = async (c: PgQueryable, tenant: string, hit: string[], rev: () => number): Promise<void> => {
+    const revs = hit.map(() => rev());
+    await c.query(
+      `UPDATE ${s}.memories m SET ${TOMBSTONE}, rev = u.rev
+         FROM unnest($2::text[], $3::bigint[]) AS u(id, rev) WHERE m.tenant = $1 AND m.id = u.id`,
+      [tenant, hit, revs],
+    );
+    await c.query(`DELETE FROM ${s}.memory_vectors WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
+    if (vec.ext !== null) await c.query(`DELETE FROM ${s}.memory_pgvector WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
+    await c.query(`DELETE FROM ${s}.memory_versions WHERE tenant = $1 AND memory_id = ANY($2::text[])`, [tenant, hit]);
+  };
+  /** Whether a memory is past its expiry at `now` (gone, though not yet purged). */
+  const expired = (r: { expiresAt: number | null }, now: number): boolean => r.expiresAt !== null && r.expiresAt <= now;
+
   return {
     add(tenant, memories, actor, call) {
       const now = call.now;
@@ -170,7 +185,14 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
           [tenant, memories.map((m) => m.scopeKey), memories.map((m) => m.textHash)],
         );
         const byText = new Map<string, MemoryRecord>();
-        for (const row of existing.rows) byText.set(key(String(row.scope_key), String(row.text_hash)), toRecord(row));
+        const expiredIds: string[] = [];
+        for (const row of existing.rows) {
+          const record = toRecord(row);
+          if (expired(record, now)) expiredIds.push(record.id);
+          else byText.set(key(String(row.scope_key), String(row.text_hash)), record);
+        }
+        // An expired memory no longer holds its text: it is purged here, as purgeMemories would.
+        if (expiredIds.length > 0) await purgeRows(c, tenant, expiredIds, rev);
         const out: { record: MemoryRecord; created: boolean }[] = [];
         const fresh: (typeof memories)[number][] = [];
         const revs: number[] = [];
@@ -273,11 +295,13 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
         }
         const content: MemoryContent = change.content;
         const holder = await c.query(
-          `SELECT id FROM ${s}.memories WHERE tenant = $1 AND scope_key = $2 AND text_hash = $3 AND NOT deleted AND id <> $4`,
+          `SELECT id, expires_at FROM ${s}.memories WHERE tenant = $1 AND scope_key = $2 AND text_hash = $3 AND NOT deleted AND id <> $4`,
           [tenant, cur.scopeKey, content.textHash, id],
         );
         const other = holder.rows[0];
-        if (other !== undefined) {
+        const otherExpires = other?.expires_at === null || other?.expires_at === undefined ? null : Number(other.expires_at);
+        if (other !== undefined && expired({ expiresAt: otherExpires }, now)) await purgeRows(c, tenant, [String(other.id)], rev);
+        else if (other !== undefined) {
           throw new ContextError("ALREADY_EXISTS", `memory ${String(other.id)} of the same scope already has this text`, {
             details: { memoryId: id, existingId: String(other.id) },
           });
@@ -368,17 +392,7 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
       return write("memory.purge", tenant, call, async (c, rev) => {
         const found = await c.query(`SELECT id, deleted FROM ${s}.memories WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, ids]);
         if (found.rows.length === 0) return 0;
-        const hit = found.rows.map((r) => String(r.id));
-        const revs = hit.map(() => rev());
-        // Purged content leaves no trace; the tombstone keeps its version and time.
-        await c.query(
-          `UPDATE ${s}.memories m SET ${TOMBSTONE}, rev = u.rev
-             FROM unnest($2::text[], $3::bigint[]) AS u(id, rev) WHERE m.tenant = $1 AND m.id = u.id`,
-          [tenant, hit, revs],
-        );
-        await c.query(`DELETE FROM ${s}.memory_vectors WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
-        if (vec.ext !== null) await c.query(`DELETE FROM ${s}.memory_pgvector WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
-        await c.query(`DELETE FROM ${s}.memory_versions WHERE tenant = $1 AND memory_id = ANY($2::text[])`, [tenant, hit]);
+        await purgeRows(c, tenant, found.rows.map((r) => String(r.id)), rev);
         return found.rows.filter((r) => r.deleted !== true).length;
       });
     },

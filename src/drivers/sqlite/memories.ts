@@ -110,12 +110,17 @@ function toVersion(r: VersionRow): MemoryVersionRecord {
   };
 }
 
+/** Whether a memory with this expiry is past it at `now` (gone, though not yet purged). */
+function expired(expiresAt: number | null, now: number): boolean {
+  return expiresAt !== null && expiresAt <= now;
+}
+
 const SQL = {
   nextRev: `INSERT INTO memory_revs (tenant, rev) VALUES (?, 1)
      ON CONFLICT (tenant) DO UPDATE SET rev = rev + 1 RETURNING rev`,
   idTaken: "SELECT 1 FROM memories WHERE tenant = ? AND id = ?",
   byText: `SELECT ${COLUMNS} FROM ${FROM} WHERE m.tenant = ? AND m.scope_key = ? AND m.text_hash = ? AND m.deleted = 0`,
-  textHolder: "SELECT id FROM memories WHERE tenant = ? AND scope_key = ? AND text_hash = ? AND deleted = 0",
+  textHolder: "SELECT id, expires_at FROM memories WHERE tenant = ? AND scope_key = ? AND text_hash = ? AND deleted = 0",
   insert: `INSERT INTO memories (tenant, id, user_id, agent_id, context_id, namespace, scope_key, text, text_hash, value, metadata,
        tags, importance, source_context_id, source_seq, created_at, updated_at, expires_at, ttl_ms, version, rev, deleted, model)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?)`,
@@ -183,7 +188,9 @@ export class SqliteMemories {
       // Rows written earlier in the batch are visible here, so a text repeated in the batch is found too.
       return memories.map((m) => {
         const existing = s.byText.get(tenant, m.scopeKey, m.textHash) as MemoryRow | undefined;
-        if (existing !== undefined) return { record: toRecord(existing), created: false };
+        if (existing !== undefined && !expired(existing.expires_at, now)) return { record: toRecord(existing), created: false };
+        // An expired memory no longer holds its text: it is purged here, as purgeMemories would.
+        if (existing !== undefined) this.#purgeOne(tenant, existing.id);
         const rev = this.#nextRev(tenant);
         const tagsJson = JSON.stringify(m.tags);
         s.insert.run(
@@ -210,11 +217,14 @@ export class SqliteMemories {
       const cur = s.live.get(tenant, id) as { scope_key: string; version: number } | undefined;
       if (cur === undefined) throw new ContextError("NOT_FOUND", `memory ${id} does not exist`, { details: { memoryId: id } });
       if (expectedVersion !== undefined && expectedVersion !== cur.version) throw new VersionConflictError(id, expectedVersion, cur.version);
-      const holder = s.textHolder.pluck().get(tenant, cur.scope_key, content.textHash) as string | undefined;
-      if (holder !== undefined && holder !== id) {
-        throw new ContextError("ALREADY_EXISTS", `memory ${holder} of the same scope already has this text`, {
-          details: { memoryId: id, existingId: holder },
-        });
+      const holder = s.textHolder.get(tenant, cur.scope_key, content.textHash) as { id: string; expires_at: number | null } | undefined;
+      if (holder !== undefined && holder.id !== id) {
+        if (!expired(holder.expires_at, now)) {
+          throw new ContextError("ALREADY_EXISTS", `memory ${holder.id} of the same scope already has this text`, {
+            details: { memoryId: id, existingId: holder.id },
+          });
+        }
+        this.#purgeOne(tenant, holder.id);
       }
       this.#setContent(tenant, id, content, cur.version + 1, now);
       s.versionOfCurrent.run(op, actor, now, tenant, id);
@@ -281,12 +291,17 @@ export class SqliteMemories {
         const deleted = s.exists.pluck().get(tenant, id) as number | undefined;
         if (deleted === undefined) continue;
         if (deleted === 0) n++;
-        // Purged content leaves no trace; the tombstone keeps its version and time.
-        s.tombstone.run(null, this.#nextRev(tenant), tenant, id);
-        s.dropVector.run(tenant, id);
-        s.dropHistory.run(tenant, id);
+        this.#purgeOne(tenant, id);
       }
       return n;
     });
+  }
+
+  /** Purged content leaves no trace; the tombstone keeps its version and time. */
+  #purgeOne(tenant: string, id: string): void {
+    const s = this.#s;
+    s.tombstone.run(null, this.#nextRev(tenant), tenant, id);
+    s.dropVector.run(tenant, id);
+    s.dropHistory.run(tenant, id);
   }
 }

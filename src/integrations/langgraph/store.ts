@@ -254,8 +254,9 @@ export class ContextdStore extends BaseStore {
     for (const [i, a] of added.entries()) {
       const p = pending[i] as PendingAdd;
       if (a.outcome === "created") continue;
-      // The same text is stored for this key already: a racing put (take it over), or an
-      // expired item that contextd's idempotent add still finds (delete it, then add afresh).
+      // The same text is stored for this key already: a racing put (take it over; if a racing
+      // delete took it meanwhile, add afresh). An expired item never comes back here: contextd
+      // purges it when its text is added again.
       try {
         await this.#replace(a.memory, p.content);
       } catch (e) {
@@ -272,8 +273,8 @@ export class ContextdStore extends BaseStore {
     try {
       await this.#store.updateMemory(m.id, update, { expectedVersion: m.version });
     } catch (e) {
-      // Another memory of this scope (so of this very item: an expired one contextd still
-      // keeps) holds the new text: it goes, and the update is made again.
+      // Another memory of this scope (so of this very item, written by a racing put) holds the
+      // new text: it goes, and the update is made again.
       const holder = isContextError(e, "ALREADY_EXISTS") ? e.details?.existingId : undefined;
       if (typeof holder !== "string" || holder === m.id) throw e;
       await this.#deleteQuietly(holder);
