@@ -26,6 +26,40 @@ describe("history search by meaning", () => {
     }
   });
 
+  it("a fork's first search by meaning embeds only its own events: the inherited ones take the vectors of the parent's (and grandparent's) memories", async () => {
+    const base = testEmbedder();
+    const embedded: string[] = [];
+    const store = await createStore(inMemoryDriver(), {
+      embedder: { ...base, embed: async (texts, o) => (embedded.push(...texts), base.embed(texts, o)) },
+    });
+    try {
+      const parent = await store.createContext();
+      await store.append(parent.id, Array.from({ length: 40 }, (_, i) => ({ type: "message", data: `parent turn ${i} about topic ${i % 5}` })));
+      const fromParent = await store.searchEvents({ text: "topic 3", mode: "vector", contextId: parent.id, limit: 5 });
+      expect(embedded.length).toBe(41);
+      const child = await store.fork(parent.id);
+      await store.append(child.id, [{ type: "message", data: "child turn about topic 3" }]);
+      const grandchild = await store.fork(child.id);
+      await store.append(grandchild.id, [{ type: "message", data: "grandchild turn about topic 4" }]);
+      embedded.length = 0;
+      // The grandchild first: its own event, and the child's (not yet searched) own event, are
+      // the only texts to embed; the 40 inherited from the parent take the parent's vectors.
+      const fromGrandchild = await store.searchEvents({ text: "topic 3", mode: "vector", contextId: grandchild.id, limit: 50 });
+      expect(embedded.sort()).toEqual(["child turn about topic 3", "grandchild turn about topic 4", "topic 3"]);
+      expect(fromGrandchild.length).toBe(42);
+      embedded.length = 0;
+      const fromChild = await store.searchEvents({ text: "topic 3", mode: "vector", contextId: child.id, limit: 50 });
+      // The child's own event is embedded for the child (a descendant's memories are not reused).
+      expect(embedded.sort()).toEqual(["child turn about topic 3", "topic 3"]);
+      // The copied vectors rank as the parent's own: the same events with the same scores.
+      const parentScores = new Map(fromParent.map((h) => [h.event.seq, h.score]));
+      for (const h of fromChild.filter((x) => parentScores.has(x.event.seq))) expect(h.score).toBeCloseTo(parentScores.get(h.event.seq) as number, 6);
+      expect(fromChild.filter((x) => parentScores.has(x.event.seq)).length).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("without an embedding model: vector mode is NOT_SUPPORTED, hybrid ranks by words (BM25) alone", async () => {
     const store = await createStore(inMemoryDriver(), { embedder: null });
     try {

@@ -171,17 +171,50 @@ async function removeStale(m: CatchUp, ids: string[]): Promise<void> {
   }
 }
 
-/** Embeds and stores `adds` in batches. */
-async function embedAndAdd(m: CatchUp, adds: MemoryAdd[]): Promise<void> {
+/**
+ * A fork's inherited events are its ancestors' events: where an ancestor's history memory of the
+ * same event (same sequence number, same text) already has a vector of the store's model, the
+ * fork's memory takes a copy instead of embedding the text again. By sequence number, for the
+ * events up to the fork point (and further up the chain, each ancestor up to its own fork point).
+ */
+async function ancestorVectors(m: CatchUp, index: MemoryIndex, c: ContextRecord, after: number): Promise<Map<number, { text: string; slot: number }>> {
+  const out = new Map<number, { text: string; slot: number }>();
+  let upTo = c.parentSeq ?? 0;
+  let parentId = c.parentId;
+  while (parentId !== null && upTo > after && index.vectors !== undefined) {
+    const id = parentId;
+    for (const { doc, mark } of historyMemories(index, id).get(id) ?? []) {
+      if (mark === undefined || mark.seq > upTo || mark.seq <= after || out.has(mark.seq) || !index.hasVector(doc.slot)) continue;
+      out.set(mark.seq, { text: doc.record.text, slot: doc.slot });
+    }
+    const parent = await m.engine.run(() => m.engine.driver.getContext(m.tenant, id, m.call));
+    if (parent === null) break;
+    upTo = Math.min(upTo, parent.parentSeq ?? 0);
+    parentId = parent.parentId;
+  }
+  return out;
+}
+
+/** Embeds and stores `adds` in batches (taking the vectors in `known`, by sequence number, where the text matches). */
+async function embedAndAdd(m: CatchUp, adds: MemoryAdd[], index: MemoryIndex, known: Map<number, { text: string; slot: number }>): Promise<void> {
   const embedder = m.engine.embedder;
   for (let i = 0; i < adds.length; i += EMBED_BATCH) {
     const batch = adds.slice(i, i + EMBED_BATCH);
     if (embedder !== null) {
-      const vectors = await embedTexts(m.engine, batch.map((a) => a.text), m.call);
-      batch.forEach((a, j) => {
+      const toEmbed: MemoryAdd[] = [];
+      for (const a of batch) {
+        const k = a.sourceSeq === null ? undefined : known.get(a.sourceSeq);
+        const copy = k !== undefined && k.text === a.text ? index.vectors?.vectorOf(k.slot) : undefined;
         a.model = embedder.model;
-        a.vector = vectors[j] ?? null;
-      });
+        if (copy !== undefined) a.vector = copy;
+        else toEmbed.push(a);
+      }
+      if (toEmbed.length > 0) {
+        const vectors = await embedTexts(m.engine, toEmbed.map((a) => a.text), m.call);
+        toEmbed.forEach((a, j) => {
+          a.vector = vectors[j] ?? null;
+        });
+      }
     }
     await m.engine.run(() => m.area.add(m.tenant, batch, null, m.call));
   }
@@ -267,6 +300,7 @@ async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index:
     report(batch.length);
   }
   for (const { c, after } of pending) {
+    const known = useVectors ? await ancestorVectors(m, index, c, after) : new Map<number, { text: string; slot: number }>();
     let from = after;
     for (;;) {
       const page = await engine.run(() =>
@@ -299,7 +333,7 @@ async function catchUpAlone(m: CatchUp, search: HistorySearch): Promise<{ index:
           vector: null,
         });
       }
-      await embedAndAdd(m, adds);
+      await embedAndAdd(m, adds, index, known);
       if (adds.length > 0) wrote = true;
       report(Math.max(0, Math.min(upTo, c.lastSeq) - from));
       // Only once stored: a failed batch is read again by the next search.

@@ -131,6 +131,13 @@ export class VectorIndex {
     return this.#present[slot] === 1;
   }
 
+  /** A copy of the (unit-length) vector in `slot`, or undefined when empty. */
+  vectorOf(slot: number): Float32Array | undefined {
+    if (this.#present[slot] !== 1) return undefined;
+    const base = slot * this.dimensions;
+    return this.#data.slice(base, base + this.dimensions);
+  }
+
   /** The cosine of a unit-length `query` and the vector in `slot` (undefined when empty). */
   similarity(query: Float32Array, slot: number): number | undefined {
     if (this.#present[slot] !== 1) return undefined;
