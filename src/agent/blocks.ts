@@ -4,7 +4,7 @@
  * (`context(id).blocks`) and tool definitions a model can call to edit blocks.
  */
 import { isContextError, invalidInput } from "../errors.js";
-import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "../core/block-types.js";
+import type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "../core/block-types.js";
 import type { CallOptions, CoreStore, JsonObject } from "../core/types.js";
 import { checkOptions } from "../core/validate.js";
 
@@ -65,8 +65,8 @@ export interface ScopedBlocks {
   update(label: string, fn: BlockUpdate, options?: UpdateBlockOptions): Promise<Block>;
   /** {@link CoreStore.deleteBlock}. @throws `NOT_FOUND`, `VERSION_CONFLICT` */
   delete(label: string, options?: BlockWriteOptions): Promise<void>;
-  /** {@link CoreStore.blockHistory}: every version, oldest first. @throws `NOT_FOUND` */
-  history(label: string, options?: CallOptions): Promise<BlockVersion[]>;
+  /** {@link CoreStore.blockHistory}: the versions (or a page of them), oldest first. @throws `NOT_FOUND` */
+  history(label: string, options?: BlockHistoryOptions): Promise<BlockVersion[]>;
 }
 
 /**

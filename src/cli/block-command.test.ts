@@ -28,6 +28,8 @@ describe("contextd block", () => {
     expect(listed.items.map((b) => [b.label, b.value])).toEqual([["human", "Name: Bo"], ["prefs", { units: "imperial" }]]);
     const history = (await cli([...s, "--json", "block", "history", "human", ...u])).out.trim().split("\n").map((l) => JSON.parse(l) as { op: string; actor: string | null });
     expect(history.map((v) => [v.op, v.actor])).toEqual([["put", null], ["append", "cli"], ["replace", null], ["rewrite", null]]);
+    const page = (await cli([...s, "--json", "block", "history", "human", ...u, "--after", "1", "--limit", "2"])).out.trim().split("\n").map((l) => JSON.parse(l) as { op: string });
+    expect(page.map((v) => v.op)).toEqual(["append", "replace"]);
     expect((await cli([...s, "block", "rm", "prefs", ...u])).out).toBe("deleted prefs\n");
     expect((await cli([...s, "block", "get", "prefs", ...u])).err).toMatch(/^contextd: NOT_FOUND: /);
     expect((await cli([...s, "block", "ls"])).err).toMatch(/^contextd: INVALID_INPUT: scope: give exactly one of --context, --user, --agent/);

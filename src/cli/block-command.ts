@@ -148,10 +148,20 @@ export function registerBlockCommands(program: Command, io: CliIo, withStore: Wi
     (c) => c.option("--json-value", "the value is JSON (for a block with a schema)"),
   );
 
-  scoped(block.command("history <label>").description("every version of a block, oldest first"))
-    .action(async (label: string, o: ScopeFlags, command: Command) =>
+  scoped(
+    block
+      .command("history <label>")
+      .description("every version of a block, oldest first (or a page: --after, --limit)")
+      .option("--after <version>", "versions after this one")
+      .option("--limit <n>", "at most this many versions (1–10000)"),
+  )
+    .action(async (label: string, o: ScopeFlags & { after?: string; limit?: string }, command: Command) =>
       withStore(command, async (store, g) => {
-        const versions = await store.blockHistory(scopeOf(o), label);
+        const page = {
+          ...(o.after !== undefined && { afterVersion: integer(o.after, "--after", 0) }),
+          ...(o.limit !== undefined && { limit: integer(o.limit, "--limit", 1) }),
+        };
+        const versions = await store.blockHistory(scopeOf(o), label, page);
         if (g.json) {
           for (const v of versions) println(out, JSON.stringify(v));
           return;

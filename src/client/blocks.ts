@@ -8,7 +8,7 @@ import { invalidInput } from "../errors.js";
 import type { Block, BlockVersion, BlockWriteOptions } from "../core/block-types.js";
 import type { CoreStore } from "../core/types.js";
 import { isPlainObject } from "../core/json.js";
-import { checkOptions as checkKeys } from "../core/validate.js";
+import { checkInt, checkOptions as checkKeys } from "../core/validate.js";
 import { checkJson, checkOptions } from "./checks.js";
 import type { Call } from "./memories.js";
 import { enc } from "./wire.js";
@@ -116,6 +116,10 @@ export function blockMethods(call: Call): BlockMethods {
     blockHistory: (scope, label, options) =>
       run(async () => {
         const query = scopeQuery(scope);
+        const fields = (options ?? {}) as Record<string, unknown>;
+        // Checked here as the embedded store checks them (a query string cannot carry the type).
+        if (fields.afterVersion !== undefined) query.afterVersion = String(checkInt(fields.afterVersion, "options.afterVersion", 0));
+        if (fields.limit !== undefined) query.limit = String(checkInt(fields.limit, "options.limit", 1, 10_000));
         const path = blockPath(label, "/history");
         return (await call<{ items: BlockVersion[] }>({ method: "GET", path, query, signal: signalOf(options) })).items;
       }),

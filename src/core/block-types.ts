@@ -73,6 +73,14 @@ export interface BlockWriteOptions extends CallOptions {
   actor?: string;
 }
 
+/** Options of `blockHistory`: a page of the versions, oldest first. */
+export interface BlockHistoryOptions extends CallOptions {
+  /** Versions after this one (default 0: from the first). */
+  afterVersion?: number;
+  /** At most this many versions, 1–10000 (default: all after `afterVersion`). */
+  limit?: number;
+}
+
 /** One version of a block, as its history keeps it. */
 export interface BlockVersion {
   label: string;

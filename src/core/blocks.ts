@@ -5,10 +5,10 @@
  * exactly the value stored, and edits without `ifVersion` never lose a concurrent edit.
  */
 import { ContextError, invalidInput } from "../errors.js";
-import type { BlockArea, BlockKey, BlockRecord, BlockVersionRecord } from "../drivers/block-area.js";
+import type { BlockArea, BlockHistoryPage, BlockKey, BlockRecord, BlockVersionRecord } from "../drivers/block-area.js";
 import { notSupported, type Engine } from "./engine.js";
 import { checkBlockInput, checkBlockScope, checkEdit, checkLabel, editedContent, scopeOf, type BlockRules } from "./block-input.js";
-import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
+import type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
 import type { CallOptions } from "./call-types.js";
 import { checkInt, checkOptions, checkText, iso } from "./validate.js";
 
@@ -146,14 +146,27 @@ export async function deleteBlock(engine: Engine, tenant: string, scope: BlockSc
   if (!(await engine.run(() => area.delete(tenant, key, l, guard, call)))) throw blockNotFound(key, l);
 }
 
-/** `store.blockHistory`: every version, oldest first. @throws `NOT_FOUND` when the block never existed */
-export async function blockHistory(engine: Engine, tenant: string, scope: BlockScope, label: string, options: CallOptions | undefined): Promise<BlockVersion[]> {
+/** Most versions one `blockHistory` page may ask for. */
+export const MAX_BLOCK_HISTORY_PAGE = 10_000;
+
+/**
+ * `store.blockHistory`: the versions after `afterVersion`, oldest first, at most `limit`.
+ * @throws `NOT_FOUND` when the block never existed
+ */
+export async function blockHistory(engine: Engine, tenant: string, scope: BlockScope, label: string, options: BlockHistoryOptions | undefined): Promise<BlockVersion[]> {
   const key = checkBlockScope(scope);
   const l = checkLabel(label);
-  const o = checkOptions<CallOptions>(options, "options", ["signal"]);
+  const o = checkOptions<BlockHistoryOptions>(options, "options", ["signal", "afterVersion", "limit"]);
+  const page: BlockHistoryPage = {
+    afterVersion: o.afterVersion === undefined ? 0 : checkInt(o.afterVersion, "options.afterVersion", 0),
+    limit: o.limit === undefined ? null : checkInt(o.limit, "options.limit", 1, MAX_BLOCK_HISTORY_PAGE),
+  };
   const area = blockArea(engine);
   const call = engine.begin(o);
-  const versions = await engine.run(() => area.history(tenant, key, l, call));
-  if (versions.length === 0) throw blockNotFound(key, l);
+  const versions = await engine.run(() => area.history(tenant, key, l, page, call));
+  // An empty page past the end is not a missing block: ask for its first version to tell.
+  if (versions.length === 0 && (page.afterVersion === 0 || (await engine.run(() => area.history(tenant, key, l, { afterVersion: 0, limit: 1 }, call))).length === 0)) {
+    throw blockNotFound(key, l);
+  }
   return versions.map(toVersion);
 }

@@ -36,7 +36,7 @@ import {
 } from "./memories.js";
 import { searchMemories } from "./memory-search.js";
 import { blockHistory, deleteBlock, editBlock, getBlock, listBlocks, putBlock } from "./blocks.js";
-import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
+import type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
 import type {
   AddedMemory,
   AddMemoriesOptions,
@@ -494,7 +494,7 @@ class EmbeddedStore implements CoreStore {
     return deleteBlock(this.#e, this.tenant, scope, label, options);
   }
 
-  async blockHistory(scope: BlockScope, label: string, options?: CallOptions): Promise<BlockVersion[]> {
+  async blockHistory(scope: BlockScope, label: string, options?: BlockHistoryOptions): Promise<BlockVersion[]> {
     return blockHistory(this.#e, this.tenant, scope, label, options);
   }
 

@@ -19,7 +19,7 @@ import type {
   ReindexMemoriesOptions,
   ReindexResult,
 } from "./memory-types.js";
-import type { Block, BlockEdit, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
+import type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
 
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json-types.js";
 
@@ -744,10 +744,12 @@ export interface CoreStore extends AsyncDisposable {
    */
   deleteBlock(scope: BlockScope, label: string, options?: BlockWriteOptions): Promise<void>;
   /**
-   * Every version of a block (also of a deleted one), oldest first, with who made it. One indexed read.
-   * @throws `NOT_FOUND` when it never existed
+   * The versions of a block (also of a deleted one), oldest first, with who made it: all of
+   * them, or a page (`afterVersion`, `limit` ≤ 10000; the next page starts after the last
+   * version returned). One indexed read (two for an empty page past the end).
+   * @throws `NOT_FOUND` when it never existed; `INVALID_INPUT` for a bad `afterVersion` or `limit`
    */
-  blockHistory(scope: BlockScope, label: string, options?: CallOptions): Promise<BlockVersion[]>;
+  blockHistory(scope: BlockScope, label: string, options?: BlockHistoryOptions): Promise<BlockVersion[]>;
 
   /**
    * One round-trip to the backend; never throws for an unreachable one (`ok: false` with the reason).

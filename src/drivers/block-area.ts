@@ -90,8 +90,17 @@ export interface BlockArea {
    * `VersionConflictError` on a stale `ifVersion`.
    */
   delete(tenant: string, key: BlockKey, label: string, guard: { ifVersion?: number; actor: string | null }, call: DriverCall): Promise<boolean>;
-  /** Every version of a live or deleted block, oldest first (empty when it never existed). */
-  history(tenant: string, key: BlockKey, label: string, call: DriverCall): Promise<BlockVersionRecord[]>;
+  /**
+   * The versions of a live or deleted block after `page.afterVersion`, oldest first, at most
+   * `page.limit` (all when null); empty when it never existed.
+   */
+  history(tenant: string, key: BlockKey, label: string, page: BlockHistoryPage, call: DriverCall): Promise<BlockVersionRecord[]>;
+}
+
+/** Which versions a history read returns. */
+export interface BlockHistoryPage {
+  afterVersion: number;
+  limit: number | null;
 }
 
 /** The version-row fields of a content, for drivers that parse it once. */

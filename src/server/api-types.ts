@@ -648,6 +648,11 @@ export const BlockScopeQuery = z.strictObject({
   userId: z.string().min(1).max(256).optional().openapi({ description: "The blocks of this user." }),
   agentId: z.string().min(1).max(256).optional().openapi({ description: "The blocks of this agent." }),
 });
+/** The query of a block's history: its scope and a page. */
+export const BlockHistoryQuery = BlockScopeQuery.extend({
+  afterVersion: z.coerce.number().int().min(0).optional().openapi({ description: "Versions after this one (default 0)." }),
+  limit: z.coerce.number().int().min(1).max(10_000).optional().openapi({ description: "At most this many versions (default: all)." }),
+});
 /** `{label}` in the path. */
 export const LabelParams = z.strictObject({
   label: z

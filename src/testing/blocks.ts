@@ -247,6 +247,32 @@ export function blocksTests(s: Suite): void {
       await expectError(() => s.store.blockHistory(scope, "never"), "NOT_FOUND");
     });
 
+    s.test(K, "blockHistory pages: afterVersion and limit walk every version once, oldest first; a page past the end is empty, a bad page INVALID_INPUT", async () => {
+      const scope = user();
+      await s.store.putBlock(scope, { label: "log", value: "", limit: { chars: 2000 } });
+      for (let i = 0; i < 24; i++) await s.store.editBlock(scope, "log", { op: "append", text: `${i};` }, { actor: `a${i % 3}` });
+      const all = await s.store.blockHistory(scope, "log");
+      expect(all.map((v) => v.version)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      const walked: typeof all = [];
+      let after = 0;
+      for (;;) {
+        const page = await s.store.blockHistory(scope, "log", { afterVersion: after, limit: 7 });
+        expect(page.length).toBeLessThanOrEqual(7);
+        if (page.length === 0) break;
+        walked.push(...page);
+        after = (page.at(-1) as (typeof all)[number]).version;
+      }
+      expect(walked).toEqual(all);
+      expect(await s.store.blockHistory(scope, "log", { afterVersion: 25 })).toEqual([]);
+      expect((await s.store.blockHistory(scope, "log", { afterVersion: 20 })).map((v) => v.version)).toEqual([21, 22, 23, 24, 25]);
+      expect((await s.store.blockHistory(scope, "log", { limit: 2 })).map((v) => v.value)).toEqual(["", "0;"]);
+      await expectError(() => s.store.blockHistory(scope, "never", { afterVersion: 3 }), "NOT_FOUND");
+      for (const bad of [{ limit: 0 }, { limit: 10_001 }, { limit: 1.5 }, { afterVersion: -1 }, { afterVersion: "3" }, { limit: Number.NaN }]) {
+        const e = await expectError(() => s.store.blockHistory(scope, "log", bad as never), "INVALID_INPUT");
+        expect(e.details?.field).toBe(`options.${Object.keys(bad)[0] as string}`);
+      }
+    });
+
     s.test(K, "no tenant reaches another tenant's blocks", async () => {
       const scope = user();
       await s.store.putBlock(scope, { label: "secret", value: "mine", limit: { chars: 20 } });

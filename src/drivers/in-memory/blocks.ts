@@ -99,9 +99,10 @@ export function inMemoryBlocks(): BlockArea {
       return true;
     },
 
-    async history(tenant, key, label) {
+    async history(tenant, key, label, page) {
       const s = scopes.get(scopeKey(tenant, key))?.get(label);
-      return (s?.versions ?? []).map((v) => {
+      const after = (s?.versions ?? []).filter((v) => v.version > page.afterVersion);
+      return (page.limit === null ? after : after.slice(0, page.limit)).map((v) => {
         const c = parsedContent(v.content);
         return { label, version: v.version, op: v.op, ...c, value: c.value as JsonValue, schema: c.schema as JsonObject | null, actor: v.actor, at: v.at };
       });

@@ -117,12 +117,12 @@ export function blockArea(scope: DriverScope): BlockArea {
       );
     },
 
-    async history(tenant, key, label, call) {
+    async history(tenant, key, label, page, call) {
       const r = await read(
         "blocks.history",
         `SELECT label, version, op, description, value, schema, limit_chars, limit_tokens, actor, at
-         FROM ${s}.block_versions WHERE ${KEY} AND label = $4 ORDER BY version`,
-        [tenant, key.kind, key.id, label],
+         FROM ${s}.block_versions WHERE ${KEY} AND label = $4 AND version > $5 ORDER BY version LIMIT $6`,
+        [tenant, key.kind, key.id, label, page.afterVersion, page.limit],
         call,
       );
       return r.rows.map(

@@ -6,7 +6,7 @@
 import type Database from "better-sqlite3";
 import { lazyStatements } from "./statements.js";
 import { blockConflict } from "../block-area.js";
-import type { BlockChange, BlockKey, BlockRecord, BlockVersionRecord } from "../block-area.js";
+import type { BlockChange, BlockHistoryPage, BlockKey, BlockRecord, BlockVersionRecord } from "../block-area.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
 
 interface BlockRow {
@@ -52,7 +52,7 @@ const SQL = {
   addVersion: `INSERT INTO block_versions (tenant, scope_kind, scope_id, label, version, op, description, value, schema, limit_chars,
        limit_tokens, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   history: `SELECT label, version, op, description, value, schema, limit_chars, limit_tokens, actor, at
-     FROM block_versions WHERE ${KEY} AND label = ? ORDER BY version`,
+     FROM block_versions WHERE ${KEY} AND label = ? AND version > ? ORDER BY version LIMIT ?`,
 } as const;
 
 type Statements = { readonly [K in keyof typeof SQL]: Database.Statement };
@@ -137,8 +137,9 @@ export class SqliteBlocks {
     }).immediate();
   }
 
-  history(tenant: string, key: BlockKey, label: string): BlockVersionRecord[] {
-    return (this.#s.history.all(tenant, key.kind, key.id, label) as VersionRow[]).map((v) => ({
+  history(tenant: string, key: BlockKey, label: string, page: BlockHistoryPage): BlockVersionRecord[] {
+    // LIMIT -1: no limit.
+    return (this.#s.history.all(tenant, key.kind, key.id, label, page.afterVersion, page.limit ?? -1) as VersionRow[]).map((v) => ({
       label: v.label,
       version: v.version,
       op: v.op,

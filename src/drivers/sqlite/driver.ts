@@ -147,7 +147,7 @@ class SqliteDriver implements Driver {
     write: (tenant, key, label, change, call) => this.#blocks("blocks.write", call, (b) => b.write(tenant, key, label, change, call.now)),
     delete: (tenant, key, label, guard, call) =>
       this.#blocks("blocks.delete", call, (b) => b.delete(tenant, key, label, guard.ifVersion, guard.actor, call.now)),
-    history: (tenant, key, label, call) => this.#blocks("blocks.history", call, (b) => b.history(tenant, key, label)),
+    history: (tenant, key, label, page, call) => this.#blocks("blocks.history", call, (b) => b.history(tenant, key, label, page)),
   };
   readonly #path: string;
   readonly #create: boolean;

@@ -21,6 +21,7 @@ import {
   BlockListSchema,
   BlockPutSchema,
   BlockSchema,
+  BlockHistoryQuery,
   BlockScopeQuery,
   checkedByStore,
   LabelParams,
@@ -180,9 +181,13 @@ export function registerBlockRoutes(app: OpenAPIHono<AppEnv>): void {
       security: requires("read"),
       summary: "Every version of a block, oldest first (with its operation, actor and time)",
       middleware: [scope("read")] as const,
-      request: { params: LabelParams, query: BlockScopeQuery },
+      request: { params: LabelParams, query: BlockHistoryQuery },
       responses: { 200: jsonResponse(BlockHistorySchema, "The versions"), ...errorResponses },
     }),
-    async (c) => c.json({ items: await c.get("store").blockHistory(scopeOf(c.req.valid("query")), c.req.valid("param").label, callOptions(c)) }, 200),
+    async (c) => {
+      const { afterVersion, limit, ...scopeQuery } = c.req.valid("query");
+      const page = { ...(afterVersion !== undefined && { afterVersion }), ...(limit !== undefined && { limit }) };
+      return c.json({ items: await c.get("store").blockHistory(scopeOf(scopeQuery), c.req.valid("param").label, { ...page, ...callOptions(c) }) }, 200);
+    },
   );
 }
