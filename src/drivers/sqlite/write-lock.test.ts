@@ -21,6 +21,7 @@ const { workerData, parentPort } = require("node:worker_threads");
 const Database = require("better-sqlite3");
 const db = new Database(workerData.path, { timeout: 5000 });
 db.exec("BEGIN IMMEDIATE");
+db.exec("CREATE TABLE lock_holder (x); DROP TABLE lock_holder"); // a holder writes something
 parentPort.postMessage("locked");
 const flag = new Int32Array(workerData.flag);
 Atomics.wait(flag, 0, 0);

@@ -3,8 +3,10 @@
  * waited for it. A connection of another process (or thread) holding the lock makes SQLite's
  * busy handler sleep — at least 1 ms, then longer, until the busy timeout — inside the
  * synchronous `BEGIN`; better-sqlite3 exposes no busy-handler hook, so the driver times the
- * `BEGIN` instead: one that took 1 ms or more waited for the lock (an uncontended one takes
- * microseconds; a thread descheduled for a millisecond by a busy machine is counted too).
+ * `BEGIN` instead. One that took 1 ms or more waited for the lock if another connection has
+ * committed since the last such check (`PRAGMA data_version` moved: a holder of the write lock
+ * commits what it wrote); otherwise the thread was only descheduled by a busy machine. The
+ * check runs only after a slow `BEGIN`: an uncontended write pays two clock reads.
  */
 import type Database from "better-sqlite3";
 
@@ -28,16 +30,24 @@ export function writeTransaction(db: Database.Database, waits: LockWaits): Write
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
+  const dataVersion = db.prepare("PRAGMA data_version").pluck();
+  let seen = dataVersion.get();
   return <T>(fn: () => T): T => {
     const start = performance.now();
+    let begun = false;
     try {
       begin.run();
+      begun = true;
     } finally {
-      // A BEGIN that gave up after the busy timeout waited too.
       const waited = performance.now() - start;
       if (waited >= WAIT_MS) {
-        waits.waits++;
-        waits.waitMs += waited;
+        // A BEGIN that gave up after the busy timeout waited for the lock in any case.
+        const now = begun ? dataVersion.get() : undefined;
+        if (!begun || now !== seen) {
+          seen = now ?? seen;
+          waits.waits++;
+          waits.waitMs += waited;
+        }
       }
     }
     try {
