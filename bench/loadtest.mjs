@@ -5,7 +5,8 @@
  * Curves: {SQLite file, PostgreSQL} × {embedded: N async callers on one in-process store,
  * HTTP: N keep-alive connections to a `contextd serve` child (the code path of `npm start`)}
  * × {one hot context, one context per client} × {append: one ~200-byte message per call,
- * step: getState, then patchState with the message in the same commit}.
+ * step: getState, then patchState with the message in the same commit}; plus appends to two
+ * `contextd serve` processes on one SQLite file ("http2": the write lock shared by processes).
  *
  * Per cell: throughput, p50/p99 latency, lock waits (SQLite: writes that waited for the write
  * lock, `contextd_sqlite_lock_waits_total`; PostgreSQL: our backends waiting on a heavyweight
@@ -15,8 +16,8 @@
  * delay (p99, max of 0.5 s windows).
  *
  * Bounded: `LOADTEST_SECONDS` per cell (default 3), at most `LOADTEST_MAX_OPS` calls per cell
- * (default 200000); the default matrix of 64 cells runs in about 4–5 minutes. Filters for a
- * partial run: `LOADTEST_BACKENDS=sqlite,postgres`, `LOADTEST_MODES=embedded,http`,
+ * (default 200000); the default matrix of 72 cells runs in about 5 minutes. Filters for a
+ * partial run: `LOADTEST_BACKENDS=sqlite,postgres`, `LOADTEST_MODES=embedded,http,http2`,
  * `LOADTEST_CLIENTS=1,4,16,64`, `LOADTEST_WORKLOADS=append,step` (a partial run prints its
  * section but does not write the doc). PostgreSQL: `CONTEXTD_BENCH_POSTGRES_URL` (default
  * postgres://postgres@127.0.0.1:5432/test); each run makes its own schemas and drops them.
@@ -40,11 +41,11 @@ const SECONDS = Number(process.env.LOADTEST_SECONDS ?? 3);
 const MAX_OPS = Number(process.env.LOADTEST_MAX_OPS ?? 200_000);
 const list = (name, all) => (process.env[name] ?? all).split(",").map((s) => s.trim()).filter(Boolean);
 const BACKENDS = list("LOADTEST_BACKENDS", "sqlite,postgres");
-const MODES = list("LOADTEST_MODES", "embedded,http");
+const MODES = list("LOADTEST_MODES", "embedded,http,http2");
 const CLIENTS = list("LOADTEST_CLIENTS", "1,4,16,64").map(Number);
 const WORKLOADS = list("LOADTEST_WORKLOADS", "append,step");
 const SHAPES = ["hot", "many"];
-const FULL = BACKENDS.length === 2 && MODES.length === 2 && CLIENTS.join() === "1,4,16,64" && WORKLOADS.length === 2;
+const FULL = BACKENDS.length === 2 && MODES.length === 3 && CLIENTS.join() === "1,4,16,64" && WORKLOADS.length === 2;
 const PG_URL = process.env.CONTEXTD_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const POOL_SIZE = 10; // the PostgreSQL driver's default pool, which `--store postgres://…` uses
 const SAMPLE_MS = 250;
@@ -57,12 +58,12 @@ const tag = randomBytes(4).toString("hex");
 const APP_NAME = `contextd-loadtest-${tag}`;
 const schemas = [];
 let admin;
-let server; // the running child, if any
+const servers = []; // the running children
 const log = (...parts) => process.stderr.write(`[loadtest] ${parts.join(" ")}\n`);
 
 // ── cleanup on every way out ─────────────────────────────────────────────────
-function killServer() {
-  if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+function killServers() {
+  for (const s of servers) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
 }
 async function dropSchemas() {
   if (admin === undefined) return;
@@ -74,13 +75,13 @@ async function dropSchemas() {
     }
   }
 }
-process.on("exit", killServer);
+process.on("exit", killServers);
 // bench/lib.mjs exits at once on a signal; this run has a child and schemas to remove first.
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.removeAllListeners(sig);
   process.once(sig, () => {
     log(`${sig}: stopping the server, dropping schemas, removing temp files`);
-    killServer();
+    killServers();
     const timer = setTimeout(() => process.exit(130), 5000);
     void dropSchemas().finally(() => {
       clearTimeout(timer);
@@ -166,7 +167,8 @@ async function startServer(storeUrl, cwd) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CONTEXTD_")));
   const args = [join(DIST, "cli", "main.js"), "--store", storeUrl, "serve", "--port", String(port), "--log-level", "warn", "--embedder", "none"];
   const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "ignore", "inherit"] });
-  server = { child, port, url: `http://127.0.0.1:${port}` };
+  const server = { child, port, url: `http://127.0.0.1:${port}` };
+  servers.push(server);
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`contextd serve exited with ${child.exitCode}`);
@@ -179,17 +181,16 @@ async function startServer(storeUrl, cwd) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-async function stopServer() {
-  const s = server;
-  if (s === undefined) return;
-  if (s.child.exitCode === null && s.child.signalCode === null) {
-    const exited = new Promise((r) => s.child.once("exit", r));
-    s.child.kill("SIGTERM");
-    const timer = setTimeout(() => s.child.kill("SIGKILL"), 15_000);
-    await exited;
-    clearTimeout(timer);
+async function stopServers() {
+  for (const s of servers.splice(0)) {
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      const exited = new Promise((r) => s.child.once("exit", r));
+      s.child.kill("SIGTERM");
+      const timer = setTimeout(() => s.child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
   }
-  server = undefined;
 }
 
 /** One virtual client: one keep-alive connection, one request at a time. */
@@ -269,7 +270,8 @@ async function cell(clients, op, probe) {
   const pgCpu0 = new Map(pgPids0.map((p) => [p, procCpu(p)]));
   const machine0 = machineCpu();
   const self0 = selfCpu();
-  const server0 = probe.serverPid === undefined ? 0 : procCpu(probe.serverPid);
+  const serverCpuNow = () => probe.serverPids?.reduce((sum, pid) => sum + procCpu(pid), 0);
+  const server0 = serverCpuNow();
   const timer = setInterval(() => void sample(), SAMPLE_MS);
   const start = performance.now();
   const deadline = start + SECONDS * 1000;
@@ -293,7 +295,7 @@ async function cell(clients, op, probe) {
   await new Promise((r) => setTimeout(r, 20));
   await sample();
   const self = selfCpu() - self0;
-  const serverCpu = probe.serverPid === undefined ? undefined : procCpu(probe.serverPid) - server0;
+  const serverCpu = server0 === undefined ? undefined : serverCpuNow() - server0;
   const machine1 = machineCpu();
   const after = await probe.counters();
   let pgCpu;
@@ -351,25 +353,27 @@ function embeddedProbe(store, backend) {
     close: () => loop.disable(),
   };
 }
-function httpProbe(s, backend) {
-  const scrape = async () => (await fetch(`${s.url}/metrics`)).text();
+/** The server children: CPU and RSS summed, the loop delay the longest of them. */
+function httpProbe(list, backend) {
+  const scrapes = () => Promise.all(list.map(async (s) => (await fetch(`${s.url}/metrics`)).text()));
+  const sum = (bodies, name) => bodies.reduce((t, b) => t + (promValue(b, name) ?? 0), 0);
   return {
     pg: backend === "postgres",
-    serverPid: s.child.pid,
-    rss: () => procRss(s.child.pid),
+    serverPids: list.map((s) => s.child.pid),
+    rss: () => list.reduce((t, s) => t + procRss(s.child.pid), 0),
     async sample() {
-      const body = await scrape();
-      const out = { loopMax: (promValue(body, "nodejs_eventloop_lag_max_seconds") ?? 0) * 1000 };
+      const bodies = await scrapes();
+      const out = { loopMax: Math.max(...bodies.map((b) => promValue(b, "nodejs_eventloop_lag_max_seconds") ?? 0)) * 1000 };
       if (backend === "postgres") {
-        out.poolQueue = promValue(body, "contextd_postgres_pool_waiting_clients") ?? 0;
+        out.poolQueue = sum(bodies, "contextd_postgres_pool_waiting_clients");
         out.lockWaiters = (await pgBackends()).filter((r) => r.wait_event_type === "Lock").length;
       }
       return out;
     },
     async counters() {
       if (backend !== "sqlite") return {};
-      const body = await scrape();
-      return { lockWaits: promValue(body, "contextd_sqlite_lock_waits_total"), lockWaitSeconds: promValue(body, "contextd_sqlite_lock_wait_seconds_total") };
+      const bodies = await scrapes();
+      return { lockWaits: sum(bodies, "contextd_sqlite_lock_waits_total"), lockWaitSeconds: sum(bodies, "contextd_sqlite_lock_wait_seconds_total") };
     },
     close: () => undefined,
   };
@@ -381,14 +385,17 @@ const contextId = (shape, client) => (shape === "hot" ? "hot" : `many-${client}`
 const allIds = () => ["hot", ...Array.from({ length: maxClients }, (_, c) => `many-${c}`)];
 const results = []; // { backend, mode, shape, workload, rows }
 let cellsDone = 0;
-const cellsTotal = BACKENDS.length * MODES.length * SHAPES.length * WORKLOADS.length * CLIENTS.length;
+const cellsTotal = BACKENDS.reduce(
+  (t, b) => t + MODES.reduce((u, m) => u + (m === "http2" ? (b === "sqlite" && WORKLOADS.includes("append") ? 1 : 0) : WORKLOADS.length), 0),
+  0,
+) * SHAPES.length * CLIENTS.length;
 
-async function curves(backend, mode, opsFor, probe) {
+async function curves(backend, mode, opsFor, probe, workloads = WORKLOADS) {
   // A short warm-up (JIT, statement caches, pool connections), not measured.
   const warm = opsFor(0);
   const until = performance.now() + 1000;
   for (let i = 0; performance.now() < until; i++) await warm[i % 2 ? "append" : "step"]("hot", i);
-  for (const workload of WORKLOADS) {
+  for (const workload of workloads) {
     for (const shape of SHAPES) {
       const rows = [];
       for (const clients of CLIENTS) {
@@ -410,6 +417,7 @@ async function runBackend(backend, dir) {
   const storeUrl = async (mode) => (backend === "sqlite" ? `sqlite:${join(dir, `${mode}.db`)}` : newSchema(mode));
   const { openStore } = await importContextd();
   for (const mode of MODES) {
+    if (mode === "http2" && backend !== "sqlite") continue;
     log(`${backend} ${mode}: load average ${loadavg().map((x) => x.toFixed(2)).join(", ")}`);
     const url = await storeUrl(mode);
     if (mode === "embedded") {
@@ -424,16 +432,18 @@ async function runBackend(backend, dir) {
         await store.close();
       }
     } else {
-      const s = await startServer(url, dir);
-      const conns = Array.from({ length: maxClients }, () => connection(s.port));
-      const probe = httpProbe(s, backend);
+      // "http2": two server processes on the one SQLite file, clients alternating between them.
+      const list = [];
+      for (let i = 0; i < (mode === "http2" ? 2 : 1); i++) list.push(await startServer(url, dir));
+      const conns = Array.from({ length: maxClients }, (_, c) => connection(list[c % list.length].port));
+      const probe = httpProbe(list, backend);
       try {
         for (const id of allIds()) await conns[0].request("POST", "/v1/contexts", JSON.stringify({ id, kind: "loadtest" }));
         const ops = conns.map(httpOps);
-        await curves(backend, mode, (c) => ops[c], probe);
+        await curves(backend, mode, (c) => ops[c], probe, mode === "http2" ? ["append"] : WORKLOADS);
       } finally {
         for (const c of conns) c.close();
-        await stopServer();
+        await stopServers();
       }
     }
   }
@@ -465,19 +475,20 @@ function limiter(curve, k) {
   const { backend, mode, shape } = curve;
   const r = curve.rows[Math.min(k + 1, curve.rows.length - 1)];
   const why = [];
-  const ours = mode === "http" ? r.cpuServer : r.cpuSelf;
+  const ours = mode === "embedded" ? r.cpuSelf : r.cpuServer;
+  const processes = mode === "http2" ? 2 : 1;
   const total = r.cpuSelf + (r.cpuServer ?? 0) + (r.cpuPg ?? 0);
-  if (ours >= 0.85) {
+  if (ours / processes >= 0.85) {
     why.push(
-      mode === "http"
-        ? `the server's one JavaScript thread (event loop): the server process used ${cores(r.cpuServer)} cores, longest event-loop delay ${ms(r.loopMax)} ms`
+      mode !== "embedded"
+        ? `the server's one JavaScript thread (event loop) per process: ${processes === 1 ? "the server" : `${processes} servers`} used ${cores(r.cpuServer)} cores, longest event-loop delay ${ms(r.loopMax)} ms`
         : `the event loop of this process: ${cores(r.cpuSelf)} cores, longest event-loop delay ${ms(r.loopMax)} ms`,
     );
   }
   if (r.cpuMachine >= 1.7) {
     why.push(
       `the machine's 2 cores: ${cores(r.cpuMachine)} busy (contextd ${cores(ours)}` +
-        (mode === "http" ? `, load generator ${cores(r.cpuSelf)}` : "") +
+        (mode !== "embedded" ? `, load generator ${cores(r.cpuSelf)}` : "") +
         (r.cpuPg !== undefined ? `, PostgreSQL backends ${cores(r.cpuPg)}` : "") +
         `, others ${cores(Math.max(0, r.cpuMachine - total))})`,
     );
@@ -485,10 +496,13 @@ function limiter(curve, k) {
   if (backend === "sqlite") {
     // Waiting for the lock ≥ 5 % of the cell would matter; fewer, shorter waits are a thread
     // descheduled inside BEGIN by the busy machine (the counter cannot tell them apart).
+    const share = r.lockWaitMs / (r.seconds * 1000 * processes);
     why.push(
-      r.lockWaitMs < r.seconds * 1000 * 0.05
-        ? `not the SQLite write lock: ${r.lockWaits} lock waits, ${ms(r.lockWaitMs)} ms in a ${r.seconds.toFixed(1)} s cell (one connection per process: its commits run one after another on the event loop and never wait for each other)`
-        : `the SQLite write lock: ${r.lockWaits} writes waited ${ms(r.lockWaitMs)} ms in a ${r.seconds.toFixed(1)} s cell`,
+      share >= 0.05
+        ? `the SQLite write lock: ${r.lockWaits} writes waited ${ms(r.lockWaitMs)} ms in all, ${(share * 100).toFixed(0)} % of each process's time`
+        : processes === 1
+          ? `not the SQLite write lock: ${r.lockWaits} lock waits, ${ms(r.lockWaitMs)} ms in a ${r.seconds.toFixed(1)} s cell (one connection per process: its commits run one after another on the event loop and never wait for each other)`
+          : `hardly the SQLite write lock: ${r.lockWaits} writes waited ${ms(r.lockWaitMs)} ms in all, ${(share * 100).toFixed(1)} % of each process's time (a write holds the lock for tens of microseconds)`,
     );
   } else {
     if (r.poolQueue !== undefined && r.poolQueue >= 0.5) {
@@ -507,22 +521,29 @@ function limiter(curve, k) {
   return { at: r.clients, why };
 }
 
+const MODE_TITLES = {
+  embedded: "embedded (in-process store)",
+  http: "over HTTP (`contextd serve` child)",
+  http2: "over HTTP, two `contextd serve` processes on one file (clients alternate between them)",
+};
+const MODE_NAMES = { embedded: "embedded", http: "HTTP", http2: "HTTP ×2 processes" };
+
 function curveSection(curve) {
   const { backend, mode, shape, workload, rows } = curve;
-  const name = `${backend === "sqlite" ? "SQLite file" : "PostgreSQL"}, ${mode}, ${workload === "append" ? "appends" : "agent steps"}, ${shape === "hot" ? "one hot context" : "one context per client"}`;
+  const name = `${backend === "sqlite" ? "SQLite file" : "PostgreSQL"}, ${MODE_NAMES[mode]}, ${workload === "append" ? "appends" : "agent steps"}, ${shape === "hot" ? "one hot context" : "one context per client"}`;
   const lockHeader = backend === "sqlite" ? "lock waits (time)" : "lock waiters avg (max)";
   const header = ["clients", `${workload === "append" ? "appends" : "steps"}/s`, "p50 ms", "p99 ms", "errors", lockHeader];
   if (backend === "postgres") header.push("pool queue avg");
-  header.push(mode === "http" ? "CPU server" : "CPU process", "CPU µs/call");
-  if (mode === "http") header.push("CPU load gen.");
+  header.push(mode === "embedded" ? "CPU process" : mode === "http2" ? "CPU servers" : "CPU server", "CPU µs/call");
+  if (mode !== "embedded") header.push("CPU load gen.");
   if (backend === "postgres") header.push("CPU PG backends");
   header.push("CPU machine", "RSS MB", "loop delay max ms");
   const body = rows.map((r) => {
     const row = [String(r.clients), fmtRate(r.rate), ms(r.p50), ms(r.p99), String(r.errors), lockCell(backend, r)];
     if (backend === "postgres") row.push(r.poolQueue === undefined ? "—" : r.poolQueue.toFixed(1));
-    const own = mode === "http" ? r.cpuServer : r.cpuSelf;
+    const own = mode === "embedded" ? r.cpuSelf : r.cpuServer;
     row.push(cores(own), own === undefined || r.rate === 0 ? "—" : Math.round((own * 1e6) / r.rate).toLocaleString("en-US"));
-    if (mode === "http") row.push(cores(r.cpuSelf));
+    if (mode !== "embedded") row.push(cores(r.cpuSelf));
     if (backend === "postgres") row.push(cores(r.cpuPg));
     row.push(cores(r.cpuMachine), mb(r.rss), ms(r.loopMax));
     return row;
@@ -564,8 +585,10 @@ function render(meta) {
   ];
   for (const backend of BACKENDS) {
     for (const mode of MODES) {
-      parts.push(`### ${backend === "sqlite" ? "SQLite file" : "PostgreSQL"}, ${mode === "http" ? "over HTTP (`contextd serve` child)" : "embedded (in-process store)"}\n`);
-      for (const c of results.filter((x) => x.backend === backend && x.mode === mode)) parts.push(curveSection(c));
+      const curvesHere = results.filter((x) => x.backend === backend && x.mode === mode);
+      if (curvesHere.length === 0) continue;
+      parts.push(`### ${backend === "sqlite" ? "SQLite file" : "PostgreSQL"}, ${MODE_TITLES[mode]}\n`);
+      for (const c of curvesHere) parts.push(curveSection(c));
     }
   }
   parts.push(END);
@@ -612,7 +635,7 @@ try {
   failed = true;
   log(`failed: ${e.stack ?? e}`);
 } finally {
-  await stopServer().catch(() => killServer());
+  await stopServers().catch(() => killServers());
   await dropSchemas();
   await admin?.end();
   cleanup();
