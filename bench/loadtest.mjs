@@ -379,6 +379,25 @@ function httpProbe(list, backend) {
   };
 }
 
+/**
+ * What the measuring itself costs the servers: their CPU while idle with the sampler running
+ * as during a cell, and the CPU of one sample (a `/metrics` scrape per server).
+ */
+const overheads = new Map(); // "backend mode" → { idle, perScrapeMs }
+async function serverOverhead(list, probe) {
+  const cpu = () => list.reduce((t, s) => t + procCpu(s.child.pid), 0);
+  const c0 = cpu();
+  const t0 = performance.now();
+  const timer = setInterval(() => void probe.sample().catch(() => undefined), SAMPLE_MS);
+  await new Promise((r) => setTimeout(r, 2000));
+  clearInterval(timer);
+  const idle = (cpu() - c0) / ((performance.now() - t0) / 1000);
+  const c1 = cpu();
+  const n = 40;
+  for (let i = 0; i < n; i++) await probe.sample();
+  return { idle, perScrapeMs: ((cpu() - c1) * 1000) / (n * list.length) };
+}
+
 // ── curves ────────────────────────────────────────────────────────────────────
 const maxClients = Math.max(...CLIENTS);
 const contextId = (shape, client) => (shape === "hot" ? "hot" : `many-${client}`);
@@ -439,6 +458,9 @@ async function runBackend(backend, dir) {
       const probe = httpProbe(list, backend);
       try {
         for (const id of allIds()) await conns[0].request("POST", "/v1/contexts", JSON.stringify({ id, kind: "loadtest" }));
+        const o = await serverOverhead(list, probe);
+        overheads.set(`${backend} ${mode}`, o);
+        log(`${backend} ${mode}: idle server CPU with the sampler ${o.idle.toFixed(3)} cores; ${o.perScrapeMs.toFixed(1)} ms CPU per /metrics scrape`);
         const ops = conns.map(httpOps);
         await curves(backend, mode, (c) => ops[c], probe, mode === "http2" ? ["append"] : WORKLOADS);
       } finally {
@@ -588,6 +610,13 @@ function render(meta) {
       const curvesHere = results.filter((x) => x.backend === backend && x.mode === mode);
       if (curvesHere.length === 0) continue;
       parts.push(`### ${backend === "sqlite" ? "SQLite file" : "PostgreSQL"}, ${MODE_TITLES[mode]}\n`);
+      const o = overheads.get(`${backend} ${mode}`);
+      if (o !== undefined) {
+        parts.push(
+          `Measuring costs the server${mode === "http2" ? "s" : ""} ${cores(o.idle)} cores while idle (the sampler scraping \`/metrics\` ` +
+            `every ${SAMPLE_MS} ms, timers), ${o.perScrapeMs.toFixed(1)} ms of CPU per scrape: included in "CPU server" below.\n`,
+        );
+      }
       for (const c of curvesHere) parts.push(curveSection(c));
     }
   }
