@@ -483,13 +483,34 @@ function lockCell(backend, r) {
 
 /**
  * The knee: the concurrency beyond which throughput rises by less than 15 % per step (×4
- * clients) — past it, more clients only queue (p99 grows about ×4 per step).
+ * clients), or p99 climbs ×4 or more while throughput does not double — past it, more
+ * clients only queue.
  */
 function knee(rows) {
   for (let i = 0; i + 1 < rows.length; i++) {
-    if (rows[i + 1].rate < rows[i].rate * 1.15) return i;
+    const [a, b] = [rows[i], rows[i + 1]];
+    if (b.rate < a.rate * 1.15 || (b.p99 >= a.p99 * 4 && b.rate < a.rate * 2)) return i;
   }
   return rows.length - 1;
+}
+
+/**
+ * Throughput the measured CPU per call would allow: contextd's one JavaScript thread per
+ * process busy all the time, and the machine's cores busy with nothing but this workload
+ * (contextd, load generator, PostgreSQL backends). From the row with the most calls (the
+ * fixed costs of measuring are spread thinnest there).
+ */
+function ceilings(curve) {
+  const r = curve.rows.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const processes = curve.mode === "http2" ? 2 : 1;
+  const own = curve.mode === "embedded" ? r.cpuSelf : r.cpuServer;
+  const all = r.cpuSelf + (r.cpuServer ?? 0) + (r.cpuPg ?? 0);
+  return {
+    loop: (processes * r.rate) / own,
+    machine: (cpus().length * r.rate) / all,
+    ownUs: (own * 1e6) / r.rate,
+    allUs: (all * 1e6) / r.rate,
+  };
 }
 
 /** What limits a curve at the level after its knee, from the figures measured there. */
@@ -583,7 +604,12 @@ function curveSection(curve) {
       `at ${last.clients}: ${fmtRate(last.rate)}/s (${(last.rate / kr.rate).toFixed(2)}×), p99 ${ms(last.p99)} ms (${(last.p99 / kr.p99).toFixed(1)}×). ` +
       `Limited at ${lim.at} clients by: ${lim.why.join("; ")}.`;
   }
-  return `#### ${name}\n\n${table(header, body)}\n\n${kneeText}\n`;
+  const c = ceilings(curve);
+  const ceilingText =
+    `CPU per call at the best row: contextd ${Math.round(c.ownUs)} µs, everything measured ${Math.round(c.allUs)} µs` +
+    `${mode === "embedded" ? "" : " (with the load generator)"}${backend === "postgres" ? " (with the PostgreSQL backends)" : ""} — ` +
+    `at that cost ${mode === "http2" ? "two event loops" : "one event loop"} would carry ≈ ${fmtRate(c.loop)}/s and ${cpus().length} idle cores ≈ ${fmtRate(c.machine)}/s.`;
+  return `#### ${name}\n\n${table(header, body)}\n\n${kneeText} ${ceilingText}\n`;
 }
 
 function render(meta) {
