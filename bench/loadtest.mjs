@@ -605,10 +605,12 @@ function curveSection(curve) {
       `Limited at ${lim.at} clients by: ${lim.why.join("; ")}.`;
   }
   const c = ceilings(curve);
+  const others = [mode === "embedded" ? undefined : "the load generator", backend === "postgres" ? "the PostgreSQL backends" : undefined].filter(Boolean);
   const ceilingText =
-    `CPU per call at the best row: contextd ${Math.round(c.ownUs)} µs, everything measured ${Math.round(c.allUs)} µs` +
-    `${mode === "embedded" ? "" : " (with the load generator)"}${backend === "postgres" ? " (with the PostgreSQL backends)" : ""} — ` +
-    `at that cost ${mode === "http2" ? "two event loops" : "one event loop"} would carry ≈ ${fmtRate(c.loop)}/s and ${cpus().length} idle cores ≈ ${fmtRate(c.machine)}/s.`;
+    `CPU per call at the busiest row: contextd ${Math.round(c.ownUs).toLocaleString("en-US")} µs` +
+    (others.length === 0 ? "" : `, ${Math.round(c.allUs).toLocaleString("en-US")} µs with ${others.join(" and ")}`) +
+    ` — at that cost ${mode === "http2" ? "two event loops" : "one event loop"} could carry ≈ ${fmtRate(c.loop)}/s` +
+    ` and ${cpus().length} otherwise idle cores ≈ ${fmtRate(c.machine)}/s.`;
   return `#### ${name}\n\n${table(header, body)}\n\n${kneeText} ${ceilingText}\n`;
 }
 
