@@ -216,6 +216,8 @@ const doc = [
   "",
   "Databases live in temp dirs that are removed afterwards. Benchmarks need nothing beyond `npm install`, except the PostgreSQL/Redis ones, which use the services of `.ci/run`.",
   "",
+  "Throughput and latency as concurrent clients grow (1 to 64; one hot context or many; embedded or over HTTP; SQLite or PostgreSQL), with the knee of each curve and what limits it: [scalability.md](scalability.md), written by `npm run loadtest`.",
+  "",
   "## How to read this",
   "",
   "- Rates are **medians** of several runs (the count is stated per section), in operations per second unless the unit says otherwise; higher is better.",

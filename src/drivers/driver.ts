@@ -263,6 +263,11 @@ export interface DriverStats {
   pool?: { total: number; idle: number; waiting: number; max: number };
   /** Database files in bytes (SQLite: the database and its write-ahead log). */
   files?: { databaseBytes: number; walBytes: number; path: string };
+  /**
+   * Writes since open that waited for a lock another connection held, and the seconds they
+   * waited (SQLite: the one write lock, `BEGIN IMMEDIATE` taking 1 ms or more).
+   */
+  locks?: { waits: number; waitSeconds: number };
 }
 
 /**

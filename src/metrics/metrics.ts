@@ -235,6 +235,24 @@ function instruments(registry: Registry): StoreMetrics {
       poolGauge("contextd_postgres_pool_max_connections", "The PostgreSQL pool's size limit.", (p) => p.max);
     }
     if (name.startsWith("sqlite")) {
+      new Counter({
+        name: "contextd_sqlite_lock_waits_total",
+        help: "Writes that waited for SQLite's write lock held by another connection (BEGIN IMMEDIATE took 1 ms or more).",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(stats().locks?.waits ?? 0);
+        },
+      });
+      new Counter({
+        name: "contextd_sqlite_lock_wait_seconds_total",
+        help: "Seconds writes waited for SQLite's write lock held by another connection.",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(stats().locks?.waitSeconds ?? 0);
+        },
+      });
       new Gauge({
         name: "contextd_sqlite_file_size_bytes",
         help: "Size of the SQLite database file and of its write-ahead log.",

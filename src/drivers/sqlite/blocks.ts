@@ -5,6 +5,7 @@
  */
 import type Database from "better-sqlite3";
 import { lazyStatements } from "./statements.js";
+import type { WriteTransaction } from "./write-lock.js";
 import { blockConflict } from "../block-area.js";
 import type { BlockChange, BlockHistoryPage, BlockKey, BlockRecord, BlockVersionRecord } from "../block-area.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
@@ -75,11 +76,11 @@ function toRecord(key: BlockKey, r: BlockRow): BlockRecord {
 
 /** The block storage of one connection; each method runs in the driver's `#run`. */
 export class SqliteBlocks {
-  readonly #db: Database.Database;
+  readonly #writeTx: WriteTransaction;
   readonly #s: Statements;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
+  constructor(db: Database.Database, write: WriteTransaction) {
+    this.#writeTx = write;
     // Prepared on first use, like the driver's fixed statements: opening stays cheap.
     this.#s = lazyStatements(db, SQL);
   }
@@ -98,7 +99,7 @@ export class SqliteBlocks {
   }
 
   write(tenant: string, key: BlockKey, label: string, change: BlockChange, now: number): BlockRecord {
-    return this.#db.transaction(() => {
+    return this.#writeTx(() => {
       const row = this.#row(tenant, key, label);
       const current = row === undefined || row.deleted !== 0 ? null : toRecord(key, row);
       const actual = current?.version ?? 0;
@@ -122,11 +123,11 @@ export class SqliteBlocks {
         updated_at: now,
         updated_by: change.actor,
       });
-    }).immediate();
+    });
   }
 
   delete(tenant: string, key: BlockKey, label: string, ifVersion: number | undefined, actor: string | null, now: number): boolean {
-    return this.#db.transaction(() => {
+    return this.#writeTx(() => {
       const row = this.#row(tenant, key, label);
       if (row === undefined || row.deleted !== 0) return false;
       if (ifVersion !== undefined && ifVersion !== row.version) throw blockConflict(key, label, ifVersion, row.version);
@@ -134,7 +135,7 @@ export class SqliteBlocks {
       this.#s.tombstone.run(version, now, actor, tenant, key.kind, key.id, label);
       this.#s.addVersion.run(tenant, key.kind, key.id, label, version, "delete", row.description, row.value, row.schema, row.limit_chars, row.limit_tokens, actor, now);
       return true;
-    }).immediate();
+    });
   }
 
   history(tenant: string, key: BlockKey, label: string, page: BlockHistoryPage): BlockVersionRecord[] {

@@ -42,6 +42,7 @@ import { SqliteMemories } from "./memories.js";
 import type { MemoryArea } from "../memory-area.js";
 import type { BlockArea } from "../block-area.js";
 import { SqliteBlocks } from "./blocks.js";
+import { type LockWaits, type WriteTransaction, writeTransaction } from "./write-lock.js";
 import {
   type ContextRow,
   type EventRow,
@@ -163,6 +164,8 @@ class SqliteDriver implements Driver {
   readonly #records = new RecordCache();
   readonly #feed: ChangeFeed;
   #commitTx: CommitTransaction | undefined;
+  #write: WriteTransaction | undefined;
+  readonly #lockWaits: LockWaits = { waits: 0, waitMs: 0 };
 
   constructor(options: SqliteDriverOptions) {
     const memory = options.path === ":memory:";
@@ -218,10 +221,10 @@ class SqliteDriver implements Driver {
       db.pragma(`synchronous = ${this.#synchronous}`);
       applyMigrations(db, path);
       const scope: CommitScope = { s: prepareStatements(db), records: this.#records, heads: new HeadCache(), schemas: new Map() };
-      const tx = db.transaction((tenant: string, id: string, m: Mutation, now: number) => commitBody(scope, tenant, id, m, now)).immediate;
+      const write = writeTransaction(db, this.#lockWaits);
       this.#commitTx = (tenant, id, m, now) => {
         try {
-          const result = tx(tenant, id, m, now);
+          const result = write(() => commitBody(scope, tenant, id, m, now));
           scope.heads.committed();
           return result;
         } catch (e) {
@@ -231,8 +234,9 @@ class SqliteDriver implements Driver {
       };
       this.#scope = scope;
       this.#search = new SearchIndex(db);
-      this.#memories = new SqliteMemories(db);
-      this.#blockStore = new SqliteBlocks(db);
+      this.#memories = new SqliteMemories(db, write);
+      this.#blockStore = new SqliteBlocks(db, write);
+      this.#write = write;
       this.#db = db;
     } catch (e) {
       db.close();
@@ -256,9 +260,10 @@ class SqliteDriver implements Driver {
   }
 
   stats(): DriverStats {
-    if (this.#path === ":memory:") return {};
+    const locks = { waits: this.#lockWaits.waits, waitSeconds: this.#lockWaits.waitMs / 1000 };
+    if (this.#path === ":memory:") return { locks };
     const size = (p: string): number => statSync(p, { throwIfNoEntry: false })?.size ?? 0;
-    return { files: { path: this.#path, databaseBytes: size(this.#path), walBytes: size(`${this.#path}-wal`) } };
+    return { files: { path: this.#path, databaseBytes: size(this.#path), walBytes: size(`${this.#path}-wal`) }, locks };
   }
 
   ping(call: DriverCall): Promise<Record<string, unknown>> {
@@ -275,8 +280,8 @@ class SqliteDriver implements Driver {
   }
 
   insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[], call: DriverCall): Promise<CommitResult> {
-    return this.#run("insertContext", call, (_s, db) =>
-      db.transaction(() => insertContextBody(this.#scope as CommitScope, record, stateJson, events)).immediate(),
+    return this.#run("insertContext", call, () =>
+      this.#writeTx(() => insertContextBody(this.#scope as CommitScope, record, stateJson, events)),
     ).then((result) => this.#announce(record.tenant, record.id, result));
   }
 
@@ -309,17 +314,15 @@ class SqliteDriver implements Driver {
 
   deleteContext(tenant: string, id: string, call: DriverCall): Promise<boolean> {
     const now = call.now;
-    return this.#run("deleteContext", call, (s, db) =>
-      db
-        .transaction(() => {
+    return this.#run("deleteContext", call, (s) =>
+      this.#writeTx(() => {
           const pk = s.visiblePk.get(tenant, id, now) as number | undefined;
           if (pk === undefined) return false;
           const forks = s.dependents.all(pk, now, 0, MAX_SEQ) as string[];
           if (forks.length > 0) throw hasForks(id, "delete", forks);
           this.#deleteByPk(s, pk);
           return true;
-        })
-        .immediate(),
+        }),
     ).then((deleted) => {
       if (deleted) this.#feed.notify({ tenant, contextId: id });
       return deleted;
@@ -424,9 +427,8 @@ class SqliteDriver implements Driver {
     checkpoint: { version: number; stateJson: string },
     call: DriverCall,
   ): Promise<number> {
-    return this.#run("compact", call, (s, db) =>
-      db
-        .transaction(() => {
+    return this.#run("compact", call, (s) =>
+      this.#writeTx(() => {
           const head = s.forkHead.get(tenant, id, call.now) as ForkHead | undefined;
           if (head === undefined) throw contextNotFound(id);
           const [pk, first, fork] = head;
@@ -440,16 +442,14 @@ class SqliteDriver implements Driver {
           s.trimLineage.run(pk, Math.max(first, beforeSeq));
           (this.#search as SearchIndex).compact(pk, beforeSeq);
           return removed;
-        })
-        .immediate(),
+        }),
     );
   }
 
   purgeExpired(tenant: string | undefined, call: DriverCall): Promise<number> {
     const now = call.now;
-    return this.#run("purgeExpired", call, (s, db) =>
-      db
-        .transaction(() => {
+    return this.#run("purgeExpired", call, (s) =>
+      this.#writeTx(() => {
           const pks = (tenant === undefined ? s.expiredPks.all(now) : s.expiredPksOfTenant.all(tenant, now)) as number[];
           let n = 0;
           for (const pk of pks) {
@@ -459,8 +459,7 @@ class SqliteDriver implements Driver {
             n++;
           }
           return n;
-        })
-        .immediate(),
+        }),
     );
   }
 
@@ -471,20 +470,20 @@ class SqliteDriver implements Driver {
     ttlMs: number,
     call: DriverCall,
   ): Promise<{ granted: boolean; lease: LeaseRecord }> {
-    return this.#run("tryAcquireLease", call, (s, db) =>
-      db.transaction(() => acquireLease(s, tenant, id, holder, ttlMs, call.now)).immediate(),
+    return this.#run("tryAcquireLease", call, (s) =>
+      this.#writeTx(() => acquireLease(s, tenant, id, holder, ttlMs, call.now)),
     );
   }
 
   renewLease(tenant: string, id: string, holder: string, token: number, ttlMs: number, call: DriverCall): Promise<LeaseRecord> {
-    return this.#run("renewLease", call, (s, db) =>
-      db.transaction(() => renewLease(s, tenant, id, holder, token, ttlMs, call.now)).immediate(),
+    return this.#run("renewLease", call, (s) =>
+      this.#writeTx(() => renewLease(s, tenant, id, holder, token, ttlMs, call.now)),
     );
   }
 
   releaseLease(tenant: string, id: string, holder: string, token: number, call: DriverCall): Promise<boolean> {
-    return this.#run("releaseLease", call, (s, db) =>
-      db.transaction(() => releaseLease(s, tenant, id, holder, token, call.now)).immediate(),
+    return this.#run("releaseLease", call, (s) =>
+      this.#writeTx(() => releaseLease(s, tenant, id, holder, token, call.now)),
     ).then((released) => {
       if (released) this.#feed.notify({ tenant, contextId: id });
       return released;
@@ -506,29 +505,25 @@ class SqliteDriver implements Driver {
     contextId: string | null,
     call: DriverCall,
   ): Promise<string | null> {
-    return this.#run("setActiveContext", call, (s, db) =>
-      db
-        .transaction(() => {
+    return this.#run("setActiveContext", call, (s) =>
+      this.#writeTx(() => {
           const previous = (s.getActiveContext.get(tenant, holder, slot) as string | undefined) ?? null;
           if (contextId === null) s.deleteActiveContext.run(tenant, holder, slot);
           else s.putActiveContext.run(tenant, holder, slot, contextId);
           return previous;
-        })
-        .immediate(),
+        }),
     );
   }
 
   putSchema(tenant: string, kind: string, schemaJson: string, call: DriverCall): Promise<SchemaRecord> {
     const now = call.now;
-    return this.#run("putSchema", call, (s, db) =>
-      db
-        .transaction(() => {
+    return this.#run("putSchema", call, (s) =>
+      this.#writeTx(() => {
           // Revisions come from one counter, so a kind deleted and set again never reuses one.
           const revision = s.nextSchemaRevision.get() as number;
           s.putSchema.run(tenant, kind, schemaJson, revision, now);
           return toSchemaRecord({ kind, schema: schemaJson, revision, updated_at: now });
-        })
-        .immediate(),
+        }),
     );
   }
 
@@ -638,6 +633,11 @@ class SqliteDriver implements Driver {
    * Runs one synchronous operation as a promise, wrapping native errors. A call whose signal
    * has fired does not start; once started it runs to completion (it is synchronous).
    */
+  /** A write transaction of the open connection (callers run inside `#run`, which checks it is open). */
+  #writeTx<T>(fn: () => T): T {
+    return (this.#write as WriteTransaction)(fn);
+  }
+
   #run<T>(operation: string, call: DriverCall, fn: (s: Statements, db: Db) => T): Promise<T> {
     const scope = this.#scope;
     const db = this.#db;

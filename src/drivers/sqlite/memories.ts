@@ -6,6 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import { lazyStatements } from "./statements.js";
+import type { WriteTransaction } from "./write-lock.js";
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
 import { addedRecord } from "../memory-area.js";
@@ -152,11 +153,11 @@ type Statements = { readonly [K in keyof typeof SQL]: Database.Statement };
 
 /** The memory storage of one connection; each method runs in the caller's `#run`. */
 export class SqliteMemories {
-  readonly #db: Database.Database;
+  readonly #writeTx: WriteTransaction;
   readonly #s: Statements;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
+  constructor(db: Database.Database, write: WriteTransaction) {
+    this.#writeTx = write;
     // Prepared on first use, like the driver's fixed statements: opening stays cheap.
     this.#s = lazyStatements(db, SQL);
   }
@@ -171,7 +172,7 @@ export class SqliteMemories {
   }
 
   #write<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
+    return this.#writeTx(fn);
   }
 
   add(tenant: string, memories: MemoryAdd[], actor: string | null, now: number): { record: MemoryRecord; created: boolean }[] {
