@@ -197,7 +197,7 @@ export type {
   WatchOptions,
   WriteOptions,
 } from "./core/types.js";
-export { DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
+export { DRIVER_METHODS, OPTIONAL_DRIVER_METHODS, wrapDriver } from "./drivers/wrap.js";
 export type { DriverOverrides } from "./drivers/wrap.js";
 export { circuitBreaker } from "./drivers/circuit-breaker.js";
 export type { CircuitBreakerOptions } from "./drivers/circuit-breaker.js";

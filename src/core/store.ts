@@ -188,15 +188,20 @@ class EmbeddedStore implements CoreStore {
     const o = checkOptions<CallOptions>(options, "options", CALL);
     checkId(id, "id");
     const call = this.#e.begin(o);
-    let head: Awaited<ReturnType<Driver["readHead"]>>;
+    const d = this.#e.driver;
+    let current: StateRecord | null;
     try {
       // The hottest read: the driver awaited here, not through Engine.run (one async frame less).
-      head = await this.#e.driver.readHead(this.tenant, id, call);
+      if (d.readState !== undefined) current = await d.readState(this.tenant, id, call);
+      else {
+        const head = await d.readHead(this.tenant, id, call);
+        current = head === null ? null : { state: head.state, version: head.record.version };
+      }
     } catch (e) {
       throw this.#e.driverError(e);
     }
-    if (head === null) throw contextNotFound(id);
-    return { state: head.state, version: head.record.version };
+    if (current === null) throw contextNotFound(id);
+    return current;
   }
 
   async replaceState(id: string, state: JsonObject, options?: StateWriteOptions): Promise<StateWriteResult> {

@@ -11,7 +11,7 @@ import { ContextError, isContextError } from "../errors.js";
 import { createCircuit } from "../core/circuit.js";
 import type { Circuit, CircuitOptions, CircuitTransition } from "../core/circuit.js";
 import type { Driver } from "./driver.js";
-import { DRIVER_METHODS, wrapDriver } from "./wrap.js";
+import { DRIVER_METHODS, OPTIONAL_DRIVER_METHODS, wrapDriver } from "./wrap.js";
 import type { DriverOverrides } from "./wrap.js";
 
 /** Options of {@link circuitBreaker}. */
@@ -78,10 +78,10 @@ export function circuitBreaker(inner: Driver, options: CircuitBreakerOptions = {
         });
 
   const overrides: Record<string, unknown> = {};
-  for (const m of DRIVER_METHODS) {
+  for (const m of [...DRIVER_METHODS, ...OPTIONAL_DRIVER_METHODS]) {
     if (UNGUARDED.has(m)) continue;
-    const method = inner[m] as (...a: unknown[]) => Promise<unknown>;
-    overrides[m] = (...args: unknown[]) => guarded(() => method.apply(inner, args));
+    const method = inner[m] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+    if (method !== undefined) overrides[m] = (...args: unknown[]) => guarded(() => method.apply(inner, args));
   }
   const ping = inner.ping.bind(inner);
   const driver = wrapDriver(inner, {

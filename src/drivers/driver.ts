@@ -325,6 +325,12 @@ export interface Driver {
 
   /** Current state and head; null when the context does not exist. */
   readHead(tenant: string, id: string, call: DriverCall): Promise<{ record: ContextRecord; state: JsonObject } | null>;
+  /**
+   * Optional: the current state and version alone — what `getState` needs — for a driver that
+   * reads them more cheaply than the whole head (SQLite: no last-sequence or newest-event
+   * lookups). Null when the context does not exist. Without it, `getState` reads the head.
+   */
+  readState?(tenant: string, id: string, call: DriverCall): Promise<{ state: JsonObject; version: number } | null>;
   /** One atomic mutation (see {@link Mutation}); `updatedAt` becomes `call.now`. `NOT_FOUND` when the context does not exist. */
   commit(tenant: string, id: string, mutation: Mutation, call: DriverCall): Promise<CommitResult>;
 

@@ -14,14 +14,20 @@ export const DRIVER_METHODS = [
   "getActiveContext", "setActiveContext", "putSchema", "getSchema", "listSchemas", "deleteSchema", "subscribe",
 ] as const satisfies readonly (keyof Driver)[];
 
+/** Methods a driver may leave out (the store then does without them). */
+export const OPTIONAL_DRIVER_METHODS = ["readState"] as const satisfies readonly (keyof Driver)[];
+
 type Method = (typeof DRIVER_METHODS)[number];
+type OptionalMethod = (typeof OPTIONAL_DRIVER_METHODS)[number];
 // A method added to the contract must be listed above: this fails to compile otherwise.
-type Unlisted = Exclude<keyof Driver, Method | "name" | "capabilities" | "search" | "memory" | "blocks" | "stats">;
+type Unlisted = Exclude<keyof Driver, Method | OptionalMethod | "name" | "capabilities" | "search" | "memory" | "blocks" | "stats">;
 const everyMethodListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyMethodListed;
 
 /** What a wrapper replaces: any method, an optional area, the name or the capabilities. */
 export type DriverOverrides = Partial<Pick<Driver, Method>> & {
+  /** Replaces an optional method (`undefined` removes it; leave the key out to keep `inner`'s). */
+  readState?: Driver["readState"] | undefined;
   name?: string;
   capabilities?: DriverCapabilities;
   /** Replaces the search area (`undefined` removes it; leave the key out to keep `inner`'s). */
@@ -58,6 +64,10 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
   };
   const stats = overrides.stats ?? inner.stats?.bind(inner);
   if (stats !== undefined) out["stats"] = stats;
+  for (const m of OPTIONAL_DRIVER_METHODS) {
+    const own = m in overrides ? overrides[m] : (inner[m] as ((...a: unknown[]) => unknown) | undefined)?.bind(inner);
+    if (own !== undefined) out[m] = own;
+  }
   for (const m of DRIVER_METHODS) {
     const own = overrides[m];
     out[m] = own ?? (inner[m] as (...a: unknown[]) => unknown).bind(inner);

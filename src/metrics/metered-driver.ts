@@ -3,7 +3,7 @@
  * the driver contract by call and outcome. The engine is unchanged; the backend's own latency
  * (a commit, a head read) shows apart from the store operation that made the call.
  */
-import { DRIVER_METHODS, wrapDriver } from "../drivers/wrap.js";
+import { DRIVER_METHODS, OPTIONAL_DRIVER_METHODS, wrapDriver } from "../drivers/wrap.js";
 import type { DriverOverrides } from "../drivers/wrap.js";
 import type { Driver } from "../drivers/driver.js";
 import { outcomeOf } from "./metrics.js";
@@ -15,9 +15,10 @@ const UNTIMED = new Set<string>(["open", "close", "subscribe"]);
 /** Wraps `inner` so that each call is recorded in `metrics`. */
 export function meteredDriver(inner: Driver, metrics: StoreMetrics): Driver {
   const overrides: Record<string, unknown> = {};
-  for (const m of DRIVER_METHODS) {
+  for (const m of [...DRIVER_METHODS, ...OPTIONAL_DRIVER_METHODS]) {
     if (UNTIMED.has(m)) continue;
-    const fn = inner[m] as (...a: unknown[]) => Promise<unknown>;
+    const fn = inner[m] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+    if (fn === undefined) continue;
     const ok = metrics.driverCallOk(m);
     overrides[m] = (...args: unknown[]): Promise<unknown> => {
       const start = performance.now();

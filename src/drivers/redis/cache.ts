@@ -242,6 +242,9 @@ export function redisCache(inner: Driver, options: RedisCacheOptions = {}): Driv
       return { ...details, cache: { ...redis, prefix, ...(c !== undefined && { circuit: c.circuit.snapshot() }) } };
     },
 
+    // getState reads the cached head, not the inner driver's state read.
+    readState: undefined,
+
     async readHead(tenant, id, call) {
       const c = conn;
       if (c !== undefined && c.up) {

@@ -342,6 +342,13 @@ class SqliteDriver implements Driver {
     });
   }
 
+  readState(tenant: string, id: string, call: DriverCall): Promise<{ state: JsonObject; version: number } | null> {
+    return this.#run("readState", call, (s) => {
+      const row = s.readState.get(tenant, id, call.now) as [string, number] | undefined;
+      return row === undefined ? null : { state: parseObject(row[0]), version: row[1] };
+    });
+  }
+
   commit(tenant: string, id: string, mutation: Mutation, call: DriverCall): Promise<CommitResult> {
     return this.#run("commit", call, () => (this.#commitTx as CommitTransaction)(tenant, id, mutation, call.now)).then((result) =>
       this.#announce(tenant, id, result),

@@ -41,6 +41,7 @@ const FIXED = {
   contextByPk: { sql: `SELECT ${CONTEXT_COLUMNS} FROM ${CONTEXT_FROM} WHERE c.pk = ?` },
   insertState: { sql: "INSERT INTO states (ctx, state, version, updated_at) VALUES (?, ?, ?, ?)" },
   readHead: { sql: `SELECT ${HEAD_COLUMNS}, st.state FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
+  readState: { sql: `SELECT st.state, st.version FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
   readHeadFull: { sql: `SELECT ${CONTEXT_COLUMNS}, st.state FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}` },
   commitHead: {
     sql: `SELECT ${COMMIT_HEAD_COLUMNS}, s.schema, s.revision, s.updated_at
