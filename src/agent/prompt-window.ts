@@ -23,32 +23,11 @@ import type {
   WindowSections,
   WorkingMemoryBlock,
 } from "./prompt-types.js";
+import { checkWindowOptions, int } from "./prompt-options.js";
 import { checkNonce, createNonce, dataBlock, dataPreamble } from "./safe-text.js";
 import { extractiveSummary } from "./summarize.js";
 import { DEFAULT_ENCODING, loadTokenizer } from "./tokens.js";
 import { WINDOW_EXCLUDED_TYPES } from "./window.js";
-
-const OPTION_KEYS = ["maxTokens", "reserveTokens", "model", "encoding", "instructions", "query", "nonce", "sections", "signal"];
-const SECTION_KEYS: Record<keyof WindowSections, string[]> = {
-  pinned: ["types", "scanLimit"],
-  workingMemory: ["priority", "min", "max", "blocks", "scopes", "load"],
-  memories: ["priority", "min", "max", "scope", "limit", "mode", "minScore", "tags", "filter", "boosts"],
-  recall: ["priority", "min", "max", "mode", "limit", "range", "minScore"],
-  recent: ["priority", "min", "max", "types", "dedupe", "scanLimit", "pageSize"],
-  toolOutputs: ["maxTokensPerItem"],
-  summary: ["priority", "min", "max", "summarize", "scanLimit"],
-};
-
-function int(value: unknown, field: string, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) throw invalidInput(field, `must be an integer ≥ ${min}, got ${String(value)}`);
-  return value;
-}
-
-function checkKeys(value: unknown, field: string, allowed: readonly string[]): void {
-  if (!isPlainObject(value)) throw invalidInput(field, "must be an object");
-  for (const k of Object.keys(value)) if (!allowed.includes(k)) throw invalidInput(`${field}.${k}`, "unknown option");
-}
 
 /** A section's budget settings with its defaults. */
 function limits(s: { priority?: number; min?: number; max?: number } | undefined, name: string, d: { priority: number; min: number; max: number }) {
@@ -107,13 +86,8 @@ export function isSectionedWindow(options: unknown): options is PromptWindowOpti
  * ```
  */
 export async function assembleWindow(store: CoreStore, id: string, options: PromptWindowOptions): Promise<PromptWindow> {
-  checkKeys(options, "options", OPTION_KEYS);
+  checkWindowOptions(options);
   const sections = options.sections ?? {};
-  checkKeys(sections, "sections", Object.keys(SECTION_KEYS));
-  for (const [name, keys] of Object.entries(SECTION_KEYS)) {
-    const s = (sections as Record<string, unknown>)[name];
-    if (s !== undefined && s !== false) checkKeys(s, `sections.${name}`, keys);
-  }
   const maxTokens = int(options.maxTokens, "maxTokens", 0, 1);
   const reserve = int(options.reserveTokens, "reserveTokens", 0);
   const budget = maxTokens - reserve;
@@ -224,8 +198,6 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
   const range = recallOpts === false ? 1 : (recallOpts.range ?? 1);
   const before = typeof range === "number" ? range : range.before;
   const after = typeof range === "number" ? range : range.after;
-  int(before, "sections.recall.range", 0);
-  int(after, "sections.recall.range", 0);
   // Hits in what the recent section keeps for sure (its minimum) are never recalled; of the
   // rest, the best are read with their neighbours (the final cut-off is known after allocation).
   let sure = Infinity;
