@@ -122,6 +122,10 @@ export function checkWindowOptions(options: unknown): void {
  * The first option of `options` that exists only in this process (a function or the signal),
  * as its field name (`sections.summary.summarize`), or `undefined` when every option can be
  * sent as JSON.
+ * @example
+ * ```ts
+ * inProcessWindowOption({ maxTokens: 4000, sections: { summary: { summarize: mySummarizer } } }); // "sections.summary.summarize"
+ * ```
  */
 export function inProcessWindowOption(options: unknown): string | undefined {
   for (const path of IN_PROCESS_WINDOW_OPTIONS) {

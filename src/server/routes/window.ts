@@ -16,7 +16,7 @@ import { validationError } from "../error-status.js";
 import { errorResponses, jsonBody, jsonResponse, scope, requires } from "./common.js";
 
 const WindowRequest = z.unknown().openapi({
-  oneOf: [{ $ref: "#/components/schemas/SectionedWindowOptions" }, { $ref: "#/components/schemas/WindowOptions" }],
+  anyOf: [{ $ref: "#/components/schemas/SectionedWindowOptions" }, { $ref: "#/components/schemas/WindowOptions" }],
   description: "The sectioned window's options (they name `model` or `sections`), or the history window's.",
 });
 
