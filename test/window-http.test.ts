@@ -14,6 +14,7 @@ import { serve } from "../src/server/index.js";
 import type { RunningServer } from "../src/server/index.js";
 import { hashingEmbedder } from "../src/embeddings/hashing.js";
 import { defaultTokenCounter } from "../src/agent/tokens.js";
+import { prng } from "./helpers/prng.js";
 
 const NONCE = "fixednonce0123";
 const user = (content: string): EventInput => ({ type: "message", data: { role: "user", content } });
@@ -210,5 +211,56 @@ describe("the sectioned window over HTTP", () => {
     expect([unknownField.status, ((await unknownField.json()) as { code: string }).code]).toEqual([400, "INVALID_INPUT"]);
     const missing = await client.context("no-such-context").window({ maxTokens: 200, sections: {} }).then(() => null, (e: unknown) => e);
     expect(isContextError(missing, "NOT_FOUND")).toBe(true);
+  });
+
+  it("any option set to a wrong value gets the same answer over HTTP as embedded: the same window, or INVALID_INPUT with the same field; never a 5xx", async () => {
+    const base = () => ({
+      maxTokens: 700,
+      reserveTokens: 20,
+      model: "gpt-4o",
+      instructions: ["Be brief."],
+      query: "Miso tuna",
+      nonce: NONCE,
+      sections: {
+        pinned: { types: ["system"], scanLimit: 20 },
+        workingMemory: { priority: 90, min: 0, max: 300, scopes: [{ userId: "ada" }], blocks: [{ label: "b", description: "d", value: "v", limit: { chars: 10 } }] },
+        memories: { priority: 70, limit: 3, mode: "text", minScore: 0, tags: ["pets"], scope: { userId: "ada" }, filter: {}, boosts: { importance: { weight: 0.1 } } },
+        recall: { priority: 60, mode: "text", limit: 2, range: { before: 1, after: 1 }, minScore: 0 },
+        recent: { priority: 40, min: 100, max: 600, types: ["message", "system"], dedupe: true, scanLimit: 500, pageSize: 50 },
+        toolOutputs: { maxTokensPerItem: 50 },
+        summary: { priority: 50, max: 100, scanLimit: 20 },
+      },
+    });
+    const paths: string[][] = [];
+    const walk = (o: unknown, at: string[]) => {
+      if (o === null || typeof o !== "object") return;
+      for (const [k, v] of Object.entries(o)) {
+        paths.push([...at, k]);
+        walk(v, [...at, k]);
+      }
+    };
+    walk(base(), []);
+    const junk: unknown[] = [null, -1, 0, 1.5, 1e12, "", "x", "gpt-4o", [], [1], ["x"], {}, { a: 1 }, true, false];
+    const random = prng(20261130);
+    const answer = async (p: Promise<unknown>) =>
+      p.then(
+        (w) => ({ ok: JSON.parse(JSON.stringify(w)) as unknown }),
+        (e: unknown) => (isContextError(e) ? { code: e.code, field: (e.details as { field?: unknown }).field } : { thrown: String(e) }),
+      );
+    for (let i = 0; i < 120; i++) {
+      const options = base() as Record<string, unknown>;
+      const path = paths[Math.floor(random() * paths.length)]!;
+      const value = junk[Math.floor(random() * junk.length)];
+      let at = options;
+      for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
+      at[path[path.length - 1]!] = value;
+      const label = `${path.join(".")} = ${JSON.stringify(value)}`;
+      const embedded = await answer(store.context(chat).window(options as never));
+      const res = await fetch(`${server!.url}/v1/contexts/${chat}/window`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(options) });
+      const body = (await res.json()) as { code?: string; details?: { field?: unknown } };
+      expect(res.status, label).toBeLessThan(500);
+      const overHttp = res.status === 200 ? { ok: body } : { code: body.code, field: body.details?.field };
+      expect(overHttp, label).toEqual(embedded);
+    }
   });
 });
