@@ -263,4 +263,29 @@ describe("the sectioned window over HTTP", () => {
       expect(overHttp, label).toEqual(embedded);
     }
   });
+
+  it("a tenant view of the client builds its window in its tenant: another tenant's context is missing, its blocks and memories are not there", async () => {
+    const other = client.withTenant("team-other");
+    expect(await other.context(chat).window({ maxTokens: 500, sections: {} }).then(() => null, (e: unknown) => (isContextError(e) ? e.code : e))).toBe("NOT_FOUND");
+    const { id } = await other.createContext({ userId: "ada", agentId: "helper" });
+    await other.append(id, user("What does my cat Miso like to eat?"));
+    requests = [];
+    const w = await other.context(id).window({ maxTokens: 2000, model: "gpt-4o", sections: { memories: { scope: { userId: "ada" } } } });
+    expect(requests).toEqual([{ method: "POST", path: `/v1/contexts/${id}/window` }]);
+    expect([section(w, "workingMemory").included, section(w, "memories").included]).toEqual([[], []]);
+    expect(JSON.stringify(w.messages)).not.toMatch(/Miso is allergic|Name: Ada|Plan Miso/);
+    // The same options in the default tenant do see ada's blocks and memories.
+    const own = await client.context(chat).window({ maxTokens: 2000, model: "gpt-4o", sections: { memories: { scope: { userId: "ada" } } } });
+    expect(section(own, "workingMemory").included.length).toBe(3);
+    expect(section(own, "memories").included.length).toBeGreaterThan(0);
+  });
+
+  it("an aborted signal rejects with ABORTED, as embedded, and nothing is sent", async () => {
+    const signal = AbortSignal.abort();
+    const embedded = await store.context(chat).window({ maxTokens: 500, sections: {}, signal }).then(() => null, (e: unknown) => (isContextError(e) ? e.code : e));
+    requests = [];
+    const remote = await client.context(chat).window({ maxTokens: 500, sections: {}, signal }).then(() => null, (e: unknown) => (isContextError(e) ? e.code : e));
+    expect([embedded, remote]).toEqual(["ABORTED", "ABORTED"]);
+    expect(requests).toEqual([]);
+  });
 });
