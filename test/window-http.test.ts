@@ -15,6 +15,7 @@ import type { RunningServer } from "../src/server/index.js";
 import { hashingEmbedder } from "../src/embeddings/hashing.js";
 import { defaultTokenCounter } from "../src/agent/tokens.js";
 import { prng } from "./helpers/prng.js";
+import { PromptWindowSchema } from "../src/server/api-types.js";
 
 const NONCE = "fixednonce0123";
 const user = (content: string): EventInput => ({ type: "message", data: { role: "user", content } });
@@ -69,6 +70,8 @@ async function both(options: PromptWindowOptions & { sections: object }): Promis
   expect(requests).toEqual([{ method: "POST", path: `/v1/contexts/${chat}/window` }]);
   expect(remote).toStrictEqual(JSON.parse(JSON.stringify(local)));
   expect(remote).toEqual(local);
+  // The OpenAPI document's schema describes it: every field (parsing drops undocumented keys) and type.
+  expect(PromptWindowSchema.parse(remote)).toStrictEqual(remote);
   return remote;
 }
 
@@ -209,6 +212,10 @@ describe("the sectioned window over HTTP", () => {
     expect(w.summary).toBeDefined();
     const unknownField = await fetch(`${server!.url}/v1/contexts/${chat}/window`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ maxTokens: 200, sectons: {} }) });
     expect([unknownField.status, ((await unknownField.json()) as { code: string }).code]).toEqual([400, "INVALID_INPUT"]);
+    for (const body of ["{ not json", "", "[]", "null", '"sections"']) {
+      const res = await fetch(`${server!.url}/v1/contexts/${chat}/window`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      expect([res.status, ((await res.json()) as { code: string }).code], body).toEqual([400, "INVALID_INPUT"]);
+    }
     const missing = await client.context("no-such-context").window({ maxTokens: 200, sections: {} }).then(() => null, (e: unknown) => e);
     expect(isContextError(missing, "NOT_FOUND")).toBe(true);
   });
