@@ -5,9 +5,12 @@
  * the embedded store, the client and a raw request; options that are code cannot be sent (the
  * route refuses them by name, the client assembles such a window itself).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { createStore, inMemoryDriver, isContextError, toAnthropicMessages, toOpenAIMessages } from "../src/index.js";
+import { createStore, inMemoryDriver, isContextError, openStore, toAnthropicMessages, toOpenAIMessages } from "../src/index.js";
 import type { ContextStore, EventInput, PromptWindow, PromptWindowOptions, Summarizer } from "../src/index.js";
 import { createClient } from "../src/client/index.js";
 import { serve } from "../src/server/index.js";
@@ -21,63 +24,75 @@ const NONCE = "fixednonce0123";
 const user = (content: string): EventInput => ({ type: "message", data: { role: "user", content } });
 const assistant = (content: string): EventInput => ({ type: "message", data: { role: "assistant", content } });
 
-let store: ContextStore;
-let server: RunningServer | undefined;
-let client: ContextStore;
-let requests: { method: string; path: string }[] = [];
-let chat = "";
-
-beforeAll(async () => {
-  store = await createStore(inMemoryDriver(), { tokenCounter: defaultTokenCounter, embedder: hashingEmbedder() });
-  server = await serve({ store, port: 0, closeStore: false, logger: pino({ level: "silent" }) });
-  const counting: typeof fetch = (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    requests.push({ method: init?.method ?? "GET", path: url.pathname });
-    return fetch(input, init);
-  };
-  client = createClient({ url: server.url, fetch: counting });
-
-  ({ id: chat } = await store.createContext({ userId: "ada", agentId: "helper" }));
-  await store.append(chat, [{ type: "system", data: "Answer briefly." }, user("My cat is called Miso and she likes tuna."), assistant("Noted!")]);
-  await store.append(chat, [
-    { type: "tool_call", data: { id: "t1", name: "weather", arguments: { city: "Lyon" } } },
-    { type: "tool_result", data: { toolCallId: "t1", content: `Lyon: ${"sunny and mild, ".repeat(80)}` } },
-  ]);
-  for (let i = 0; i < 30; i++) await store.append(chat, [user(`filler question ${i} about the garden`), assistant(`filler answer ${i}`)]);
-  await store.append(chat, user("What does my cat Miso like to eat?"));
-  await store.addMemories([
-    { scope: { userId: "ada" }, text: "Ada's cat Miso is allergic to chicken.", tags: ["pets"] },
-    { scope: { userId: "ada" }, text: "Ada lives in Lyon." },
-    { scope: { agentId: "helper" }, text: "The helper answers in French when asked." },
-  ]);
-  await store.putBlock({ contextId: chat }, { label: "task", description: "what we are doing", value: "Plan Miso's diet.", limit: { chars: 200 } });
-  await store.putBlock({ userId: "ada" }, { label: "human", description: "facts about the user", value: "Name: Ada. Cat: Miso.", limit: { chars: 200 } });
-  await store.putBlock({ agentId: "helper" }, { label: "persona", value: "Friendly and brief.", limit: { tokens: 50 } });
+const stores: [string, () => Promise<ContextStore>][] = [
+  ["in-memory", () => createStore(inMemoryDriver(), { tokenCounter: defaultTokenCounter, embedder: hashingEmbedder() })],
+  ["sqlite", () => openStore(`sqlite:${join(dir, `window.db`)}`, { tokenCounter: defaultTokenCounter, embedder: hashingEmbedder() })],
+];
+let dir = "";
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "contextd-window-http-"));
+});
+afterAll(() => {
+  if (dir !== "") rmSync(dir, { recursive: true, force: true });
 });
 
-afterAll(async () => {
-  await client?.close();
-  await server?.close();
-  await store?.close();
-});
+describe.each(stores)("the sectioned window over HTTP (%s store)", (_name, open) => {
+  let store: ContextStore;
+  let server: RunningServer | undefined;
+  let client: ContextStore;
+  let requests: { method: string; path: string }[] = [];
+  let chat = "";
 
-/** The window as the client received it and as the embedded store built it; asserts they are equal. */
-async function both(options: PromptWindowOptions & { sections: object }): Promise<PromptWindow> {
-  const local = await store.context(chat).window(options);
-  requests = [];
-  const remote = await client.context(chat).window(options);
-  // One request: the server builds it (the client reads nothing itself).
-  expect(requests).toEqual([{ method: "POST", path: `/v1/contexts/${chat}/window` }]);
-  expect(remote).toStrictEqual(JSON.parse(JSON.stringify(local)));
-  expect(remote).toEqual(local);
-  // The OpenAPI document's schema describes it: every field (parsing drops undocumented keys) and type.
-  expect(PromptWindowSchema.parse(remote)).toStrictEqual(remote);
-  return remote;
-}
+  beforeAll(async () => {
+    store = await open();
+    server = await serve({ store, port: 0, closeStore: false, logger: pino({ level: "silent" }) });
+    const counting: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      requests.push({ method: init?.method ?? "GET", path: url.pathname });
+      return fetch(input, init);
+    };
+    client = createClient({ url: server.url, fetch: counting });
 
-const section = (w: PromptWindow, name: string) => w.sections.find((s) => s.name === name)!;
+    ({ id: chat } = await store.createContext({ userId: "ada", agentId: "helper" }));
+    await store.append(chat, [{ type: "system", data: "Answer briefly." }, user("My cat is called Miso and she likes tuna."), assistant("Noted!")]);
+    await store.append(chat, [
+      { type: "tool_call", data: { id: "t1", name: "weather", arguments: { city: "Lyon" } } },
+      { type: "tool_result", data: { toolCallId: "t1", content: `Lyon: ${"sunny and mild, ".repeat(80)}` } },
+    ]);
+    for (let i = 0; i < 30; i++) await store.append(chat, [user(`filler question ${i} about the garden`), assistant(`filler answer ${i}`)]);
+    await store.append(chat, user("What does my cat Miso like to eat?"));
+    await store.addMemories([
+      { scope: { userId: "ada" }, text: "Ada's cat Miso is allergic to chicken.", tags: ["pets"] },
+      { scope: { userId: "ada" }, text: "Ada lives in Lyon." },
+      { scope: { agentId: "helper" }, text: "The helper answers in French when asked." },
+    ]);
+    await store.putBlock({ contextId: chat }, { label: "task", description: "what we are doing", value: "Plan Miso's diet.", limit: { chars: 200 } });
+    await store.putBlock({ userId: "ada" }, { label: "human", description: "facts about the user", value: "Name: Ada. Cat: Miso.", limit: { chars: 200 } });
+    await store.putBlock({ agentId: "helper" }, { label: "persona", value: "Friendly and brief.", limit: { tokens: 50 } });
+  });
 
-describe("the sectioned window over HTTP", () => {
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await store?.close();
+  });
+
+  /** The window as the client received it and as the embedded store built it; asserts they are equal. */
+  async function both(options: PromptWindowOptions & { sections: object }): Promise<PromptWindow> {
+    const local = await store.context(chat).window(options);
+    requests = [];
+    const remote = await client.context(chat).window(options);
+    // One request: the server builds it (the client reads nothing itself).
+    expect(requests).toEqual([{ method: "POST", path: `/v1/contexts/${chat}/window` }]);
+    expect(remote).toStrictEqual(JSON.parse(JSON.stringify(local)));
+    expect(remote).toEqual(local);
+    // The OpenAPI document's schema describes it: every field (parsing drops undocumented keys) and type.
+    expect(PromptWindowSchema.parse(remote)).toStrictEqual(remote);
+    return remote;
+  }
+
+  const section = (w: PromptWindow, name: string) => w.sections.find((s) => s.name === name)!;
+
   it("is the embedded window in one request: the store's blocks of the context, its user and its agent, memories, recall, a summary", async () => {
     const w = await both({
       maxTokens: 900,
