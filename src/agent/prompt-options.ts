@@ -6,6 +6,7 @@
  */
 import { invalidInput } from "../errors.js";
 import { checkJson, isPlainObject } from "../core/json.js";
+import { checkText } from "../core/validate.js";
 import type { WindowSections } from "./prompt-types.js";
 
 const OPTION_KEYS = ["maxTokens", "reserveTokens", "model", "encoding", "instructions", "query", "nonce", "sections", "signal"];
@@ -35,6 +36,24 @@ export function int(value: unknown, field: string, fallback: number, min = 0): n
 function checkKeys(value: unknown, field: string, allowed: readonly string[]): asserts value is Record<string, unknown> {
   if (!isPlainObject(value)) throw invalidInput(field, "must be an object");
   for (const k of Object.keys(value)) if (!allowed.includes(k)) throw invalidInput(`${field}.${k}`, "unknown option");
+}
+
+/** The most events one read returns (`readEvents`' `limit`). */
+const MAX_READ = 10_000;
+/** The most neighbours on each side of a recalled hit (read with some slack in one read). */
+const MAX_RANGE = 1000;
+
+function atMost(value: unknown, field: string, max: number): void {
+  if (typeof value === "number" && value > max) throw invalidInput(field, `must be at most ${max}, got ${value}`);
+}
+
+/** Event types as the store's reads take them: at most 100 names of 1–128 characters. */
+function eventTypes(value: unknown, field: string, allowEmpty: boolean): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || (!allowEmpty && value.length === 0) || value.length > 100) {
+    throw invalidInput(field, `must be an array of ${allowEmpty ? "" : "1 to "}at most 100 event types`);
+  }
+  value.forEach((t, i) => checkText(t, `${field}[${i}]`, 128));
 }
 
 function stringList(value: unknown, field: string): void {
@@ -93,7 +112,10 @@ export function checkWindowOptions(options: unknown): void {
   }
   const at = (name: keyof WindowSections): Record<string, unknown> => (isPlainObject(sections[name]) ? sections[name] : {});
   const pinned = at("pinned");
-  stringList(pinned["types"], "sections.pinned.types");
+  eventTypes(pinned["types"], "sections.pinned.types", true);
+  // Each is one read's page size (the store's at most 10,000 events per read).
+  atMost(pinned["scanLimit"], "sections.pinned.scanLimit", MAX_READ);
+  atMost(at("recent")["pageSize"], "sections.recent.pageSize", MAX_READ);
   const wm = at("workingMemory");
   checkBlocks(wm["blocks"], "sections.workingMemory.blocks");
   if (wm["scopes"] !== undefined && (!Array.isArray(wm["scopes"]) || wm["scopes"].some((s) => !isPlainObject(s)))) {
@@ -108,12 +130,14 @@ export function checkWindowOptions(options: unknown): void {
     for (const side of ["before", "after"]) {
       if (range[side] === undefined) throw invalidInput(`sections.recall.range.${side}`, "is required");
       int(range[side], `sections.recall.range.${side}`, 0);
+      atMost(range[side], `sections.recall.range.${side}`, MAX_RANGE);
     }
   } else {
     int(range, "sections.recall.range", 0);
+    atMost(range, "sections.recall.range", MAX_RANGE);
   }
   const recent = at("recent");
-  stringList(recent["types"], "sections.recent.types");
+  eventTypes(recent["types"], "sections.recent.types", false);
   kind(recent["dedupe"], "sections.recent.dedupe", "boolean");
   kind(at("summary")["summarize"], "sections.summary.summarize", "function");
 }

@@ -5,7 +5,7 @@
  * docs/windows.md; the budget arithmetic is prompt-budget.ts, the rendering prompt-render.ts
  * and safe-text.ts, the reads prompt-sources.ts.
  */
-import { invalidInput, isContextError } from "../errors.js";
+import { ContextError, invalidInput, isContextError } from "../errors.js";
 import { canonicalJson, isPlainObject } from "../core/json.js";
 import type { ContextEvent, ContextInfo, CoreStore, SearchHit } from "../core/types.js";
 import type { MemoryHit, MemoryScope } from "../core/memory-types.js";
@@ -37,6 +37,19 @@ function limits(s: { priority?: number; min?: number; max?: number } | undefined
   const max = int(s?.max, `sections.${name}.max`, d.max);
   if (min > max) throw invalidInput(`sections.${name}.min`, `is above max (${max})`);
   return { priority, min, max };
+}
+
+/**
+ * A search's `INVALID_INPUT` for a section's own option (`minScore`, `scope.userId`) names the
+ * option as the caller wrote it (`sections.memories.minScore`); others pass unchanged.
+ */
+function inSection(name: "memories" | "recall", e: unknown): unknown {
+  const own = name === "memories" ? ["scope", "limit", "mode", "minScore", "tags", "filter", "boosts"] : ["minScore"];
+  if (!isContextError(e, "INVALID_INPUT")) return e;
+  const field = e.details["field"];
+  if (typeof field !== "string" || !own.includes(/^[A-Za-z]+/.exec(field)?.[0] ?? "")) return e;
+  const message = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
+  return new ContextError("INVALID_INPUT", `sections.${name}.${field}: ${message}`, { cause: e, details: { ...e.details, field: `sections.${name}.${field}` } });
 }
 
 /** The default scope of memories: the context's user, else its agent, else the context. */
@@ -165,7 +178,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
       return await store.searchMemories({ ...rest, text: query.slice(0, 4096), scope: scope ?? defaultMemoryScope(id, info), limit: limit ?? 10, signal });
     } catch (e) {
       if (isContextError(e, "NOT_SUPPORTED")) return skip("memories", `not supported: ${(e as Error).message}`, []);
-      throw e;
+      throw inSection("memories", e);
     }
   };
   const recall = async (): Promise<{ hits: SearchHit[]; mode: string }> => {
@@ -188,7 +201,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
       if (mode === "text" && textQuery(query) === "") return skip("recall", "the query has no words", { hits: [], mode });
       return { hits: await search(mode), mode };
     } catch (e) {
-      if (!isContextError(e, "NOT_SUPPORTED")) throw e;
+      if (!isContextError(e, "NOT_SUPPORTED")) throw inSection("recall", e);
       if (recallOpts.mode === undefined && textQuery(query) !== "") return { hits: await search("text"), mode: "text" };
       return skip("recall", `not supported: ${(e as Error).message}`, { hits: [], mode });
     }

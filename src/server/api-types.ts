@@ -839,7 +839,8 @@ const sectionLimitDocs = {
   min: nonNegInt.optional().openapi({ description: "Tokens held for the section (when it has that much to show) before any section is filled." }),
   max: nonNegInt.optional().openapi({ description: "At most this many tokens." }),
 };
-const eventTypes = z.array(z.string().min(1).max(256));
+const eventTypes = z.array(z.string().min(1).max(128));
+const neighbours = z.number().int().min(0).max(1000);
 const orOff = <T extends z.ZodType>(section: T) => z.union([z.literal(false).openapi({ description: "false: the section is off." }), section]).optional();
 
 /** The options of a sectioned window (documentation: the store checks them). */
@@ -854,7 +855,7 @@ export const SectionedWindowOptionsSchema = z
     nonce: z.string().optional().openapi({ description: "The data delimiters' nonce (8–64 letters or digits; default: random per window)." }),
     sections: z
       .strictObject({
-        pinned: z.strictObject({ types: eventTypes.optional(), scanLimit: nonNegInt.optional() }).optional(),
+        pinned: z.strictObject({ types: eventTypes.max(100).optional(), scanLimit: z.number().int().min(0).max(10_000).optional() }).optional(),
         workingMemory: orOff(
           z.strictObject({
             ...sectionLimitDocs,
@@ -882,12 +883,18 @@ export const SectionedWindowOptionsSchema = z
             ...sectionLimitDocs,
             mode: z.enum(["hybrid", "text", "vector"]).optional(),
             limit: z.number().int().min(1).optional(),
-            range: z.union([nonNegInt, z.strictObject({ before: nonNegInt, after: nonNegInt })]).optional(),
+            range: z.union([neighbours, z.strictObject({ before: neighbours, after: neighbours })]).optional(),
             minScore: z.number().optional(),
           }),
         ),
         recent: z
-          .strictObject({ ...sectionLimitDocs, types: eventTypes.optional(), dedupe: z.boolean().optional(), scanLimit: z.number().int().min(1).optional(), pageSize: z.number().int().min(1).optional() })
+          .strictObject({
+            ...sectionLimitDocs,
+            types: eventTypes.min(1).max(100).optional(),
+            dedupe: z.boolean().optional(),
+            scanLimit: z.number().int().min(1).optional(),
+            pageSize: z.number().int().min(1).max(10_000).optional(),
+          })
           .optional(),
         toolOutputs: z.strictObject({ maxTokensPerItem: z.number().int().min(1).optional() }).optional(),
         summary: orOff(z.strictObject({ ...sectionLimitDocs, scanLimit: nonNegInt.optional() }).openapi({ description: "The built-in extractive summary (a custom summarizer is code: embedded only)." })),
