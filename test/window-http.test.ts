@@ -205,6 +205,24 @@ describe.each(stores)("the sectioned window over HTTP (%s store)", (_name, open)
     }
   });
 
+  it("values JSON would change are refused by the client before sending, with the field the embedded store names", async () => {
+    const cases: unknown[] = [
+      { maxTokens: 100, sections: { memories: { minScore: Number.NaN } } },
+      { maxTokens: 100, sections: { recent: { priority: Number.POSITIVE_INFINITY } } },
+      { maxTokens: 100, query: "cats", sections: { memories: { filter: { at: new Date(0) } } } },
+      { maxTokens: 100, sections: { workingMemory: { blocks: [{ label: "x", value: { when: new Date(0) } }] } } },
+    ];
+    for (const options of cases) {
+      const fieldOf = (e: unknown) => (isContextError(e, "INVALID_INPUT") ? (e.details as { field?: unknown }).field : e);
+      const embedded = fieldOf(await store.context(chat).window(options as never).then(() => null, (e: unknown) => e));
+      requests = [];
+      const viaClient = fieldOf(await client.context(chat).window(options as never).then(() => null, (e: unknown) => e));
+      expect(typeof embedded).toBe("string");
+      expect(viaClient).toBe(embedded);
+      expect(requests).toEqual([]);
+    }
+  });
+
   it("refuses in a raw request the options that only exist in the caller's process, by name", async () => {
     const cases: [unknown, string][] = [
       [{ maxTokens: 100, sections: { summary: { summarize: {} } } }, "sections.summary.summarize"],

@@ -65,6 +65,10 @@ function oneOf(value: unknown, field: string, allowed: readonly string[]): void 
   if (value !== undefined && !allowed.includes(value as string)) throw invalidInput(field, `must be one of ${allowed.join(", ")}`);
 }
 
+function finite(value: unknown, field: string): void {
+  if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value))) throw invalidInput(field, "must be a finite number");
+}
+
 function kind(value: unknown, field: string, type: "string" | "boolean" | "function"): void {
   if (value !== undefined && typeof value !== type) throw invalidInput(field, `must be a ${type}, got ${value === null ? "null" : typeof value}`);
 }
@@ -109,6 +113,10 @@ export function checkWindowOptions(options: unknown): void {
     // Sections with nothing to turn off (pinned, recent, toolOutputs) take an object only.
     if (s === false && ["workingMemory", "memories", "recall", "summary"].includes(name)) continue;
     checkKeys(s, `sections.${name}`, keys);
+    finite(s["priority"], `sections.${name}.priority`);
+    int(s["min"], `sections.${name}.min`, 0);
+    int(s["max"], `sections.${name}.max`, 0);
+    finite(s["minScore"], `sections.${name}.minScore`);
   }
   const at = (name: keyof WindowSections): Record<string, unknown> => (isPlainObject(sections[name]) ? sections[name] : {});
   const pinned = at("pinned");

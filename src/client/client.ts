@@ -2,7 +2,7 @@
  * `createClient()`: the {@link ContextStore} interface over HTTP, so code written against
  * the embedded store runs unchanged against a `contextd serve` elsewhere.
  */
-import { ContextError, invalidInput } from "../errors.js";
+import { ContextError, invalidInput, isContextError } from "../errors.js";
 import { isPlainObject } from "../core/json.js";
 import { nodeEvents } from "../agent/node-builtins.js";
 import { contextStore, type LayerOverrides } from "../agent/store.js";
@@ -94,6 +94,17 @@ const CLIENT_LAYER: LayerOverrides = {
   metrics: (core, options) => (serverMetrics.get(core) as (options?: CallOptions) => Promise<MetricFamily[]>)(options),
   window: (core, id, options) => (serverWindow.get(core) as (id: string, options: PromptWindowOptions) => Promise<PromptWindow>)(id, options),
 };
+
+/**
+ * Where a pointer into the window options lands, as the embedded store's checks say it: the
+ * option (`maxTokens`, `sections.memories.filter`) as `field`, the rest as `path` inside it.
+ */
+function optionAt(pointer: string): { field: string; path: string } {
+  const keys = pointer.slice(1).split("/");
+  const n = keys[0] === "sections" ? 3 : 1;
+  const field = keys.slice(0, n).map((k) => k.replaceAll("~1", "/").replaceAll("~0", "~")).join(".");
+  return { field, path: keys.length > n ? `/${keys.slice(n).join("/")}` : "" };
+}
 
 /** `value` without the object keys whose value is `undefined` (an absent option, to the window as to JSON). */
 function withoutUndefined(value: unknown): unknown {
@@ -384,7 +395,15 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
       if (inProcessWindowOption({ ...options, signal: undefined }) !== undefined) return assembleWindow(store, id, options);
       const { signal, ...rest } = checkOptions<PromptWindowOptions>(options);
       const body = withoutUndefined(rest);
-      checkJson(body, "options");
+      try {
+        checkJson(body, "options");
+      } catch (e) {
+        // Name the option, as the embedded store's checks do (`sections.memories.filter.at`).
+        const pointer = isContextError(e, "INVALID_INPUT") ? e.details["path"] : undefined;
+        if (typeof pointer !== "string" || pointer === "") throw e;
+        const { field, path } = optionAt(pointer);
+        throw invalidInput(field, path === "" ? "is not JSON" : `${(e as Error).message.replace(/^options: /, "")}`, { path });
+      }
       return call<PromptWindow>({ method: "POST", path: ctxPath(id, "/window"), body, signal });
     }),
   );
