@@ -908,16 +908,17 @@ export const SectionedWindowOptionsSchema = z
       "sending one is 400 INVALID_INPUT naming it (the HTTP client assembles such a window itself).",
   });
 
+const promptToolCall = z.object({ id: z.string(), name: z.string(), arguments: z.string().openapi({ description: "The arguments as JSON text." }) });
 const promptMessage = z
-  .object({
-    role: z.enum(["system", "user", "assistant", "tool"]),
-    content: z.string(),
-    name: z.string().optional(),
-    toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string().openapi({ description: "JSON text." }) })).optional().openapi({ description: "assistant only" }),
-    toolCallId: z.string().optional().openapi({ description: "tool only" }),
-    toolName: z.string().optional().openapi({ description: "tool only" }),
-  })
-  .openapi("PromptMessage", { description: "A provider-neutral chat message (toOpenAIMessages, toAnthropicMessages, toModelMessages render it)." });
+  .discriminatedUnion("role", [
+    z.object({ role: z.literal("system"), content: z.string(), name: z.string().optional() }),
+    z.object({ role: z.literal("user"), content: z.string(), name: z.string().optional() }),
+    z.object({ role: z.literal("assistant"), content: z.string(), name: z.string().optional(), toolCalls: z.array(promptToolCall).optional() }),
+    z.object({ role: z.literal("tool"), toolCallId: z.string(), toolName: z.string(), content: z.string() }),
+  ])
+  .openapi("PromptMessage", {
+    description: "A provider-neutral chat message; toOpenAIMessages, toAnthropicMessages and toModelMessages render a window's messages for those APIs.",
+  });
 
 /** A sectioned window. */
 export const PromptWindowSchema = z
