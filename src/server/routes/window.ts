@@ -8,7 +8,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { inProcessWindowOption, invalidInput, isSectionedWindow } from "../../index.js";
-import type { PromptWindowOptions, WindowOptions } from "../../index.js";
+import type { SectionedWindowOptions, WindowOptions } from "../../index.js";
 import { callOptions } from "../request-options.js";
 import type { AppEnv } from "../app-env.js";
 import { ContextWindowSchema, IdParams, PromptWindowSchema, SectionedWindowOptionsSchema, WindowBody } from "../api-types.js";
@@ -46,7 +46,7 @@ export function registerWindowRoutes(app: OpenAPIHono<AppEnv>): void {
       if (isSectionedWindow(body)) {
         const local = inProcessWindowOption(body);
         if (local !== undefined) throw invalidInput(local, "is code or a live object: it cannot be sent over HTTP (build such a window embedded)");
-        return c.json(await context.window({ ...(body as PromptWindowOptions), ...callOptions(c) } as PromptWindowOptions & { sections: object }), 200);
+        return c.json(await context.window({ ...(body as SectionedWindowOptions), ...callOptions(c) }), 200);
       }
       const parsed = WindowBody.safeParse(body);
       if (!parsed.success) throw validationError(parsed.error.issues, "json");
