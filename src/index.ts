@@ -46,6 +46,7 @@ export { WINDOW_EXCLUDED_TYPES, buildWindow, toolCallId, windowMessages } from "
 export type { ChatMessage, ContextWindow, WindowOptions, WindowStrategy, WindowSummary } from "./agent/window.js";
 export { assembleWindow, isSectionedWindow } from "./agent/prompt-window.js";
 export type { SectionedWindowOptions } from "./agent/prompt-window.js";
+export { IN_PROCESS_WINDOW_OPTIONS, inProcessWindowOption } from "./agent/prompt-options.js";
 export type {
   BlockLoader,
   MemoriesSection,

@@ -203,9 +203,44 @@ describe("tenant isolation over HTTP", () => {
       expect(await search(`text=secret&mode=${mode}`)).toEqual([200, { items: [] }]);
       expect(await search(`text=secret&mode=${mode}&contextId=${B_ID}`)).toEqual([200, { items: [] }]);
     }
+    // The sectioned window: on B's context it is a missing one; on A's own context with B's
+    // user and agent ids, it shows none of B's blocks or memories (same scope names, another
+    // tenant), while B's key gets them (the check can see what it forbids).
+    const windowOf = async (id: string, body: unknown, key = keyA.key): Promise<[number, { sections?: { name: string; included: string[] }[]; messages?: { content: string }[]; code?: string }]> => {
+      const res = await app.request(`/v1/contexts/${id}/window`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return [res.status, (await res.json()) as never];
+    };
+    const sectioned = {
+      maxTokens: 2000,
+      query: "where is the secret plan? the blue folder",
+      sections: { workingMemory: { scopes: [{ userId: "b-user" }, { contextId: B_ID }] }, memories: { scope: { userId: "b-user" } }, recall: { mode: "hybrid" } },
+    };
+    expect(await windowOf(B_ID, sectioned)).toMatchObject([404, { code: "NOT_FOUND" }]);
+    const created = await app.request("/v1/contexts", {
+      method: "POST",
+      headers: { authorization: `Bearer ${keyA.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "a-chat", userId: "b-user", agentId: "agent" }),
+    });
+    expect(created.status).toBe(201);
+    for (const body of [sectioned, { maxTokens: 2000, model: "gpt-4o", query: "secret plan blue folder" }]) {
+      const [status, w] = await windowOf("a-chat", body);
+      expect(status).toBe(200);
+      const included = Object.fromEntries((w.sections ?? []).map((s) => [s.name, s.included]));
+      expect([included["workingMemory"], included["memories"], included["recall"]]).toEqual([[], [], []]);
+      expect(JSON.stringify(w.messages)).not.toMatch(/secret|blue folder/);
+    }
+    const [ownStatus, own] = await windowOf(B_ID, sectioned, keyB.key);
+    expect(ownStatus).toBe(200);
+    const ownIncluded = Object.fromEntries((own.sections ?? []).map((s) => [s.name, s.included]));
+    expect(ownIncluded["workingMemory"]).toEqual(["block:secret"]);
+    expect(ownIncluded["memories"]?.length).toBe(2);
     // B's key still sees exactly what it had.
-    const own = await app.request(`/v1/contexts/${B_ID}/state`, { headers: { authorization: `Bearer ${keyB.key}` } });
-    expect(await own.json()).toEqual({ state: { n: 2 }, version: 2 });
+    const ownState = await app.request(`/v1/contexts/${B_ID}/state`, { headers: { authorization: `Bearer ${keyB.key}` } });
+    expect(await ownState.json()).toEqual({ state: { n: 2 }, version: 2 });
     const ownMemory = await app.request(`/v1/memories/${B_ID}`, { headers: { authorization: `Bearer ${keyB.key}` } });
     expect([ownMemory.status, ownMemory.headers.get("etag"), ((await ownMemory.json()) as { text: string }).text]).toEqual([
       200,

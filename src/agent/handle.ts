@@ -6,7 +6,7 @@ import type { ContextHandle, ContextStore } from "./types.js";
 import { optimize } from "./optimize.js";
 import { buildWindow, type WindowOptions } from "./window.js";
 import { assembleWindow, isSectionedWindow } from "./prompt-window.js";
-import type { PromptWindowOptions } from "./prompt-types.js";
+import type { PromptWindow, PromptWindowOptions } from "./prompt-types.js";
 import { invalidInput } from "../errors.js";
 import { isPlainObject } from "../core/json.js";
 import { blocksOf } from "./blocks.js";
@@ -21,15 +21,19 @@ function searchOptions(q: unknown): object {
   return q;
 }
 
+/** Builds the sectioned window of context `id` (see {@link contextHandle}). */
+export type SectionedWindowBuilder = (id: string, options: PromptWindowOptions) => Promise<PromptWindow>;
+
 /**
- * Binds the per-context methods of `store` to `id`.
+ * Binds the per-context methods of `store` to `id`. A sectioned window is `sectioned`'s (the
+ * HTTP client asks its server) or else assembled here on `store`.
  * @example
  * ```ts
  * const chat = store.context("chat-1");
  * await chat.append({ type: "message", data: { role: "user", content: "hi" } });
  * ```
  */
-export function contextHandle(store: ContextStore, id: string): ContextHandle {
+export function contextHandle(store: ContextStore, id: string, sectioned?: SectionedWindowBuilder): ContextHandle {
   return {
     id,
     store,
@@ -57,7 +61,7 @@ export function contextHandle(store: ContextStore, id: string): ContextHandle {
     watch: (o) => store.watch(id, o),
     compact: (o) => store.compact(id, o),
     window: ((o: WindowOptions | PromptWindowOptions) =>
-      isSectionedWindow(o) ? assembleWindow(store, id, o) : buildWindow(store, id, o as WindowOptions)) as ContextHandle["window"],
+      isSectionedWindow(o) ? (sectioned?.(id, o) ?? assembleWindow(store, id, o)) : buildWindow(store, id, o as WindowOptions)) as ContextHandle["window"],
     optimize: (o) => optimize(store, id, o),
     blocks: blocksOf(store, { contextId: id }),
   };

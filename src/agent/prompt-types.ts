@@ -88,7 +88,7 @@ export interface RecallSection extends SectionLimits {
   mode?: "text" | "vector" | "hybrid";
   /** Hits shown, best first (each with its neighbours). @default 3 */
   limit?: number;
-  /** Neighbouring events shown around each hit, like Mastra's `messageRange`. @default 1 (before and after) */
+  /** Neighbouring events shown around each hit (at most 1000 each side), like Mastra's `messageRange`. @default 1 (before and after) */
   range?: number | { before: number; after: number };
   minScore?: number;
 }
@@ -101,7 +101,7 @@ export interface RecentSection extends SectionLimits {
   dedupe?: boolean;
   /** At most this many events are read. @default 10000 */
   scanLimit?: number;
-  /** Events per page. @default 200 */
+  /** Events per page (at most 10,000). @default 200 */
   pageSize?: number;
 }
 
@@ -109,7 +109,7 @@ export interface RecentSection extends SectionLimits {
 export interface PinnedSection {
   /** Event types always kept. @default ["system"] */
   types?: EventType[];
-  /** How many of the oldest events are checked for `metadata.pinned`. @default 100 */
+  /** How many of the oldest events are checked for `metadata.pinned` (at most 10,000). @default 100 */
   scanLimit?: number;
 }
 

@@ -176,7 +176,7 @@ describe("sectioned window", () => {
     expect(large.items).toBeLessThanOrEqual(200 + 100 + 3 * 3 * 2 * 8);
   });
 
-  it("refuses bad options with INVALID_INPUT: unknown names, an unknown model, min above max, no budget", async () => {
+  it("refuses bad options with INVALID_INPUT naming the option: unknown names, wrong types and shapes, an unknown model, min above max, no budget", async () => {
     await using store = await open();
     const { id } = await store.createContext();
     const bad: [object, string][] = [
@@ -187,6 +187,19 @@ describe("sectioned window", () => {
       [{ maxTokens: 100, sections: { recent: { min: 50, max: 10 } } }, "sections.recent.min"],
       [{ maxTokens: 100, reserveTokens: 98, sections: {} }, "reserveTokens"],
       [{ maxTokens: 100, nonce: "x", sections: {} }, "nonce"],
+      [{ sections: {} }, "maxTokens"],
+      [{ maxTokens: 100, model: null }, "model"],
+      [{ maxTokens: 100, sections: { recall: { range: 5000 } } }, "sections.recall.range"],
+      [{ maxTokens: 100, sections: { recall: { range: { before: 2 } } } }, "sections.recall.range.after"],
+      [{ maxTokens: 100, sections: { recent: { types: [] } } }, "sections.recent.types"],
+      [{ maxTokens: 100, sections: { pinned: { types: [""] } } }, "sections.pinned.types[0]"],
+      [{ maxTokens: 100, sections: { recent: { pageSize: 20_000 } } }, "sections.recent.pageSize"],
+      [{ maxTokens: 100, sections: { workingMemory: { blocks: [{ label: "a", value: "v", limit: { chars: 0 } }] } } }, "sections.workingMemory.blocks[0].limit.chars"],
+      [{ maxTokens: 100, sections: { summary: { summarize: "extractive" } } }, "sections.summary.summarize"],
+      // The searches' own checks, named as the caller wrote the option.
+      [{ maxTokens: 100, query: "cats", sections: { memories: { minScore: "high" } } }, "sections.memories.minScore"],
+      [{ maxTokens: 100, query: "cats", sections: { memories: { scope: { userId: 5 } } } }, "sections.memories.scope.userId"],
+      [{ maxTokens: 100, query: "cats", sections: { recall: { minScore: "high" } } }, "sections.recall.minScore"],
     ];
     for (const [options, field] of bad) {
       const e = await store.context(id).window(options as never).then(() => null, (err: unknown) => err);

@@ -5,7 +5,7 @@
  * docs/windows.md; the budget arithmetic is prompt-budget.ts, the rendering prompt-render.ts
  * and safe-text.ts, the reads prompt-sources.ts.
  */
-import { invalidInput, isContextError } from "../errors.js";
+import { ContextError, invalidInput, isContextError } from "../errors.js";
 import { canonicalJson, isPlainObject } from "../core/json.js";
 import type { ContextEvent, ContextInfo, CoreStore, SearchHit } from "../core/types.js";
 import type { MemoryHit, MemoryScope } from "../core/memory-types.js";
@@ -23,32 +23,11 @@ import type {
   WindowSections,
   WorkingMemoryBlock,
 } from "./prompt-types.js";
+import { checkWindowOptions, int } from "./prompt-options.js";
 import { checkNonce, createNonce, dataBlock, dataPreamble } from "./safe-text.js";
 import { extractiveSummary } from "./summarize.js";
 import { DEFAULT_ENCODING, loadTokenizer } from "./tokens.js";
 import { WINDOW_EXCLUDED_TYPES } from "./window.js";
-
-const OPTION_KEYS = ["maxTokens", "reserveTokens", "model", "encoding", "instructions", "query", "nonce", "sections", "signal"];
-const SECTION_KEYS: Record<keyof WindowSections, string[]> = {
-  pinned: ["types", "scanLimit"],
-  workingMemory: ["priority", "min", "max", "blocks", "scopes", "load"],
-  memories: ["priority", "min", "max", "scope", "limit", "mode", "minScore", "tags", "filter", "boosts"],
-  recall: ["priority", "min", "max", "mode", "limit", "range", "minScore"],
-  recent: ["priority", "min", "max", "types", "dedupe", "scanLimit", "pageSize"],
-  toolOutputs: ["maxTokensPerItem"],
-  summary: ["priority", "min", "max", "summarize", "scanLimit"],
-};
-
-function int(value: unknown, field: string, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) throw invalidInput(field, `must be an integer ≥ ${min}, got ${String(value)}`);
-  return value;
-}
-
-function checkKeys(value: unknown, field: string, allowed: readonly string[]): void {
-  if (!isPlainObject(value)) throw invalidInput(field, "must be an object");
-  for (const k of Object.keys(value)) if (!allowed.includes(k)) throw invalidInput(`${field}.${k}`, "unknown option");
-}
 
 /** A section's budget settings with its defaults. */
 function limits(s: { priority?: number; min?: number; max?: number } | undefined, name: string, d: { priority: number; min: number; max: number }) {
@@ -58,6 +37,19 @@ function limits(s: { priority?: number; min?: number; max?: number } | undefined
   const max = int(s?.max, `sections.${name}.max`, d.max);
   if (min > max) throw invalidInput(`sections.${name}.min`, `is above max (${max})`);
   return { priority, min, max };
+}
+
+/**
+ * A search's `INVALID_INPUT` for a section's own option (`minScore`, `scope.userId`) names the
+ * option as the caller wrote it (`sections.memories.minScore`); others pass unchanged.
+ */
+function inSection(name: "memories" | "recall", e: unknown): unknown {
+  const own = name === "memories" ? ["scope", "limit", "mode", "minScore", "tags", "filter", "boosts"] : ["minScore"];
+  if (!isContextError(e, "INVALID_INPUT")) return e;
+  const field = e.details["field"];
+  if (typeof field !== "string" || !own.includes(/^[A-Za-z]+/.exec(field)?.[0] ?? "")) return e;
+  const message = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
+  return new ContextError("INVALID_INPUT", `sections.${name}.${field}: ${message}`, { cause: e, details: { ...e.details, field: `sections.${name}.${field}` } });
 }
 
 /** The default scope of memories: the context's user, else its agent, else the context. */
@@ -107,13 +99,8 @@ export function isSectionedWindow(options: unknown): options is PromptWindowOpti
  * ```
  */
 export async function assembleWindow(store: CoreStore, id: string, options: PromptWindowOptions): Promise<PromptWindow> {
-  checkKeys(options, "options", OPTION_KEYS);
+  checkWindowOptions(options);
   const sections = options.sections ?? {};
-  checkKeys(sections, "sections", Object.keys(SECTION_KEYS));
-  for (const [name, keys] of Object.entries(SECTION_KEYS)) {
-    const s = (sections as Record<string, unknown>)[name];
-    if (s !== undefined && s !== false) checkKeys(s, `sections.${name}`, keys);
-  }
   const maxTokens = int(options.maxTokens, "maxTokens", 0, 1);
   const reserve = int(options.reserveTokens, "reserveTokens", 0);
   const budget = maxTokens - reserve;
@@ -191,7 +178,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
       return await store.searchMemories({ ...rest, text: query.slice(0, 4096), scope: scope ?? defaultMemoryScope(id, info), limit: limit ?? 10, signal });
     } catch (e) {
       if (isContextError(e, "NOT_SUPPORTED")) return skip("memories", `not supported: ${(e as Error).message}`, []);
-      throw e;
+      throw inSection("memories", e);
     }
   };
   const recall = async (): Promise<{ hits: SearchHit[]; mode: string }> => {
@@ -214,7 +201,7 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
       if (mode === "text" && textQuery(query) === "") return skip("recall", "the query has no words", { hits: [], mode });
       return { hits: await search(mode), mode };
     } catch (e) {
-      if (!isContextError(e, "NOT_SUPPORTED")) throw e;
+      if (!isContextError(e, "NOT_SUPPORTED")) throw inSection("recall", e);
       if (recallOpts.mode === undefined && textQuery(query) !== "") return { hits: await search("text"), mode: "text" };
       return skip("recall", `not supported: ${(e as Error).message}`, { hits: [], mode });
     }
@@ -224,8 +211,6 @@ export async function assembleWindow(store: CoreStore, id: string, options: Prom
   const range = recallOpts === false ? 1 : (recallOpts.range ?? 1);
   const before = typeof range === "number" ? range : range.before;
   const after = typeof range === "number" ? range : range.after;
-  int(before, "sections.recall.range", 0);
-  int(after, "sections.recall.range", 0);
   // Hits in what the recent section keeps for sure (its minimum) are never recalled; of the
   // rest, the best are read with their neighbours (the final cut-off is known after allocation).
   let sure = Infinity;

@@ -15,6 +15,7 @@ import type { CallOptions } from "../core/types.js";
 import { usage, type UsageQuery, type UsageReport } from "./usage.js";
 import { updateBlock, type BlockUpdate, type UpdateBlockOptions } from "./blocks.js";
 import type { Block, BlockScope } from "../core/block-types.js";
+import type { PromptWindow, PromptWindowOptions } from "./prompt-types.js";
 
 /** The methods of {@link CoreStore} a {@link ContextStore} passes through unchanged. */
 const PASSED = [
@@ -43,6 +44,11 @@ export interface LayerOverrides {
   usage?: (core: CoreStore, query?: UsageQuery) => Promise<UsageReport>;
   /** Answers {@link ContextStore.metrics} (the embedded store's registry, or the server's). */
   metrics?: (core: CoreStore, options?: CallOptions) => Promise<MetricFamily[]>;
+  /**
+   * Builds the sectioned windows of `context(id).window(…)` for `core`: the HTTP client asks
+   * the server (one request) instead of assembling the window from a dozen reads.
+   */
+  window?: (core: CoreStore, id: string, options: PromptWindowOptions) => Promise<PromptWindow>;
 }
 
 class LayeredStore {
@@ -76,7 +82,9 @@ class LayeredStore {
   }
 
   context(id: string): ContextHandle {
-    return contextHandle(this as unknown as ContextStore, checkId(id, "id"));
+    const own = this.#overrides.window;
+    const core = this.#core;
+    return contextHandle(this as unknown as ContextStore, checkId(id, "id"), own === undefined ? undefined : (i, o) => own(core, i, o));
   }
 
   startTask(input?: StartTaskInput): Promise<Task> {

@@ -2,12 +2,16 @@
  * `createClient()`: the {@link ContextStore} interface over HTTP, so code written against
  * the embedded store runs unchanged against a `contextd serve` elsewhere.
  */
-import { ContextError, invalidInput } from "../errors.js";
+import { ContextError, invalidInput, isContextError } from "../errors.js";
+import { isPlainObject } from "../core/json.js";
 import { nodeEvents } from "../agent/node-builtins.js";
 import { contextStore, type LayerOverrides } from "../agent/store.js";
 import type { ContextStore } from "../agent/types.js";
 import type { UsageQuery, UsageReport } from "../agent/usage.js";
 import type { MetricFamily } from "../agent/types.js";
+import { assembleWindow } from "../agent/prompt-window.js";
+import { checkWindowOptions, inProcessWindowOption } from "../agent/prompt-options.js";
+import type { PromptWindow, PromptWindowOptions } from "../agent/prompt-types.js";
 import type {
   AcquireLeaseOptions,
   CallOptions,
@@ -83,10 +87,33 @@ interface Shared {
 const serverUsage = new WeakMap<CoreStore, (query?: UsageQuery) => Promise<UsageReport>>();
 /** The server's metrics (`GET /v1/metrics`). */
 const serverMetrics = new WeakMap<CoreStore, (options?: CallOptions) => Promise<MetricFamily[]>>();
+/** Sectioned windows come from the server (`POST /v1/contexts/{id}/window`): one request, no tokenizer here. */
+const serverWindow = new WeakMap<CoreStore, (id: string, options: PromptWindowOptions) => Promise<PromptWindow>>();
 const CLIENT_LAYER: LayerOverrides = {
   usage: (core, query) => (serverUsage.get(core) as (query?: UsageQuery) => Promise<UsageReport>)(query),
   metrics: (core, options) => (serverMetrics.get(core) as (options?: CallOptions) => Promise<MetricFamily[]>)(options),
+  window: (core, id, options) => (serverWindow.get(core) as (id: string, options: PromptWindowOptions) => Promise<PromptWindow>)(id, options),
 };
+
+/**
+ * Where a pointer into the window options lands, as the embedded store's checks say it: the
+ * option (`maxTokens`, `sections.memories.filter`) as `field`, the rest as `path` inside it.
+ */
+function optionAt(pointer: string): { field: string; path: string } {
+  const keys = pointer.slice(1).split("/");
+  const n = keys[0] === "sections" ? 3 : 1;
+  const field = keys.slice(0, n).map((k) => k.replaceAll("~1", "/").replaceAll("~0", "~")).join(".");
+  return { field, path: keys.length > n ? `/${keys.slice(n).join("/")}` : "" };
+}
+
+/** `value` without the object keys whose value is `undefined` (an absent option, to the window as to JSON). */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = withoutUndefined(v);
+  return out;
+}
 
 function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
   const { transport } = shared;
@@ -361,6 +388,25 @@ function makeCore(shared: Shared, tenantHeader: string | null): CoreStore {
     close: () => shared.close(),
     [Symbol.asyncDispose]: () => shared.close(),
   };
+  serverWindow.set(store, (id, options) =>
+    run(() => {
+      checkWindowOptions(options);
+      // A summarizer or a block loader is code: the window is assembled here, over this client.
+      if (inProcessWindowOption({ ...options, signal: undefined }) !== undefined) return assembleWindow(store, id, options);
+      const { signal, ...rest } = checkOptions<PromptWindowOptions>(options);
+      const body = withoutUndefined(rest);
+      try {
+        checkJson(body, "options");
+      } catch (e) {
+        // Name the option, as the embedded store's checks do (`sections.memories.filter.at`).
+        const pointer = isContextError(e, "INVALID_INPUT") ? e.details["path"] : undefined;
+        if (typeof pointer !== "string" || pointer === "") throw e;
+        const { field, path } = optionAt(pointer);
+        throw invalidInput(field, path === "" ? "is not JSON" : `${(e as Error).message.replace(/^options: /, "")}`, { path });
+      }
+      return call<PromptWindow>({ method: "POST", path: ctxPath(id, "/window"), body, signal });
+    }),
+  );
   serverMetrics.set(store, (options) => run(() => call<MetricFamily[]>({ method: "GET", path: "/v1/metrics", signal: opts(options) })));
   serverUsage.set(store, (query) =>
     run(() => {

@@ -831,3 +831,125 @@ export const HealthReportSchema = z
     ),
   })
   .openapi("HealthReport");
+
+// ---- the sectioned window --------------------------------------------------------------
+//
+// Like memory requests, the sectioned window's options are checked by the same code as the
+// embedded store's (agent/prompt-options.ts, then the searches), so the HTTP API refuses
+// exactly what the embedded store refuses, with the same `details.field`. The shapes below
+// document them; the route takes any JSON there.
+
+const sectionLimitDocs = {
+  priority: z.number().optional().openapi({ description: "A higher priority gets its share of the budget first." }),
+  min: nonNegInt.optional().openapi({ description: "Tokens held for the section (when it has that much to show) before any section is filled." }),
+  max: nonNegInt.optional().openapi({ description: "At most this many tokens." }),
+};
+const eventTypes = z.array(z.string().min(1).max(128));
+const neighbours = z.number().int().min(0).max(1000);
+const orOff = <T extends z.ZodType>(section: T) => z.union([z.literal(false).openapi({ description: "false: the section is off." }), section]).optional();
+
+/** The options of a sectioned window (documentation: the store checks them). */
+export const SectionedWindowOptionsSchema = z
+  .strictObject({
+    maxTokens: z.number().int().min(1).openapi({ description: "The model's context budget in tokens." }),
+    reserveTokens: nonNegInt.optional().openapi({ description: "Tokens left free for the reply (default 0)." }),
+    model: z.string().optional().openapi({ example: "gpt-4o", description: "Picks the tokenizer (gpt-4o, gpt-4.1, o3 → o200k; gpt-4, gpt-3.5-turbo → cl100k)." }),
+    encoding: z.string().optional().openapi({ description: "o200k_base or cl100k_base, for a model contextd does not know." }),
+    instructions: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: "Trusted instructions, first in the system message." }),
+    query: z.string().min(1).optional().openapi({ description: "What memories and recall search for (default: the newest user message)." }),
+    nonce: z.string().optional().openapi({ description: "The data delimiters' nonce (8–64 letters or digits; default: random per window)." }),
+    sections: z
+      .strictObject({
+        pinned: z.strictObject({ types: eventTypes.max(100).optional(), scanLimit: z.number().int().min(0).max(10_000).optional() }).optional(),
+        workingMemory: orOff(
+          z.strictObject({
+            ...sectionLimitDocs,
+            blocks: z
+              .array(z.strictObject({ label: z.string(), description: z.string().nullable().optional(), value: JsonValueSchema, limit: z.strictObject({ chars: nonNegInt.optional(), tokens: nonNegInt.optional() }).optional() }))
+              .optional()
+              .openapi({ description: "These blocks instead of the store's." }),
+            scopes: z.array(BlockScopeQuery).optional().openapi({ description: "Whose blocks (default: the context, then its user and agent); each one of contextId, userId, agentId." }),
+          }),
+        ),
+        memories: orOff(
+          z.strictObject({
+            ...sectionLimitDocs,
+            scope: MemoryScopeSchema.optional().openapi({ description: "Default: the context's user, else its agent, else the context." }),
+            limit: z.number().int().min(1).max(1000).optional(),
+            mode: z.enum(["hybrid", "text", "vector"]).optional(),
+            minScore: z.number().optional(),
+            tags: selectionDocs.tags,
+            filter: selectionDocs.filter,
+            boosts: MemorySearchSchema.shape.boosts,
+          }),
+        ),
+        recall: orOff(
+          z.strictObject({
+            ...sectionLimitDocs,
+            mode: z.enum(["hybrid", "text", "vector"]).optional(),
+            limit: z.number().int().min(1).optional(),
+            range: z.union([neighbours, z.strictObject({ before: neighbours, after: neighbours })]).optional(),
+            minScore: z.number().optional(),
+          }),
+        ),
+        recent: z
+          .strictObject({
+            ...sectionLimitDocs,
+            types: eventTypes.min(1).max(100).optional(),
+            dedupe: z.boolean().optional(),
+            scanLimit: z.number().int().min(1).optional(),
+            pageSize: z.number().int().min(1).max(10_000).optional(),
+          })
+          .optional(),
+        toolOutputs: z.strictObject({ maxTokensPerItem: z.number().int().min(1).optional() }).optional(),
+        summary: orOff(z.strictObject({ ...sectionLimitDocs, scanLimit: nonNegInt.optional() }).openapi({ description: "The built-in extractive summary (a custom summarizer is code: embedded only)." })),
+      })
+      .optional(),
+  })
+  .openapi("SectionedWindowOptions", {
+    description:
+      "A window is sectioned when it names `model` or `sections` (`sections: {}` for every default). Options that are code " +
+      "(`sections.workingMemory.load`, `sections.summary.summarize`) or live objects (`signal`) exist only in the caller's process: " +
+      "sending one is 400 INVALID_INPUT naming it (the HTTP client assembles such a window itself).",
+  });
+
+const promptToolCall = z.object({ id: z.string(), name: z.string(), arguments: z.string().openapi({ description: "The arguments as JSON text." }) });
+const promptMessage = z
+  .discriminatedUnion("role", [
+    z.object({ role: z.literal("system"), content: z.string(), name: z.string().optional() }),
+    z.object({ role: z.literal("user"), content: z.string(), name: z.string().optional() }),
+    z.object({ role: z.literal("assistant"), content: z.string(), name: z.string().optional(), toolCalls: z.array(promptToolCall).optional() }),
+    z.object({ role: z.literal("tool"), toolCallId: z.string(), toolName: z.string(), content: z.string() }),
+  ])
+  .openapi("PromptMessage", {
+    description: "A provider-neutral chat message; toOpenAIMessages, toAnthropicMessages and toModelMessages render a window's messages for those APIs.",
+  });
+
+/** A sectioned window. */
+export const PromptWindowSchema = z
+  .object({
+    messages: z.array(promptMessage),
+    tokens: z.number().int().openapi({ description: "Tokens of `messages` by the chat counting rule, reply priming included." }),
+    budget: z.number().int().openapi({ description: "maxTokens − reserveTokens." }),
+    overBudget: z.boolean().openapi({ description: "True only when the pinned section alone exceeds the budget." }),
+    encoding: z.string(),
+    model: z.string().nullable(),
+    query: z.string().nullable(),
+    nonce: z.string(),
+    sections: z.array(
+      z
+        .object({
+          name: z.enum(["pinned", "workingMemory", "memories", "recall", "recent", "toolOutputs", "summary"]),
+          priority: z.number().nullable(),
+          min: z.number().int(),
+          max: z.number().int().nullable(),
+          tokens: z.number().int(),
+          included: z.array(z.string()).openapi({ description: "seq:12, seq:118-121, memory:<id>, block:<label>" }),
+          dropped: z.array(z.string()),
+          notRead: z.number().int().optional(),
+          skipped: z.string().optional(),
+        })
+        .openapi("WindowSectionReport"),
+    ),
+  })
+  .openapi("PromptWindow");
