@@ -203,6 +203,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       grace.unref();
       await stopped;
       clearTimeout(grace);
+      healthHistory.close();
       if (options.closeStore ?? true) await options.store.close();
       logger.info("stopped");
       resolveClosed();
