@@ -181,7 +181,7 @@ export function registerDoctorCommand(program: Command, io: CliIo, setExitCode: 
           const t = report.trend;
           println(
             io.stdout,
-            `trend  report #${report.seq}${report.baseline ? " (the baseline)" : ""}; vs previous: ${describeChange(t.overall.vsPrevious)}; vs baseline${t.baseline === null ? "" : ` #${t.baseline.seq}`}: ${describeChange(t.overall.vsBaseline)}` +
+            `trend  report #${report.seq}${saveBaseline ? " (saved as the baseline)" : report.baseline ? " (the baseline)" : ""}; vs previous: ${describeChange(t.overall.vsPrevious)}; vs baseline${t.baseline === null ? "" : ` #${t.baseline.seq}`}: ${describeChange(t.overall.vsBaseline)}` +
               (file === null ? "" : `; history ${file}`),
           );
           for (const c of t.categories) {
