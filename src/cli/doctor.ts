@@ -5,7 +5,7 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { ContextError, isContextError } from "../index.js";
+import { ContextError, invalidInput, isContextError, parseSetting, SETTINGS } from "../index.js";
 import type { ContextErrorCode } from "../index.js";
 import { createHealthHistory, defaultHealthHistoryFile, healthReport, healthReportHtml, readKeysFile } from "../server/index.js";
 import type { HealthHistoryPage, RecordedHealthReport, ScoreChange, TrendedHealthReport } from "../server/index.js";
@@ -137,8 +137,12 @@ async function fetchHealthReport(options: GlobalOptions, env: NodeJS.ProcessEnv,
     const store = await connect(options, env, "read");
     try {
       const report = await healthReport({ store });
-      const file = defaultHealthHistoryFile(await store.health({ signal: AbortSignal.timeout(10_000) }));
-      const history = createHealthHistory({ file, onError: (e) => warn(`health history ${file}: ${e.message} (kept in memory only)`) });
+      const file = env.CONTEXTD_HEALTH_HISTORY_FILE ?? defaultHealthHistoryFile(await store.health({ signal: AbortSignal.timeout(10_000) }));
+      // The server's bound, when set in the environment: a smaller one here would trim its file.
+      const size = SETTINGS.find((s) => s.key === "health.historySize");
+      const parsed = size === undefined || env.CONTEXTD_HEALTH_HISTORY_SIZE === undefined ? null : parseSetting(size, env.CONTEXTD_HEALTH_HISTORY_SIZE, true);
+      if (parsed !== null && !parsed.ok) throw invalidInput("CONTEXTD_HEALTH_HISTORY_SIZE", parsed.issue);
+      const history = createHealthHistory({ file, ...(parsed?.ok === true && { maxReports: parsed.value as number }), onError: (e) => warn(`health history ${file}: ${e.message} (kept in memory only)`) });
       const recorded = history.record(report);
       if (saveBaseline) Object.assign(recorded, history.setBaseline(recorded.seq));
       return { report: recorded, history: history.reports(), file };
