@@ -44,6 +44,7 @@ const bodies: Record<string, unknown> = {
   "post /v1/memories/purge": { scope: { userId: "b-user" } },
   "post /v1/memories/reindex": {},
   "put /v1/blocks/{label}": { value: "stolen", limit: { chars: 100 } },
+  "post /v1/health/baseline": { seq: 1 },
   "post /v1/blocks/{label}/edit": { edit: { op: "append", text: " stolen" } },
 };
 
@@ -86,6 +87,8 @@ const tenantWide: Record<string, (status: number, body: unknown) => void> = {
   "get /v1/monitor": (status) => expect(status).toBe(403),
   "get /v1/alerts": (status) => expect(status).toBe(403),
   "get /v1/health/report": (status) => expect(status).toBe(403),
+  "get /v1/health/history": (status) => expect(status).toBe(403),
+  "post /v1/health/baseline": (status) => expect(status).toBe(403),
   // A's own memory with B's text and scope: created for A, not found as B's.
   "post /v1/memories": (status, body) =>
     expect([status, (body as { items: { outcome: string; memory: { tenant: string } }[] }).items.map((i) => [i.outcome, i.memory.tenant])]).toEqual([

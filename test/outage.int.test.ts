@@ -12,6 +12,7 @@ import type { ContextStore } from "../src/agent/types.js";
 import type { ContextEvent } from "../src/core/types.js";
 import { postgresDriver } from "../src/drivers/postgres/driver.js";
 import { redisCache } from "../src/drivers/redis/cache.js";
+import { inMemoryDriver } from "../src/drivers/in-memory/driver.js";
 import { isContextError } from "../src/errors.js";
 import {
   adminQuery,
@@ -164,4 +165,39 @@ describeWithServices("outage recovery (PostgreSQL + Redis)", reasons, () => {
       await dropRedisPrefix(schema);
     }
   });
+});
+
+describeWithServices("closing while Redis is cut off", [await probeRedis()], () => {
+  // Without a bound, a graceful close waits for the replies of the commands still queued on
+  // the connection, which a partitioned Redis never sends: shutdown hung for ever.
+  for (const outage of ["freeze", "cut"] as const) {
+    it(`close() returns while Redis stays unreachable (${outage === "freeze" ? "a partition: the connection open, nothing answers" : "connections dropped and refused"})`, async () => {
+      const target = new URL(REDIS_URL);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+      const prefix = randomSchema("cdc");
+      const warnings: string[] = [];
+      const store = await createStore(
+        redisCache(inMemoryDriver(), { url: proxiedUrl(REDIS_URL, proxy), prefix, probeIntervalMs: 100, logger: { warn: (m) => void warnings.push(m) } }),
+        { embedder: null },
+      );
+      try {
+        const ctx = await store.createContext({ state: { n: 1 } });
+        expect((await store.getState(ctx.id)).state).toEqual({ n: 1 });
+        proxy[outage]();
+        // The read waits on Redis, which does not answer; the tier notices, marks it down and
+        // answers from the store — with the command still queued on the Redis connection.
+        expect((await store.getState(ctx.id)).state).toEqual({ n: 1 });
+        expect(warnings).toHaveLength(1);
+        // Still unreachable: close() must not wait for Redis.
+        await store.close();
+        const after = await store.getState(ctx.id).catch((e: unknown) => e);
+        expect(isContextError(after, "CLOSED")).toBe(true);
+      } finally {
+        await store.close();
+        proxy.restore();
+        await proxy.close();
+        await dropRedisPrefix(prefix);
+      }
+    });
+  }
 });

@@ -284,6 +284,36 @@ export const SETTINGS: readonly Setting[] = [
     doc: "the open time doubles after each failed probe, up to this",
     apply: "restart",
   },
+  {
+    key: "health.intervalMs",
+    env: "CONTEXTD_HEALTH_INTERVAL_MS",
+    kind: "int",
+    schema: int(0, 86_400_000),
+    defaultText: "`300000` (5 min)",
+    allowed: "a whole number of milliseconds from 0 to 86400000; 0 for none",
+    doc: "how often `serve` takes a health report into the health history (besides one per GET /v1/health/report)",
+    apply: "restart",
+  },
+  {
+    key: "health.historySize",
+    env: "CONTEXTD_HEALTH_HISTORY_SIZE",
+    kind: "int",
+    schema: int(1, 100_000),
+    defaultText: "`288`",
+    allowed: "a whole number from 1 to 100000",
+    doc: "health reports kept in the history (the baseline is kept besides)",
+    apply: "restart",
+  },
+  {
+    key: "health.historyFile",
+    env: "CONTEXTD_HEALTH_HISTORY_FILE",
+    kind: "string",
+    schema: z.string().trim().min(1, "must not be empty"),
+    defaultText: "`<sqlite file>.health.jsonl`; none (memory) for other stores",
+    allowed: "a file path (JSON lines)",
+    doc: "where the health history survives a restart",
+    apply: "restart",
+  },
 ];
 
 /** Variables that pick the file and the level: the environment only. */

@@ -5,10 +5,10 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { ContextError, isContextError } from "../index.js";
+import { ContextError, invalidInput, isContextError, parseSetting, SETTINGS } from "../index.js";
 import type { ContextErrorCode } from "../index.js";
-import { healthReport, healthReportHtml, readKeysFile } from "../server/index.js";
-import type { HealthReport } from "../server/index.js";
+import { createHealthHistory, defaultHealthHistoryFile, healthReport, healthReportHtml, readKeysFile } from "../server/index.js";
+import type { HealthHistoryPage, RecordedHealthReport, ScoreChange, TrendedHealthReport } from "../server/index.js";
 import type { GlobalOptions } from "./connect.js";
 import { connect, describeTarget } from "./connect.js";
 import { defaultKeysFile } from "./keys-command.js";
@@ -105,27 +105,61 @@ export async function runDoctor(options: GlobalOptions, env: NodeJS.ProcessEnv):
   return checks;
 }
 
+/** A report with its trend and the history it belongs to (oldest first). */
+interface DoctorReport {
+  report: TrendedHealthReport;
+  history: RecordedHealthReport[];
+  /** Where the history lives (`null`: memory only, or the server's). */
+  file: string | null;
+}
+
+async function serverCall<T>(url: string, path: string, apiKey: string | undefined, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(`${url.replace(/\/$/, "")}${path}`, {
+    ...init,
+    headers: { ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...(init.body !== undefined && { "content-type": "application/json" }) },
+  }).catch((e: unknown) => {
+    throw new ContextError("DRIVER_UNAVAILABLE", `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
+  });
+  const body = (await res.json()) as T & { code?: ContextErrorCode; message?: string };
+  if (!res.ok) throw new ContextError(body.code ?? "INTERNAL", body.message ?? `server answered ${res.status}`);
+  return body;
+}
+
 /**
- * The health report of the server (`GET /v1/health/report`, admin key) or of the embedded
- * store (computed here: system, memory, storage and backend checks).
+ * The health report of the server (`GET /v1/health/report`, admin key: the server records it
+ * in its history) or of the embedded store (computed here: system, memory, storage and backend
+ * checks), recorded in the history beside a SQLite file (`<file>.health.jsonl`, the one `serve`
+ * keeps for that file). `saveBaseline`: the report becomes the baseline.
  */
-async function fetchHealthReport(options: GlobalOptions, env: NodeJS.ProcessEnv): Promise<HealthReport> {
+async function fetchHealthReport(options: GlobalOptions, env: NodeJS.ProcessEnv, saveBaseline: boolean, warn: (line: string) => void): Promise<DoctorReport> {
   const url = options.url ?? env.CONTEXTD_URL;
   if (url === undefined) {
     const store = await connect(options, env, "read");
     try {
-      return await healthReport({ store });
+      const report = await healthReport({ store });
+      const file = env.CONTEXTD_HEALTH_HISTORY_FILE ?? defaultHealthHistoryFile(await store.health({ signal: AbortSignal.timeout(10_000) }));
+      // The server's bound, when set in the environment: a smaller one here would trim its file.
+      const size = SETTINGS.find((s) => s.key === "health.historySize");
+      const parsed = size === undefined || env.CONTEXTD_HEALTH_HISTORY_SIZE === undefined ? null : parseSetting(size, env.CONTEXTD_HEALTH_HISTORY_SIZE, true);
+      if (parsed !== null && !parsed.ok) throw invalidInput("CONTEXTD_HEALTH_HISTORY_SIZE", parsed.issue);
+      const history = createHealthHistory({ file, ...(parsed?.ok === true && { maxReports: parsed.value as number }), onError: (e) => warn(`health history ${file}: ${e.message} (kept in memory only)`) });
+      const recorded = history.record(report);
+      if (saveBaseline) Object.assign(recorded, history.setBaseline(recorded.seq));
+      return { report: recorded, history: history.reports(), file };
     } finally {
       await store.close();
     }
   }
   const apiKey = options.apiKey ?? env.CONTEXTD_API_KEY;
-  const res = await fetch(`${url.replace(/\/$/, "")}/v1/health/report`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} }).catch((e: unknown) => {
-    throw new ContextError("DRIVER_UNAVAILABLE", `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
-  });
-  const body = (await res.json()) as HealthReport & { code?: ContextErrorCode; message?: string };
-  if (!res.ok) throw new ContextError(body.code ?? "INTERNAL", body.message ?? `server answered ${res.status}`);
-  return body;
+  const report = await serverCall<TrendedHealthReport>(url, "/v1/health/report", apiKey);
+  if (saveBaseline) Object.assign(report, await serverCall<RecordedHealthReport>(url, "/v1/health/baseline", apiKey, { method: "POST", body: JSON.stringify({ seq: report.seq }) }));
+  const page = await serverCall<HealthHistoryPage>(url, "/v1/health/history?limit=200", apiKey);
+  return { report, history: page.items.reverse(), file: null };
+}
+
+function describeChange(c: ScoreChange | null): string {
+  if (c === null) return "—";
+  return `${c.direction} ${c.delta > 0 ? "+" : ""}${c.delta} (from ${c.from})`;
 }
 
 /** Registers `doctor`. */
@@ -135,17 +169,30 @@ export function registerDoctorCommand(program: Command, io: CliIo, setExitCode: 
     .description("check the store, server, keys and environment; say what is wrong and how to fix it")
     .option("--html <file>", "also write the health report (checks by category, scores, fixes) as a self-contained HTML page")
     .option("--report", "print the health report (checks by category with scores) instead of the quick checks")
-    .action(async (o: { html?: string; report?: boolean }, command: Command) => {
+    .option("--save-baseline", "record this health report as the baseline its trend is measured against (implies --report)")
+    .action(async (o: { html?: string; report?: boolean; saveBaseline?: boolean }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
-      if (o.html !== undefined || o.report === true) {
-        const report = await fetchHealthReport(options, io.env);
+      const saveBaseline = o.saveBaseline === true;
+      if (o.html !== undefined || o.report === true || saveBaseline) {
+        const { report, history, file } = await fetchHealthReport(options, io.env, saveBaseline, (line) => println(io.stderr, line));
         if (o.html !== undefined) {
-          writeFileSync(o.html, healthReportHtml(report));
+          writeFileSync(o.html, healthReportHtml(report, { history }));
           println(io.stderr, `wrote ${resolve(o.html)} (score ${report.score}/100, ${report.status})`);
         }
         if (options.json) printJson(io.stdout, report);
         else {
           println(io.stdout, `health ${report.score}/100 ${report.status}`);
+          const t = report.trend;
+          println(
+            io.stdout,
+            `trend  report #${report.seq}${saveBaseline ? " (saved as the baseline)" : report.baseline ? " (the baseline)" : ""}; vs previous: ${describeChange(t.overall.vsPrevious)}; vs baseline${t.baseline === null ? "" : ` #${t.baseline.seq}`}: ${describeChange(t.overall.vsBaseline)}` +
+              (file === null ? "" : `; history ${file}`),
+          );
+          for (const c of t.categories) {
+            if (c.vsPrevious?.direction === "worse" || c.vsBaseline?.direction === "worse") {
+              println(io.stdout, `       ${c.category.padEnd(13)}  ${c.score}: vs previous ${describeChange(c.vsPrevious)}, vs baseline ${describeChange(c.vsBaseline)}`);
+            }
+          }
           for (const c of report.checks) {
             println(io.stdout, `${c.status.padEnd(4)}  ${c.category.padEnd(13)}  ${c.name.padEnd(16)}  ${c.details}`);
             if (c.fix !== null) println(io.stdout, `      fix: ${c.fix}`);

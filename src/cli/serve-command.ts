@@ -10,7 +10,17 @@ import { pino } from "pino";
 import type { Level, Logger } from "pino";
 import { circuitEmbedder, ContextError, createEmbedder, createMonitor, invalidInput, logSink, onCircuitTransition, openStore, registerConfigSection, SETTINGS, storeMetrics, webhookSink } from "../index.js";
 import type { Embedder, MonitorOptions } from "../index.js";
-import { assertConfiguration, checkConfiguration, CONFIG_LEVELS, fileKeyRing, formatFindings, loadServeConfig, serve } from "../server/index.js";
+import {
+  assertConfiguration,
+  checkConfiguration,
+  CONFIG_LEVELS,
+  createHealthHistory,
+  defaultHealthHistoryFile,
+  fileKeyRing,
+  formatFindings,
+  loadServeConfig,
+  serve,
+} from "../server/index.js";
 import type { ConfigFinding, ConfigLevel, KeyRing, RunningServer } from "../server/index.js";
 import { defaultKeysFile } from "./keys-command.js";
 import { MonitorSection, monitorSettings } from "./config-file.js";
@@ -187,6 +197,13 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
         offCircuits();
         throw e;
       });
+      // The health history: beside a SQLite file (or health.historyFile), else in memory.
+      const historyFile = (values["health.historyFile"] as string | undefined) ?? defaultHealthHistoryFile(await store.health({ signal: AbortSignal.timeout(10_000) }).catch(() => ({ driver: "", details: {} })));
+      const healthHistory = createHealthHistory({
+        file: historyFile,
+        ...(values["health.historySize"] !== undefined && { maxReports: values["health.historySize"] as number }),
+        onError: (err) => logger.warn({ err, file: historyFile }, "health history: cannot read or write its file; it goes on in memory"),
+      });
       const metrics = storeMetrics(store);
       const monitor = metrics === undefined ? undefined : createMonitor(metrics, monitorOptions(current.loaded.config.sections["monitor"], logger));
       let running: RunningServer;
@@ -201,6 +218,8 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
           ...(values["server.shutdownGraceMs"] !== undefined && { shutdownGraceMs: values["server.shutdownGraceMs"] as number }),
           handleSignals: true,
           ...(monitor && { monitor }),
+          healthHistory,
+          healthIntervalMs: (values["health.intervalMs"] as number | undefined) ?? 300_000,
         });
       } catch (e) {
         offCircuits();

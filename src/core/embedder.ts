@@ -4,6 +4,8 @@
  * `src/embeddings/` and are chosen when the store opens; the engine only sees this interface.
  */
 
+import type { CircuitSnapshot } from "./circuit.js";
+
 /** Options of {@link Embedder.embed}. */
 export interface EmbedOptions {
   /** Gives up (rejects with `ABORTED`) when it fires; texts not yet embedded are dropped. */
@@ -31,6 +33,11 @@ export interface Embedder {
    *   malformed answer, vectors of the wrong length); `ABORTED` on the signal
    */
   embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  /**
+   * The circuit breaker in front of the model (`circuitEmbedder`), which `health()` reports;
+   * a wrapper (metrics, cache) passes its inner model's on.
+   */
+  readonly circuit?: { snapshot(): CircuitSnapshot } | undefined;
   /** Releases workers, sockets and timers; safe to call twice. */
   close?(): Promise<void>;
 }

@@ -537,9 +537,11 @@ class EmbeddedStore implements CoreStore {
     return this.#e.close();
   }
 
-  #embedder(): { model: string; dimensions: number } | null {
+  #embedder(): StoreHealth["embedder"] {
     const e = this.#e.embedder;
-    return e === null ? null : { model: e.model, dimensions: e.dimensions };
+    if (e === null) return null;
+    const circuit = e.circuit?.snapshot();
+    return { model: e.model, dimensions: e.dimensions, ...(circuit !== undefined && { circuit }) };
   }
 
   #capabilities(): StoreCapabilities {

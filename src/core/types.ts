@@ -24,6 +24,7 @@ import type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockScope, Blo
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json-types.js";
 
 import type { CallOptions, TimeInput } from "./call-types.js";
+import type { CircuitSnapshot } from "./circuit.js";
 
 export type { CallOptions, TimeInput } from "./call-types.js";
 
@@ -375,8 +376,11 @@ export interface StoreHealth {
   driver: string;
   latencyMs: number;
   capabilities: StoreCapabilities;
-  /** The embedding model of long-term memory, or `null` when the store has none. */
-  embedder: { model: string; dimensions: number } | null;
+  /**
+   * The embedding model of long-term memory, or `null` when the store has none; with its
+   * circuit breaker's state when it has one (`circuitEmbedder`).
+   */
+  embedder: { model: string; dimensions: number; circuit?: CircuitSnapshot } | null;
   details: Record<string, unknown>;
 }
 

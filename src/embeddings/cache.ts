@@ -89,6 +89,9 @@ export function cachedEmbedder(inner: Embedder, options: EmbeddingCacheOptions =
     dimensions: inner.dimensions,
     cache,
     inner,
+    get circuit() {
+      return inner.circuit;
+    },
     async embed(texts: readonly string[], embedOptions?: EmbedOptions): Promise<Float32Array[]> {
       const keys = texts.map((t) => EmbeddingCache.key(inner.model, t));
       const out: (Float32Array | undefined)[] = keys.map((k) => cache.get(k));

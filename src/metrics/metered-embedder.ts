@@ -15,6 +15,9 @@ export function meteredEmbedder(embedder: Embedder, metrics: StoreMetrics): Embe
     get dimensions() {
       return embedder.dimensions;
     },
+    get circuit() {
+      return embedder.circuit;
+    },
     async embed(texts, options) {
       const start = performance.now();
       try {

@@ -163,6 +163,20 @@ export const StateSchemaSchema = z
   .openapi("StateSchema");
 
 /** Store health. */
+/** A circuit breaker as it is now. */
+export const CircuitSnapshotSchema = z
+  .object({
+    name: z.string(),
+    backend: z.string(),
+    state: z.enum(["closed", "open", "half-open"]),
+    failures: z.number().int().openapi({ description: "Failures in a row" }),
+    openedAt: z.number().nullable(),
+    nextProbeAt: z.number().nullable(),
+    lastError: z.string().nullable(),
+    counters: z.object({ opened: z.number(), halfOpened: z.number(), closed: z.number(), rejected: z.number(), failures: z.number(), successes: z.number() }),
+  })
+  .openapi("CircuitSnapshot");
+
 export const HealthSchema = z
   .object({
     ok: z.boolean(),
@@ -172,7 +186,11 @@ export const HealthSchema = z
       .object({ crossProcessWatch: z.boolean(), durable: z.boolean(), search: z.boolean(), memory: z.boolean(), blocks: z.boolean() })
       .openapi("StoreCapabilities", { description: "What the store's driver can do; optional areas it lacks answer 501 NOT_SUPPORTED" }),
     embedder: z
-      .object({ model: z.string(), dimensions: z.number().int() })
+      .object({
+        model: z.string(),
+        dimensions: z.number().int(),
+        circuit: CircuitSnapshotSchema.optional().openapi({ description: "The model's circuit breaker, when it has one (an open one fails embeddings fast)" }),
+      })
       .nullable()
       .openapi({ description: "The embedding model of long-term memory, or null" }),
     details: z.record(z.string(), z.unknown()),
@@ -819,18 +837,61 @@ export const MonitorReportSchema = z
   .openapi("MonitorReport");
 
 const HealthStatus = z.enum(["pass", "warn", "fail"]);
-/** What `GET /v1/health/report` answers. */
-export const HealthReportSchema = z
+const HealthReportFields = {
+  at: z.string(),
+  score: z.number().openapi({ description: "The mean of the checks' scores (pass 100, warn 60, fail 0)" }),
+  status: HealthStatus,
+  categories: z.array(z.object({ category: z.string(), score: z.number(), status: HealthStatus })),
+  checks: z.array(
+    z.object({ category: z.string(), name: z.string(), status: HealthStatus, score: z.number(), details: z.string(), fix: z.string().nullable() }),
+  ),
+  seq: z.number().int().openapi({ description: "The report's number in the health history" }),
+  baseline: z.boolean().openapi({ description: "Whether this report is the baseline" }),
+};
+
+const ScoreChangeSchema = z
+  .object({ from: z.number(), delta: z.number().openapi({ description: "Now minus then" }), direction: z.enum(["improved", "unchanged", "worse"]) })
+  .nullable();
+const TrendLine = { score: z.number(), vsBaseline: ScoreChangeSchema, vsPrevious: ScoreChangeSchema };
+
+/** The trend of a report against the baseline and the previous report. */
+export const HealthTrendSchema = z
   .object({
-    at: z.string(),
-    score: z.number().openapi({ description: "The mean of the checks' scores (pass 100, warn 60, fail 0)" }),
-    status: HealthStatus,
-    categories: z.array(z.object({ category: z.string(), score: z.number(), status: HealthStatus })),
-    checks: z.array(
-      z.object({ category: z.string(), name: z.string(), status: HealthStatus, score: z.number(), details: z.string(), fix: z.string().nullable() }),
-    ),
+    baseline: z.object({ seq: z.number().int(), at: z.string() }).nullable(),
+    previous: z.object({ seq: z.number().int(), at: z.string() }).nullable(),
+    overall: z.object(TrendLine),
+    categories: z.array(z.object({ category: z.string(), ...TrendLine })),
   })
-  .openapi("HealthReport");
+  .openapi("HealthTrend");
+
+/** A report as the health history keeps it. */
+export const RecordedHealthReportSchema = z.object(HealthReportFields).openapi("RecordedHealthReport");
+
+/** What `GET /v1/health/report` answers: the report, recorded in the history, with its trend. */
+export const HealthReportSchema = z.object({ ...HealthReportFields, trend: HealthTrendSchema }).openapi("HealthReport");
+
+/** `GET /v1/health/history`: a page, newest first. */
+export const HealthHistoryPageSchema = z
+  .object({
+    items: z.array(RecordedHealthReportSchema),
+    next: z.number().int().nullable().openapi({ description: "Pass as `before` for the next (older) page; null at the end" }),
+    baseline: z.number().int().nullable().openapi({ description: "The baseline's seq" }),
+    maxReports: z.number().int().openapi({ description: "How many reports the history keeps (the baseline besides)" }),
+  })
+  .openapi("HealthHistoryPage");
+
+/** Query of `GET /v1/health/history`. */
+export const HealthHistoryQuery = z.strictObject({
+  limit: queryInt.pipe(z.number().int().min(1).max(1000)).optional().openapi({ description: "Reports per page, 1–1000 (default 20)" }),
+  before: queryInt.pipe(z.number().int().min(1)).optional().openapi({ description: "Only reports older than this seq (the previous page's `next`)" }),
+});
+
+/** Body of `POST /v1/health/baseline`. */
+export const HealthBaselineBody = z
+  .strictObject({
+    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "A report of the history; without, a new report is taken and recorded" }),
+  })
+  .openapi("HealthBaseline");
 
 // ---- the sectioned window --------------------------------------------------------------
 //

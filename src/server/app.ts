@@ -16,12 +16,16 @@ import { DEFAULT_SERVER_LIMITS } from "./limits.js";
 import type { AppEnv } from "./app-env.js";
 import type { ServerLimits } from "./limits.js";
 import { toErrorResponse, validationError } from "./error-status.js";
+import { healthReport } from "./health-report.js";
 import { createFastAppend } from "./fast-append.js";
 import { createGate } from "./gate.js";
 import { createServerMetrics } from "./metrics.js";
 import type { ServerMetrics } from "./metrics.js";
 import { registerMetricsRoutes } from "./routes/metrics.js";
-import { registerHealthReportRoute, registerMonitorRoutes } from "./routes/monitor.js";
+import { registerMonitorRoutes } from "./routes/monitor.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { createHealthHistory } from "./health-history.js";
+import type { HealthHistory } from "./health-history.js";
 import type { Gate } from "./gate.js";
 import type { KeyRing } from "./keys.js";
 import { registerContextRoutes } from "./routes/contexts.js";
@@ -66,6 +70,18 @@ export interface AppOptions {
    *   (stopped when `shutdownSignal` fires); `false` for none
    */
   monitor?: Monitor | false;
+  /**
+   * The history `/v1/health/report` records into and `/v1/health/history` lists.
+   * @default one in memory, made for this app (`serve` passes one with a file)
+   */
+  healthHistory?: HealthHistory;
+  /**
+   * Takes a health report this often (ms) into the history, besides one per request of
+   * `/v1/health/report`; 0 for none. The schedule is the history's (one per history: an app
+   * made later with the same history replaces it) and stops when `shutdownSignal` fires.
+   * @default 0
+   */
+  healthIntervalMs?: number;
 }
 
 /** The gate of each app, for the Node fast path (see {@link fastAppendListener}). */
@@ -154,7 +170,13 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     monitor = made;
   }
   if (monitor !== undefined) registerMonitorRoutes(app, monitor);
-  registerHealthReportRoute(app, { store: options.store, monitor, limits, auth: keys !== null });
+  const health = { store: options.store, monitor, limits, auth: keys !== null };
+  const healthHistory = options.healthHistory ?? createHealthHistory();
+  registerHealthRoutes(app, { ...health, history: healthHistory });
+  if ((options.healthIntervalMs ?? 0) > 0) {
+    healthHistory.schedule(options.healthIntervalMs ?? 0, () => healthReport(health));
+    shutdownSignal.addEventListener("abort", () => healthHistory.close(), { once: true });
+  }
   registerContextRoutes(app);
   registerStateRoutes(app);
   registerEventRoutes(app, { limits, shutdownSignal, ...(metrics !== undefined && { metrics }) });

@@ -164,6 +164,11 @@ export function loadServeConfig(options: LoadServeConfigOptions): { config: Serv
   const keysValue = values["server.keys"] as string | undefined;
   const keysBase = sources["server.keys"] === "file" && file !== null ? dirname(file) : cwd;
   const keys = keysValue === undefined ? undefined : isAbsolute(keysValue) ? keysValue : resolve(keysBase, keysValue);
+  // So is the health history's file.
+  const historyFile = values["health.historyFile"];
+  if (typeof historyFile === "string" && !isAbsolute(historyFile)) {
+    values["health.historyFile"] = resolve(sources["health.historyFile"] === "file" && file !== null ? dirname(file) : cwd, historyFile);
+  }
   return { config: { file, values, sources, sections, limits, keys }, findings };
 }
 

@@ -2,14 +2,15 @@
  * The health report: checks by category (system, memory, storage, backends, performance,
  * configuration, security), each with a status, a score, what was seen and how to fix it, and
  * an overall score. JSON at `GET /v1/health/report` (admin scope); a self-contained HTML page
- * (inline CSS, no script, no CDN: readable offline) from `contextd doctor --html FILE`.
+ * (health-html.ts) from `contextd doctor --html FILE`, with the trend against the baseline and
+ * the previous report (health-history.ts).
  */
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { cpus, loadavg, totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import { storeMetrics } from "../index.js";
-import type { ContextStore, Monitor } from "../index.js";
+import type { CircuitSnapshot, ContextStore, Monitor } from "../index.js";
 import type { ServerLimits } from "./limits.js";
 
 export type HealthCategory = "system" | "memory" | "storage" | "backends" | "performance" | "configuration" | "security";
@@ -89,10 +90,14 @@ export async function healthReport(o: HealthReportOptions): Promise<HealthReport
   // backends and storage
   let healthOk = false;
   let details: Record<string, unknown> = {};
+  let embedderCircuit: CircuitSnapshot | undefined;
+  let embedderModel = "";
   try {
     const h = await o.store.health({ signal: AbortSignal.timeout(5000) });
     healthOk = h.ok;
     details = h.details;
+    embedderCircuit = h.embedder?.circuit;
+    embedderModel = h.embedder?.model ?? "";
     checks.push(
       !h.ok
         ? check("backends", "database", "fail", `${h.driver} does not answer`, "start the database or fix the store URL; calls fail with DRIVER_UNAVAILABLE meanwhile")
@@ -100,6 +105,21 @@ export async function healthReport(o: HealthReportOptions): Promise<HealthReport
     );
   } catch (e) {
     checks.push(check("backends", "database", "fail", `the store does not answer: ${e instanceof Error ? e.message : String(e)}`, "start the database or fix the store URL"));
+  }
+  if (embedderCircuit !== undefined) {
+    const c = embedderCircuit;
+    checks.push(
+      check(
+        "backends",
+        "embedder",
+        c.state === "open" ? "fail" : c.state === "half-open" ? "warn" : "pass",
+        c.state === "closed"
+          ? `embedding model ${embedderModel}: circuit closed (${c.counters.opened} openings so far)`
+          : `embedding model ${embedderModel}: circuit ${c.state} after ${c.failures} failures in a row${c.lastError === null ? "" : ` (${c.lastError})`}` +
+              (c.nextProbeAt === null ? "" : `; next probe at ${new Date(c.nextProbeAt).toISOString()}`),
+        "memory writes and searches by meaning fail with EMBEDDING_FAILED meanwhile: check the embedding service (its URL, key, quota); the circuit closes by itself when a probe succeeds",
+      ),
+    );
   }
   const stats = storeMetrics(o.store)?.driverStats() ?? {};
   const cache = details["cache"] as { up?: boolean } | undefined;
@@ -165,28 +185,4 @@ export async function healthReport(o: HealthReportOptions): Promise<HealthReport
     categories,
     checks,
   };
-}
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
-/** The report as one self-contained HTML page (inline CSS, no script, nothing fetched). */
-export function healthReportHtml(r: HealthReport, title = "contextd health report"): string {
-  const color = { pass: "#1a7f37", warn: "#9a6700", fail: "#cf222e" } as const;
-  const badge = (s: HealthCheck["status"]) => `<span class="b" style="background:${color[s]}">${s}</span>`;
-  const rows = r.checks
-    .map((c) => `<tr><td>${esc(c.category)}</td><td>${esc(c.name)}</td><td>${badge(c.status)}</td><td>${c.score}</td><td>${esc(c.details)}</td><td>${c.fix === null ? "" : esc(c.fix)}</td></tr>`)
-    .join("\n");
-  const cats = r.categories.map((c) => `<li>${esc(c.category)}: ${c.score} ${badge(c.status)}</li>`).join("");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1f2328}h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f6f8fa}.b{color:#fff;border-radius:.6rem;padding:0 .5rem;font-size:.8rem}.score{font-size:2rem;font-weight:600}ul{list-style:none;padding:0;display:flex;gap:1.2rem;flex-wrap:wrap}</style>
-</head><body>
-<h1>${esc(title)}</h1>
-<p>${esc(r.at)} — overall <span class="score">${r.score}</span>/100 ${badge(r.status)}</p>
-<ul>${cats}</ul>
-<table><thead><tr><th>category</th><th>check</th><th>status</th><th>score</th><th>details</th><th>fix</th></tr></thead><tbody>
-${rows}
-</tbody></table>
-</body></html>
-`;
 }

@@ -26,8 +26,22 @@ export {
 } from "./keys.js";
 export type { ApiKeyRecord, ApiKeyScope, CreateApiKeyOptions, KeyRing, KeysFile } from "./keys.js";
 export { createServerMetrics } from "./metrics.js";
-export { HEALTH_CATEGORIES, healthReport, healthReportHtml } from "./health-report.js";
+export { HEALTH_CATEGORIES, healthReport } from "./health-report.js";
 export type { HealthCategory, HealthCheck, HealthReport, HealthReportOptions } from "./health-report.js";
+export { healthReportHtml } from "./health-html.js";
+export type { HealthReportHtmlOptions } from "./health-html.js";
+export { createHealthHistory, defaultHealthHistoryFile } from "./health-history.js";
+export type {
+  HealthHistory,
+  HealthHistoryOptions,
+  HealthHistoryPage,
+  HealthTrend,
+  RecordedHealthReport,
+  ScoreChange,
+  TrendDirection,
+  TrendedHealthReport,
+  TrendLine,
+} from "./health-history.js";
 export type { ServerMetrics } from "./metrics.js";
 export { createRateLimiter } from "./rate-limit.js";
 export type { RateLimitOptions, RateLimiter } from "./rate-limit.js";

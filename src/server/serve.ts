@@ -15,6 +15,8 @@ import { createApp, fastAppendListener } from "./app.js";
 import type { ServerLimits } from "./limits.js";
 import type { KeyRing } from "./keys.js";
 import type { ServerMetrics } from "./metrics.js";
+import { createHealthHistory } from "./health-history.js";
+import type { HealthHistory } from "./health-history.js";
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -37,6 +39,10 @@ export interface ServeOptions {
   metrics?: ServerMetrics | false;
   /** The performance monitor of `/v1/monitor` (`createApp`'s `monitor`). */
   monitor?: Monitor | false;
+  /** The health history (`createApp`'s `healthHistory`); closed on shutdown. */
+  healthHistory?: HealthHistory;
+  /** Takes a health report into the history this often, ms (`createApp`'s `healthIntervalMs`). @default 0 */
+  healthIntervalMs?: number;
 }
 
 /** What {@link RunningServer.reconfigure} changes. */
@@ -120,6 +126,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
   const logger = options.logger ?? pino({ name: "contextd" });
   const shutdown = new AbortController();
+  const healthHistory = options.healthHistory ?? createHealthHistory();
   let currentKeys = keys;
   let currentLimits = options.limits;
   const listenerOf = (k: KeyRing | null, limits: Partial<ServerLimits> | undefined) => {
@@ -131,6 +138,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       ...(limits && { limits }),
       ...(options.metrics !== undefined && { metrics: options.metrics }),
       ...(options.monitor !== undefined && { monitor: options.monitor }),
+      // One history across reloads (a new app replaces the schedule, not the history).
+      healthHistory,
+      ...(options.healthIntervalMs !== undefined && { healthIntervalMs: options.healthIntervalMs }),
     });
     // Plain appends are served straight from Node (fast-append.ts); everything else by hono.
     const fastAppend = fastAppendListener(app);
@@ -193,6 +203,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       grace.unref();
       await stopped;
       clearTimeout(grace);
+      healthHistory.close();
       if (options.closeStore ?? true) await options.store.close();
       logger.info("stopped");
       resolveClosed();

@@ -12,6 +12,11 @@
  * fails at once and Redis is marked down. The commands themselves stay queued on the one
  * connection, in order, ahead of the probe's epoch bump, so a late write can only land in
  * the epoch that the bump discards.
+ *
+ * `close()` is bounded: a graceful close waits for the replies of the commands in flight,
+ * which a Redis that does not answer never sends, so after `commandTimeoutMs` (or at once
+ * when Redis is already down) the socket is dropped instead. Nothing is lost that matters:
+ * a cache write that did not land is discarded by the next epoch bump anyway.
  */
 import { createHash } from "node:crypto";
 import { createCircuit } from "../../core/circuit.js";
@@ -210,12 +215,25 @@ export function createRedisConnection(redis: RedisModule, o: RedisConnectionOpti
       clearInterval(watchdog);
       if (probe !== undefined) clearInterval(probe);
       probe = undefined;
-      try {
-        if (client.close !== undefined) await client.close();
-        else client.destroy();
-      } catch {
-        client.destroy();
+      const drop = (): void => {
+        try {
+          client.destroy();
+        } catch {
+          // Already closed.
+        }
+      };
+      if (client.close === undefined || !up) {
+        drop();
+        return;
       }
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = client.close().then(
+        () => true,
+        () => false,
+      );
+      const inTime = await Promise.race([graceful, new Promise<false>((r) => (timer = setTimeout(() => r(false), o.commandTimeoutMs)))]);
+      clearTimeout(timer);
+      if (!inTime) drop();
     },
   };
 }

@@ -1,39 +1,16 @@
 /**
  * `GET /v1/monitor` (the performance monitor's windows as JSON or CSV) and `GET /v1/alerts`
- * (every alert rule's state), both with the `metrics` scope (or `admin`) like `/metrics`; and
- * `GET /v1/health/report` (admin).
+ * (every alert rule's state), both with the `metrics` scope (or `admin`) like `/metrics`.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Monitor } from "../../index.js";
 import type { AppEnv } from "../app-env.js";
-import { AlertStateSchema, HealthReportSchema, MonitorQuery, MonitorReportSchema } from "../api-types.js";
-import { healthReport } from "../health-report.js";
-import type { HealthReportOptions } from "../health-report.js";
+import { AlertStateSchema, MonitorQuery, MonitorReportSchema } from "../api-types.js";
 import { requireServiceScope } from "../gate.js";
 import { errorResponses, jsonResponse, requires } from "./common.js";
 
 const tags = ["system"];
-
-/** Registers `/v1/health/report` (admin). */
-export function registerHealthReportRoute(app: OpenAPIHono<AppEnv>, options: HealthReportOptions): void {
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/v1/health/report",
-      operationId: "healthReport",
-      tags,
-      security: requires("admin"),
-      summary: "Health checks by category (system, memory, storage, backends, performance, configuration, security), each with status, score, details and fix",
-      responses: { 200: jsonResponse(HealthReportSchema, "The report"), ...errorResponses },
-    }),
-    async (c) => {
-      requireServiceScope(c.get("key"), "admin");
-      // The server's store, not the tenant's view: the report is about the service.
-      return c.json(await healthReport(options), 200);
-    },
-  );
-}
 
 /** Registers `/v1/monitor` and `/v1/alerts`. */
 export function registerMonitorRoutes(app: OpenAPIHono<AppEnv>, monitor: Monitor): void {
