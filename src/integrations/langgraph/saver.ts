@@ -18,7 +18,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { invalidInput, isContextError } from "../../index.js";
-import type { ContextEvent, EventInput, JsonObject, JsonValue } from "../../index.js";
+import type { ContextEvent, EventInput, JsonValue } from "../../index.js";
 import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, ValueEncoder, decodeValue, eventData, threadContextId } from "./log.js";
 import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js";
 import { ValueResolver, absoluteAt, allCheckpoints, findCheckpoint, orMissing, pendingWrites, readRange } from "./thread-reader.js";
