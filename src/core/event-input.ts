@@ -33,7 +33,7 @@ export function parseEvents(
     const trusted = isJsonText(given) ? given : undefined;
     const value = (trusted === undefined ? (e.data ?? null) : trusted.value) as JsonValue;
     const data = trusted === undefined ? encodeJson(value, `${field}.data`, limits.maxEventChars) : checkJsonChars(trusted.text, `${field}.data`, limits.maxEventChars);
-    const metadata = encodeJsonObject(e.metadata ?? {}, `${field}.metadata`, limits.maxMetadataChars);
+    const metadata = e.metadata === undefined || e.metadata === null ? "{}" : encodeJsonObject(e.metadata, `${field}.metadata`, limits.maxMetadataChars);
     if (data.length + metadata.length > limits.maxEventChars) {
       throw invalidInput(field, `data and metadata exceed the event limit of ${limits.maxEventChars} characters`, {
         limit: limits.maxEventChars,

@@ -49,6 +49,17 @@ interface KnownCheckpoint {
 
 const CACHE_LIMIT = 4096;
 
+/**
+ * A list channel a put stores: the cached base it extends (if any), the items it adds (a copy,
+ * as they were when planned), and the index of its `lg.items` event among the put's events.
+ */
+interface PlannedList {
+  channel: string;
+  on: ListBase | undefined;
+  added: unknown[];
+  index: number;
+}
+
 /** A bounded map that forgets its oldest entries. */
 class Lru<V> extends Map<string, V> {
   override set(key: string, value: V): this {
@@ -279,9 +290,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
         written = await this.appendTo(ctx, thread, plan.events);
       }
       const cpSeq = (written[written.length - 1] as ContextEvent).seq;
-      for (const [channel, refs, index, first] of plan.lists) {
+      for (const { channel, on, added, index } of plan.lists) {
         const seq = (written[index] as ContextEvent).seq;
-        this.lists.set(this.key(ctx, ns, channel), { seq, first: first ?? seq, refs });
+        // The base's copy grows by the items added (the base is replaced by this list):
+        // copying the whole list at every put made a long thread's puts O(list length).
+        const refs = on === undefined ? added : on.refs;
+        if (on !== undefined) for (const item of added) refs.push(item);
+        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs });
       }
       this.latest.set(this.key(ctx, ns, ""), plan.max);
       this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
@@ -303,13 +318,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
     newVersions: ChannelVersions,
     parentId: string | undefined,
     before?: number,
-  ): Promise<{ events: EventInput[]; lists: [channel: string, refs: unknown[], index: number, first: number | null][]; at: Record<string, number>; max: string }> {
+  ): Promise<{ events: EventInput[]; lists: PlannedList[]; at: Record<string, number>; max: string }> {
     const parent = parentId === undefined ? undefined : await this.knownCheckpoint(ctx, ns, parentId);
     const { channel_values: values, ...rest } = checkpoint;
     const enc = this.encoder;
     const events: EventInput[] = [];
     const at: Record<string, number> = {};
-    const lists: [string, unknown[], number, number | null][] = [];
+    const lists: PlannedList[] = [];
     for (const channel of Object.keys(checkpoint.channel_versions)) {
       if (channel in newVersions) continue;
       const carried = parent?.at[channel];
@@ -323,13 +338,17 @@ export class ContextdSaver extends BaseCheckpointSaver {
         const base = this.lists.get(this.key(ctx, ns, channel));
         const on = base !== undefined && extendsList(value, base.refs) ? base : undefined;
         const items: JsonValue[] = [];
-        for (let i = on?.refs.length ?? 0; i < value.length; i++) items.push(await enc.item(value[i]));
+        for (let i = on?.refs.length ?? 0; i < value.length; i++) {
+          const item = enc.item(value[i]);
+          items.push(item instanceof Promise ? await item : item);
+        }
         const data: ItemsData = { c: channel, base: on?.seq ?? null, first: on?.first ?? null, n: value.length, items };
-        lists.push([channel, value.slice(), events.length, data.first]);
+        lists.push({ channel, on, added: value.slice(on?.refs.length ?? 0), index: events.length });
         const built = enc.fallbacks === fallbacks && isSeq(data.base) && isSeq(data.first);
         events.push({ type: ITEMS_EVENT, data: eventData(data, built), tokens: 0 });
       } else {
-        const data: ValueData = { c: channel, v: await enc.value(value) };
+        const v = enc.value(value);
+        const data: ValueData = { c: channel, v: v instanceof Promise ? await v : v };
         events.push({ type: VALUE_EVENT, data: eventData(data, enc.fallbacks === fallbacks), tokens: 0 });
       }
       at[channel] = events.length - 1; // made relative below
@@ -341,13 +360,15 @@ export class ContextdSaver extends BaseCheckpointSaver {
     if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns, undefined, before))?.data.max ?? "";
     const max = latest > checkpoint.id ? latest : checkpoint.id;
     const fallbacks = enc.fallbacks;
+    const cp = enc.value({ ...rest, channel_values: {} });
+    const md = enc.value(metadata);
     const data: CheckpointData = {
       ns,
       id: checkpoint.id,
       parent: parentId ?? null,
       max,
-      cp: await enc.value({ ...rest, channel_values: {} }),
-      md: await enc.value(metadata),
+      cp: cp instanceof Promise ? await cp : cp,
+      md: md instanceof Promise ? await md : md,
       at: relAt,
     };
     const built =
@@ -450,7 +471,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
       // Own keys only: a channel named `constructor` is not one of LangGraph's special channels.
       const idx = Object.hasOwn(WRITES_IDX_MAP, channel) ? (WRITES_IDX_MAP[channel] as number) : i;
       if (typeof channel !== "string" || !Number.isSafeInteger(idx)) built = false;
-      w.push([idx, channel, await enc.value(value)]);
+      const v = enc.value(value);
+      w.push([idx, channel, v instanceof Promise ? await v : v]);
     }
     const data: WritesData = { ns, cp: id, task: taskId, path: taskPath ?? "", w };
     const event: EventInput = { type: WRITES_EVENT, data: eventData(data, built && enc.fallbacks === fallbacks), tokens: 0 };
