@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { JsonObject, JsonValue } from "../../index.js";
 import { trustedJsonText } from "../../core/json-text.js";
-import { NOT_PLAIN, isDefaultSerde, jsonPlusValue } from "./json-plus.js";
+import { NOT_PLAIN, isDefaultSerde, jsonPlusValue, reviveItems } from "./json-plus.js";
 
 /** The event types the saver writes (none is one of contextd's reserved types). */
 export const CHECKPOINT_EVENT = "lg.checkpoint";
@@ -162,6 +162,8 @@ export async function encodeItem(serde: SerializerProtocol, item: unknown): Prom
 /** Deserializes a whole list from its stored items (one pass of serde over the array). */
 export async function decodeItems(serde: SerializerProtocol, items: JsonValue[]): Promise<unknown[]> {
   if (!items.some((i) => i !== null && typeof i === "object" && !Array.isArray(i) && "__contextd_bytes" in i)) {
+    const direct = isDefaultSerde(serde) ? reviveItems(items) : NOT_PLAIN;
+    if (direct !== NOT_PLAIN) return direct;
     return (await serde.loadsTyped("json", JSON.stringify(items))) as unknown[];
   }
   return Promise.all(
