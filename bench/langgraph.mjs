@@ -24,7 +24,7 @@
  * `LG_REPLAY_ROUNDS=n` runs only the replay comparison, for iterating on the saver: the graph
  * run on ContextdSaver records the calls, then n rounds replay them on a fresh ContextdSaver
  * and raw better-sqlite3, alternating which goes first, and print each contender's process CPU
- * time (and wall time) per round and the median ratio. `LG_PROFILE=file.cpuprofile` also
+ * time (and wall time) per round and the median ratio (after the graph run's own figures). `LG_PROFILE=file.cpuprofile` also
  * writes a CPU profile of one extra ContextdSaver replay.
  */
 import { statSync, readdirSync } from "node:fs";
@@ -208,6 +208,7 @@ const calls = recorded(recording);
 const gOurs = await graphRun(recording, "ours");
 await store2.close();
 if (process.env.LG_REPLAY_ROUNDS) {
+  console.log(`graph on ContextdSaver: ${STEPS} steps, ${gOurs.rate.toFixed(1)} steps/s, ms/step ${gOurs.first.toFixed(1)} (steps 1–10) → ${gOurs.last.toFixed(1)} (last 10): ${(gOurs.last / gOurs.first).toFixed(1)}×`);
   await replayRounds(Number(process.env.LG_REPLAY_ROUNDS));
   process.exit(0);
 }
