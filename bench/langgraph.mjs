@@ -20,6 +20,12 @@
  * `LG_STEPS=n` changes the number of steps, `LG_PG_STEPS=n` those of the PostgreSQL runs alone
  * (SqliteSaver and PostgresSaver store the whole message list at every checkpoint, so their
  * time and size grow with the square of it).
+ *
+ * `LG_REPLAY_ROUNDS=n` runs only the replay comparison, for iterating on the saver: the graph
+ * run on ContextdSaver records the calls, then n rounds replay them on a fresh ContextdSaver
+ * and raw better-sqlite3, alternating which goes first, and print each contender's process CPU
+ * time (and wall time) per round and the median ratio (after the graph run's own figures). `LG_PROFILE=file.cpuprofile` also
+ * writes a CPU profile of one extra ContextdSaver replay.
  */
 import { statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -78,11 +84,18 @@ async function replay(saver, log, thread) {
   return performance.now() - t0;
 }
 
+/** Process CPU ms (user + system) so far. */
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /**
  * Raw better-sqlite3 storing the rows ContextdSaver stored in `file` (its events, in order),
  * into a fresh database with contextd's schema, one transaction per saver call (a put's
  * values and checkpoint together, each putWrites alone); returns ms of storing them.
  */
+let rawRuns = 0;
 async function rawReplay(file) {
   const src = new Database(file, { readonly: true });
   const rows = src.prepare("SELECT type, data, tokens FROM events WHERE type LIKE 'lg.%' ORDER BY ctx, seq").all();
@@ -96,7 +109,7 @@ async function rawReplay(file) {
       open = [];
     }
   }
-  const path = join(dir, "raw.db");
+  const path = join(dir, `raw-${++rawRuns}.db`);
   const s = await openStore(`sqlite:${path}`);
   await s.createContext({ id: "raw" });
   await s.close();
@@ -109,11 +122,13 @@ async function rawReplay(file) {
   const call = db.transaction((events) => {
     for (const e of events) ins.run(pk, ++seq, e.type, Date.now(), JSON.stringify(e.data), e.tokens);
   }).immediate;
+  const c0 = cpuNow();
   const t0 = performance.now();
   for (const c of calls) call(c);
   const ms = performance.now() - t0;
+  const cpu = cpuNow() - c0;
   db.close();
-  return { ms, calls: calls.length, rows: rows.length };
+  return { ms, cpu, calls: calls.length, rows: rows.length };
 }
 
 const graphOf = (checkpointer) =>
@@ -142,6 +157,49 @@ async function graphRun(checkpointer, thread, steps = STEPS) {
   return { rate: steps / (total / 1000), first: avg(ms.slice(0, 10)), last: avg(ms.slice(-10)), total };
 }
 
+/** The replay comparison alone (`LG_REPLAY_ROUNDS`), printed as it goes. */
+async function replayRounds(rounds) {
+  canonical(calls);
+  const ours = async (n) => {
+    const s = await openStore(`sqlite:${join(dir, `rounds-${n}.db`)}`);
+    const saver = new ContextdSaver(s);
+    const c0 = cpuNow();
+    const ms = await replay(saver, calls, "calls");
+    const cpu = cpuNow() - c0;
+    await s.close();
+    return { ms, cpu };
+  };
+  await ours(0); // warm-up, and the rows raw stores
+  const ratios = [];
+  for (let r = 1; r <= rounds; r++) {
+    let a, b;
+    if (r % 2) {
+      a = await ours(r);
+      b = await rawReplay(join(dir, "rounds-0.db"));
+    } else {
+      b = await rawReplay(join(dir, "rounds-0.db"));
+      a = await ours(r);
+    }
+    ratios.push(b.cpu / a.cpu);
+    console.log(`round ${r}: ContextdSaver cpu ${a.cpu.toFixed(0)} ms (wall ${a.ms.toFixed(0)}), raw cpu ${b.cpu.toFixed(0)} ms (wall ${b.ms.toFixed(0)}), ${calls.length} calls: ${(1000 * a.cpu / calls.length).toFixed(1)} µs/call vs ${(1000 * b.cpu / calls.length).toFixed(1)}; raw/ours cpu ${(b.cpu / a.cpu).toFixed(2)}×`);
+  }
+  ratios.sort((x, y) => x - y);
+  console.log(`median raw/ours cpu ratio ${ratios[Math.floor(ratios.length / 2)].toFixed(2)}× over ${rounds} rounds; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  if (process.env.LG_PROFILE) {
+    const { Session } = await import("node:inspector/promises");
+    const { writeFileSync } = await import("node:fs");
+    const session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 100 });
+    await session.post("Profiler.start");
+    await ours(rounds + 1);
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(process.env.LG_PROFILE, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 // 1. Real graph on SQLite, then the raw replay of what ContextdSaver stored.
 progress(`langgraph: graph on SQLite, ${STEPS} steps`);
 const store2 = await openStore(`sqlite:${join(dir, "graph.db")}`);
@@ -149,6 +207,11 @@ const recording = new ContextdSaver(store2);
 const calls = recorded(recording);
 const gOurs = await graphRun(recording, "ours");
 await store2.close();
+if (process.env.LG_REPLAY_ROUNDS) {
+  console.log(`graph on ContextdSaver: ${STEPS} steps, ${gOurs.rate.toFixed(1)} steps/s, ms/step ${gOurs.first.toFixed(1)} (steps 1–10) → ${gOurs.last.toFixed(1)} (last 10): ${(gOurs.last / gOurs.first).toFixed(1)}×`);
+  await replayRounds(Number(process.env.LG_REPLAY_ROUNDS));
+  process.exit(0);
+}
 const gdb = new Database(join(dir, "graph-saver.db"));
 gdb.pragma("journal_mode = WAL");
 gdb.pragma("synchronous = NORMAL");

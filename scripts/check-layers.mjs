@@ -9,6 +9,7 @@
 // - client/ imports errors.ts, the engine's pure modules and agent/ only (it must stay light:
 //   no driver, no native module, no server code);
 // - server/, cli/, mcp/, integrations/ use the public API (src/index.ts and the sibling entries);
+//   integrations/ may also use core/json-text.ts (trusted event data, never exported to users);
 // - concurrency/ and tools/ are built on the store interface like agent/ (tools/ may use
 //   concurrency/, not the reverse); only concurrency/redis-limiter.ts reaches Redis, through
 //   drivers/redis/redis-module.ts (the optional `redis` package, loaded on use).
@@ -31,7 +32,12 @@ walk(root);
 /** Engine modules with no imports of their own (type imports of each other aside): drivers may use them. */
 const LEAVES = new Set(["core/json-types.ts", "core/words.ts", "core/porter.ts", "core/text-terms.ts", "core/circuit.ts"]);
 /** Engine modules that neither reach a driver nor the engine's internals: the layers above may use them. */
-const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/call-types.ts", "core/memory-types.ts", "core/block-types.ts", "core/json.ts", "core/validate.ts", "core/ids.ts", "core/embedder.ts"]);
+const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/call-types.ts", "core/memory-types.ts", "core/block-types.ts", "core/json.ts", "core/json-text.ts", "core/validate.ts", "core/ids.ts", "core/embedder.ts"]);
+/**
+ * Internal modules an outer layer may use besides the public entries: JSON that contextd's own
+ * code built, stored without the checks a user's data gets (not exported to users).
+ */
+const INTERNAL = new Map([["integrations", new Set(["core/json-text.ts"])]]);
 const OUTER = ["server", "client", "cli", "mcp", "integrations"];
 /** Implementations plugged into the engine at open (like drivers): only the contract they implement. */
 const PLUGINS = ["embeddings"];
@@ -78,7 +84,7 @@ function checkEdge(from, target) {
     if (!allowed) return bad("the client stays light: only errors.ts, agent/ and the engine's pure modules");
   }
   if (OUTER.includes(top) && top !== "client") {
-    const allowed = tTop === top || PUBLIC_ENTRIES.has(target);
+    const allowed = tTop === top || PUBLIC_ENTRIES.has(target) || INTERNAL.get(top)?.has(target) === true;
     if (!allowed) return bad(`${top}/ must use the public API (index.ts, errors.ts, server/index.ts, client/index.ts)`);
   }
   if (top === "testing" && (OUTER.includes(tTop) || tTop === "cli")) return bad(`the conformance suite must not import ${tTop}/`);

@@ -4,6 +4,7 @@
 import { invalidInput } from "../errors.js";
 import type { EventQuery, SearchHit, SearchQuery, StateWriteOptions } from "../core/types.js";
 import { isPlainObject } from "../core/json.js";
+import { isJsonText } from "../core/json-text.js";
 import { checkCount, checkJson, checkJsonObject, checkObject, checkOptions, checkString, queryTime, wireTime } from "./checks.js";
 
 /** A query string's parameters (an array repeats the parameter). */
@@ -70,8 +71,10 @@ export function eventFilters(q: Partial<EventQuery>): Query {
  * An event to append, with its timestamp made wire-safe and its values checked as the store
  * checks them (`<field>.data`, `<field>.metadata`), so errors read the same.
  */
-export function wireEvent(e: unknown, field: string): Record<string, unknown> {
-  if (!isPlainObject(e)) throw invalidInput(field, "must be an object with a type");
+export function wireEvent(given: unknown, field: string): Record<string, unknown> {
+  if (!isPlainObject(given)) throw invalidInput(field, "must be an object with a type");
+  // Data contextd's own code encoded (core/json-text.ts) goes as its value: the server checks it.
+  const e = isJsonText(given.data) ? { ...given, data: given.data.value } : given;
   if (e.data !== undefined) checkJson(e.data, `${field}.data`);
   if (e.metadata !== undefined) checkJsonObject(e.metadata, `${field}.metadata`);
   if (typeof e.tokens === "number" && !Number.isInteger(e.tokens)) throw invalidInput(`${field}.tokens`, `must be an integer, got ${e.tokens}`);

@@ -4,7 +4,8 @@
 import { invalidInput } from "../errors.js";
 import type { EventRecordInput, EventRecordQuery } from "../drivers/driver.js";
 import type { TokenCounter } from "./engine.js";
-import { encodeJson, encodeJsonObject, isPlainObject } from "./json.js";
+import { checkJsonChars, encodeJson, encodeJsonObject, isPlainObject } from "./json.js";
+import { isJsonText } from "./json-text.js";
 import { checkEventType, checkInt, checkOptions, checkText, checkTime, decodeCursor, type StoreLimits } from "./validate.js";
 import type { EventInput, EventQuery, JsonValue } from "./types.js";
 
@@ -27,8 +28,12 @@ export function parseEvents(
     if (!isPlainObject(raw)) throw invalidInput(field, "must be an object with a type");
     const e = checkOptions<EventInput>(raw, field, EVENT_FIELDS);
     const type = checkEventType(e.type, `${field}.type`);
-    const data = encodeJson(e.data === undefined ? null : e.data, `${field}.data`, limits.maxEventChars);
-    const metadata = encodeJsonObject(e.metadata ?? {}, `${field}.metadata`, limits.maxMetadataChars);
+    // Data contextd's own code built and encoded (json-text.ts) is stored as it is, size checked.
+    const given: unknown = e.data;
+    const trusted = isJsonText(given) ? given : undefined;
+    const value = (trusted === undefined ? (e.data ?? null) : trusted.value) as JsonValue;
+    const data = trusted === undefined ? encodeJson(value, `${field}.data`, limits.maxEventChars) : checkJsonChars(trusted.text, `${field}.data`, limits.maxEventChars);
+    const metadata = e.metadata === undefined || e.metadata === null ? "{}" : encodeJsonObject(e.metadata, `${field}.metadata`, limits.maxMetadataChars);
     if (data.length + metadata.length > limits.maxEventChars) {
       throw invalidInput(field, `data and metadata exceed the event limit of ${limits.maxEventChars} characters`, {
         limit: limits.maxEventChars,
@@ -36,9 +41,9 @@ export function parseEvents(
     }
     let tokens: number | null = null;
     if (e.tokens !== undefined && e.tokens !== null) tokens = checkInt(e.tokens, `${field}.tokens`, 0);
-    else if (tokenCounter) tokens = tokenCounter({ type, data: (e.data ?? null) as JsonValue });
+    else if (tokenCounter) tokens = tokenCounter({ type, data: value });
     const timestamp = e.timestamp === undefined ? now : checkTime(e.timestamp, `${field}.timestamp`);
-    return { type, data, metadata, tokens, timestamp, values: { data: (e.data ?? null) as JsonValue, metadata: e.metadata ?? {} } };
+    return { type, data, metadata, tokens, timestamp, values: { data: value, metadata: e.metadata ?? {} } };
   });
 }
 

@@ -59,7 +59,14 @@ export function encodeJson(value: unknown, field: string, maxChars: number, maxD
 }
 
 function encodeJsonText(value: unknown, field: string, maxChars: number): string {
-  const text = JSON.stringify(value);
+  return checkJsonChars(JSON.stringify(value), field, maxChars);
+}
+
+/**
+ * Returns `text` (JSON text) unless it is longer than `maxChars`.
+ * @throws `INVALID_INPUT` naming `field`, with `details.size` and `details.limit`
+ */
+export function checkJsonChars(text: string, field: string, maxChars: number): string {
   if (text.length > maxChars) {
     throw invalidInput(field, `${text.length} characters of JSON exceed the limit of ${maxChars}`, {
       size: text.length,

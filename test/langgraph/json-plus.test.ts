@@ -8,8 +8,9 @@ import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { Command, Send } from "@langchain/langgraph";
 import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import { NOT_PLAIN, isDefaultSerde, jsonPlusValue } from "../../src/integrations/langgraph/json-plus.js";
-import { ValueEncoder, decodeValue, encodeValue } from "../../src/integrations/langgraph/log.js";
+import { NOT_PLAIN, isDefaultSerde, jsonPlusValue, reviveItems } from "../../src/integrations/langgraph/json-plus.js";
+import { ValueEncoder, decodeItems, decodeValue, encodeValue } from "../../src/integrations/langgraph/log.js";
+import type { JsonValue } from "../../src/index.js";
 
 const serde = new JsonPlusSerializer();
 
@@ -97,6 +98,38 @@ describe("json-plus: direct encoding for the default serializer", () => {
     for (const [, make] of cases) {
       const stored = await encoder.value(make());
       expect(await decodeValue(serde, stored)).toStrictEqual(await decodeValue(serde, await encodeValue(serde, make())));
+    }
+  });
+});
+
+describe("json-plus: reading a list of items back for the default serializer", () => {
+  const viaLoads = async (items: JsonValue[]): Promise<unknown> => serde.loadsTyped("json", JSON.stringify(items));
+  const stored = (values: unknown[]): JsonValue[] => values.map((v) => jsonPlusValue(v) as JsonValue);
+  const messages = (): unknown[] => [
+    new HumanMessage({ content: "hi", id: "m1" }),
+    new HumanMessage({ content: [{ type: "text", text: "part" }, { type: "image_url", image_url: { url: "data:," } }], id: "m2", name: "user" }),
+    new AIMessage({ content: "", id: "m3", tool_calls: [{ id: "t1", name: "search", args: { q: "x", n: 2, deep: { list: [1, { a: null }] } } }], additional_kwargs: { extra: { nested: [true] } }, response_metadata: { model: "m", usage: { in: 3 } } }),
+    new ToolMessage({ content: "ok", tool_call_id: "t1", id: "m4", status: "success" }),
+    new AIMessage({ content: "reply \ud800 😀", id: "m5" }),
+  ];
+
+  it("revives messages and scalars as the serializer does (same classes, same fields)", async () => {
+    const items = [...stored(messages()), "text", 1, null, true];
+    const direct = reviveItems(items);
+    expect(direct).not.toBe(NOT_PLAIN);
+    const [mine, theirs] = [await direct, await viaLoads(items)];
+    expect(mine).toStrictEqual(theirs);
+    expect((mine as object[]).map((m) => m?.constructor?.name)).toEqual((theirs as object[]).map((m) => m?.constructor?.name));
+    expect(await decodeItems(serde, items)).toStrictEqual(theirs);
+  });
+
+  it("leaves to the serializer lists holding anything else to revive", async () => {
+    const withUndefined = stored([new AIMessage({ content: "x", id: "u", tool_calls: [{ id: "t", name: "n", args: { gone: undefined } }] })]);
+    const nestedMessage = stored([new AIMessage({ content: "x", id: "n", additional_kwargs: { inner: new HumanMessage({ content: "in", id: "i" }) as unknown as string } })]);
+    const others = [withUndefined, nestedMessage, stored([{ plain: 1 }]), stored([[1, 2]]), stored([new Set([1])]), [JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","response_metadata":{"__proto__":{"a":1}}}}') as JsonValue]];
+    for (const items of others) {
+      expect(reviveItems(items)).toBe(NOT_PLAIN);
+      expect(await decodeItems(serde, items)).toStrictEqual(await viaLoads(items));
     }
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import type { Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { createStore, inMemoryDriver } from "../../src/index.js";
+import { createStore, inMemoryDriver, isContextError } from "../../src/index.js";
 import { ContextdSaver } from "../../src/integrations/langgraph/index.js";
 
 interface Msg {
@@ -78,6 +78,24 @@ describe("ContextdSaver caches and other writers", () => {
     expect(latest?.config.configurable?.checkpoint_id).toBe(run.config.configurable?.checkpoint_id);
     expect(latest?.checkpoint.channel_values.messages).toEqual(run.list);
     expect(await messagesOf(a, "t")).toEqual(run.list);
+    await store.close();
+  });
+
+  it("a put the store refuses leaves the cached list as it was: the next put's items extend what was stored", async () => {
+    const store = await createStore(inMemoryDriver(), { limits: { maxEventChars: 4000 } });
+    const saver = new ContextdSaver(store);
+    const a = { id: "a", text: "a" };
+    const put = (cfg: RunnableConfig, messages: Msg[], n: number) => {
+      const versions = { messages: n };
+      const checkpoint: Checkpoint = { v: 4, id: uuid6(-1), ts: new Date().toISOString(), channel_values: { messages }, channel_versions: versions, versions_seen: {} };
+      return saver.put(cfg, checkpoint, { source: "loop", step: n, parents: {} }, versions);
+    };
+    const first = await put(await start(saver, "t"), [a], 2);
+    const refused = await put(first, [a, { id: "big", text: "x".repeat(5000) }], 3).catch((e: unknown) => e);
+    expect(isContextError(refused, "INVALID_INPUT")).toBe(true);
+    const b = { id: "b", text: "b" };
+    await put(first, [a, b], 3);
+    expect(await messagesOf(new ContextdSaver(store), "t")).toEqual([a, b]);
     await store.close();
   });
 });

@@ -12,6 +12,7 @@
  * `stringify` would replace), boxed primitives, BigInt, nesting deeper than {@link MAX_WALK_DEPTH}.
  * test/langgraph/json-plus.test.ts holds it to the serializer's output.
  */
+import { load } from "@langchain/core/load";
 import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { JsonObject, JsonValue } from "../../index.js";
@@ -118,4 +119,34 @@ export function jsonPlusValue(value: unknown): JsonValue | typeof NOT_PLAIN {
     // A cycle or an odd value, or a toJSON that threw: the serializer has its own answer to each.
     return NOT_PLAIN;
   }
+}
+
+/** True when `v` holds no object with an own `lc` or `__proto__` key (at any depth). */
+function inert(v: JsonValue): boolean {
+  if (typeof v !== "object" || v === null) return true;
+  if (Array.isArray(v)) return v.every(inert);
+  if (Object.hasOwn(v, "lc") || Object.hasOwn(v, "__proto__")) return false;
+  for (const k in v) if (!inert(v[k] as JsonValue)) return false;
+  return true;
+}
+
+/** A LangChain serialized object (`{ lc: 1, type: "constructor", id: [...] }`) with nothing to revive inside it. */
+function plainSerialized(item: JsonValue): item is JsonObject {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return false;
+  if (item.lc !== 1 || item.type !== "constructor" || !Array.isArray(item.id) || Object.hasOwn(item, "__proto__")) return false;
+  for (const k in item) if (k !== "lc" && !inert(item[k] as JsonValue)) return false;
+  return true;
+}
+
+/**
+ * JsonPlusSerializer reading back a list of stored items (`loadsTyped("json", text of items)`),
+ * without its reviver's walk: when every item is a JSON scalar or a LangChain serialized object
+ * (a message) with no record inside it to revive, the reviver would rebuild each item unchanged
+ * and hand it to LangChain's `load` as text — so this calls `load` on each item's text directly,
+ * skipping the reviver's `await` at every node. {@link NOT_PLAIN} for any other list (the caller
+ * uses the serializer). test/langgraph/json-plus.test.ts holds it to the serializer's output.
+ */
+export function reviveItems(items: JsonValue[]): Promise<unknown[]> | typeof NOT_PLAIN {
+  for (const item of items) if (typeof item === "object" && item !== null && !plainSerialized(item)) return NOT_PLAIN;
+  return Promise.all(items.map(async (item) => (typeof item === "object" && item !== null ? load(JSON.stringify(item)) : item)));
 }

@@ -11,7 +11,8 @@
 import { createHash } from "node:crypto";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { JsonObject, JsonValue } from "../../index.js";
-import { NOT_PLAIN, isDefaultSerde, jsonPlusValue } from "./json-plus.js";
+import { trustedJsonText } from "../../core/json-text.js";
+import { NOT_PLAIN, isDefaultSerde, jsonPlusValue, reviveItems } from "./json-plus.js";
 
 /** The event types the saver writes (none is one of contextd's reserved types). */
 export const CHECKPOINT_EVENT = "lg.checkpoint";
@@ -89,6 +90,12 @@ const decoder = new TextDecoder();
 export class ValueEncoder {
   readonly serde: SerializerProtocol;
   private readonly direct: boolean;
+  /**
+   * How many values went through the serializer (not the walk) so far. Only the walk's output
+   * is JSON by construction; an event holding anything else must be checked by the store, so
+   * the saver compares this count before and after encoding an event's values.
+   */
+  fallbacks = 0;
   constructor(serde: SerializerProtocol) {
     this.serde = serde;
     this.direct = isDefaultSerde(serde);
@@ -100,6 +107,7 @@ export class ValueEncoder {
       const j = jsonPlusValue(value);
       if (j !== NOT_PLAIN) return { j };
     }
+    this.fallbacks++;
     return encodeValue(this.serde, value);
   }
 
@@ -109,8 +117,20 @@ export class ValueEncoder {
       const j = jsonPlusValue(item);
       if (j !== NOT_PLAIN) return j;
     }
+    this.fallbacks++;
     return encodeItem(this.serde, item);
   }
+}
+
+/**
+ * An event's data as the saver hands it to the store: pre-encoded and unchecked
+ * (core/json-text.ts) when `built` — every value in it came from the json-plus walk and every
+ * other field is a string, number or null the saver checked — else the plain value, which the
+ * store checks like any other.
+ */
+export function eventData(data: object, built: boolean): JsonValue {
+  // The cast: `append` takes JsonText where it takes JSON, without it being in the public types.
+  return (built ? trustedJsonText(data as JsonObject) : data) as JsonValue;
 }
 
 /** Serializes `value` with `serde` into a JSON-storable form. */
@@ -142,6 +162,8 @@ export async function encodeItem(serde: SerializerProtocol, item: unknown): Prom
 /** Deserializes a whole list from its stored items (one pass of serde over the array). */
 export async function decodeItems(serde: SerializerProtocol, items: JsonValue[]): Promise<unknown[]> {
   if (!items.some((i) => i !== null && typeof i === "object" && !Array.isArray(i) && "__contextd_bytes" in i)) {
+    const direct = isDefaultSerde(serde) ? reviveItems(items) : NOT_PLAIN;
+    if (direct !== NOT_PLAIN) return direct;
     return (await serde.loadsTyped("json", JSON.stringify(items))) as unknown[];
   }
   return Promise.all(

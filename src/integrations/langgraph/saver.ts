@@ -18,8 +18,8 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { invalidInput, isContextError } from "../../index.js";
-import type { ContextEvent, EventInput, JsonObject, JsonValue } from "../../index.js";
-import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, ValueEncoder, decodeValue, threadContextId } from "./log.js";
+import type { ContextEvent, EventInput, JsonValue } from "../../index.js";
+import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, ValueEncoder, decodeValue, eventData, threadContextId } from "./log.js";
 import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js";
 import { ValueResolver, absoluteAt, allCheckpoints, findCheckpoint, orMissing, pendingWrites, readRange } from "./thread-reader.js";
 import type { ListBase, StoredCheckpoint, ThreadStore } from "./thread-reader.js";
@@ -49,6 +49,17 @@ interface KnownCheckpoint {
 
 const CACHE_LIMIT = 4096;
 
+/**
+ * A list channel a put stores: the cached base it extends (if any), the items it adds (a copy,
+ * as they were when planned), and the index of its `lg.items` event among the put's events.
+ */
+interface PlannedList {
+  channel: string;
+  on: ListBase | undefined;
+  added: unknown[];
+  index: number;
+}
+
 /** A bounded map that forgets its oldest entries. */
 class Lru<V> extends Map<string, V> {
   override set(key: string, value: V): this {
@@ -57,6 +68,11 @@ class Lru<V> extends Map<string, V> {
     if (this.size > CACHE_LIMIT) this.delete(this.keys().next().value as string);
     return this;
   }
+}
+
+/** A seq or `null` (what the `base` and `first` of an `lg.items` event hold). */
+function isSeq(v: number | null): boolean {
+  return v === null || Number.isSafeInteger(v);
 }
 
 /** True when `list` starts with the items of `base`, the same objects in the same order. */
@@ -274,10 +290,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
         written = await this.appendTo(ctx, thread, plan.events);
       }
       const cpSeq = (written[written.length - 1] as ContextEvent).seq;
-      for (const [channel, refs, index] of plan.lists) {
-        const d = plan.events[index]?.data as unknown as ItemsData;
+      for (const { channel, on, added, index } of plan.lists) {
         const seq = (written[index] as ContextEvent).seq;
-        this.lists.set(this.key(ctx, ns, channel), { seq, first: d.first ?? seq, refs });
+        // The base's copy grows by the items added (the base is replaced by this list):
+        // copying the whole list at every put made a long thread's puts O(list length).
+        const refs = on === undefined ? added : on.refs;
+        if (on !== undefined) for (const item of added) refs.push(item);
+        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs });
       }
       this.latest.set(this.key(ctx, ns, ""), plan.max);
       this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
@@ -299,13 +318,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
     newVersions: ChannelVersions,
     parentId: string | undefined,
     before?: number,
-  ): Promise<{ events: EventInput[]; lists: [string, unknown[], number][]; at: Record<string, number>; max: string }> {
+  ): Promise<{ events: EventInput[]; lists: PlannedList[]; at: Record<string, number>; max: string }> {
     const parent = parentId === undefined ? undefined : await this.knownCheckpoint(ctx, ns, parentId);
     const { channel_values: values, ...rest } = checkpoint;
     const enc = this.encoder;
     const events: EventInput[] = [];
     const at: Record<string, number> = {};
-    const lists: [string, unknown[], number][] = [];
+    const lists: PlannedList[] = [];
     for (const channel of Object.keys(checkpoint.channel_versions)) {
       if (channel in newVersions) continue;
       const carried = parent?.at[channel];
@@ -314,17 +333,23 @@ export class ContextdSaver extends BaseCheckpointSaver {
     for (const channel of Object.keys(newVersions)) {
       if (!(channel in values)) continue;
       const value = values[channel];
+      const fallbacks = enc.fallbacks;
       if (Array.isArray(value)) {
         const base = this.lists.get(this.key(ctx, ns, channel));
         const on = base !== undefined && extendsList(value, base.refs) ? base : undefined;
         const items: JsonValue[] = [];
-        for (let i = on?.refs.length ?? 0; i < value.length; i++) items.push(await enc.item(value[i]));
+        for (let i = on?.refs.length ?? 0; i < value.length; i++) {
+          const item = enc.item(value[i]);
+          items.push(item instanceof Promise ? await item : item);
+        }
         const data: ItemsData = { c: channel, base: on?.seq ?? null, first: on?.first ?? null, n: value.length, items };
-        lists.push([channel, value.slice(), events.length]);
-        events.push({ type: ITEMS_EVENT, data: data as unknown as JsonObject, tokens: 0 });
+        lists.push({ channel, on, added: value.slice(on?.refs.length ?? 0), index: events.length });
+        const built = enc.fallbacks === fallbacks && isSeq(data.base) && isSeq(data.first);
+        events.push({ type: ITEMS_EVENT, data: eventData(data, built), tokens: 0 });
       } else {
-        const data: ValueData = { c: channel, v: await enc.value(value) };
-        events.push({ type: VALUE_EVENT, data: data as unknown as JsonObject, tokens: 0 });
+        const v = enc.value(value);
+        const data: ValueData = { c: channel, v: v instanceof Promise ? await v : v };
+        events.push({ type: VALUE_EVENT, data: eventData(data, enc.fallbacks === fallbacks), tokens: 0 });
       }
       at[channel] = events.length - 1; // made relative below
     }
@@ -334,16 +359,25 @@ export class ContextdSaver extends BaseCheckpointSaver {
     let latest = this.latest.get(this.key(ctx, ns, ""));
     if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns, undefined, before))?.data.max ?? "";
     const max = latest > checkpoint.id ? latest : checkpoint.id;
+    const fallbacks = enc.fallbacks;
+    const cp = enc.value({ ...rest, channel_values: {} });
+    const md = enc.value(metadata);
     const data: CheckpointData = {
       ns,
       id: checkpoint.id,
       parent: parentId ?? null,
       max,
-      cp: await enc.value({ ...rest, channel_values: {} }),
-      md: await enc.value(metadata),
+      cp: cp instanceof Promise ? await cp : cp,
+      md: md instanceof Promise ? await md : md,
       at: relAt,
     };
-    events.push({ type: CHECKPOINT_EVENT, data: data as unknown as JsonObject, tokens: 0 });
+    const built =
+      enc.fallbacks === fallbacks &&
+      typeof data.id === "string" &&
+      typeof data.max === "string" &&
+      (data.parent === null || typeof data.parent === "string") &&
+      Object.values(relAt).every((s) => Number.isSafeInteger(s));
+    events.push({ type: CHECKPOINT_EVENT, data: eventData(data, built), tokens: 0 });
     return { events, lists, at: relAt, max };
   }
 
@@ -430,14 +464,22 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const id = config.configurable?.checkpoint_id as string | undefined;
     if (!id) throw invalidInput("config.configurable.checkpoint_id", "putWrites needs the checkpoint the writes belong to");
     const w: WritesData["w"] = [];
+    const enc = this.encoder;
+    const fallbacks = enc.fallbacks;
+    let built = typeof id === "string" && typeof taskId === "string" && (taskPath === undefined || typeof taskPath === "string");
     for (const [i, [channel, value]] of writes.entries()) {
-      w.push([WRITES_IDX_MAP[channel] ?? i, channel, await this.encoder.value(value)]);
+      // Own keys only: a channel named `constructor` is not one of LangGraph's special channels.
+      const idx = Object.hasOwn(WRITES_IDX_MAP, channel) ? (WRITES_IDX_MAP[channel] as number) : i;
+      if (typeof channel !== "string" || !Number.isSafeInteger(idx)) built = false;
+      const v = enc.value(value);
+      w.push([idx, channel, v instanceof Promise ? await v : v]);
     }
     const data: WritesData = { ns, cp: id, task: taskId, path: taskPath ?? "", w };
+    const event: EventInput = { type: WRITES_EVENT, data: eventData(data, built && enc.fallbacks === fallbacks), tokens: 0 };
     const ctx = this.contextId(thread);
     await this.serially(ctx, async () => {
       const seen = this.seen.get(ctx);
-      const written = await this.appendTo(ctx, thread, [{ type: WRITES_EVENT, data: data as unknown as JsonObject, tokens: 0 }]);
+      const written = await this.appendTo(ctx, thread, [event]);
       const seq = (written[0] as ContextEvent).seq;
       // Writes reuse nothing cached; another writer in between only makes the caches stale.
       if (seen !== undefined && seq !== seen + 1) this.forget(ctx);

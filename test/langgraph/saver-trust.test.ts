@@ -1,0 +1,44 @@
+/**
+ * The saver hands the store events its json-plus walk built as pre-encoded JSON, which the
+ * store does not check again; anything else it writes — values the serializer made, fields
+ * that are not what the saver expects — still goes through the store's checks.
+ */
+import { describe, expect, it } from "vitest";
+import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import type { Checkpoint } from "@langchain/langgraph-checkpoint";
+import { createStore, inMemoryDriver, isContextError } from "../../src/index.js";
+import { ContextdSaver } from "../../src/integrations/langgraph/index.js";
+
+function nested(levels: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+}
+
+describe("ContextdSaver: what the store checks", () => {
+  it("a channel value nested deeper than the store allows is refused with INVALID_INPUT, not stored unchecked", async () => {
+    const store = await createStore(inMemoryDriver());
+    const saver = new ContextdSaver(store);
+    const cfg = await saver.put({ configurable: { thread_id: "t", checkpoint_ns: "" } }, emptyCheckpoint(), { source: "input", step: -1, parents: {} }, {});
+    const deep = nested(300);
+    const checkpoint: Checkpoint = { v: 4, id: uuid6(-1), ts: new Date().toISOString(), channel_values: { deep }, channel_versions: { deep: 2 }, versions_seen: {} };
+    const put = await saver.put(cfg, checkpoint, { source: "loop", step: 0, parents: {} }, { deep: 2 }).catch((e: unknown) => e);
+    expect(isContextError(put, "INVALID_INPUT")).toBe(true);
+    const writes = await saver.putWrites(cfg, [["deep", deep]], "task").catch((e: unknown) => e);
+    expect(isContextError(writes, "INVALID_INPUT")).toBe(true);
+    await store.close();
+  });
+
+  it("a write to a channel named like an Object.prototype member is stored with its own index and read back", async () => {
+    const store = await createStore(inMemoryDriver());
+    const saver = new ContextdSaver(store);
+    const cfg = await saver.put({ configurable: { thread_id: "t", checkpoint_ns: "" } }, emptyCheckpoint(), { source: "input", step: -1, parents: {} }, {});
+    await saver.putWrites(cfg, [["constructor", { x: 1 }], ["toString", "s"]], "task");
+    const tuple = await new ContextdSaver(store).getTuple(cfg);
+    expect(tuple?.pendingWrites).toEqual([
+      ["task", "constructor", { x: 1 }],
+      ["task", "toString", "s"],
+    ]);
+    await store.close();
+  });
+});
