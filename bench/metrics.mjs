@@ -3,7 +3,7 @@
  *
  * - embedded appends (one ~200-byte message per append, one commit) on a SQLite file and on
  *   the in-memory driver: a store opened with metrics (the default: store and driver tiers,
- *   OpenTelemetry spans through the no-op API) against one opened with `metrics: false`,
+ *   OpenTelemetry tracing, spans only with an SDK) against one opened with `metrics: false`,
  *   interleaved rounds in this process;
  * - HTTP appends: two `serve()` processes on SQLite files, one with metrics (store, HTTP,
  *   process) and one with `metrics: false` on both store and server, loaded alternately by
@@ -162,7 +162,7 @@ rows.push(h);
 const out = [
   "## Metrics and tracing on versus off (issue 13)",
   "",
-  `Appends per second, and CPU time per append, with metrics on (the default: the store and driver tiers, OpenTelemetry spans through the no-op API, and for HTTP the request histogram and process metrics) and off (\`metrics: false\` on the store and the server), measured in the same run. Embedded: two stores in this process, medians of ${EMBEDDED_ROUNDS} interleaved rounds, one ~200-byte message per append. HTTP: two \`serve()\` processes on SQLite files, autocannon with ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Target: on ≥ ${TARGET}× off (within 5 %).`,
+  `Appends per second, and CPU time per append, with metrics on (the default: the store and driver tiers, OpenTelemetry tracing (spans only once an application registers an SDK), and for HTTP the request histogram and process metrics) and off (\`metrics: false\` on the store and the server), measured in the same run. Embedded: two stores in this process, medians of ${EMBEDDED_ROUNDS} interleaved rounds, one ~200-byte message per append. HTTP: two \`serve()\` processes on SQLite files, autocannon with ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run, medians of ${ROUNDS} alternating runs. Target: on ≥ ${TARGET}× off (within 5 %).`,
   "",
   table(
     ["workload", "on (appends/s)", "off (appends/s)", "on / off", "CPU µs per append on / off", "CPU cost ratio off / on", "target (CPU)"],
