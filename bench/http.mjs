@@ -13,10 +13,9 @@
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { DIST, QUICK, ROOT, fmtRate, fmtRatio, median, progress, table, tempDir, text, verdict } from "./lib.mjs";
+import { DIST, QUICK, ROOT, fmtRate, fmtRatio, median, progress, table, tempDir, text, verdict, freePort } from "./lib.mjs";
 
 const CONNECTIONS = 32;
 const SECONDS = QUICK ? 2 : 8;
@@ -25,16 +24,6 @@ const WATCHERS = QUICK ? 10 : 100;
 const EVENTS = QUICK ? 500 : 10_000;
 const EVENT = { type: "message", data: { role: "user", content: text(200) } };
 const APPEND_BODY = JSON.stringify({ events: [EVENT] });
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(url, child) {
   const deadline = Date.now() + 60_000;

@@ -6,6 +6,7 @@
  * section to stdout (progress goes to stderr) and `bench/run.mjs` assembles them.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -177,4 +178,15 @@ export function text(size, seed = 0) {
   let i = seed;
   while (s.length < size) s += `${words[i++ % words.length]} `;
   return s.slice(0, size);
+}
+
+/** A free TCP port on loopback (for a server child the bench starts). */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -30,12 +30,11 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import pg from "pg";
-import { DIST, ROOT, cleanup, fmtRate, importContextd, table, tempDir, text } from "./lib.mjs";
+import { DIST, ROOT, cleanup, fmtRate, importContextd, table, tempDir, text, freePort } from "./lib.mjs";
 
 const SECONDS = Number(process.env.LOADTEST_SECONDS ?? 3);
 const MAX_OPS = Number(process.env.LOADTEST_MAX_OPS ?? 200_000);
@@ -151,16 +150,6 @@ async function pgBackends() {
 }
 
 // ── the HTTP side ─────────────────────────────────────────────────────────────
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** `contextd serve` (dist/cli/main.js) as `npm start` runs it, on a free loopback port. */
 async function startServer(storeUrl, cwd) {
   const port = await freePort();

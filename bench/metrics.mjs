@@ -12,12 +12,11 @@
  * Target: on within 5 % of off (ratio ≥ 0.95). Prints a Markdown section.
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { cpus, loadavg } from "node:os";
-import { DIST, QUICK, ROOT, compare, fmtRate, fmtRatio, importContextd, progress, rate, table, tempDir, text, verdict, median } from "./lib.mjs";
+import { DIST, QUICK, ROOT, compare, fmtRate, fmtRatio, importContextd, progress, rate, table, tempDir, text, verdict, median, freePort } from "./lib.mjs";
 
 const EVENT = { type: "message", data: { role: "user", content: text(200) } };
 const TARGET = 0.95;
@@ -52,16 +51,6 @@ async function embedded(label, url) {
   await off.close();
   // CPU µs per append: what the work costs this process, whatever else the machine runs.
   return { label, on: r.on.median, off: r.off.median, cpuOn: 1e6 / r.on.cpuMedian, cpuOff: 1e6 / r.off.cpuMedian };
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const SERVER = `
