@@ -7,6 +7,9 @@
  *
  *   LOCOMO_PATH=…/locomo10.json node bench/memory.mjs
  *   BENCH_MEMORY_PEERS=0 skips the peers (mem0 installs on first use: npm ci --prefix bench/peers)
+ *   BENCH_MEMORY_ONLY=speed runs only the speed parts (throughput with the model, search at
+ *     each size, end to end), not retrieval quality nor adds; BENCH_MEMORY_SIZES=10000,100000
+ *     picks the sizes
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -29,6 +32,7 @@ const load0 = loadavg()[0];
 const convs = loadLocomo(path).slice(0, QUICK ? 1 : undefined);
 const use = useEmbedder();
 const PEERS = process.env.BENCH_MEMORY_PEERS !== "0";
+const SPEED_ONLY = process.env.BENCH_MEMORY_ONLY === "speed";
 
 // ── embeddings, cached on disk between runs (the model is the same; embedding dominates) ──
 const cacheDir = join(ROOT, "node_modules", ".cache", "contextd-bench");
@@ -65,14 +69,15 @@ const ms = (x) => `${x.toFixed(2)} ms`;
 const questions = convs.flatMap((c) => c.questions.map((q) => ({ ...q, conv: c.id })));
 
 // ── 1. retrieval quality: contextd ─────────────────────────────────────────────────────
-progress("memory: contextd on LoCoMo");
-const store = await createStore(inMemoryDriver(), { embedder: cachedModel });
-for (const c of convs) {
-  const inputs = c.turns.map((t) => ({ scope: { userId: `conv${c.id}` }, text: t.memory, metadata: { idx: t.idx } }));
-  for (let i = 0; i < inputs.length; i += 500) await store.addMemories(inputs.slice(i, i + 500));
-}
 const quality = {};
 const byCat = {};
+if (!SPEED_ONLY) {
+  progress("memory: contextd on LoCoMo");
+  const store = await createStore(inMemoryDriver(), { embedder: cachedModel });
+  for (const c of convs) {
+    const inputs = c.turns.map((t) => ({ scope: { userId: `conv${c.id}` }, text: t.memory, metadata: { idx: t.idx } }));
+    for (let i = 0; i < inputs.length; i += 500) await store.addMemories(inputs.slice(i, i + 500));
+}
 for (const mode of ["text", "vector", "hybrid"]) {
   const rows = [];
   for (const q of questions) {
@@ -83,6 +88,7 @@ for (const mode of ["text", "vector", "hybrid"]) {
   byCat[mode] = Object.fromEntries([1, 2, 3, 4].map((cat) => [cat, summarize(rows.filter((r) => r.cat === cat).map((r) => r.rank))]));
 }
 await store.close();
+}
 
 // ── 2. retrieval quality and search throughput: the peers ──────────────────────────────
 /** LangChain's Embeddings shape over a contextd embedder (what both peers take). */
@@ -146,7 +152,8 @@ async function mem0Quality(m, qs) {
 
 const dir = tempDir("contextd-bench-memory-");
 let mem0 = null;
-if (PEERS) {
+if (PEERS && SPEED_ONLY) mem0 = true;
+else if (PEERS) {
   progress("memory: LangGraph InMemoryStore on LoCoMo");
   quality["LangGraph InMemoryStore"] = await langGraphPeer(cachedModel, questions);
   try {
@@ -171,21 +178,40 @@ const throughput = {};
     const inputs = c.turns.map((t) => ({ scope: { userId: `conv${c.id}` }, text: t.memory, vector: vectorOf(t.memory), metadata: { idx: t.idx } }));
     for (let i = 0; i < inputs.length; i += 500) await s.addMemories(inputs.slice(i, i + 500));
   }
+  // mem0 only on the conversations the timed questions ask about (mem0 embeds every add).
+  const m = mem0 === null ? null : await mem0Peer(use, tempDir("contextd-bench-mem0-"), convs.filter((c) => tq.some((q) => q.conv === c.id)));
   await use.embed(["warm up"]);
-  let t0 = performance.now();
-  for (const q of tq) await use.embed([`${q.question} `]);
-  throughput.embedOnly = THROUGHPUT_N / ((performance.now() - t0) / 1000);
-  t0 = performance.now();
-  for (const q of tq) await s.searchMemories({ text: q.question, scope: { userId: `conv${q.conv}` }, limit: 10 });
-  throughput.contextd = THROUGHPUT_N / ((performance.now() - t0) / 1000);
-  await s.close();
-  if (mem0 !== null) {
-    // Only the conversations the timed questions ask about (mem0 embeds every add).
-    const m = await mem0Peer(use, tempDir("contextd-bench-mem0-"), convs.filter((c) => tq.some((q) => q.conv === c.id)));
-    t0 = performance.now();
-    for (const q of tq) await m.search(q.question, { filters: { user_id: `conv${q.conv}` }, topK: 10 });
-    throughput.mem0 = THROUGHPUT_N / ((performance.now() - t0) / 1000);
+  // One search each before timing: contextd builds its in-process index on the first search
+  // after opening (~0.2–0.5 s for these 5,882 memories), which is not a search's cost.
+  await s.searchMemories({ text: "warm up", scope: { userId: `conv${tq[0].conv}` }, limit: 10 });
+  await m?.search("warm up", { filters: { user_id: `conv${tq[0].conv}` }, topK: 10 });
+  // Interleaved: each question goes to every contender in turn (the order rotating), so a
+  // change of the machine's load falls on all of them alike. Wall time and the process's CPU
+  // time (main thread and the model's worker) per contender.
+  const contenders = {
+    embedOnly: (q) => use.embed([q.question]),
+    contextd: (q) => s.searchMemories({ text: q.question, scope: { userId: `conv${q.conv}` }, limit: 10 }),
+    ...(m !== null && { mem0: (q) => m.search(q.question, { filters: { user_id: `conv${q.conv}` }, topK: 10 }) }),
+  };
+  const names = Object.keys(contenders);
+  const wall = Object.fromEntries(names.map((n) => [n, 0]));
+  const cpu = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const [i, q] of tq.entries()) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(i + j) % names.length];
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await contenders[name](q);
+      wall[name] += performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      cpu[name] += (c.user + c.system) / 1000;
+    }
   }
+  for (const n of names) {
+    throughput[n] = THROUGHPUT_N / (wall[n] / 1000);
+    throughput[`${n}Cpu`] = cpu[n] / THROUGHPUT_N;
+  }
+  await s.close();
 }
 
 // ── 4. speed at 1k, 10k, 100k memories in one scope ──────────────────────────────────────
@@ -213,7 +239,7 @@ function synthetic(i) {
   for (let j = 0; j < v.length; j++) v[j] = w * va[j] + (1 - w) * vb[j];
   return { text: `${baseTurns[a]} ${baseTurns[b].split(": ").slice(1).join(": ")}`, vector: v };
 }
-const SIZES = QUICK ? [1000] : [1000, 10_000, 100_000];
+const SIZES = process.env.BENCH_MEMORY_SIZES ? process.env.BENCH_MEMORY_SIZES.split(",").map(Number).filter((n) => n > 0) : QUICK ? [1000] : [1000, 10_000, 100_000];
 const speed = [];
 const queryVectors = questions.slice(0, QUICK ? 20 : 200).map((q) => ({ text: q.question, vector: vectorOf(q.question) }));
 let e2e = null;
@@ -287,54 +313,56 @@ for (const n of SIZES) {
 }
 
 // ── 5. adds with precomputed vectors on SQLite against raw inserts of the same rows ─────────
-progress("memory: adds with precomputed vectors on SQLite");
 const ADD_N = QUICK ? 500 : 10_000;
-const rows = Array.from({ length: ADD_N }, (_, i) => synthetic(i));
 let adds = null;
-try {
-  const s = await openStore(`sqlite:${join(dir, "adds.db")}`, { embedder: cachedModel });
-  let t0 = performance.now();
-  for (let i = 0; i < ADD_N; i += 100) {
-    await s.addMemories(rows.slice(i, i + 100).map((r) => ({ scope: { userId: "one" }, text: r.text, vector: r.vector })));
+if (!SPEED_ONLY) {
+  try {
+    progress("memory: adds with precomputed vectors on SQLite");
+    const rows = Array.from({ length: ADD_N }, (_, i) => synthetic(i));
+    const s = await openStore(`sqlite:${join(dir, "adds.db")}`, { embedder: cachedModel });
+    let t0 = performance.now();
+    for (let i = 0; i < ADD_N; i += 100) {
+      await s.addMemories(rows.slice(i, i + 100).map((r) => ({ scope: { userId: "one" }, text: r.text, vector: r.vector })));
+    }
+    const ours = ADD_N / ((performance.now() - t0) / 1000);
+    await s.close();
+    // The raw baseline writes the same rows into the same schema (contextd's migrations made the
+    // file): per memory its row, its vector and its first version, and the tenant's rev, with the
+    // same per-scope duplicate check, 100 per transaction; what it leaves out is contextd's own
+    // work (validation, ids, hashing the scope, JSON encoding, the driver's mapping).
+    const schema = await openStore(`sqlite:${join(dir, "raw-adds.db")}`, { embedder: null });
+    await schema.close();
+    const db = new Database(join(dir, "raw-adds.db"));
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    const nextRev = db.prepare("INSERT INTO memory_revs (tenant, rev) VALUES (?, 1) ON CONFLICT (tenant) DO UPDATE SET rev = rev + 1 RETURNING rev");
+    const holder = db.prepare("SELECT id FROM memories WHERE tenant = ? AND scope_key = ? AND text_hash = ? AND deleted = 0");
+    const insert = db.prepare(`INSERT INTO memories (tenant, id, user_id, agent_id, context_id, namespace, scope_key, text, text_hash, value, metadata,
+         tags, importance, source_context_id, source_seq, created_at, updated_at, expires_at, ttl_ms, version, rev, deleted, model)
+       VALUES (?, ?, ?, NULL, NULL, '[]', ?, ?, ?, 'null', '{}', '[]', 0.5, NULL, NULL, ?, ?, NULL, NULL, 1, ?, 0, ?)`);
+    const insertVector = db.prepare("INSERT INTO memory_vectors (tenant, id, vector) VALUES (?, ?, ?)");
+    const insertVersion = db.prepare(`INSERT INTO memory_versions (tenant, memory_id, version, op, text, value, metadata, tags, importance, expires_at, actor, at)
+       VALUES (?, ?, 1, 'add', ?, 'null', '{}', '[]', 0.5, NULL, NULL, ?)`);
+    const tx = db.transaction((batch, at) => {
+      batch.forEach((r, j) => {
+        const h = createHash("sha256").update(r.text).digest("hex");
+        if (holder.get("default", "u:one", h) !== undefined) return;
+        const { rev } = nextRev.get("default");
+        const id = `m${at + j}`;
+        const now = Date.now();
+        insert.run("default", id, "one", "u:one", r.text, h, now, now, rev, use.model);
+        insertVector.run("default", id, Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength));
+        insertVersion.run("default", id, r.text, now);
+      });
+    }).immediate;
+    t0 = performance.now();
+    for (let i = 0; i < ADD_N; i += 100) tx(rows.slice(i, i + 100), i);
+    const raw = ADD_N / ((performance.now() - t0) / 1000);
+    db.close();
+    adds = { ours, raw };
+  } catch (e) {
+    progress(`memory: SQLite adds failed: ${e.message}`);
   }
-  const ours = ADD_N / ((performance.now() - t0) / 1000);
-  await s.close();
-  // The raw baseline writes the same rows into the same schema (contextd's migrations made the
-  // file): per memory its row, its vector and its first version, and the tenant's rev, with the
-  // same per-scope duplicate check, 100 per transaction; what it leaves out is contextd's own
-  // work (validation, ids, hashing the scope, JSON encoding, the driver's mapping).
-  const schema = await openStore(`sqlite:${join(dir, "raw-adds.db")}`, { embedder: null });
-  await schema.close();
-  const db = new Database(join(dir, "raw-adds.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  const nextRev = db.prepare("INSERT INTO memory_revs (tenant, rev) VALUES (?, 1) ON CONFLICT (tenant) DO UPDATE SET rev = rev + 1 RETURNING rev");
-  const holder = db.prepare("SELECT id FROM memories WHERE tenant = ? AND scope_key = ? AND text_hash = ? AND deleted = 0");
-  const insert = db.prepare(`INSERT INTO memories (tenant, id, user_id, agent_id, context_id, namespace, scope_key, text, text_hash, value, metadata,
-       tags, importance, source_context_id, source_seq, created_at, updated_at, expires_at, ttl_ms, version, rev, deleted, model)
-     VALUES (?, ?, ?, NULL, NULL, '[]', ?, ?, ?, 'null', '{}', '[]', 0.5, NULL, NULL, ?, ?, NULL, NULL, 1, ?, 0, ?)`);
-  const insertVector = db.prepare("INSERT INTO memory_vectors (tenant, id, vector) VALUES (?, ?, ?)");
-  const insertVersion = db.prepare(`INSERT INTO memory_versions (tenant, memory_id, version, op, text, value, metadata, tags, importance, expires_at, actor, at)
-     VALUES (?, ?, 1, 'add', ?, 'null', '{}', '[]', 0.5, NULL, NULL, ?)`);
-  const tx = db.transaction((batch, at) => {
-    batch.forEach((r, j) => {
-      const h = createHash("sha256").update(r.text).digest("hex");
-      if (holder.get("default", "u:one", h) !== undefined) return;
-      const { rev } = nextRev.get("default");
-      const id = `m${at + j}`;
-      const now = Date.now();
-      insert.run("default", id, "one", "u:one", r.text, h, now, now, rev, use.model);
-      insertVector.run("default", id, Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength));
-      insertVersion.run("default", id, r.text, now);
-    });
-  }).immediate;
-  t0 = performance.now();
-  for (let i = 0; i < ADD_N; i += 100) tx(rows.slice(i, i + 100), i);
-  const raw = ADD_N / ((performance.now() - t0) / 1000);
-  db.close();
-  adds = { ours, raw };
-} catch (e) {
-  progress(`memory: SQLite adds failed: ${e.message}`);
 }
 await use.close();
 cleanup();
@@ -347,29 +375,32 @@ out.push(
     `a hit at k when any evidence turn is in the top k). One embedding model for all: ${use.model} (the Universal Sentence Encoder, 512 dimensions, offline). ` +
     `contextd's ranking: BM25 k1 ${BM25_K1}, b ${BM25_B}; hybrid = BM25/max + ${HYBRID_VECTOR_WEIGHT} × cosine over the union of both top lists (docs/memory.md). Load average at the start: ${load0.toFixed(1)}.\n`,
 );
+if (!SPEED_ONLY) {
+  out.push(
+    table(
+      ["", "recall@1", "recall@5", "recall@10", "recall@20", "MRR@10"],
+      Object.entries(quality).map(([name, q]) => (q === null ? [name, "failed", "", "", "", ""] : [name, f3(q["r@1"]), f3(q["r@5"]), f3(q["r@10"]), f3(q["r@20"]), f3(q.mrr10)])),
+    ),
+  );
+  out.push("\nBy question category (recall@1 / recall@10):\n");
+  out.push(
+    table(
+      ["mode", ...[1, 2, 3, 4].map((c) => `category ${c} (n=${byCat.text[c].n})`)],
+      Object.entries(byCat).map(([mode, cats]) => [mode, ...[1, 2, 3, 4].map((c) => `${f3(cats[c]["r@1"])} / ${f3(cats[c]["r@10"])}`)]),
+    ),
+  );
+  const hy = quality["contextd hybrid"];
+  out.push(`\nTargets: hybrid recall@10 ≥ 0.72 (${f3(hy["r@10"])}: ${hy["r@10"] >= 0.72 ? "met" : "not met"}), recall@1 ≥ 0.35 (${f3(hy["r@1"])}: ${hy["r@1"] >= 0.35 ? "met" : "not met"}).\n`);
+}
+out.push(`\nSearches per second with the model embedding each query (${THROUGHPUT_N} questions, one at a time, the contenders interleaved question by question):\n`);
+const cpuMs = (n) => (throughput[`${n}Cpu`] === undefined ? "-" : ms(throughput[`${n}Cpu`]));
 out.push(
   table(
-    ["", "recall@1", "recall@5", "recall@10", "recall@20", "MRR@10"],
-    Object.entries(quality).map(([name, q]) => (q === null ? [name, "failed", "", "", "", ""] : [name, f3(q["r@1"]), f3(q["r@5"]), f3(q["r@10"]), f3(q["r@20"]), f3(q.mrr10)])),
-  ),
-);
-out.push("\nBy question category (recall@1 / recall@10):\n");
-out.push(
-  table(
-    ["mode", ...[1, 2, 3, 4].map((c) => `category ${c} (n=${byCat.text[c].n})`)],
-    Object.entries(byCat).map(([mode, cats]) => [mode, ...[1, 2, 3, 4].map((c) => `${f3(cats[c]["r@1"])} / ${f3(cats[c]["r@10"])}`)]),
-  ),
-);
-const hy = quality["contextd hybrid"];
-out.push(`\nTargets: hybrid recall@10 ≥ 0.72 (${f3(hy["r@10"])}: ${hy["r@10"] >= 0.72 ? "met" : "not met"}), recall@1 ≥ 0.35 (${f3(hy["r@1"])}: ${hy["r@1"] >= 0.35 ? "met" : "not met"}).\n`);
-out.push(`\nSearches per second with the model embedding each query (${THROUGHPUT_N} questions, one at a time):\n`);
-out.push(
-  table(
-    ["", "searches/s", "ratio to mem0"],
+    ["", "searches/s", "ratio to mem0", "process CPU per search"],
     [
-      ["embedding the query alone", throughput.embedOnly.toFixed(1), throughput.mem0 ? (throughput.embedOnly / throughput.mem0).toFixed(2) : "-"],
-      ["contextd hybrid search", throughput.contextd.toFixed(1), throughput.mem0 ? `${(throughput.contextd / throughput.mem0).toFixed(2)} (target ≥ 4)` : "-"],
-      ["mem0 search", throughput.mem0 ? throughput.mem0.toFixed(1) : "-", "1"],
+      ["embedding the query alone", throughput.embedOnly.toFixed(1), throughput.mem0 ? (throughput.embedOnly / throughput.mem0).toFixed(2) : "-", cpuMs("embedOnly")],
+      ["contextd hybrid search", throughput.contextd.toFixed(1), throughput.mem0 ? `${(throughput.contextd / throughput.mem0).toFixed(2)} (target ≥ 4)` : "-", cpuMs("contextd")],
+      ["mem0 search", throughput.mem0 ? throughput.mem0.toFixed(1) : "-", "1", cpuMs("mem0")],
     ],
   ),
 );

@@ -23,7 +23,7 @@ import type { JsonValue } from "./json-types.js";
 import { currentIndex, embedTexts, memoryArea, unit } from "./memories.js";
 import { HISTORY_NAMESPACE_ROOT, MAX_MEMORY_BATCH, MAX_MEMORY_TEXT, storedScope, textHash } from "./memory-input.js";
 import type { IndexedMemory, MemoryIndex } from "./memory-index.js";
-import { rankSelected, type SelectedMemories } from "./memory-search.js";
+import { rankText, rankWithVector, type SelectedMemories } from "./memory-search.js";
 import type { HistorySearchProgress, SearchHit } from "./types.js";
 
 /** The event types whose text is embedded and searched by meaning. */
@@ -398,29 +398,39 @@ export async function searchHistory(engine: Engine, tenant: string, search: Hist
     throw new ContextError("NOT_SUPPORTED", "vector search needs an embedding model; this store has none", { details: { mode: search.mode } });
   }
   const m: CatchUp = { engine, tenant, area, call };
-  const [{ index, contexts }, queryVectors] = await Promise.all([catchUp(m, search), embedTexts(engine, [search.text], call)]);
-  const selection = selectHistory(index, search, contexts);
+  // The model embeds the query while this thread catches up, selects and ranks by text.
+  const embedding = embedTexts(engine, [search.text], call);
+  // Awaited below; this only keeps a failure from going unhandled when the catch-up throws first.
+  embedding.catch(() => undefined);
+  const { index, contexts } = await catchUp(m, search);
   const at = (r: MemoryRecord) => markOf(r) as EventMark;
-  const ranked = rankSelected({
-    index,
-    selection,
-    text: search.text,
-    queryVector: queryVectors[0] === undefined ? undefined : unit(queryVectors[0]),
-    mode: search.mode,
-    limit: search.limit,
-    minScore: search.minScore,
-    // The order of full-text hits: score, newest event, context id, seq descending.
-    compare: (a, b) => {
-      if (a.score !== b.score) return b.score - a.score;
-      const x = at(a.record);
-      const y = at(b.record);
-      if (x.at !== y.at) return y.at - x.at;
-      const ca = a.record.contextId as string;
-      const cb = b.record.contextId as string;
-      if (ca !== cb) return ca < cb ? -1 : 1;
-      return y.seq - x.seq;
-    },
+  const byText = () => ({
+    rev: index.rev,
+    ranking: rankText({
+      index,
+      selection: selectHistory(index, search, contexts),
+      text: search.text,
+      mode: search.mode,
+      limit: search.limit,
+      minScore: search.minScore,
+      // The order of full-text hits: score, newest event, context id, seq descending.
+      compare: (a, b) => {
+        if (a.score !== b.score) return b.score - a.score;
+        const x = at(a.record);
+        const y = at(b.record);
+        if (x.at !== y.at) return y.at - x.at;
+        const ca = a.record.contextId as string;
+        const cb = b.record.contextId as string;
+        if (ca !== cb) return ca < cb ? -1 : 1;
+        return y.seq - x.seq;
+      },
+    }),
   });
+  let part = byText();
+  const queryVectors = await embedding;
+  // Slots are reused: if another call caught the index up while this one waited, select again.
+  if (index.rev !== part.rev) part = byText();
+  const ranked = rankWithVector(part.ranking, queryVectors[0] === undefined ? undefined : unit(queryVectors[0]));
   const hits = await Promise.all(
     ranked.map(async (r) => {
       const contextId = r.record.contextId as string;

@@ -212,13 +212,40 @@ export interface RankedMemory {
   vector: number | null;
 }
 
+/** The part of a ranking that needs no query vector (see {@link rankText}). */
+export interface TextRanking {
+  input: Omit<RankInput, "queryVector" | "vectorSlots">;
+  /** BM25 per slot (empty in vector mode). */
+  scores: Float64Array;
+  /** The best by text, in `compare`'s order. */
+  byText: { slot: number; score: number; record: MemoryRecord }[];
+}
+
 /**
- * Ranks the selected memories as `memory-rank.ts` defines: the one ranking of memory search,
- * also used by the vector and hybrid modes of history search (`history-search.ts`).
+ * The text half of {@link rankSelected}: BM25 over the selection and its best candidates. It
+ * needs no query vector, so a search computes it while the model embeds the query.
  */
-export function rankSelected(input: RankInput): RankedMemory[] {
-  const { index, selection, queryVector: qv, mode, limit } = input;
+export function rankText(input: Omit<RankInput, "queryVector" | "vectorSlots">): TextRanking {
+  const { index, selection, mode, limit } = input;
   const { selected, n, totalLength } = selection;
+  const c = Math.max(MIN_CANDIDATES, limit);
+  const text = mode === "vector" || n === 0 ? { scores: new Float64Array(0), scored: [] } : textScores(index, textTerms(input.text), selected, n, totalLength / n);
+  const k = mode === "text" ? limit + c : c;
+  const byText = topK(
+    bestScored(text, k).map((slot) => ({ slot, score: text.scores[slot] as number, record: index.at(slot)?.record as MemoryRecord })),
+    k,
+    input.compare,
+  );
+  return { input, scores: text.scores, byText };
+}
+
+/**
+ * The vector half of {@link rankSelected}: adds the vector candidates to the text ones, scores
+ * them in the mode and orders them. The index must not have changed since {@link rankText}.
+ */
+export function rankWithVector(ranking: TextRanking, qv: Float32Array | undefined, vectorSlots?: number[]): RankedMemory[] {
+  const { input, scores, byText } = ranking;
+  const { index, selection, mode, limit } = input;
   const c = Math.max(MIN_CANDIDATES, limit);
   const candidates = new Map<number, Candidate>();
   const candidate = (slot: number, textScore: number): Candidate => {
@@ -231,17 +258,10 @@ export function rankSelected(input: RankInput): RankedMemory[] {
     }
     return cand;
   };
-  const text = mode === "vector" || n === 0 ? { scores: new Float64Array(0), scored: [] } : textScores(index, textTerms(input.text), selected, n, totalLength / n);
-  const k = mode === "text" ? limit + c : c;
-  const byText = topK(
-    bestScored(text, k).map((slot) => ({ slot, score: text.scores[slot] as number, record: index.at(slot)?.record as MemoryRecord })),
-    k,
-    input.compare,
-  );
   for (const t of byText) candidate(t.slot, t.score);
   if (qv !== undefined && index.vectors !== undefined) {
-    const slots = input.vectorSlots ?? index.vectors.search(qv, c, selected).map((v) => v.slot);
-    for (const slot of slots) candidate(slot, text.scores[slot] ?? 0);
+    const slots = vectorSlots ?? index.vectors.search(qv, c, selection.selected).map((v) => v.slot);
+    for (const slot of slots) candidate(slot, scores[slot] ?? 0);
   }
   const maxText = byText[0]?.score ?? 0;
   for (const cand of candidates.values()) {
@@ -254,6 +274,14 @@ export function rankSelected(input: RankInput): RankedMemory[] {
     .filter((cand) => minScore === undefined || cand.score >= minScore)
     .sort(input.compare)
     .slice(0, limit);
+}
+
+/**
+ * Ranks the selected memories as `memory-rank.ts` defines: the one ranking of memory search,
+ * also used by the vector and hybrid modes of history search (`history-search.ts`).
+ */
+export function rankSelected(input: RankInput): RankedMemory[] {
+  return rankWithVector(rankText(input), input.queryVector, input.vectorSlots);
 }
 
 /**
@@ -299,31 +327,41 @@ export async function searchMemories(engine: Engine, tenant: string, query: Memo
   }
   const area = memoryArea(engine);
   const call = engine.begin(q);
-  const [index, queryVector] = await Promise.all([
-    currentIndex({ engine, tenant, area, call }),
-    useVectors ? (givenVector !== undefined ? Promise.resolve([givenVector]) : embedTexts(engine, [text], call)) : Promise.resolve([]),
-  ]);
-  // The selection, once: BM25's statistics are those of the selected memories.
-  const { selected, n, totalLength, withVector, foreign } = index.select(selection.scope, call.now, { accept: selection.rest });
-  if (useVectors && withVector === 0 && foreign > 0) {
-    throw new ContextError("MODEL_MISMATCH", `the memories searched have vectors of another model than this store's ${embedder.model}; run \`contextd memory reindex\` (store.reindexMemories()) or open the store with that model`, {
-      details: { model: embedder.model, memories: foreign },
-    });
-  }
-  const qv = queryVector[0] === undefined ? undefined : unit(queryVector[0]);
-  const ranked = rankSelected({
-    index,
-    selection: { selected, n, totalLength },
-    text,
-    queryVector: qv,
-    mode,
-    limit,
-    minScore: q.minScore,
-    boost: (r) => boostOf(boosts, r, call.now),
+  // The model embeds the query (in its worker thread, for the default one) while this thread
+  // catches the index up, selects and ranks by text: only the vector part waits for it.
+  const embedding = useVectors && givenVector === undefined ? embedTexts(engine, [text], call) : undefined;
+  // Awaited below; this only keeps a failure from going unhandled when the search throws first.
+  embedding?.catch(() => undefined);
+  const index = await currentIndex({ engine, tenant, area, call });
+  const compare = (a: { score: number; record: MemoryRecord }, b: { score: number; record: MemoryRecord }) =>
     // compareMemoryHits' order, without building an object per comparison.
-    compare: (a, b) => (a.score !== b.score ? b.score - a.score : compareMemoryHits({ score: 0, createdAt: a.record.createdAt, id: a.record.id }, { score: 0, createdAt: b.record.createdAt, id: b.record.id })),
-    ...(qv !== undefined && { vectorSlots: await vectorCandidates(engine, area, tenant, index, qv, Math.max(MIN_CANDIDATES, limit), selected, withVector, call) }),
-  });
+    a.score !== b.score ? b.score - a.score : compareMemoryHits({ score: 0, createdAt: a.record.createdAt, id: a.record.id }, { score: 0, createdAt: b.record.createdAt, id: b.record.id });
+  /** The selection (once: BM25's statistics are those of the selected memories) and the text ranking over it. */
+  const byText = () => {
+    const { selected, n, totalLength, withVector, foreign } = index.select(selection.scope, call.now, { accept: selection.rest });
+    if (useVectors && withVector === 0 && foreign > 0) {
+      throw new ContextError("MODEL_MISMATCH", `the memories searched have vectors of another model than this store's ${embedder.model}; run \`contextd memory reindex\` (store.reindexMemories()) or open the store with that model`, {
+        details: { model: embedder.model, memories: foreign },
+      });
+    }
+    const rev = index.rev;
+    const ranking = rankText({ index, selection: { selected, n, totalLength }, text, mode, limit, minScore: q.minScore, boost: (r) => boostOf(boosts, r, call.now), compare });
+    return { rev, withVector, ranking };
+  };
+  let part = byText();
+  const queryVector = !useVectors ? undefined : (givenVector ?? (await (embedding as Promise<Float32Array[]>))[0]);
+  const qv = queryVector === undefined ? undefined : unit(queryVector);
+  // Slots are reused: if another call caught the index up while this one waited, select again.
+  if (index.rev !== part.rev) part = byText();
+  let ranked: RankedMemory[];
+  if (qv === undefined) ranked = rankWithVector(part.ranking, undefined);
+  else {
+    const { selected } = part.ranking.input.selection;
+    const vectorSlots = await vectorCandidates(engine, area, tenant, index, qv, Math.max(MIN_CANDIDATES, limit), selected, part.withVector, call);
+    if (index.rev === part.rev) ranked = rankWithVector(part.ranking, qv, vectorSlots);
+    // Changed while the database searched: select again and rank with the index's own vectors (no wait this time).
+    else ranked = rankWithVector(byText().ranking, qv);
+  }
   if (q.refresh === true) {
     for (const cand of ranked) {
       const ttl = cand.record.ttlMs;

@@ -34,32 +34,34 @@ export function rerankCount(k: number, accepted: number): number {
  * add without overflow.
  */
 export function codeDistances(codes: Uint32Array, q: Uint32Array, accepted: Int32Array): Uint16Array {
+  const dist = new Uint16Array(accepted.length);
+  for (let i = 0; i < accepted.length; i++) dist[i] = codeDistance(codes, (accepted[i] as number) * q.length, q);
+  return dist;
+}
+
+/** The Hamming distance of the code `q` to the code at `codes[base…]` (see {@link codeDistances}). */
+function codeDistance(codes: Uint32Array, base: number, q: Uint32Array): number {
   const w = q.length;
   const pairs = w & ~1;
-  const dist = new Uint16Array(accepted.length);
-  for (let i = 0; i < accepted.length; i++) {
-    let base = (accepted[i] as number) * w;
-    let h = 0;
-    for (let j = 0; j < pairs; j += 2) {
-      let x = ((codes[base] as number) ^ (q[j] as number)) >>> 0;
-      let y = ((codes[base + 1] as number) ^ (q[j + 1] as number)) >>> 0;
-      base += 2;
-      x -= (x >>> 1) & 0x55555555;
-      y -= (y >>> 1) & 0x55555555;
-      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333) + (y & 0x33333333) + ((y >>> 2) & 0x33333333);
-      x = (x & 0x0f0f0f0f) + ((x >>> 4) & 0x0f0f0f0f);
-      h += Math.imul(x, 0x01010101) >>> 24;
-    }
-    if (pairs < w) {
-      let x = ((codes[base] as number) ^ (q[pairs] as number)) >>> 0;
-      x -= (x >>> 1) & 0x55555555;
-      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-      x = (x + (x >>> 4)) & 0x0f0f0f0f;
-      h += Math.imul(x, 0x01010101) >>> 24;
-    }
-    dist[i] = h;
+  let h = 0;
+  for (let j = 0; j < pairs; j += 2) {
+    let x = ((codes[base] as number) ^ (q[j] as number)) >>> 0;
+    let y = ((codes[base + 1] as number) ^ (q[j + 1] as number)) >>> 0;
+    base += 2;
+    x -= (x >>> 1) & 0x55555555;
+    y -= (y >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333) + (y & 0x33333333) + ((y >>> 2) & 0x33333333);
+    x = (x & 0x0f0f0f0f) + ((x >>> 4) & 0x0f0f0f0f);
+    h += Math.imul(x, 0x01010101) >>> 24;
   }
-  return dist;
+  if (pairs < w) {
+    let x = ((codes[base] as number) ^ (q[pairs] as number)) >>> 0;
+    x -= (x >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+    x = (x + (x >>> 4)) & 0x0f0f0f0f;
+    h += Math.imul(x, 0x01010101) >>> 24;
+  }
+  return h;
 }
 
 /** A set of unit-length vectors of one dimension, searched by cosine similarity. */
@@ -71,6 +73,8 @@ export class VectorIndex {
   #data = new Float32Array(0);
   #present = new Uint8Array(0);
   #codes = new Uint32Array(0);
+  /** Scratch of {@link #nearestByCode}: the code distance per slot. */
+  #dist = new Uint16Array(0);
   /** One past the highest slot ever filled. */
   #end = 0;
   #size = 0;
@@ -127,6 +131,11 @@ export class VectorIndex {
     this.#size--;
   }
 
+  /** Per slot, 1 where a vector is stored (the index's own array: read it, never write it). */
+  get presence(): Uint8Array {
+    return this.#present;
+  }
+
   has(slot: number): boolean {
     return this.#present[slot] === 1;
   }
@@ -151,37 +160,97 @@ export class VectorIndex {
    */
   search(query: Float32Array, k: number, accept?: Uint8Array | ((slot: number) => boolean)): { slot: number; similarity: number }[] {
     if (k <= 0) return [];
-    const accepted = new Int32Array(this.#size);
-    let n = 0;
     const present = this.#present;
     const end = this.#end;
-    if (accept === undefined) {
-      for (let slot = 0; slot < end; slot++) if (present[slot] === 1) accepted[n++] = slot;
-    } else if (accept instanceof Uint8Array) {
-      // A mask (1 = accepted): the common case, without a call per slot.
-      for (let slot = 0; slot < end; slot++) if (present[slot] === 1 && accept[slot] === 1) accepted[n++] = slot;
-    } else {
-      for (let slot = 0; slot < end; slot++) if (present[slot] === 1 && accept(slot)) accepted[n++] = slot;
+    const mask = accept instanceof Uint8Array ? accept : undefined;
+    const take = typeof accept === "function" ? accept : undefined;
+    let n = 0;
+    if (take === undefined) {
+      for (let slot = 0; slot < end; slot++) if (present[slot] === 1 && (mask === undefined || mask[slot] === 1)) n++;
     }
     const center = this.#center;
-    const candidates = n <= EXACT_MAX || center === undefined ? accepted.subarray(0, n) : this.#nearestByCode(query, center, accepted.subarray(0, n), rerankCount(k, n));
-    const out: { slot: number; similarity: number }[] = new Array(candidates.length);
-    for (let i = 0; i < candidates.length; i++) {
-      const slot = candidates[i] as number;
-      out[i] = { slot, similarity: this.#dot(query, slot) };
+    let candidates: Int32Array;
+    if (take === undefined && n > EXACT_MAX && center !== undefined) {
+      candidates = this.#nearestByCode(query, center, mask, n, rerankCount(k, n));
+    } else {
+      // Exact: every accepted slot (a predicate is called once per slot, here).
+      const accepted = new Int32Array(this.#size);
+      n = 0;
+      for (let slot = 0; slot < end; slot++) if (present[slot] === 1 && (take === undefined ? mask === undefined || mask[slot] === 1 : take(slot))) accepted[n++] = slot;
+      candidates = n <= EXACT_MAX || center === undefined ? accepted.subarray(0, n) : this.#nearestByCodeOf(query, center, accepted.subarray(0, n), rerankCount(k, n));
     }
-    out.sort((a, b) => b.similarity - a.similarity || a.slot - b.slot);
-    return out.length > k ? out.slice(0, k) : out;
+    return this.#best(query, candidates, k);
   }
 
-  /** The `count` accepted slots nearest to `query` by code (more when the last distance ties; in slot order within). */
-  #nearestByCode(query: Float32Array, center: Float32Array, accepted: Int32Array, count: number): Int32Array {
-    if (accepted.length <= count) return accepted;
+  /**
+   * The `k` of `candidates` most similar to `query`, best first, ties by slot ascending (what
+   * sorting them all and keeping the first `k` gives), kept in a bounded sorted buffer.
+   */
+  #best(query: Float32Array, candidates: Int32Array, k: number): { slot: number; similarity: number }[] {
+    const m = Math.min(k, candidates.length);
+    const sims = new Float64Array(m);
+    const slots = new Int32Array(m);
+    let size = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const slot = candidates[i] as number;
+      const s = this.#dot(query, slot);
+      // Candidates come in slot order, so a later one with an equal similarity ranks after.
+      if (size === m && !(s > (sims[m - 1] as number))) continue;
+      let j = size < m ? size++ : m - 1;
+      while (j > 0 && (sims[j - 1] as number) < s) {
+        sims[j] = sims[j - 1] as number;
+        slots[j] = slots[j - 1] as number;
+        j--;
+      }
+      sims[j] = s;
+      slots[j] = slot;
+    }
+    const out: { slot: number; similarity: number }[] = new Array(size);
+    for (let i = 0; i < size; i++) out[i] = { slot: slots[i] as number, similarity: sims[i] as number };
+    return out;
+  }
+
+  /**
+   * The `count` slots of the mask (every present slot without one) nearest to `query` by code,
+   * more when the last distance ties, in slot order: one pass computes each accepted slot's
+   * distance and their histogram, a second keeps those within the threshold.
+   */
+  #nearestByCode(query: Float32Array, center: Float32Array, mask: Uint8Array | undefined, accepted: number, count: number): Int32Array {
     const w = this.#words;
     const q = new Uint32Array(w);
     this.#code(query, q, 0, center);
+    const end = this.#end;
+    const present = this.#present;
+    const dist = this.#scratch(end);
+    const hist = new Uint32Array(this.dimensions + 2);
+    const none = this.dimensions + 1;
     const codes = this.#codes;
-    const dist = codeDistances(codes, q, accepted);
+    for (let slot = 0; slot < end; slot++) {
+      if (present[slot] !== 1 || (mask !== undefined && mask[slot] !== 1)) {
+        dist[slot] = none;
+        continue;
+      }
+      const d = codeDistance(codes, slot * w, q);
+      dist[slot] = d;
+      hist[d] = (hist[d] as number) + 1;
+    }
+    let limit = 0;
+    for (let seen = 0; limit < this.dimensions; limit++) {
+      seen += hist[limit] as number;
+      if (seen >= count) break;
+    }
+    const out = new Int32Array(Math.min(accepted, end));
+    let m = 0;
+    for (let slot = 0; slot < end; slot++) if ((dist[slot] as number) <= limit) out[m++] = slot;
+    return out.subarray(0, m);
+  }
+
+  /** {@link #nearestByCode} for a list of accepted slots (when a predicate chose them). */
+  #nearestByCodeOf(query: Float32Array, center: Float32Array, accepted: Int32Array, count: number): Int32Array {
+    if (accepted.length <= count) return accepted;
+    const q = new Uint32Array(this.#words);
+    this.#code(query, q, 0, center);
+    const dist = codeDistances(this.#codes, q, accepted);
     const hist = new Uint32Array(this.dimensions + 1);
     for (let i = 0; i < dist.length; i++) hist[dist[i] as number] = (hist[dist[i] as number] as number) + 1;
     let limit = 0;
@@ -193,6 +262,12 @@ export class VectorIndex {
     let m = 0;
     for (let i = 0; i < accepted.length; i++) if ((dist[i] as number) <= limit) out[m++] = accepted[i] as number;
     return out.subarray(0, m);
+  }
+
+  /** A per-slot distance buffer of at least `n` entries, kept between searches (searches run one at a time: they are synchronous). */
+  #scratch(n: number): Uint16Array {
+    if (this.#dist.length < n) this.#dist = new Uint16Array(Math.max(n, this.#capacity));
+    return this.#dist;
   }
 
   #dot(query: Float32Array, slot: number): number {
