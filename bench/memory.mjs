@@ -57,8 +57,25 @@ const vectorOf = (t) => {
   if (v === undefined) throw new Error(`no cached vector for ${t.slice(0, 40)}`);
   return Float32Array.from(v);
 };
-/** The same model answering from the cache: latency below is the index's, not the model's. */
-const cachedModel = { model: use.model, dimensions: use.dimensions, embed: async (ts) => ts.map(vectorOf) };
+/**
+ * The same model answering from the cache: latency below is the index's, not the model's.
+ * A text the cache lacks (mem0 also embeds the entities it finds in a query) goes to the model
+ * and joins the cache, so no peer ranks without a vector it asked for.
+ */
+let cacheGrew = false;
+const cachedModel = {
+  model: use.model,
+  dimensions: use.dimensions,
+  embed: async (ts) => {
+    const miss = [...new Set(ts.filter((t) => !cached.has(key(t))))];
+    if (miss.length > 0) {
+      const vs = await use.embed(miss);
+      miss.forEach((t, j) => cached.set(key(t), Array.from(vs[j])));
+      cacheGrew = true;
+    }
+    return ts.map(vectorOf);
+  },
+};
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -423,4 +440,5 @@ if (adds !== null) {
       `${(adds.ours / adds.raw).toFixed(2)}× (target ≥ 0.6×).\n`,
   );
 }
+if (cacheGrew) writeFileSync(cacheFile, JSON.stringify(Object.fromEntries(cached)));
 process.stdout.write(`${out.join("\n")}\n`);
