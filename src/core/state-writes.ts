@@ -83,10 +83,12 @@ export async function writeState(
   // An encoded op's `op` is the value of its event's data (parsed from the same text), so the
   // driver need not parse the data back; the state event's data is not returned to the caller.
   const values = "data" in encoded ? { data: op as unknown as JsonValue, metadata: metadata === "{}" ? {} : (JSON.parse(metadata) as JsonObject) } : undefined;
-  const result = await e.run(() =>
+  let result: CommitResult;
+  try {
+    // Awaited here, not through Engine.run (one async frame less on the agent's hot path).
     // The guards go last: V8 (Node 20) gives `{ ...a, b }` a new hidden class on every call,
     // which turns every property read of the mutation in the driver into a cache miss.
-    e.driver.commit(tenant, id, {
+    result = await e.driver.commit(tenant, id, {
       events,
       update: (head) => {
         const state = applyStateOp(head.state, op);
@@ -107,8 +109,10 @@ export async function writeState(
         };
       },
       ...mutation,
-    }, call),
-  );
+    }, call);
+  } catch (err) {
+    throw e.driverError(err);
+  }
   return stateResult(id, result, o.events !== undefined);
 }
 

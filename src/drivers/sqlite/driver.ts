@@ -281,8 +281,8 @@ class SqliteDriver implements Driver {
 
   insertContext(record: ContextRecord, stateJson: string, events: EventRecordInput[], call: DriverCall): Promise<CommitResult> {
     return this.#run("insertContext", call, () =>
-      this.#writeTx(() => insertContextBody(this.#scope as CommitScope, record, stateJson, events)),
-    ).then((result) => this.#announce(record.tenant, record.id, result));
+      this.#announce(record.tenant, record.id, this.#writeTx(() => insertContextBody(this.#scope as CommitScope, record, stateJson, events))),
+    );
   }
 
   getContext(tenant: string, id: string, call: DriverCall): Promise<ContextRecord | null> {
@@ -350,9 +350,8 @@ class SqliteDriver implements Driver {
   }
 
   commit(tenant: string, id: string, mutation: Mutation, call: DriverCall): Promise<CommitResult> {
-    return this.#run("commit", call, () => (this.#commitTx as CommitTransaction)(tenant, id, mutation, call.now)).then((result) =>
-      this.#announce(tenant, id, result),
-    );
+    // Announced inside the call, once committed (the feed never throws): no extra promise hop.
+    return this.#run("commit", call, () => this.#announce(tenant, id, (this.#commitTx as CommitTransaction)(tenant, id, mutation, call.now)));
   }
 
   readEvents(tenant: string, id: string, query: EventRecordQuery, call: DriverCall): Promise<EventRecord[]> {
