@@ -312,16 +312,17 @@ function instruments(registry: Registry): StoreMetrics {
       if (listeners.size > 0) emit({ layer: "driver", operation: call, outcome, seconds });
     },
     operationOk(operation) {
-      const series = operations.series({ operation, driver: driverName, outcome: "ok" });
+      // Made on the first success, not here: an operation never called exports no series.
+      let series: HistogramSeries | undefined;
       return (seconds) => {
-        series.observe(seconds);
+        (series ??= operations.series({ operation, driver: driverName, outcome: "ok" })).observe(seconds);
         if (listeners.size > 0) emit({ layer: "store", operation, outcome: "ok", seconds });
       };
     },
     driverCallOk(call) {
-      const series = driverCalls.series({ call, driver: driverName, outcome: "ok" });
+      let series: HistogramSeries | undefined;
       return (seconds) => {
-        series.observe(seconds);
+        (series ??= driverCalls.series({ call, driver: driverName, outcome: "ok" })).observe(seconds);
         if (listeners.size > 0) emit({ layer: "driver", operation: call, outcome: "ok", seconds });
       };
     },

@@ -178,6 +178,11 @@ describe("store.metrics()", () => {
     expect(value("contextd_model_cost_usd_total", { provider: "openai", model: "gpt-4o-mini" })).toBe(0.5);
     expect(value("contextd_store_operation_duration_seconds", { operation: "patchState", outcome: "VERSION_CONFLICT", driver: "in-memory" })).toBe(1);
     expect(value("contextd_driver_call_duration_seconds", { call: "commit", outcome: "ok" })).toBeGreaterThanOrEqual(2);
+    // Only what ran has a series: an operation never called adds nothing to a scrape.
+    const operations = new Set(family(all, "contextd_store_operation_duration_seconds")?.values.map((v) => v.labels["operation"]));
+    expect(operations.has("patchState")).toBe(true);
+    expect(operations.has("searchMemories")).toBe(false);
+    expect(new Set(family(all, "contextd_driver_call_duration_seconds")?.values.map((v) => v.labels["call"])).has("compact")).toBe(false);
   });
 
   it("counts open watchers until they end", async () => {
