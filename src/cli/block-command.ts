@@ -5,8 +5,9 @@
  */
 import type { Command } from "commander";
 import { invalidInput } from "../index.js";
-import type { Block, BlockEdit, BlockInput, BlockScope, BlockWriteOptions, JsonObject, JsonValue } from "../index.js";
+import type { Block, BlockEdit, BlockInput, BlockScope, BlockWriteOptions, JsonObject } from "../index.js";
 import type { WithStore } from "./data-commands.js";
+import { jsonFlag } from "./flags.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printTable, println } from "./output.js";
 
@@ -35,14 +36,6 @@ function integer(text: string, flag: string, min: number): number {
   const n = Number(text);
   if (!/^\d{1,15}$/.test(text) || n < min) throw invalidInput(flag, `must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
   return n;
-}
-
-function json(text: string, flag: string): JsonValue {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch {
-    throw invalidInput(flag, `must be JSON, got ${JSON.stringify(text.slice(0, 40))}`);
-  }
 }
 
 function writeOptions(o: WriteFlags): BlockWriteOptions {
@@ -118,8 +111,8 @@ export function registerBlockCommands(program: Command, io: CliIo, withStore: Wi
         const input: BlockInput = { label, value, limit };
         if (o.description !== undefined) input.description = o.description;
         if (o.schema !== undefined) {
-          input.schema = json(o.schema, "--schema") as JsonObject;
-          input.value = json(value, "value");
+          input.schema = jsonFlag(o.schema, "--schema") as JsonObject;
+          input.value = jsonFlag(value, "value");
         }
         show(await store.putBlock(scopeOf(o), input, writeOptions(o)), g.json);
       }),
@@ -144,7 +137,7 @@ export function registerBlockCommands(program: Command, io: CliIo, withStore: Wi
     "rewrite",
     "replace the whole value (JSON with --json-value)",
     "<value>",
-    ([v], o) => ({ op: "rewrite", value: o.jsonValue === true ? json(v as string, "value") : (v as string) }),
+    ([v], o) => ({ op: "rewrite", value: o.jsonValue === true ? jsonFlag(v as string, "value") : (v as string) }),
     (c) => c.option("--json-value", "the value is JSON (for a block with a schema)"),
   );
 

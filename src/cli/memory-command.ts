@@ -12,7 +12,6 @@ import type {
   AddMemoriesOptions,
   ContextStore,
   JsonObject,
-  JsonValue,
   ListMemoriesQuery,
   Memory,
   MemoryInput,
@@ -23,6 +22,7 @@ import type {
   MetadataFilter,
 } from "../index.js";
 import type { WithStore } from "./data-commands.js";
+import { jsonFlag } from "./flags.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printTable, println } from "./output.js";
 import { barProgress, textProgress } from "./progress.js";
@@ -61,14 +61,6 @@ function decimal(text: string, flag: string): number {
   return n;
 }
 
-function json(text: string, flag: string): JsonValue {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch {
-    throw invalidInput(flag, `must be JSON, got ${JSON.stringify(text.slice(0, 40))}`);
-  }
-}
-
 /** A time flag: digits are epoch milliseconds, anything else an ISO 8601 string for the store to check. */
 function time(text: string): string | number {
   return /^\d{1,15}$/.test(text) ? Number(text) : text;
@@ -89,7 +81,7 @@ function selectionOf(o: SelectionFlags): MemorySelection {
   const scope = scopeOf(o);
   if (scope !== undefined) selection.scope = scope;
   if (o.tag !== undefined) selection.tags = o.tag;
-  if (o.filter !== undefined) selection.filter = json(o.filter, "--filter") as MetadataFilter;
+  if (o.filter !== undefined) selection.filter = jsonFlag(o.filter, "--filter") as MetadataFilter;
   if (o.since !== undefined) selection.since = time(o.since);
   if (o.until !== undefined) selection.until = time(o.until);
   return selection;
@@ -230,8 +222,8 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           const input: MemoryInput = { scope, text: words.join(" ") };
           if (o.id !== undefined) input.id = o.id;
           if (o.tag !== undefined) input.tags = o.tag;
-          if (o.metadata !== undefined) input.metadata = json(o.metadata, "--metadata") as JsonObject;
-          if (o.value !== undefined) input.value = json(o.value, "--value");
+          if (o.metadata !== undefined) input.metadata = jsonFlag(o.metadata, "--metadata") as JsonObject;
+          if (o.value !== undefined) input.value = jsonFlag(o.value, "--value");
           if (o.importance !== undefined) input.importance = decimal(o.importance, "--importance");
           if (o.ttl !== undefined) input.ttlMs = integer(o.ttl, "--ttl", 1);
           const options: AddMemoriesOptions = {};
