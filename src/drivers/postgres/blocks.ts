@@ -15,15 +15,22 @@ const KEY = "tenant = $1 AND scope_kind = $2 AND scope_id = $3";
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function toRecord(key: BlockKey, r: Record<string, unknown>): BlockRecord {
+/** The content columns of a block or version row, parsed (a block and its versions store them alike). */
+function contentOf(r: Record<string, unknown>) {
   return {
-    key: { ...key },
-    label: String(r.label),
     description: String(r.description),
     value: JSON.parse(String(r.value)) as JsonValue,
     schema: r.schema === null || r.schema === undefined ? null : (JSON.parse(String(r.schema)) as JsonObject),
     limitChars: num(r.limit_chars),
     limitTokens: num(r.limit_tokens),
+  };
+}
+
+function toRecord(key: BlockKey, r: Record<string, unknown>): BlockRecord {
+  return {
+    key: { ...key },
+    label: String(r.label),
+    ...contentOf(r),
     version: Number(r.version),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -130,11 +137,7 @@ export function blockArea(scope: DriverScope): BlockArea {
           label: String(v.label),
           version: Number(v.version),
           op: String(v.op) as BlockVersionRecord["op"],
-          description: String(v.description),
-          value: JSON.parse(String(v.value)) as JsonValue,
-          schema: v.schema === null || v.schema === undefined ? null : (JSON.parse(String(v.schema)) as JsonObject),
-          limitChars: num(v.limit_chars),
-          limitTokens: num(v.limit_tokens),
+          ...contentOf(v),
           actor: str(v.actor),
           at: Number(v.at),
         }),

@@ -58,15 +58,22 @@ const SQL = {
 
 type Statements = { readonly [K in keyof typeof SQL]: Database.Statement };
 
-function toRecord(key: BlockKey, r: BlockRow): BlockRecord {
+/** The content columns of a block or version row, parsed (a block and its versions store them alike). */
+function contentOf(r: Pick<VersionRow, "description" | "value" | "schema" | "limit_chars" | "limit_tokens">) {
   return {
-    key: { ...key },
-    label: r.label,
     description: r.description,
     value: JSON.parse(r.value) as JsonValue,
     schema: r.schema === null ? null : (JSON.parse(r.schema) as JsonObject),
     limitChars: r.limit_chars,
     limitTokens: r.limit_tokens,
+  };
+}
+
+function toRecord(key: BlockKey, r: BlockRow): BlockRecord {
+  return {
+    key: { ...key },
+    label: r.label,
+    ...contentOf(r),
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -144,11 +151,7 @@ export class SqliteBlocks {
       label: v.label,
       version: v.version,
       op: v.op,
-      description: v.description,
-      value: JSON.parse(v.value) as JsonValue,
-      schema: v.schema === null ? null : (JSON.parse(v.schema) as JsonObject),
-      limitChars: v.limit_chars,
-      limitTokens: v.limit_tokens,
+      ...contentOf(v),
       actor: v.actor,
       at: v.at,
     }));
