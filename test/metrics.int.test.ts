@@ -22,6 +22,33 @@ afterAll(async () => {
   }
 });
 
+/** PostgreSQL under the Redis tier, with Redis reached through a TCP proxy only this store uses. */
+async function proxiedStore(o: { poolSize: number; probeIntervalMs: number }) {
+  const redisTarget = new URL(REDIS_URL);
+  const proxy = await startTcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
+  const schema = randomSchema("cdm");
+  leftovers.add(schema);
+  const url = new URL(REDIS_URL);
+  url.hostname = "127.0.0.1";
+  url.port = String(proxy.port);
+  const store = await createStore(
+    redisCache(postgresDriver({ connectionString: PG_URL, schema, poolSize: o.poolSize }), {
+      url: url.toString(),
+      prefix: schema,
+      probeIntervalMs: o.probeIntervalMs,
+      logger: { warn: () => undefined },
+    }),
+    { embedder: null },
+  );
+  return { proxy, store };
+}
+
+/** Waits (at most 10 s) until the store's Redis tier reports Redis up again. */
+async function untilCacheUp(store: Awaited<ReturnType<typeof createStore>>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (storeMetrics(store)?.driverStats().cache?.up !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** One series of Prometheus text, or undefined. */
 function sample(text: string, series: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -30,22 +57,7 @@ function sample(text: string, series: string): number | undefined {
 
 describeWithServices("metrics of PostgreSQL and the Redis tier", reasons, () => {
   it("counts cache hits and misses, falls back (and says so) while Redis is unreachable, and shows the pool", async () => {
-    const redisTarget = new URL(REDIS_URL);
-    const proxy = await startTcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
-    const schema = randomSchema("cdm");
-    leftovers.add(schema);
-    const url = new URL(REDIS_URL);
-    url.hostname = "127.0.0.1";
-    url.port = String(proxy.port);
-    const store = await createStore(
-      redisCache(postgresDriver({ connectionString: PG_URL, schema, poolSize: 3 }), {
-        url: url.toString(),
-        prefix: schema,
-        probeIntervalMs: 100,
-        logger: { warn: () => undefined },
-      }),
-      { embedder: null },
-    );
+    const { proxy, store } = await proxiedStore({ poolSize: 3, probeIntervalMs: 100 });
     try {
       const text = () => (storeMetrics(store)?.registry.metrics() ?? Promise.resolve(""));
       const ctx = await store.createContext({ state: { n: 0 } });
@@ -70,25 +82,14 @@ describeWithServices("metrics of PostgreSQL and the Redis tier", reasons, () => 
       // Closing while the Redis client is still reconnecting was seen to hang now and then
       // (node-redis close() waiting on a command of the dead socket): wait until it is back.
       proxy.restore();
-      const deadline = Date.now() + 10_000;
-      while (storeMetrics(store)?.driverStats().cache?.up !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await untilCacheUp(store);
       await store.close();
       await proxy.close();
     }
   });
 
   it("a stopped Redis fires the cache fall-back alert once, and it resolves once when Redis is back", async () => {
-    const redisTarget = new URL(REDIS_URL);
-    const proxy = await startTcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
-    const schema = randomSchema("cdm");
-    leftovers.add(schema);
-    const url = new URL(REDIS_URL);
-    url.hostname = "127.0.0.1";
-    url.port = String(proxy.port);
-    const store = await createStore(
-      redisCache(postgresDriver({ connectionString: PG_URL, schema, poolSize: 2 }), { url: url.toString(), prefix: schema, probeIntervalMs: 50, logger: { warn: () => undefined } }),
-      { embedder: null },
-    );
+    const { proxy, store } = await proxiedStore({ poolSize: 2, probeIntervalMs: 50 });
     const clock = { t: 0 };
     const events: AlertEvent[] = [];
     const metrics = storeMetrics(store)!;
@@ -116,16 +117,14 @@ describeWithServices("metrics of PostgreSQL and the Redis tier", reasons, () => 
       await reads(5);
       expect(await tick()).toEqual([]);
       proxy.restore();
-      const deadline = Date.now() + 10_000;
-      while (metrics.driverStats().cache?.up !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await untilCacheUp(store);
       await reads(5);
       expect((await tick()).map((e) => e.state)).toEqual(["resolved"]);
       expect(events.map((e) => e.state)).toEqual(["firing", "resolved"]);
     } finally {
       monitor.close();
       proxy.restore();
-      const deadline = Date.now() + 10_000;
-      while (metrics.driverStats().cache?.up !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await untilCacheUp(store);
       await store.close();
       await proxy.close();
     }
