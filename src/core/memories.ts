@@ -6,6 +6,7 @@
  */
 import { ContextError, invalidInput } from "../errors.js";
 import type { DriverCall } from "../drivers/driver.js";
+import { expiredAt } from "../drivers/memory-area.js";
 import type { MemoryAdd, MemoryArea, MemoryRecord, MemoryVersionRecord } from "../drivers/memory-area.js";
 import { notSupported, type Engine } from "./engine.js";
 import { newId } from "./ids.js";
@@ -73,7 +74,7 @@ export function memoryArea(engine: Engine): MemoryArea {
 }
 
 /** Whether a memory has expired at `now`. */
-export const expired = (r: { expiresAt: number | null }, now: number): boolean => r.expiresAt !== null && r.expiresAt <= now;
+export const expired = (r: { expiresAt: number | null }, now: number): boolean => expiredAt(r.expiresAt, now);
 
 /** The index of the call's tenant, brought up to date. */
 export async function currentIndex(m: MemoryScopeOfCall): Promise<MemoryIndex> {

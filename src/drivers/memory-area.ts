@@ -53,6 +53,14 @@ export interface MemoryRecord {
 }
 
 /**
+ * Whether a memory with this expiry is past it at `now`: gone for every read, and no longer
+ * holding its text, though not yet purged. The one rule of the engine and every driver.
+ */
+export function expiredAt(expiresAt: number | null, now: number): boolean {
+  return expiresAt !== null && expiresAt <= now;
+}
+
+/**
  * The record of a memory just added from `m` (version 1, its vector copied): what a driver
  * returns for a new memory without reading the row it wrote back.
  */

@@ -5,6 +5,7 @@
  */
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
+import { expiredAt } from "../memory-area.js";
 import type { MemoryAdd, MemoryArea, MemoryContent, MemoryRecord, MemoryVersionRecord } from "../memory-area.js";
 
 interface Stored {
@@ -116,7 +117,7 @@ export function inMemoryMemories(): MemoryArea {
         const key = textKey(m.scopeKey, m.textHash);
         const existingId = t.byText.get(key);
         const existing = existingId === undefined ? createdInBatch.get(key) : live(t, existingId);
-        if (existing !== undefined && !expired(existing, call.now)) {
+        if (existing !== undefined && !expiredAt(existing.record.expiresAt, call.now)) {
           out.push({ record: toRecord(existing), created: false });
           continue;
         }
@@ -174,7 +175,7 @@ export function inMemoryMemories(): MemoryArea {
       const newKey = textKey(s.scopeKey, change.content.textHash);
       const holderId = t.byText.get(newKey);
       const holder = holderId === undefined || holderId === id ? undefined : live(t, holderId);
-      if (holder !== undefined && !expired(holder, call.now)) {
+      if (holder !== undefined && !expiredAt(holder.record.expiresAt, call.now)) {
         throw new ContextError("ALREADY_EXISTS", `memory ${holderId} of the same scope already has this text`, {
           details: { memoryId: id, existingId: holderId },
         });
@@ -254,11 +255,6 @@ export function inMemoryMemories(): MemoryArea {
       return n;
     },
   };
-}
-
-/** Whether `s` is past its expiry at `now` (gone, though not yet purged). */
-function expired(s: Stored, now: number): boolean {
-  return s.record.expiresAt !== null && s.record.expiresAt <= now;
 }
 
 const emptyContent: Omit<MemoryContent, "textHash"> = {

@@ -7,7 +7,7 @@
  */
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
-import { addedRecord } from "../memory-area.js";
+import { addedRecord, expiredAt } from "../memory-area.js";
 import type { MemoryArea, MemoryContent, MemoryRecord, MemoryVersionRecord } from "../memory-area.js";
 import type { DriverCall } from "../driver.js";
 import type { DriverScope } from "./db.js";
@@ -159,8 +159,6 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
     if (vec.ext !== null) await c.query(`DELETE FROM ${s}.memory_pgvector WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, hit]);
     await c.query(`DELETE FROM ${s}.memory_versions WHERE tenant = $1 AND memory_id = ANY($2::text[])`, [tenant, hit]);
   };
-  /** Whether a memory is past its expiry at `now` (gone, though not yet purged). */
-  const expired = (r: { expiresAt: number | null }, now: number): boolean => r.expiresAt !== null && r.expiresAt <= now;
 
   return {
     add(tenant, memories, actor, call) {
@@ -188,7 +186,7 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
         const expiredIds: string[] = [];
         for (const row of existing.rows) {
           const record = toRecord(row);
-          if (expired(record, now)) expiredIds.push(record.id);
+          if (expiredAt(record.expiresAt, now)) expiredIds.push(record.id);
           else byText.set(key(String(row.scope_key), String(row.text_hash)), record);
         }
         // An expired memory no longer holds its text: it is purged here, as purgeMemories would.
@@ -299,8 +297,7 @@ export function memoryArea(scope: DriverScope, schemaName: string, vec: Pgvector
           [tenant, cur.scopeKey, content.textHash, id],
         );
         const other = holder.rows[0];
-        const otherExpires = other?.expires_at === null || other?.expires_at === undefined ? null : Number(other.expires_at);
-        if (other !== undefined && expired({ expiresAt: otherExpires }, now)) await purgeRows(c, tenant, [String(other.id)], rev);
+        if (other !== undefined && expiredAt(other.expires_at === null ? null : Number(other.expires_at), now)) await purgeRows(c, tenant, [String(other.id)], rev);
         else if (other !== undefined) {
           throw new ContextError("ALREADY_EXISTS", `memory ${String(other.id)} of the same scope already has this text`, {
             details: { memoryId: id, existingId: String(other.id) },

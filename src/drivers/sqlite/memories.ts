@@ -9,7 +9,7 @@ import { lazyStatements } from "./statements.js";
 import type { WriteTransaction } from "./write-lock.js";
 import { ContextError, VersionConflictError } from "../../errors.js";
 import type { JsonObject, JsonValue } from "../../core/json-types.js";
-import { addedRecord } from "../memory-area.js";
+import { addedRecord, expiredAt } from "../memory-area.js";
 import type { MemoryAdd, MemoryContent, MemoryRecord, MemoryVersionRecord } from "../memory-area.js";
 
 const COLUMNS = `m.id, m.tenant, m.user_id, m.agent_id, m.context_id, m.namespace, m.text, m.value, m.metadata, m.tags,
@@ -111,11 +111,6 @@ function toVersion(r: VersionRow): MemoryVersionRecord {
   };
 }
 
-/** Whether a memory with this expiry is past it at `now` (gone, though not yet purged). */
-function expired(expiresAt: number | null, now: number): boolean {
-  return expiresAt !== null && expiresAt <= now;
-}
-
 const SQL = {
   nextRev: `INSERT INTO memory_revs (tenant, rev) VALUES (?, 1)
      ON CONFLICT (tenant) DO UPDATE SET rev = rev + 1 RETURNING rev`,
@@ -189,7 +184,7 @@ export class SqliteMemories {
       // Rows written earlier in the batch are visible here, so a text repeated in the batch is found too.
       return memories.map((m) => {
         const existing = s.byText.get(tenant, m.scopeKey, m.textHash) as MemoryRow | undefined;
-        if (existing !== undefined && !expired(existing.expires_at, now)) return { record: toRecord(existing), created: false };
+        if (existing !== undefined && !expiredAt(existing.expires_at, now)) return { record: toRecord(existing), created: false };
         // An expired memory no longer holds its text: it is purged here, as purgeMemories would.
         if (existing !== undefined) this.#purgeOne(tenant, existing.id);
         const rev = this.#nextRev(tenant);
@@ -220,7 +215,7 @@ export class SqliteMemories {
       if (expectedVersion !== undefined && expectedVersion !== cur.version) throw new VersionConflictError(id, expectedVersion, cur.version);
       const holder = s.textHolder.get(tenant, cur.scope_key, content.textHash) as { id: string; expires_at: number | null } | undefined;
       if (holder !== undefined && holder.id !== id) {
-        if (!expired(holder.expires_at, now)) {
+        if (!expiredAt(holder.expires_at, now)) {
           throw new ContextError("ALREADY_EXISTS", `memory ${holder.id} of the same scope already has this text`, {
             details: { memoryId: id, existingId: holder.id },
           });
