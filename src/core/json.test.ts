@@ -48,6 +48,21 @@ describe("encodeJson", () => {
     expect(() => encodeJson({ s: "x".repeat(100) }, "data", 50)).toThrow(/exceed the limit of 50/);
   });
 
+  it("refuses a cycle that fans out (each level pointing back twice) without walking every path", () => {
+    const a: Record<string, unknown> = {};
+    a.x = a;
+    a.y = [a, { z: a }];
+    expect(() => encodeJson({ deep: { deeper: a } }, "data", 1000)).toThrow(/cyclic/);
+  });
+
+  it("keeps an own __proto__ key as data and does not read inherited keys", () => {
+    const v = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as JsonObject;
+    expect(encodeJson(v, "data", 1000)).toBe('{"__proto__":{"polluted":true},"a":1}');
+    const withInherited = Object.create({ inherited: 1 }) as Record<string, unknown>;
+    withInherited.own = 2;
+    expect(() => encodeJson({ v: withInherited }, "data", 1000)).toThrow(/INVALID|not JSON|instance|object/i);
+  });
+
   it("accepts the same object twice when it is not a cycle", () => {
     const shared = { x: 1 };
     expect(encodeJson({ a: shared, b: shared }, "data", 100)).toBe('{"a":{"x":1},"b":{"x":1}}');

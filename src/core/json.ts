@@ -86,7 +86,7 @@ export function checkJsonChars(text: string, field: string, maxChars: number): s
 export function checkJson(value: unknown, field: string, maxDepth = MAX_DEPTH): void {
   // The common case is valid input: check it without building JSON pointers, and walk again
   // with pointers only to name the first bad value.
-  if (!isJson(value, new Set(), 0, maxDepth)) explainNotJson(value, field, maxDepth);
+  if (!isJson(value, [], 0, maxDepth)) explainNotJson(value, field, maxDepth);
 }
 
 /** {@link checkJson}, and the value must be a plain object. */
@@ -95,7 +95,11 @@ export function checkJsonObject(value: unknown, field: string, maxDepth = MAX_DE
   checkJson(value, field, maxDepth);
 }
 
-function isJson(v: unknown, ancestors: Set<object>, depth: number, maxDepth: number): boolean {
+/**
+ * `ancestors` holds the containers around `v` (an array: JSON is shallow, and a scan of a few
+ * entries costs less than making and filling a `Set` on every call).
+ */
+function isJson(v: unknown, ancestors: object[], depth: number, maxDepth: number): boolean {
   switch (typeof v) {
     case "string":
     case "boolean":
@@ -105,23 +109,19 @@ function isJson(v: unknown, ancestors: Set<object>, depth: number, maxDepth: num
     case "object": {
       if (v === null) return true;
       // `depth` counts the containers around `v`: `v` is level depth + 1.
-      if (depth >= maxDepth || ancestors.has(v)) return false;
-      ancestors.add(v);
+      if (depth >= maxDepth || ancestors.includes(v)) return false;
+      ancestors.push(v);
       let ok = true;
       if (Array.isArray(v)) {
         for (let i = 0; ok && i < v.length; i++) ok = i in v && isJson(v[i], ancestors, depth + 1, maxDepth);
       } else if (isPlainObject(v)) {
-        for (const key in v) {
-          if (!Object.hasOwn(v, key)) continue;
-          if (!isJson(v[key], ancestors, depth + 1, maxDepth)) {
-            ok = false;
-            break;
-          }
-        }
+        // Own enumerable string keys, what JSON.stringify writes.
+        const keys = Object.keys(v);
+        for (let i = 0; ok && i < keys.length; i++) ok = isJson(v[keys[i] as string], ancestors, depth + 1, maxDepth);
       } else {
         ok = false;
       }
-      ancestors.delete(v);
+      ancestors.pop();
       return ok;
     }
     default:
@@ -203,7 +203,10 @@ export function canonicalJson(value: JsonValue): string {
 export function mergePatch(target: JsonValue, patch: JsonValue): JsonValue {
   if (!isPlainObject(patch)) return patch;
   const result: JsonObject = isPlainObject(target) ? (target as JsonObject) : {};
-  for (const [key, value] of Object.entries(patch as JsonObject)) {
+  const keys = Object.keys(patch);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const value = (patch as JsonObject)[key] as JsonValue;
     if (value === null) delete result[key];
     else setOwn(result, key, mergePatch(ownValue(result, key) ?? null, value));
   }

@@ -3,13 +3,13 @@
  * new state inside the driver's transaction (apply the operation, check size and schema).
  */
 import { ContextError, invalidInput } from "../errors.js";
-import type { CommitResult, Mutation } from "../drivers/driver.js";
+import type { CommitResult, EventRecord, Mutation } from "../drivers/driver.js";
 import { toContextEvent, type Engine } from "./engine.js";
 import { parseEvents } from "./event-input.js";
 import { encodeJson, encodeJsonObject, MAX_DEPTH } from "./json.js";
 import { applyStateOp, type StateOp } from "./state-ops.js";
 import { checkId, checkInt, checkOptions, iso } from "./validate.js";
-import type { JsonObject, JsonValue, StateWriteOptions, StateWriteResult } from "./types.js";
+import type { ContextEvent, JsonObject, JsonValue, StateWriteOptions, StateWriteResult } from "./types.js";
 
 /** The options of `append`. */
 export const WRITE_OPTIONS = ["expectedVersion", "fencingToken", "metadata", "signal"] as const;
@@ -25,11 +25,12 @@ export function parseWriteGuards(
   const o = checkOptions<StateWriteOptions>(options, "options", allowed);
   return {
     o,
+    // Both keys always (undefined when not given): one object shape for every write.
     mutation: {
-      ...(o.expectedVersion !== undefined && { expectedVersion: checkInt(o.expectedVersion, "expectedVersion", 1) }),
-      ...(o.fencingToken !== undefined && { fencingToken: checkInt(o.fencingToken, "fencingToken", 1) }),
+      expectedVersion: o.expectedVersion === undefined ? undefined : checkInt(o.expectedVersion, "expectedVersion", 1),
+      fencingToken: o.fencingToken === undefined ? undefined : checkInt(o.fencingToken, "fencingToken", 1),
     },
-    metadata: encodeJsonObject(o.metadata ?? {}, "metadata", engine.limits.maxMetadataChars),
+    metadata: o.metadata === undefined ? "{}" : encodeJsonObject(o.metadata, "metadata", engine.limits.maxMetadataChars),
   };
 }
 
@@ -86,8 +87,9 @@ export async function writeState(
   let result: CommitResult;
   try {
     // Awaited here, not through Engine.run (one async frame less on the agent's hot path).
-    // The guards go last: V8 (Node 20) gives `{ ...a, b }` a new hidden class on every call,
-    // which turns every property read of the mutation in the driver into a cache miss.
+    // A literal with every key, not a spread: V8 (Node 20) gives `{ ...a, b }` a new hidden
+    // class on every call, which turns every property read of the mutation in the driver into
+    // a cache miss.
     result = await e.driver.commit(tenant, id, {
       events,
       update: (head) => {
@@ -104,11 +106,12 @@ export async function writeState(
         return {
           state,
           stateJson,
-          event: { type, data, metadata, tokens: null, timestamp: now, ...(values !== undefined && { values }) },
+          event: { type, data, metadata, tokens: null, timestamp: now, values }, // `values` always a key: one object shape
           checkpoint: version % e.checkpointEvery === 0,
         };
       },
-      ...mutation,
+      expectedVersion: mutation.expectedVersion,
+      fencingToken: mutation.fencingToken,
     }, call);
   } catch (err) {
     throw e.driverError(err);
@@ -117,9 +120,15 @@ export async function writeState(
 }
 
 function stateResult(id: string, r: CommitResult, withEvents: boolean): StateWriteResult {
-  const [event, ...rest] = r.events;
+  const all = r.events;
+  const event = all[0];
   if (r.state === undefined || event === undefined) throw new ContextError("INTERNAL", "the driver returned no state");
   const result: StateWriteResult = { state: r.state, version: r.record.version, seq: event.seq, timestamp: iso(event.timestamp) };
-  if (withEvents) result.events = rest.map((ev) => toContextEvent(id, ev));
+  if (withEvents) {
+    // The caller's events follow the state event.
+    const events: ContextEvent[] = [];
+    for (let i = 1; i < all.length; i++) events.push(toContextEvent(id, all[i] as EventRecord));
+    result.events = events;
+  }
   return result;
 }

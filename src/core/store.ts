@@ -243,7 +243,8 @@ class EmbeddedStore implements CoreStore {
     const records = parseEvents(events, now, this.#e.limits, this.#e.tokenCounter);
     this.#e.enter(o);
     const call: DriverCall = { now, signal: o.signal };
-    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, { events: records, ...mutation }, call)); // spread last: see writeState
+    const commit = { events: records, expectedVersion: mutation.expectedVersion, fencingToken: mutation.fencingToken }; // one shape: see writeState
+    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, commit, call));
     return r.events.map((ev) => toContextEvent(id, ev));
   }
 

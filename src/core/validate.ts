@@ -37,6 +37,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** An id of a context, snapshot, kind or tenant: 1–200 of `A–Z a–z 0–9 . _ : @ + = -`, starting alphanumeric. */
 export function checkId(value: unknown, field: string): string {
+  // An agent names the same context call after call: the last valid id skips the pattern.
+  if (value === lastValidId) return value;
   if (typeof value !== "string") throw invalidInput(field, `must be a string, got ${typeof value}`);
   if (!ID_PATTERN.test(value)) {
     throw invalidInput(
@@ -44,8 +46,10 @@ export function checkId(value: unknown, field: string): string {
       `${JSON.stringify(value.slice(0, 50))} is not a valid id (1–200 characters of A–Z a–z 0–9 . _ : @ + = -, starting with a letter or digit)`,
     );
   }
+  lastValidId = value;
   return value;
 }
+let lastValidId = "0"; // a valid id: returning it unchecked is right
 
 /** A free-form label (owner ids, holders, titles, event types): 1–`max` characters, no control characters. */
 export function checkText(value: unknown, field: string, max = 256): string {
@@ -125,16 +129,29 @@ export function throwIfAborted(options: CallOptions | undefined): void {
 }
 
 /** ISO 8601 text of epoch milliseconds. */
-export function iso(ms: number): string {
-  // Events of one batch share a millisecond; formatting a Date is not free.
+export function iso(time: number): string {
+  // What Date does with the time: a RangeError beyond ±8.64e15 ms (or NaN), fractions dropped.
+  if (!(Math.abs(time) <= 8.64e15)) return new Date(time).toISOString();
+  const ms = Math.trunc(time);
+  // Events of one batch share a millisecond, and a second's texts share all but the
+  // milliseconds: formatting a Date (V8 formats it with printf) is not free.
   if (ms !== lastIsoMs) {
+    const second = Math.floor(ms / 1000);
+    if (second !== lastIsoSecond) {
+      // "…T12:34:56.789Z" without "789Z"; toISOString throws a RangeError on a bad time.
+      lastIsoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+      lastIsoSecond = second;
+    }
+    const milli = ms - second * 1000;
+    lastIso = `${lastIsoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
     lastIsoMs = ms;
-    lastIso = new Date(ms).toISOString();
   }
   return lastIso;
 }
 let lastIsoMs = Number.NaN;
 let lastIso = "";
+let lastIsoSecond = Number.NaN;
+let lastIsoPrefix = "";
 
 /** Encodes a numeric cursor opaquely. */
 export function encodeCursor(value: string): string {
