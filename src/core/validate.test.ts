@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkId, iso } from "./validate.js";
+import { checkEventType, checkId, iso } from "./validate.js";
 
 describe("iso", () => {
   it("gives Date's ISO text for every millisecond of a second, across second and day boundaries", () => {
@@ -23,5 +23,16 @@ describe("checkId", () => {
       expect(() => checkId(bad, "id")).toThrow(/id/);
     }
     expect(checkId("0", "id")).toBe("0");
+  });
+});
+
+describe("checkEventType", () => {
+  it("refuses reserved, empty and control-character types after a valid one was checked", () => {
+    expect(checkEventType("message", "type")).toBe("message");
+    expect(checkEventType("tool_call", "type")).toBe("tool_call");
+    for (const bad of ["state", "snapshot", "restore", "", "a\u0000b", "x".repeat(129), 7, null]) {
+      expect(() => checkEventType(bad, "type")).toThrow(/type/);
+    }
+    expect(checkEventType("message", "type")).toBe("message");
   });
 });

@@ -74,14 +74,18 @@ export const RESERVED_EVENT_TYPES: readonly string[] = Object.freeze(["state", "
 
 /** An event type to append: {@link checkText} of at most 128 characters, not one of {@link RESERVED_EVENT_TYPES}. */
 export function checkEventType(value: unknown, field: string): string {
+  // Appends repeat a few types ("message"…): the last valid one skips the checks.
+  if (value === lastEventType) return value;
   const type = checkText(value, field, 128);
   if (RESERVED_EVENT_TYPES.includes(type)) {
     throw invalidInput(field, `"${type}" is reserved for the engine's own events (${RESERVED_EVENT_TYPES.join(", ")}); use another type`, {
       type,
     });
   }
+  lastEventType = type;
   return type;
 }
+let lastEventType = "message"; // a valid type: returning it unchecked is right
 
 /** An integer in `[min, max]`. */
 export function checkInt(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

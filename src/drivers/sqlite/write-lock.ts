@@ -8,6 +8,7 @@
  * commits what it wrote); otherwise the thread was only descheduled by a busy machine. The
  * check runs only after a slow `BEGIN`: an uncontended write pays two clock reads.
  */
+import { performance } from "node:perf_hooks";
 import type Database from "better-sqlite3";
 
 /** SQLite's default busy handler sleeps at least this long on its first retry. */
