@@ -78,9 +78,9 @@ export function insertContextBody(
  * The head of a context for a commit: this connection's own last commit of it when no other
  * connection has committed since (see `HeadCache`), else read back.
  */
-function cachedHead(scope: CommitScope, key: string, now: number): CommitHead | undefined {
-  if (!scope.heads.has(key)) return undefined;
-  const head = scope.heads.get(key, scope.s.dataVersion.get() as number);
+function cachedHead(scope: CommitScope, tenant: string, id: string, now: number): CommitHead | undefined {
+  if (!scope.heads.has(tenant, id)) return undefined;
+  const head = scope.heads.get(tenant, id, scope.s.dataVersion.get() as number);
   // An expired context is read again (and is then not found).
   return head !== undefined && (head[8] === null || head[8] > now) ? head : undefined;
 }
@@ -89,8 +89,7 @@ function cachedHead(scope: CommitScope, key: string, now: number): CommitHead | 
 export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mutation, now: number): CommitResult {
   const { s } = scope;
   const update = m.update;
-  const key = `${tenant}\0${id}`;
-  const cached = cachedHead(scope, key, now);
+  const cached = cachedHead(scope, tenant, id, now);
   if (update === undefined && m.snapshot === undefined) {
     // Appends write only their events (BEGIN IMMEDIATE makes max(seq) + 1 race-free); the
     // head row and the state are not touched.
@@ -104,7 +103,7 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
       const next = cached.slice() as CommitHead;
       next[3] = after[3];
       next[7] = newest.timestamp;
-      scope.heads.stage(key, next);
+      scope.heads.stage(tenant, id, next);
     }
     return { record: recordOf(scope, after), events };
   }
@@ -138,7 +137,7 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
   next[6] = now;
   next[7] = events[events.length - 1]?.timestamp ?? head[7];
   next[9] = stateJson;
-  scope.heads.stage(key, next);
+  scope.heads.stage(tenant, id, next);
   const out: CommitResult = { record: { ...record, version, lastSeq, updatedAt: now }, events };
   if (state !== undefined) out.state = state;
   if (m.snapshot !== undefined) {

@@ -7,38 +7,50 @@ const head = (version: number, state = "{}"): CommitHead => [1, 0, version, vers
 describe("HeadCache", () => {
   it("keeps a staged head only once its transaction committed", () => {
     const c = new HeadCache();
-    expect(c.get("k", 7)).toBeUndefined();
-    c.stage("k", head(2));
-    expect(c.has("k")).toBe(false);
+    expect(c.get("t", "k", 7)).toBeUndefined();
+    c.stage("t", "k", head(2));
+    expect(c.has("t", "k")).toBe(false);
     c.committed();
-    expect(c.get("k", 7)?.[2]).toBe(2);
-    c.stage("k", head(3));
+    expect(c.get("t", "k", 7)?.[2]).toBe(2);
+    c.stage("t", "k", head(3));
     c.clear(); // the transaction failed
     c.committed();
-    expect(c.get("k", 7)).toBeUndefined();
+    expect(c.get("t", "k", 7)).toBeUndefined();
   });
 
   it("drops every head when another connection committed (data_version changed)", () => {
     const c = new HeadCache();
-    c.get("a", 1);
-    c.stage("a", head(2));
+    c.get("t", "a", 1);
+    c.stage("t", "a", head(2));
     c.committed();
-    c.stage("b", head(5));
+    c.stage("t", "b", head(5));
     c.committed();
-    expect(c.get("a", 2)).toBeUndefined();
-    expect(c.has("b")).toBe(false);
+    expect(c.get("t", "a", 2)).toBeUndefined();
+    expect(c.has("t", "b")).toBe(false);
   });
 
   it("forgets a head staged as unknown, and does not hold large states", () => {
     const c = new HeadCache();
-    c.get("a", 1);
-    c.stage("a", head(2));
+    c.get("t", "a", 1);
+    c.stage("t", "a", head(2));
     c.committed();
-    c.stage("a", undefined);
+    c.stage("t", "a", undefined);
     c.committed();
-    expect(c.has("a")).toBe(false);
-    c.stage("big", head(2, `"${"x".repeat(300_000)}"`));
+    expect(c.has("t", "a")).toBe(false);
+    c.stage("t", "big", head(2, `"${"x".repeat(300_000)}"`));
     c.committed();
-    expect(c.has("big")).toBe(false);
+    expect(c.has("t", "big")).toBe(false);
+  });
+
+  it("keeps the heads of one context id in two tenants apart", () => {
+    const c = new HeadCache();
+    c.get("t1", "a", 1);
+    c.stage("t1", "a", head(2));
+    c.committed();
+    c.stage("t2", "a", head(9));
+    c.committed();
+    expect(c.get("t1", "a", 1)?.[2]).toBe(2);
+    expect(c.get("t2", "a", 1)?.[2]).toBe(9);
+    expect(c.has("t3", "a")).toBe(false);
   });
 });

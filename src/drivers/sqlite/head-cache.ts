@@ -22,32 +22,37 @@ const MAX_STATE_CHARS = 256_000;
 
 export class HeadCache {
   #dataVersion = Number.NaN;
-  readonly #heads = new Map<string, CachedHead>();
+  /**
+   * Heads by tenant, then context id: the caller's id string keeps its hash from call to call,
+   * where a joined `tenant + id` key would be a new string to flatten and hash on every commit.
+   */
+  readonly #heads = new Map<string, Map<string, CachedHead>>();
+  #entries = 0;
   /** Characters of state JSON in `#heads`. */
   #chars = 0;
-  #staged: [key: string, head: CachedHead | undefined] | undefined;
+  #staged: { tenant: string; id: string; head: CachedHead | undefined } | undefined;
 
-  /** Whether a head of `key` may be cached (a cheap test before reading `data_version`). */
-  has(key: string): boolean {
-    return this.#heads.has(key);
+  /** Whether a head of the context may be cached (a cheap test before reading `data_version`). */
+  has(tenant: string, id: string): boolean {
+    return this.#heads.get(tenant)?.has(id) === true;
   }
 
   /**
-   * The head this connection committed last for `key`, if no other connection committed
+   * The head this connection committed last for the context, if no other connection committed
    * since (`dataVersion` is this connection's `PRAGMA data_version` now).
    */
-  get(key: string, dataVersion: number): CachedHead | undefined {
+  get(tenant: string, id: string, dataVersion: number): CachedHead | undefined {
     if (dataVersion !== this.#dataVersion) {
       this.clear();
       this.#dataVersion = dataVersion;
       return undefined;
     }
-    return this.#heads.get(key);
+    return this.#heads.get(tenant)?.get(id);
   }
 
-  /** The head `key` will have once the running transaction commits (undefined: unknown). */
-  stage(key: string, head: CachedHead | undefined): void {
-    this.#staged = [key, head];
+  /** The head the context will have once the running transaction commits (undefined: unknown). */
+  stage(tenant: string, id: string, head: CachedHead | undefined): void {
+    this.#staged = { tenant, id, head };
   }
 
   /** After the transaction committed: keeps what it staged. */
@@ -55,15 +60,25 @@ export class HeadCache {
     const staged = this.#staged;
     if (staged === undefined) return;
     this.#staged = undefined;
-    const [key, head] = staged;
-    const old = this.#heads.get(key);
-    if (old !== undefined) {
-      this.#heads.delete(key);
+    const { tenant, id, head } = staged;
+    let heads = this.#heads.get(tenant);
+    const old = heads?.get(id);
+    if (heads !== undefined && old !== undefined) {
+      heads.delete(id);
+      this.#entries--;
       this.#chars -= old[9].length;
     }
     if (head === undefined || head[9].length > MAX_STATE_CHARS) return;
-    if (this.#heads.size >= MAX_ENTRIES || this.#chars + head[9].length > MAX_CHARS) this.clear();
-    this.#heads.set(key, head);
+    if (this.#entries >= MAX_ENTRIES || this.#chars + head[9].length > MAX_CHARS) {
+      this.clear();
+      heads = undefined;
+    }
+    if (heads === undefined) {
+      heads = new Map();
+      this.#heads.set(tenant, heads);
+    }
+    heads.set(id, head);
+    this.#entries++;
     this.#chars += head[9].length;
   }
 
@@ -71,6 +86,7 @@ export class HeadCache {
   clear(): void {
     this.#staged = undefined;
     this.#heads.clear();
+    this.#entries = 0;
     this.#chars = 0;
   }
 }
