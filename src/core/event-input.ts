@@ -23,28 +23,32 @@ export function parseEvents(
   if (list.length > limits.maxBatch) {
     throw invalidInput("events", `${list.length} events exceed the batch limit of ${limits.maxBatch}`, { limit: limits.maxBatch });
   }
-  return list.map((raw, i) => {
-    const field = Array.isArray(input) ? `events[${i}]` : "event";
-    if (!isPlainObject(raw)) throw invalidInput(field, "must be an object with a type");
-    const e = checkOptions<EventInput>(raw, field, EVENT_FIELDS);
-    const type = checkEventType(e.type, `${field}.type`);
-    // Data contextd's own code built and encoded (json-text.ts) is stored as it is, size checked.
-    const given: unknown = e.data;
-    const trusted = isJsonText(given) ? given : undefined;
-    const value = (trusted === undefined ? (e.data ?? null) : trusted.value) as JsonValue;
-    const data = trusted === undefined ? encodeJson(value, `${field}.data`, limits.maxEventChars) : checkJsonChars(trusted.text, `${field}.data`, limits.maxEventChars);
-    const metadata = e.metadata === undefined || e.metadata === null ? "{}" : encodeJsonObject(e.metadata, `${field}.metadata`, limits.maxMetadataChars);
-    if (data.length + metadata.length > limits.maxEventChars) {
-      throw invalidInput(field, `data and metadata exceed the event limit of ${limits.maxEventChars} characters`, {
-        limit: limits.maxEventChars,
-      });
-    }
-    let tokens: number | null = null;
-    if (e.tokens !== undefined && e.tokens !== null) tokens = checkInt(e.tokens, `${field}.tokens`, 0);
-    else if (tokenCounter) tokens = tokenCounter({ type, data: value });
-    const timestamp = e.timestamp === undefined ? now : checkTime(e.timestamp, `${field}.timestamp`);
-    return { type, data, metadata, tokens, timestamp, values: { data: value, metadata: e.metadata ?? {} } };
-  });
+  const out: EventRecordInput[] = [];
+  for (let i = 0; i < list.length; i++) out.push(parseEvent(list[i], Array.isArray(input) ? `events[${i}]` : "event", now, limits, tokenCounter));
+  return out;
+}
+
+/** One event of {@link parseEvents}; `field` names it in errors. */
+function parseEvent(raw: unknown, field: string, now: number, limits: StoreLimits, tokenCounter: TokenCounter | undefined): EventRecordInput {
+  if (!isPlainObject(raw)) throw invalidInput(field, "must be an object with a type");
+  const e = checkOptions<EventInput>(raw, field, EVENT_FIELDS);
+  const type = checkEventType(e.type, `${field}.type`);
+  // Data contextd's own code built and encoded (json-text.ts) is stored as it is, size checked.
+  const given: unknown = e.data;
+  const trusted = isJsonText(given) ? given : undefined;
+  const value = (trusted === undefined ? (e.data ?? null) : trusted.value) as JsonValue;
+  const data = trusted === undefined ? encodeJson(value, `${field}.data`, limits.maxEventChars) : checkJsonChars(trusted.text, `${field}.data`, limits.maxEventChars);
+  const metadata = e.metadata === undefined || e.metadata === null ? "{}" : encodeJsonObject(e.metadata, `${field}.metadata`, limits.maxMetadataChars);
+  if (data.length + metadata.length > limits.maxEventChars) {
+    throw invalidInput(field, `data and metadata exceed the event limit of ${limits.maxEventChars} characters`, {
+      limit: limits.maxEventChars,
+    });
+  }
+  let tokens: number | null = null;
+  if (e.tokens !== undefined && e.tokens !== null) tokens = checkInt(e.tokens, `${field}.tokens`, 0);
+  else if (tokenCounter) tokens = tokenCounter({ type, data: value });
+  const timestamp = e.timestamp === undefined ? now : checkTime(e.timestamp, `${field}.timestamp`);
+  return { type, data, metadata, tokens, timestamp, values: { data: value, metadata: e.metadata ?? {} } };
 }
 
 /** Validates a history query; `paged` allows order, limit and cursor. */

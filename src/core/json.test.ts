@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isContextError } from "../errors.js";
-import { canonicalJson, diffJson, encodeJson, jsonEqual, mergePatch, parsePath, removeAtPath, setAtPath } from "./json.js";
+import { canonicalJson, copyEncodeJson, copyEncodeJsonObject, diffJson, encodeJson, jsonEqual, mergePatch, parsePath, removeAtPath, setAtPath } from "./json.js";
 import type { JsonObject, JsonPatchOperation, JsonValue } from "./types.js";
 
 function applyPatch(doc: JsonValue, ops: JsonPatchOperation[]): JsonValue {
@@ -66,6 +66,62 @@ describe("encodeJson", () => {
   it("accepts the same object twice when it is not a cycle", () => {
     const shared = { x: 1 };
     expect(encodeJson({ a: shared, b: shared }, "data", 100)).toBe('{"a":{"x":1},"b":{"x":1}}');
+  });
+});
+
+describe("copyEncodeJson", () => {
+  it("returns encodeJson's text and a copy that shares no object or array with the value", () => {
+    const value = { a: [1, { b: "x" }, [null, true]], "0": 2.5, c: { d: {} } };
+    const { value: copy, text } = copyEncodeJson(value, "f", 1000);
+    expect(text).toBe(encodeJson(value, "f", 1000));
+    expect(copy).toEqual(value);
+    const c = copy as { a: [number, { b: string }, unknown[]]; c: { d: object } };
+    expect(c.a).not.toBe(value.a);
+    expect(c.a[1]).not.toBe(value.a[1]);
+    expect(c.c.d).not.toBe(value.c.d);
+    (value.a[1] as { b: string }).b = "changed";
+    expect(c.a[1].b).toBe("x");
+  });
+
+  it("keeps an own __proto__ key as data, never as the copy's prototype", () => {
+    const value = JSON.parse('{"__proto__":{"polluted":true},"n":{"__proto__":[1]}}') as JsonObject;
+    const { value: copy, text } = copyEncodeJsonObject(value, "f", 1000);
+    expect(text).toBe('{"__proto__":{"polluted":true},"n":{"__proto__":[1]}}');
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy, "__proto__")).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ["undefined inside an object", { a: undefined }, "/a"],
+    ["NaN in an array", [1, Number.NaN], "/1"],
+    ["a hole", { h: Object.assign(new Array<number>(3), { 0: 1, 2: 3 }) }, "/h/1"],
+    ["a Date", { d: new Date() }, "/d"],
+    ["a class instance", { m: new Map() }, "/m"],
+  ])("refuses %s with encodeJson's error and path", (_name, value, path) => {
+    let expected: unknown;
+    try {
+      encodeJson(value, "data", 1000);
+    } catch (e) {
+      expected = e;
+    }
+    try {
+      copyEncodeJson(value, "data", 1000);
+      expect.unreachable();
+    } catch (e) {
+      expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+      expect((e as Error).message).toBe((expected as Error).message);
+      expect((e as { details: { path: string } }).details.path).toBe(path);
+    }
+  });
+
+  it("refuses cycles, nesting beyond the limit, text over the limit and a non-object where an object is due", () => {
+    const a: Record<string, unknown> = {};
+    a.x = [a, a];
+    expect(() => copyEncodeJson({ a }, "data", 1000)).toThrow(/cyclic/);
+    expect(() => copyEncodeJson([[[1]]], "data", 1000, 2)).toThrow(/INVALID_INPUT|deep|depth|level/i);
+    expect(() => copyEncodeJson({ s: "x".repeat(100) }, "data", 50)).toThrow(/exceed the limit of 50/);
+    expect(() => copyEncodeJsonObject([1], "patch", 100)).toThrow(/must be a JSON object/);
   });
 });
 

@@ -170,6 +170,79 @@ function explainNotJson(value: unknown, field: string, maxDepth: number): never 
   throw invalidInput(field, "is not JSON");
 }
 
+const NOT_JSON = Symbol("not JSON");
+
+/**
+ * A copy of `v` if it is JSON exactly as given (the rules of {@link checkJson}), else
+ * `NOT_JSON`: new objects and arrays, the same strings (strings cannot change), keys in order,
+ * an own `__proto__` key kept as data.
+ */
+function copyJson(v: unknown, ancestors: object[], depth: number, maxDepth: number): JsonValue | typeof NOT_JSON {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return v;
+    case "number":
+      return Number.isFinite(v) ? v : NOT_JSON;
+    case "object": {
+      if (v === null) return null;
+      if (depth >= maxDepth || ancestors.includes(v)) return NOT_JSON;
+      ancestors.push(v);
+      let out: JsonValue | typeof NOT_JSON;
+      if (Array.isArray(v)) {
+        const items: JsonValue[] = [];
+        out = items;
+        for (let i = 0; i < v.length; i++) {
+          const item = i in v ? copyJson(v[i], ancestors, depth + 1, maxDepth) : NOT_JSON;
+          if (item === NOT_JSON) {
+            out = NOT_JSON;
+            break;
+          }
+          items.push(item);
+        }
+      } else if (isPlainObject(v)) {
+        const obj: JsonObject = {};
+        out = obj;
+        const keys = Object.keys(v);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i] as string;
+          const item = copyJson(v[key], ancestors, depth + 1, maxDepth);
+          if (item === NOT_JSON) {
+            out = NOT_JSON;
+            break;
+          }
+          if (key === "__proto__") setOwn(obj, key, item);
+          else obj[key] = item;
+        }
+      } else {
+        out = NOT_JSON;
+      }
+      ancestors.pop();
+      return out;
+    }
+    default:
+      return NOT_JSON;
+  }
+}
+
+/**
+ * {@link encodeJson}'s check and text, and a private copy of the value: what a write keeps
+ * when the caller may change its own value before the write is applied. Cheaper than parsing
+ * the text back (strings are shared, not scanned again).
+ * @throws `INVALID_INPUT` as {@link encodeJson}
+ */
+export function copyEncodeJson(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): { value: JsonValue; text: string } {
+  const copy = copyJson(value, [], 0, maxDepth);
+  if (copy === NOT_JSON) explainNotJson(value, field, maxDepth);
+  return { value: copy, text: checkJsonChars(JSON.stringify(copy), field, maxChars) };
+}
+
+/** {@link copyEncodeJson}, and the value must be a plain object. */
+export function copyEncodeJsonObject(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): { value: JsonObject; text: string } {
+  if (!isPlainObject(value)) throw invalidInput(field, `must be a JSON object, got ${describe(value)}`);
+  return copyEncodeJson(value, field, maxChars, maxDepth) as { value: JsonObject; text: string };
+}
+
 /** Like {@link encodeJson}, and the value must be a plain object. */
 export function encodeJsonObject(value: unknown, field: string, maxChars: number, maxDepth = MAX_DEPTH): string {
   checkJsonObject(value, field, maxDepth);

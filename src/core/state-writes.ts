@@ -6,7 +6,7 @@ import { ContextError, invalidInput } from "../errors.js";
 import type { CommitResult, EventRecord, Mutation } from "../drivers/driver.js";
 import { toContextEvent, type Engine } from "./engine.js";
 import { parseEvents } from "./event-input.js";
-import { encodeJson, encodeJsonObject, MAX_DEPTH } from "./json.js";
+import { copyEncodeJson, copyEncodeJsonObject, encodeJson, encodeJsonObject, MAX_DEPTH } from "./json.js";
 import { applyStateOp, type StateOp } from "./state-ops.js";
 import { checkId, checkInt, checkOptions, iso } from "./validate.js";
 import type { ContextEvent, JsonObject, JsonValue, StateWriteOptions, StateWriteResult } from "./types.js";
@@ -36,8 +36,8 @@ export function parseWriteGuards(
 
 /**
  * An operation whose value the caller validated and encoded once: `op` holds a private copy
- * parsed from that text (so the caller's later mutations cannot change the write), and `data`
- * is the text of the `state` event, built around it without encoding the value again.
+ * made while the value was checked (so the caller's later mutations cannot change the write),
+ * and `data` is the text of the `state` event, built around the copy's text.
  */
 export interface EncodedOp {
   op: StateOp;
@@ -46,22 +46,22 @@ export interface EncodedOp {
 
 /** `{ op: "replace", value }` from the caller's state, encoded once. */
 export function replaceOp(e: Engine, state: unknown): EncodedOp {
-  const text = encodeJsonObject(state, "state", e.limits.maxStateChars);
-  return { op: { op: "replace", value: JSON.parse(text) as JsonObject }, data: `{"op":"replace","value":${text}}` };
+  const { value, text } = copyEncodeJsonObject(state, "state", e.limits.maxStateChars);
+  return { op: { op: "replace", value }, data: `{"op":"replace","value":${text}}` };
 }
 
 /** `{ op: "merge", patch }` from the caller's RFC 7396 patch, encoded once. */
 export function mergeOp(e: Engine, patch: unknown): EncodedOp {
-  const text = encodeJsonObject(patch, "patch", e.limits.maxStateChars);
-  return { op: { op: "merge", patch: JSON.parse(text) as JsonObject }, data: `{"op":"merge","patch":${text}}` };
+  const { value, text } = copyEncodeJsonObject(patch, "patch", e.limits.maxStateChars);
+  return { op: { op: "merge", patch: value }, data: `{"op":"merge","patch":${text}}` };
 }
 
 /** `{ op: "set", path, value }` from a JSON Pointer and the caller's value, encoded once. */
 export function setOp(e: Engine, pointer: string, depth: number, value: unknown): EncodedOp {
   // The state stays within MAX_DEPTH levels: the value sits `depth` levels down.
-  const text = encodeJson(value, "value", e.limits.maxStateChars, MAX_DEPTH - depth);
+  const copy = copyEncodeJson(value, "value", e.limits.maxStateChars, MAX_DEPTH - depth);
   const path = JSON.stringify(pointer);
-  return { op: { op: "set", path: pointer, value: JSON.parse(text) as JsonValue }, data: `{"op":"set","path":${path},"value":${text}}` };
+  return { op: { op: "set", path: pointer, value: copy.value }, data: `{"op":"set","path":${path},"value":${copy.text}}` };
 }
 
 /** Applies `op` as one commit: a `state` (or `restore`) event, then the caller's events. */
@@ -81,7 +81,7 @@ export async function writeState(
   const call = e.begin(o);
   const now = call.now;
   const events = o.events === undefined ? [] : parseEvents(o.events, now, e.limits, e.tokenCounter);
-  // An encoded op's `op` is the value of its event's data (parsed from the same text), so the
+  // An encoded op's `op` is the value of its event's data (its text is the copy's), so the
   // driver need not parse the data back; the state event's data is not returned to the caller.
   const values = "data" in encoded ? { data: op as unknown as JsonValue, metadata: metadata === "{}" ? {} : (JSON.parse(metadata) as JsonObject) } : undefined;
   let result: CommitResult;

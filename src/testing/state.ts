@@ -36,6 +36,34 @@ export function stateTests(s: Suite): void {
       expect(info.lastSeq).toBe(r.seq);
     });
 
+    s.test("state", "a state write keeps the value as it was at the call: the caller changing it before the write settles changes nothing", async () => {
+      const c = await s.store.createContext({ state: { keep: 1 } });
+      const patch = { list: [1, { deep: "a" }], obj: { x: 1 } };
+      const pendingPatch = s.store.patchState(c.id, patch);
+      patch.list.push(99);
+      (patch.list[1] as { deep: string }).deep = "changed";
+      patch.obj.x = 2;
+      const p = await pendingPatch;
+      expect(p.state).toEqual({ keep: 1, list: [1, { deep: "a" }], obj: { x: 1 } });
+      expect(p.state.list).not.toBe(patch.list);
+
+      const set = { at: [3] };
+      const pendingSet = s.store.setStateAt(c.id, "/set", set);
+      set.at.push(97);
+      const t = await pendingSet;
+      expect(t.state).toEqual({ keep: 1, list: [1, { deep: "a" }], obj: { x: 1 }, set: { at: [3] } });
+
+      const replaced = { list: [2], obj: { y: 2 } };
+      const pendingReplace = s.store.replaceState(c.id, replaced);
+      replaced.list.push(98);
+      const r = await pendingReplace;
+      expect(r.state).toEqual({ list: [2], obj: { y: 2 } });
+      expect(r.state.list).not.toBe(replaced.list);
+
+      expect((await s.store.getState(c.id)).state).toEqual({ list: [2], obj: { y: 2 } });
+      expect((await s.store.stateAt(c.id, { version: 3 })).state).toEqual({ keep: 1, list: [1, { deep: "a" }], obj: { x: 1 }, set: { at: [3] } });
+    });
+
     const mergeCases: [JsonObject, JsonObject, JsonObject][] = [
       // RFC 7396 appendix A, where target and result are objects.
       [{ a: "b" }, { a: "c" }, { a: "c" }],
