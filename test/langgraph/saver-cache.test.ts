@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import type { Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { AIMessage } from "@langchain/core/messages";
 import { createStore, inMemoryDriver, isContextError } from "../../src/index.js";
 import { ContextdSaver } from "../../src/integrations/langgraph/index.js";
 
@@ -96,6 +97,42 @@ describe("ContextdSaver caches and other writers", () => {
     const b = { id: "b", text: "b" };
     await put(first, [a, b], 3);
     expect(await messagesOf(new ContextdSaver(store), "t")).toEqual([a, b]);
+    await store.close();
+  });
+
+  it("a thread deleted and written again by another saver up to the same seq reads back as the other saver wrote it", async () => {
+    const store = await createStore(inMemoryDriver());
+    const a = new ContextdSaver(store);
+    const b = new ContextdSaver(store);
+    await steps(a, await start(a, "t"), 0, 3, []);
+    const before = await store.getContext(a.contextId("t"));
+    await b.deleteThread("t");
+    const other = await steps(b, await start(b, "t"), 100, 3, []);
+    // The same number of events: the thread's last seq alone does not tell the two apart.
+    expect((await store.getContext(a.contextId("t"))).lastSeq).toBe(before.lastSeq);
+    expect(await messagesOf(a, "t")).toEqual(other.list);
+    await store.close();
+  });
+
+  it("getTuple after the saver's own puts gives the stored list as fresh objects: changing them changes neither the store nor the next read", async () => {
+    const store = await createStore(inMemoryDriver());
+    const saver = new ContextdSaver(store);
+    let cfg = await start(saver, "t");
+    let messages: AIMessage[] = [];
+    for (let i = 0; i < 4; i++) {
+      messages = [...messages, new AIMessage({ content: `reply ${i}`, id: `m${i}`, additional_kwargs: { n: { i } } })];
+      const versions = { messages: i + 2 };
+      const checkpoint: Checkpoint = { v: 4, id: uuid6(-1), ts: new Date().toISOString(), channel_values: { messages }, channel_versions: versions, versions_seen: {} };
+      cfg = await saver.put(cfg, checkpoint, { source: "loop", step: i, parents: {} }, versions);
+    }
+    const first = (await messagesOf(saver, "t")) as AIMessage[];
+    expect(first).toEqual(messages);
+    expect(first[0]).not.toBe(messages[0]);
+    (first[0] as AIMessage).content = "changed";
+    ((first[1] as AIMessage).additional_kwargs.n as { i: number }).i = 99;
+    first.pop();
+    expect(await messagesOf(saver, "t")).toEqual(messages);
+    expect(await messagesOf(new ContextdSaver(store), "t")).toEqual(messages);
     await store.close();
   });
 });

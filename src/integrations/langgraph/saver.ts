@@ -57,6 +57,8 @@ interface PlannedList {
   channel: string;
   on: ListBase | undefined;
   added: unknown[];
+  /** The added items as stored. */
+  items: JsonValue[];
   index: number;
 }
 
@@ -195,7 +197,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const { data, seq, at } = stored;
     const checkpoint = (await decodeValue(this.serde, data.cp)) as Checkpoint;
     const metadata = (await decodeValue(this.serde, data.md)) as CheckpointMetadata;
-    const { values, bases } = await resolver.values(at);
+    // The list this saver last stored or read at the checkpoint's own seq (the checkpoint is
+    // one it knows at that seq: not another thread's after a delete) is not read back again.
+    const mine = this.known.get(this.key(ctx, data.ns, data.id))?.seq === seq;
+    const { values, bases } = await resolver.values(at, (channel, s) => {
+      const base = mine ? this.lists.get(this.key(ctx, data.ns, channel)) : undefined;
+      return base !== undefined && base.seq === s ? base.items : undefined;
+    });
     checkpoint.channel_values = values;
     for (const [channel, base] of bases) this.lists.set(this.key(ctx, data.ns, channel), base);
     this.remember(ctx, data.ns, data.id, { seq, versions: { ...checkpoint.channel_versions }, at });
@@ -290,13 +298,15 @@ export class ContextdSaver extends BaseCheckpointSaver {
         written = await this.appendTo(ctx, thread, plan.events);
       }
       const cpSeq = (written[written.length - 1] as ContextEvent).seq;
-      for (const { channel, on, added, index } of plan.lists) {
+      for (const { channel, on, added, items, index } of plan.lists) {
         const seq = (written[index] as ContextEvent).seq;
-        // The base's copy grows by the items added (the base is replaced by this list):
+        // The base's copies grow by the items added (the base is replaced by this list):
         // copying the whole list at every put made a long thread's puts O(list length).
-        const refs = on === undefined ? added : on.refs;
-        if (on !== undefined) for (const item of added) refs.push(item);
-        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs });
+        // (`items` is in the stored event's data: the base keeps a copy of it, not it.)
+        const base: Pick<ListBase, "refs" | "items"> = on ?? { refs: [], items: [] };
+        for (const item of added) base.refs.push(item);
+        for (const item of items) base.items.push(item);
+        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs: base.refs, items: base.items });
       }
       this.latest.set(this.key(ctx, ns, ""), plan.max);
       this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
@@ -343,7 +353,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
           items.push(item instanceof Promise ? await item : item);
         }
         const data: ItemsData = { c: channel, base: on?.seq ?? null, first: on?.first ?? null, n: value.length, items };
-        lists.push({ channel, on, added: value.slice(on?.refs.length ?? 0), index: events.length });
+        lists.push({ channel, on, added: value.slice(on?.refs.length ?? 0), items, index: events.length });
         const built = enc.fallbacks === fallbacks && isSeq(data.base) && isSeq(data.first);
         events.push({ type: ITEMS_EVENT, data: eventData(data, built), tokens: 0 });
       } else {
