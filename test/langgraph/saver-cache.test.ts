@@ -5,11 +5,11 @@
  * steps in between must not make the first one store a checkpoint that reads back wrong.
  */
 import { describe, expect, it } from "vitest";
-import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import type { Checkpoint } from "@langchain/langgraph-checkpoint";
+import { MemorySaver, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import type { BaseCheckpointSaver, Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { AIMessage } from "@langchain/core/messages";
-import { createStore, inMemoryDriver, isContextError } from "../../src/index.js";
+import { createStore, inMemoryDriver, isContextError, sqliteDriver } from "../../src/index.js";
 import { ContextdSaver } from "../../src/integrations/langgraph/index.js";
 
 interface Msg {
@@ -133,6 +133,78 @@ describe("ContextdSaver caches and other writers", () => {
     first.pop();
     expect(await messagesOf(saver, "t")).toEqual(messages);
     expect(await messagesOf(new ContextdSaver(store), "t")).toEqual(messages);
+    await store.close();
+  });
+});
+
+/** One saver's view of a thread: every checkpoint (newest first) with its values, parent and pending writes. */
+async function threadView(saver: BaseCheckpointSaver, thread: string): Promise<unknown> {
+  const out: unknown[] = [];
+  for await (const t of saver.list({ configurable: { thread_id: thread } })) {
+    out.push({
+      id: t.checkpoint.id,
+      values: t.checkpoint.channel_values,
+      parent: t.parentConfig?.configurable?.checkpoint_id,
+      writes: t.pendingWrites,
+    });
+  }
+  const latest = await saver.getTuple({ configurable: { thread_id: thread } });
+  return { latest: latest && { id: latest.checkpoint.id, values: latest.checkpoint.channel_values, writes: latest.pendingWrites }, all: out };
+}
+
+describe("ContextdSaver put after another saver deleted and rewrote the thread", () => {
+  /**
+   * Saver `a` writes 3 steps; saver `b` deletes the thread and writes 3 other steps (the same
+   * number of events: the thread ends at the same seq as `a` left it); `a` then writes its next
+   * step from its own config (with an id older than b's), after reading the thread
+   * (`getTuple`, `list`) or not. With
+   * MemorySaver `a` and `b` are one saver (its threads are in the instance).
+   */
+  async function scenario(a: BaseCheckpointSaver, b: BaseCheckpointSaver, ids: string[], read: string): Promise<void> {
+    const next = ids.values();
+    const step = async (saver: BaseCheckpointSaver, cfg: RunnableConfig, i: number, list: Msg[]): Promise<{ config: RunnableConfig; list: Msg[] }> => {
+      const m = { id: `m${i}`, text: `message ${i}` };
+      const messages = [...list, m];
+      const versions = { messages: i + 2, step: i + 2 };
+      const checkpoint: Checkpoint = { v: 4, id: next.next().value as string, ts: "2026-01-01T00:00:00.000Z", channel_values: { messages, step: i }, channel_versions: versions, versions_seen: {} };
+      const config = await saver.put(cfg, checkpoint, { source: "loop", step: i, parents: {} }, versions);
+      await saver.putWrites(config, [["messages", [m]]], `task-${i}`);
+      return { config, list: messages };
+    };
+    const first = (saver: BaseCheckpointSaver) => {
+      const checkpoint = { ...emptyCheckpoint(), id: next.next().value as string, ts: "2026-01-01T00:00:00.000Z" };
+      return saver.put({ configurable: { thread_id: "t", checkpoint_ns: "" } }, checkpoint, { source: "input", step: -1, parents: {} }, {});
+    };
+    let run = { config: await first(a), list: [] as Msg[] };
+    for (let i = 0; i < 3; i++) run = await step(a, run.config, i, run.list);
+    await b.deleteThread("t");
+    let other = { config: await first(b), list: [] as Msg[] };
+    for (let i = 100; i < 103; i++) other = await step(b, other.config, i, other.list);
+    if (read === "getTuple") await a.getTuple({ configurable: { thread_id: "t" } });
+    if (read === "list") for await (const t of a.list({ configurable: { thread_id: "t" } })) void t;
+    await step(a, run.config, 3, run.list);
+  }
+
+  it.each([
+    ["memory", "nothing"],
+    ["sqlite", "nothing"],
+    ["memory", "getTuple"],
+    ["memory", "list"],
+  ])("on %s, with %s read in between, the thread reads back (by a fresh saver and by the writer) as with MemorySaver", async (backend, read) => {
+    // a's last checkpoint id is older than b's (ids need not come in the order of the puts):
+    // the thread's newest checkpoint is b's last.
+    const made = Array.from({ length: 9 }, () => uuid6(-1));
+    const ids = [...made.slice(0, 4), ...made.slice(5), made[4] as string];
+    const memory = new MemorySaver();
+    await scenario(memory, memory, ids, read);
+    const expected = await threadView(memory, "t");
+
+    const store = await createStore(backend === "memory" ? inMemoryDriver() : sqliteDriver({ path: ":memory:" }));
+    const a = new ContextdSaver(store);
+    const b = new ContextdSaver(store);
+    await scenario(a, b, ids, read);
+    expect(await threadView(new ContextdSaver(store), "t")).toEqual(expected);
+    expect(await threadView(a, "t")).toEqual(expected);
     await store.close();
   });
 });
