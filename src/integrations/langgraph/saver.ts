@@ -597,7 +597,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   async copyThread(from: string, to: string): Promise<void> {
     await copyThreadLog(this.store, this.contextId(String(from)), this.contextId(String(to)), {
       kind: this.prefix,
-      metadata: { thread_id: String(to) },
+      metadata: { thread_id: String(to), incarnation: randomUUID() },
       ...(this.ttlMs !== undefined && { ttlMs: this.ttlMs }),
     });
   }
