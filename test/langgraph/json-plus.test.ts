@@ -123,6 +123,37 @@ describe("json-plus: reading a list of items back for the default serializer", (
     expect(await decodeItems(serde, items)).toStrictEqual(theirs);
   });
 
+  it("builds messages of a class load() has built before as load() does: same classes, same fields, fresh objects", async () => {
+    const items = stored(messages());
+    await reviveItems(items); // load() builds the first of each class; the rest are built directly
+    const again = reviveItems(items);
+    expect(again).not.toBe(NOT_PLAIN);
+    const [mine, theirs] = [(await again) as object[], (await viaLoads(items)) as object[]];
+    expect(mine).toStrictEqual(theirs);
+    expect(mine.map((m) => Object.getPrototypeOf(m))).toEqual(theirs.map((m) => Object.getPrototypeOf(m)));
+    expect(mine.map((m) => m.constructor.name)).toEqual(theirs.map((m) => m.constructor.name));
+    expect(mine.map((m) => JSON.stringify(m))).toEqual(theirs.map((m) => JSON.stringify(m)));
+    // Nothing is shared with the stored items or between two reads: a caller may change what it got.
+    const third = (await reviveItems(items)) as AIMessage[];
+    const ai = mine[2] as AIMessage;
+    const call = ai.tool_calls?.[0];
+    if (call !== undefined) call.args.q = "changed";
+    (ai.additional_kwargs.extra as { nested: boolean[] }).nested.push(false);
+    expect(third[2]).toStrictEqual(theirs[2]);
+    expect(items).toStrictEqual(stored(messages()));
+  });
+
+  it("leaves to load() what it would do more with: escaped objects, renamed keys, unknown ids", async () => {
+    await reviveItems(stored(messages()));
+    const escaped = JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","id":"e","additional_kwargs":{"x":{"__lc_escaped__":{"a":1}}}}}') as JsonValue;
+    const renamed = JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","id":"r","some_field":1,"constructor":2}}') as JsonValue;
+    for (const items of [[escaped], [renamed], [escaped, renamed, ...stored(messages())]]) {
+      const mine = reviveItems(items);
+      expect(mine).not.toBe(NOT_PLAIN);
+      expect(await mine).toStrictEqual(await viaLoads(items));
+    }
+  });
+
   it("leaves to the serializer lists holding anything else to revive", async () => {
     const withUndefined = stored([new AIMessage({ content: "x", id: "u", tool_calls: [{ id: "t", name: "n", args: { gone: undefined } }] })]);
     const nestedMessage = stored([new AIMessage({ content: "x", id: "n", additional_kwargs: { inner: new HumanMessage({ content: "in", id: "i" }) as unknown as string } })]);

@@ -138,15 +138,149 @@ function plainSerialized(item: JsonValue): item is JsonObject {
   return true;
 }
 
+/** Nesting a direct revive accepts; LangChain's `load` refuses more than 50 levels itself. */
+const MAX_REVIVE_DEPTH = 40;
+/** A kwargs key LangChain's key mapping (`camelCase` when not aliased) leaves as it is. */
+const PLAIN_KEY = /^[A-Za-z0-9]+$/;
+
+type Builder = new (fields: JsonObject) => object;
+
+/** What LangChain's `load` builds for one serialized `id`, learned from `load` itself. */
+interface KnownClass {
+  cls: Builder;
+  /** The class name `load` gives the class (the id's last element). */
+  name: string;
+  /** Per kwargs key: whether `load` passes it to the constructor unchanged. */
+  keys: Map<string, boolean>;
+  /** The class's `lc_aliases`, inverted, as `load` looks keys up in them. */
+  inverted: Record<string, string>;
+}
+
+/** Classes by `id` (joined with NUL), once `load` revived an item of that id. */
+const classes = new Map<string, KnownClass>();
+
+function learn(key: string, name: string, instance: unknown): void {
+  if (typeof instance !== "object" || instance === null) return;
+  const proto: unknown = Object.getPrototypeOf(instance);
+  const cls = (proto as { constructor?: unknown } | null)?.constructor;
+  if (typeof cls !== "function" || cls.prototype !== proto) return;
+  // load's own inversion of the aliases of every class on the chain (combineAliasesAndInvert).
+  const aliases: Record<string, unknown> = {};
+  for (let c: unknown = cls; typeof c === "function" && c.prototype !== undefined && c.prototype !== null; c = Object.getPrototypeOf(c)) {
+    Object.assign(aliases, Reflect.get(c.prototype as object, "lc_aliases"));
+  }
+  const inverted: Record<string, string> = {};
+  for (const [k, v] of Object.entries(aliases)) inverted[String(v)] = k;
+  classes.set(key, { cls: cls as Builder, name, keys: new Map(), inverted });
+}
+
+/** True when `load` would hand kwargs key `k` to the class's constructor as `k`. */
+function keptKey(known: KnownClass, k: string): boolean {
+  let kept = known.keys.get(k);
+  if (kept === undefined) {
+    // load maps a key to its alias when it has one, else to camelCase(key) (unchanged without - _ or spaces).
+    kept = k in known.inverted ? Object.hasOwn(known.inverted, k) && known.inverted[k] === k : PLAIN_KEY.test(k);
+    known.keys.set(k, kept);
+  }
+  return kept;
+}
+
+/**
+ * A fresh copy of a JSON value as `load`'s reviver rebuilds one with nothing to revive (new
+ * objects and arrays, keys in order), or {@link NOT_PLAIN} when the reviver would do more:
+ * an escaped object (`__lc_escaped__`), or nesting near its depth limit.
+ */
+function copyPlain(v: JsonValue, depth: number): JsonValue | typeof NOT_PLAIN {
+  if (typeof v !== "object" || v === null) return v;
+  if (depth > MAX_REVIVE_DEPTH) return NOT_PLAIN;
+  if (Array.isArray(v)) {
+    const out: JsonValue[] = new Array<JsonValue>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const c = copyPlain(v[i] as JsonValue, depth + 1);
+      if (c === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = c;
+    }
+    return out;
+  }
+  if (Object.hasOwn(v, "__lc_escaped__")) return NOT_PLAIN;
+  const out: JsonObject = {};
+  for (const k of Object.keys(v)) {
+    const c = copyPlain(v[k] as JsonValue, depth + 1);
+    if (c === NOT_PLAIN) return NOT_PLAIN;
+    out[k] = c;
+  }
+  return out;
+}
+
+/**
+ * One serialized object built as `load` builds it, without `load`: once `load` revived an item
+ * of the same id (so the class is the one `load` resolves), and when every kwargs key reaches
+ * the constructor unchanged and nothing inside needs reviving. {@link NOT_PLAIN} otherwise.
+ */
+function construct(item: JsonObject): object | typeof NOT_PLAIN {
+  const id = item.id as JsonValue[];
+  if (!id.every((p) => typeof p === "string")) return NOT_PLAIN;
+  const known = classes.get(id.join("\0"));
+  const kwargs = item.kwargs;
+  if (known === undefined || typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) return NOT_PLAIN;
+  for (const k of Object.keys(kwargs)) if (!keptKey(known, k)) return NOT_PLAIN;
+  const fields = copyPlain(kwargs, 1);
+  if (fields === NOT_PLAIN) return NOT_PLAIN;
+  const instance = new known.cls(fields as JsonObject);
+  // load names the class after the id each time it builds one.
+  if (known.cls.name !== known.name) Object.defineProperty(known.cls, "name", { value: known.name });
+  return instance;
+}
+
+/** `load` of one item's text; teaches {@link construct} the item's class. */
+async function loadItem(item: JsonObject): Promise<unknown> {
+  const instance = await load(JSON.stringify(item));
+  const id = item.id as JsonValue[];
+  if (id.every((p) => typeof p === "string") && typeof item.kwargs === "object" && item.kwargs !== null) {
+    const key = id.join("\0");
+    if (!classes.has(key)) learn(key, id[id.length - 1] as string, instance);
+  }
+  return instance;
+}
+
 /**
  * JsonPlusSerializer reading back a list of stored items (`loadsTyped("json", text of items)`),
  * without its reviver's walk: when every item is a JSON scalar or a LangChain serialized object
  * (a message) with no record inside it to revive, the reviver would rebuild each item unchanged
- * and hand it to LangChain's `load` as text — so this calls `load` on each item's text directly,
- * skipping the reviver's `await` at every node. {@link NOT_PLAIN} for any other list (the caller
- * uses the serializer). test/langgraph/json-plus.test.ts holds it to the serializer's output.
+ * and hand it to LangChain's `load` as text — so each item goes to `load` directly, or, once
+ * `load` has built an item of the same class, is built as `load` builds it (`new Class(kwargs)`
+ * on a fresh copy of the kwargs, when `load` would pass them unchanged): `load`'s per-node
+ * `await` made it ~100 µs per message, so a 3,000-message thread took ~300 ms to read back.
+ * {@link NOT_PLAIN} for any other list (the caller uses the serializer).
+ * test/langgraph/json-plus.test.ts holds it to the serializer's output.
  */
 export function reviveItems(items: JsonValue[]): Promise<unknown[]> | typeof NOT_PLAIN {
   for (const item of items) if (typeof item === "object" && item !== null && !plainSerialized(item)) return NOT_PLAIN;
-  return Promise.all(items.map(async (item) => (typeof item === "object" && item !== null ? load(JSON.stringify(item)) : item)));
+  return revive(items);
+}
+
+async function revive(items: JsonValue[]): Promise<unknown[]> {
+  const out: unknown[] = new Array<unknown>(items.length);
+  let pending = false;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as JsonValue;
+    if (typeof item !== "object" || item === null) {
+      out[i] = item;
+      continue;
+    }
+    const built = construct(item as JsonObject);
+    if (built !== NOT_PLAIN) out[i] = built;
+    else if (isNewClass(item as JsonObject)) out[i] = await loadItem(item as JsonObject); // the next ones of its class are built directly
+    else {
+      out[i] = loadItem(item as JsonObject);
+      pending = true;
+    }
+  }
+  return pending ? Promise.all(out) : out;
+}
+
+/** True for an item whose class {@link construct} has not learned yet. */
+function isNewClass(item: JsonObject): boolean {
+  const id = item.id as JsonValue[];
+  return id.every((p) => typeof p === "string") && !classes.has(id.join("\0"));
 }

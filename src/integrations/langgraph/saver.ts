@@ -6,6 +6,7 @@
  * `messages` is stored as its new items, so a thread grows with what happened in it, not with
  * the square of its length.
  */
+import { randomUUID } from "node:crypto";
 import { BaseCheckpointSaver, TASKS, WRITES_IDX_MAP, maxChannelVersion } from "@langchain/langgraph-checkpoint";
 import type {
   ChannelVersions,
@@ -18,7 +19,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { invalidInput, isContextError } from "../../index.js";
-import type { ContextEvent, EventInput, JsonValue } from "../../index.js";
+import type { ContextEvent, ContextInfo, EventInput, JsonValue } from "../../index.js";
 import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, ValueEncoder, decodeValue, eventData, threadContextId } from "./log.js";
 import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js";
 import { ValueResolver, absoluteAt, allCheckpoints, findCheckpoint, orMissing, pendingWrites, readRange } from "./thread-reader.js";
@@ -47,6 +48,13 @@ interface KnownCheckpoint {
   at: Record<string, number>;
 }
 
+/** A checkpoint event of a thread: its seq, namespace and id. */
+interface Anchor {
+  seq: number;
+  ns: string;
+  id: string;
+}
+
 const CACHE_LIMIT = 4096;
 
 /**
@@ -57,6 +65,8 @@ interface PlannedList {
   channel: string;
   on: ListBase | undefined;
   added: unknown[];
+  /** The added items as stored. */
+  items: JsonValue[];
   index: number;
 }
 
@@ -68,6 +78,16 @@ class Lru<V> extends Map<string, V> {
     if (this.size > CACHE_LIMIT) this.delete(this.keys().next().value as string);
     return this;
   }
+}
+
+/**
+ * What tells a thread's context from one deleted and created again under the same id: the
+ * random `incarnation` the saver puts in the metadata of the contexts it creates, else (a
+ * context made otherwise: a copy, an older saver) its creation time.
+ */
+function incarnationOf(info: ContextInfo): string {
+  const token = info.metadata.incarnation;
+  return typeof token === "string" ? token : `created ${info.createdAt}`;
 }
 
 /** A seq or `null` (what the `base` and `first` of an `lg.items` event hold). */
@@ -125,6 +145,18 @@ export class ContextdSaver extends BaseCheckpointSaver {
    */
   private readonly seen = new Lru<number>();
   /**
+   * Per thread, a checkpoint event the caches above were made with (the last one remembered).
+   * A thread deleted and written again up to the same seq is told apart by it: its event at
+   * that seq is another one (checkpoint ids are unique).
+   */
+  private readonly anchor = new Lru<Anchor>();
+  /**
+   * Per thread, which context the caches were made from ({@link incarnationOf}): a thread
+   * deleted and created again is another context under the same id. Checked after each put's
+   * append (one `getContext`): the store has no guard on append that tells them apart.
+   */
+  private readonly incarnation = new Lru<string>();
+  /**
    * Per thread, the saver's appends run one after another (LangGraph issues a step's
    * `putWrites` and `put` concurrently): the seq check above then tells this saver's own
    * writes from another writer's. The store serializes appends to one context anyway.
@@ -158,6 +190,19 @@ export class ContextdSaver extends BaseCheckpointSaver {
 
   private remember(ctx: string, ns: string, id: string, cp: KnownCheckpoint): void {
     this.known.set(this.key(ctx, ns, id), cp);
+    this.anchor.set(ctx, { seq: cp.seq, ns, id });
+  }
+
+  /**
+   * True when the event at the anchor's seq is still its checkpoint: the thread is the one the
+   * caches were made from, not a thread deleted and written again since (one read of one event).
+   */
+  private async anchored(ctx: string, anchor: Anchor): Promise<boolean> {
+    const page = await orMissing(() => this.store.readEvents(ctx, { types: [CHECKPOINT_EVENT], afterSeq: anchor.seq - 1, limit: 1 }));
+    const e = page?.items[0];
+    if (e === undefined || e.seq !== anchor.seq) return false;
+    const data = e.data as unknown as CheckpointData;
+    return data.id === anchor.id && data.ns === anchor.ns;
   }
 
   /** Forgets what the saver remembers of a thread (after it was deleted, pruned or written elsewhere). */
@@ -169,6 +214,24 @@ export class ContextdSaver extends BaseCheckpointSaver {
     this.threads.delete(ctx);
     this.expiry.delete(ctx);
     this.seen.delete(ctx);
+    this.anchor.delete(ctx);
+    this.incarnation.delete(ctx);
+  }
+
+  /**
+   * True when the caches of the thread were made from the context the store holds now (read
+   * after this put's append): the incarnation they were made from, or, when the saver does not
+   * know it (caches from `list`, or a put that read the parent), the anchor's checkpoint.
+   */
+  private async sameThread(ctx: string): Promise<boolean> {
+    const info = await orMissing(() => this.store.getContext(ctx));
+    if (info === undefined) return false;
+    const now = incarnationOf(info);
+    const known = this.incarnation.get(ctx);
+    const anchor = this.anchor.get(ctx);
+    const same = known !== undefined ? known === now : anchor === undefined || (await this.anchored(ctx, anchor));
+    if (same) this.incarnation.set(ctx, now);
+    return same;
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -178,12 +241,15 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const ns = nsOf(config);
     const id = config.configurable?.checkpoint_id as string | undefined;
     const ctx = this.contextId(thread);
-    // The thread's last seq, read before what the tuple is built from: a write after this
-    // read makes the next append land past it, and the caches made here are then dropped.
+    // The thread's last seq and incarnation, read before what the tuple is built from: a write
+    // after this read makes the next append land past it, a thread deleted and created again
+    // has another incarnation, and the caches made here are then dropped.
     const info = await orMissing(() => this.store.getContext(ctx));
     if (info === undefined) return undefined;
-    if (this.seen.get(ctx) !== info.lastSeq) this.forget(ctx);
+    const incarnation = incarnationOf(info);
+    if (this.seen.get(ctx) !== info.lastSeq || this.incarnation.get(ctx) !== incarnation) this.forget(ctx);
     this.seen.set(ctx, info.lastSeq);
+    this.incarnation.set(ctx, incarnation);
     this.threads.set(ctx, true);
     const stored = await findCheckpoint(this.store, ctx, ns, id || undefined);
     if (stored === undefined) return undefined;
@@ -195,7 +261,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const { data, seq, at } = stored;
     const checkpoint = (await decodeValue(this.serde, data.cp)) as Checkpoint;
     const metadata = (await decodeValue(this.serde, data.md)) as CheckpointMetadata;
-    const { values, bases } = await resolver.values(at);
+    // The list this saver last stored or read at the checkpoint's own seq (the checkpoint is
+    // one it knows at that seq: not another thread's after a delete) is not read back again.
+    const mine = this.known.get(this.key(ctx, data.ns, data.id))?.seq === seq;
+    const { values, bases } = await resolver.values(at, (channel, s) => {
+      const base = mine ? this.lists.get(this.key(ctx, data.ns, channel)) : undefined;
+      return base !== undefined && base.seq === s ? base.items : undefined;
+    });
     checkpoint.channel_values = values;
     for (const [channel, base] of bases) this.lists.set(this.key(ctx, data.ns, channel), base);
     this.remember(ctx, data.ns, data.id, { seq, versions: { ...checkpoint.channel_versions }, at });
@@ -231,6 +303,9 @@ export class ContextdSaver extends BaseCheckpointSaver {
     for (const thread of threads) {
       const ctx = this.contextId(thread);
       const all = await allCheckpoints(this.store, ctx);
+      // What the saver remembers of the thread is of this thread only if its anchor is among them.
+      const anchor = this.anchor.get(ctx);
+      if (anchor !== undefined && !all.some((c) => c.seq === anchor.seq && c.data.id === anchor.id && c.data.ns === anchor.ns)) this.forget(ctx);
       const namespaces = [...new Set(all.map((c) => c.data.ns))];
       let writes: ContextEvent[] | undefined;
       const resolver = new ValueResolver(this.store, this.serde, ctx);
@@ -281,22 +356,26 @@ export class ContextdSaver extends BaseCheckpointSaver {
       let plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId);
       let written = await this.appendTo(ctx, thread, plan.events);
       const first = (written[0] as ContextEvent).seq;
-      if (seen !== undefined && first !== seen + 1) {
+      // The thread checked after the append: one deleted and written again before it is seen.
+      if ((seen !== undefined && first !== seen + 1) || !(await this.sameThread(ctx))) {
         // Another writer appended since the caches were made (another process's steps, a
-        // prune, a delete): what this put reused from them may be stale. Write the checkpoint
-        // again from what the store holds; the newer event of the same id is the one read back.
+        // prune), or the thread was deleted and written again (up to the same seq, or not):
+        // what this put reused from them may be stale. Write the checkpoint again from what
+        // the store holds; the newer event of the same id is the one read back.
         this.forget(ctx);
         plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId, first);
         written = await this.appendTo(ctx, thread, plan.events);
       }
       const cpSeq = (written[written.length - 1] as ContextEvent).seq;
-      for (const { channel, on, added, index } of plan.lists) {
+      for (const { channel, on, added, items, index } of plan.lists) {
         const seq = (written[index] as ContextEvent).seq;
-        // The base's copy grows by the items added (the base is replaced by this list):
+        // The base's copies grow by the items added (the base is replaced by this list):
         // copying the whole list at every put made a long thread's puts O(list length).
-        const refs = on === undefined ? added : on.refs;
-        if (on !== undefined) for (const item of added) refs.push(item);
-        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs });
+        // (`items` is in the stored event's data: the base keeps a copy of it, not it.)
+        const base: Pick<ListBase, "refs" | "items"> = on ?? { refs: [], items: [] };
+        for (const item of added) base.refs.push(item);
+        for (const item of items) base.items.push(item);
+        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs: base.refs, items: base.items });
       }
       this.latest.set(this.key(ctx, ns, ""), plan.max);
       this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
@@ -343,7 +422,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
           items.push(item instanceof Promise ? await item : item);
         }
         const data: ItemsData = { c: channel, base: on?.seq ?? null, first: on?.first ?? null, n: value.length, items };
-        lists.push({ channel, on, added: value.slice(on?.refs.length ?? 0), index: events.length });
+        lists.push({ channel, on, added: value.slice(on?.refs.length ?? 0), items, index: events.length });
         const built = enc.fallbacks === fallbacks && isSeq(data.base) && isSeq(data.first);
         events.push({ type: ITEMS_EVENT, data: eventData(data, built), tokens: 0 });
       } else {
@@ -412,7 +491,9 @@ export class ContextdSaver extends BaseCheckpointSaver {
         return await this.refreshed(ctx, await this.store.append(ctx, events));
       } catch (e) {
         if (!isContextError(e, "NOT_FOUND")) throw e;
-        this.forget(ctx);
+        // Deleted: the caches stay until the caller's check, which the new context's
+        // incarnation fails (a put's events were planned from them already).
+        this.threads.delete(ctx);
       }
     }
     await this.ensureThread(ctx, thread);
@@ -452,7 +533,10 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private async ensureThread(ctx: string, thread: string): Promise<void> {
     const ttl = this.ttlMs;
     try {
-      await this.store.createContext({ id: ctx, kind: this.prefix, metadata: { thread_id: thread }, ...(ttl !== undefined && { ttlMs: ttl }) });
+      const metadata = { thread_id: thread, incarnation: randomUUID() };
+      const created = await this.store.createContext({ id: ctx, kind: this.prefix, metadata, ...(ttl !== undefined && { ttlMs: ttl }) });
+      // Caches made before (of a thread deleted since) stay unconfirmed: the check after the append drops them.
+      if (!this.incarnation.has(ctx) && !this.anchor.has(ctx)) this.incarnation.set(ctx, incarnationOf(created));
     } catch (e) {
       if (!isContextError(e, "ALREADY_EXISTS")) throw e;
     }
@@ -513,7 +597,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   async copyThread(from: string, to: string): Promise<void> {
     await copyThreadLog(this.store, this.contextId(String(from)), this.contextId(String(to)), {
       kind: this.prefix,
-      metadata: { thread_id: String(to) },
+      metadata: { thread_id: String(to), incarnation: randomUUID() },
       ...(this.ttlMs !== undefined && { ttlMs: this.ttlMs }),
     });
   }

@@ -27,7 +27,10 @@ export interface StoredCheckpoint {
 export interface ListBase {
   seq: number;
   first: number;
+  /** The items as LangGraph gave them (or as they were read back). */
   refs: unknown[];
+  /** The items as stored (their JSON): what reading the list at `seq` back would read. Never handed out. */
+  items: JsonValue[];
 }
 
 const PAGE = 1000;
@@ -140,8 +143,12 @@ export class ValueResolver {
     this.ctx = ctx;
   }
 
-  /** The channel values of a checkpoint, and the list bases they give (for the next put's items). */
-  async values(at: Record<string, number>): Promise<{ values: Record<string, unknown>; bases: Map<string, ListBase> }> {
+  /**
+   * The channel values of a checkpoint, and the list bases they give (for the next put's items).
+   * `stored(channel, seq)`: the stored items of the list at `seq`, when the caller holds them
+   * (then its chain of events is not read again).
+   */
+  async values(at: Record<string, number>, stored?: (channel: string, seq: number) => JsonValue[] | undefined): Promise<{ values: Record<string, unknown>; bases: Map<string, ListBase> }> {
     await this.load(Object.values(at));
     const values: Record<string, unknown> = {};
     const bases = new Map<string, ListBase>();
@@ -151,10 +158,10 @@ export class ValueResolver {
       if (e.type === ITEMS_EVENT) {
         const head = e.data as unknown as ItemsData;
         const first = head.first ?? seq;
-        const chain = await this.chain(seq, first);
+        const chain = stored?.(channel, seq) ?? (await this.chain(seq, first));
         const list = await decodeItems(this.serde, chain);
         values[channel] = list;
-        bases.set(channel, { seq, first, refs: list.slice() });
+        bases.set(channel, { seq, first, refs: list.slice(), items: chain });
       } else {
         values[channel] = await decodeValue(this.serde, (e.data as unknown as ValueData).v);
       }
