@@ -154,6 +154,15 @@ describe("json-plus: reading a list of items back for the default serializer", (
     }
   });
 
+  it("gives load()'s result for a message holding a __proto__ key, and touches no prototype", async () => {
+    await reviveItems(stored(messages()));
+    const item = JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","id":"p","additional_kwargs":{"x":{"__proto__":{"polluted":true}}}}}') as JsonValue;
+    const mine = reviveItems([item]);
+    const got = mine === NOT_PLAIN ? await decodeItems(serde, [item]) : await mine;
+    expect(got).toStrictEqual(await viaLoads([item]));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it("leaves to the serializer lists holding anything else to revive", async () => {
     const withUndefined = stored([new AIMessage({ content: "x", id: "u", tool_calls: [{ id: "t", name: "n", args: { gone: undefined } }] })]);
     const nestedMessage = stored([new AIMessage({ content: "x", id: "n", additional_kwargs: { inner: new HumanMessage({ content: "in", id: "i" }) as unknown as string } })]);

@@ -205,6 +205,8 @@ function copyPlain(v: JsonValue, depth: number): JsonValue | typeof NOT_PLAIN {
   if (Object.hasOwn(v, "__lc_escaped__")) return NOT_PLAIN;
   const out: JsonObject = {};
   for (const k of Object.keys(v)) {
+    // Assigning `__proto__` would set the copy's prototype: such a value goes to `load`.
+    if (k === "__proto__") return NOT_PLAIN;
     const c = copyPlain(v[k] as JsonValue, depth + 1);
     if (c === NOT_PLAIN) return NOT_PLAIN;
     out[k] = c;
