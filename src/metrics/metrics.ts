@@ -68,6 +68,11 @@ export interface StoreMetrics {
   timings(layer: OperationLayer, operation: string): OperationTimings;
   /** Every (layer, operation) timed so far. */
   allTimings(): Iterable<OperationTimings>;
+  /**
+   * Keeps the running totals counting until the returned release is called (the performance
+   * monitor holds them while it runs; without a holder they stay as they are).
+   */
+  keepTimings(): () => void;
   /** Hears every timed operation (an application's own listener); returns the unsubscribe. */
   onSample(listener: (sample: OperationSample) => void): () => void;
   /** Records one sample in the running totals and passes it to the listeners. */
@@ -362,6 +367,7 @@ function instruments(registry: Registry): StoreMetrics {
     driverStats: stats,
     timings: (layer, operation) => table.of(layer, operation),
     allTimings: () => table.all(),
+    keepTimings: () => table.keep(),
     onSample: (listener) => table.onSample(listener),
     emit(sample) {
       table.of(sample.layer, sample.operation).observe(sample.seconds, sample.outcome);

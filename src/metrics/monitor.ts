@@ -158,6 +158,7 @@ export function createMonitor(metrics: StoreMetrics, options: MonitorOptions = {
     }
   };
   // Operations before the monitor started are not its to report.
+  const release = metrics.keepTimings();
   read(new Map());
 
   const sampleResources = (): ResourceFigures => {
@@ -268,6 +269,7 @@ export function createMonitor(metrics: StoreMetrics, options: MonitorOptions = {
       return rules.map((r) => states.get(r.name) ?? { rule: r, state: "inactive" as const, value: null, since: null });
     },
     close() {
+      release();
       if (timer !== undefined) clearInterval(timer);
       loop?.disable();
     },

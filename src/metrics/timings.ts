@@ -7,6 +7,8 @@
  * The tiers bind one {@link OperationTimings} per operation when they are made, so recording
  * is a few additions: no sample object, no string key, no listener call. Listeners of
  * `onSample` (an application's own) still hear every sample, at the cost of one object each.
+ * Totals are kept only while a reader holds them ({@link TimingTable.keep}): a store without
+ * a monitor (most embedded ones) pays one test per operation.
  */
 
 /** Latency buckets: bucket i holds (10 µs × 1.25^(i-1), 10 µs × 1.25^i], i < 80 (up to ~570 s). */
@@ -51,6 +53,8 @@ export interface TimingTable {
   of(layer: OperationLayer, operation: string): OperationTimings;
   /** Every (layer, operation) timed so far. */
   all(): Iterable<OperationTimings>;
+  /** Keeps the totals counting until the returned release is called (the monitor holds them). */
+  keep(): () => void;
   onSample(listener: (sample: OperationSample) => void): () => void;
 }
 
@@ -58,6 +62,7 @@ export interface TimingTable {
 export function createTimingTable(): TimingTable {
   const layers = new Map<OperationLayer, Map<string, OperationTimings>>();
   const listeners = new Set<(s: OperationSample) => void>();
+  let keepers = 0;
   const emit = (sample: OperationSample): void => {
     for (const l of listeners) {
       try {
@@ -76,6 +81,10 @@ export function createTimingTable(): TimingTable {
       errors: 0,
       latency,
       observe(seconds: number, outcome: string): void {
+        if (keepers === 0) {
+          if (listeners.size > 0) emit({ layer, operation, outcome, seconds });
+          return;
+        }
         t.count++;
         if (outcome !== "ok") t.errors++;
         (latency[latencyBucket(seconds)] as number)++;
@@ -94,6 +103,14 @@ export function createTimingTable(): TimingTable {
     },
     *all() {
       for (const ops of layers.values()) yield* ops.values();
+    },
+    keep() {
+      keepers++;
+      let kept = true;
+      return () => {
+        if (kept) keepers--;
+        kept = false;
+      };
     },
     onSample(listener) {
       listeners.add(listener);
