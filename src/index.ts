@@ -4,7 +4,7 @@
  */
 export { createStore, openStore, driverFromUrl, defaultStorePath, storeMetrics } from "./open.js";
 export type { CreateStoreOptions, OpenStoreOptions } from "./open.js";
-export type { MetricsOptions, OperationSample, StoreMetrics } from "./metrics/metrics.js";
+export type { MetricsOptions, OperationLayer, OperationSample, OperationTimings, StoreMetrics } from "./metrics/metrics.js";
 export { createMonitor } from "./metrics/monitor.js";
 export { FastHistogram } from "./metrics/fast-histogram.js";
 export type { HistogramSeries } from "./metrics/fast-histogram.js";

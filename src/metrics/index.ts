@@ -3,7 +3,7 @@
  * `import "contextd"` does not load prom-client and the OpenTelemetry API).
  */
 export { createStoreMetrics, outcomeOf, OPERATION_BUCKETS, MAX_MODEL_SERIES } from "./metrics.js";
-export type { MetricsOptions, OperationSample, StoreMetrics } from "./metrics.js";
+export type { MetricsOptions, OperationLayer, OperationSample, OperationTimings, StoreMetrics } from "./metrics.js";
 export { meteredDriver } from "./metered-driver.js";
 export { meteredStore } from "./metered-store.js";
 export { meteredEmbedder } from "./metered-embedder.js";

@@ -14,6 +14,10 @@ import type { Driver, DriverStats } from "../drivers/driver.js";
 import { ContextError } from "../errors.js";
 import { FastHistogram } from "./fast-histogram.js";
 import type { HistogramSeries } from "./fast-histogram.js";
+import { createTimingTable } from "./timings.js";
+import type { OperationLayer, OperationSample, OperationTimings } from "./timings.js";
+
+export type { OperationLayer, OperationSample, OperationTimings } from "./timings.js";
 
 /** Durations of store operations and driver calls: 50 µs to 10 s. */
 export const OPERATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -27,16 +31,6 @@ export interface MetricsOptions {
    * names must not already include contextd's.
    */
   registry?: Registry;
-}
-
-/** One timed operation, as the performance monitor hears it. */
-export interface OperationSample {
-  /** `store` (an API operation), `driver` (a driver call), `embedding` or `http`. */
-  layer: "store" | "driver" | "embedding" | "http";
-  operation: string;
-  /** `ok`, or the error code. */
-  outcome: string;
-  seconds: number;
 }
 
 /** The instruments of one store, recorded into by the metered tiers. */
@@ -66,9 +60,22 @@ export interface StoreMetrics {
   attach(driver: Driver): void;
   /** The driver's stats right now (`{}` without a driver or stats). */
   driverStats(): DriverStats;
-  /** Hears every timed operation (the performance monitor); returns the unsubscribe. */
+  /**
+   * The running totals of `operation` in `layer` (count, errors, fine latency histogram),
+   * made on first use: a tier binds them once and records into them (the server's HTTP layer
+   * does); the performance monitor reads them at its own interval.
+   */
+  timings(layer: OperationLayer, operation: string): OperationTimings;
+  /** Every (layer, operation) timed so far. */
+  allTimings(): Iterable<OperationTimings>;
+  /**
+   * Keeps the running totals counting until the returned release is called (the performance
+   * monitor holds them while it runs; without a holder they stay as they are).
+   */
+  keepTimings(): () => void;
+  /** Hears every timed operation (an application's own listener); returns the unsubscribe. */
   onSample(listener: (sample: OperationSample) => void): () => void;
-  /** Passes a sample to the listeners (the server's HTTP layer uses it too). */
+  /** Records one sample in the running totals and passes it to the listeners. */
   emit(sample: OperationSample): void;
 }
 
@@ -273,17 +280,7 @@ function instruments(registry: Registry): StoreMetrics {
   const opChildren = new Map<string, HistogramSeries>();
   const callChildren = new Map<string, HistogramSeries>();
   const models = new Set<string>();
-  const listeners = new Set<(s: OperationSample) => void>();
-  const emit = (sample: OperationSample): void => {
-    for (const l of listeners) {
-      try {
-        l(sample);
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
-  };
-
+  const table = createTimingTable();
   return {
     registry,
     operation(operation, outcome, seconds) {
@@ -299,7 +296,7 @@ function instruments(registry: Registry): StoreMetrics {
         if (outcome === "VERSION_CONFLICT") conflicts.inc();
         if (outcome === "LEASE_LOST") leases.inc({ result: "lost" });
       }
-      if (listeners.size > 0) emit({ layer: "store", operation, outcome, seconds });
+      table.of("store", operation).observe(seconds, outcome);
     },
     driverCall(call, outcome, seconds) {
       const key = `${call}\u0000${outcome}`;
@@ -309,21 +306,23 @@ function instruments(registry: Registry): StoreMetrics {
         callChildren.set(key, child);
       }
       child.observe(seconds);
-      if (listeners.size > 0) emit({ layer: "driver", operation: call, outcome, seconds });
+      table.of("driver", call).observe(seconds, outcome);
     },
     operationOk(operation) {
       // Made on the first success, not here: an operation never called exports no series.
       let series: HistogramSeries | undefined;
+      const totals = table.of("store", operation);
       return (seconds) => {
         (series ??= operations.series({ operation, driver: driverName, outcome: "ok" })).observe(seconds);
-        if (listeners.size > 0) emit({ layer: "store", operation, outcome: "ok", seconds });
+        totals.observe(seconds, "ok");
       };
     },
     driverCallOk(call) {
       let series: HistogramSeries | undefined;
+      const totals = table.of("driver", call);
       return (seconds) => {
         (series ??= driverCalls.series({ call, driver: driverName, outcome: "ok" })).observe(seconds);
-        if (listeners.size > 0) emit({ layer: "driver", operation: call, outcome: "ok", seconds });
+        totals.observe(seconds, "ok");
       };
     },
     search(kind, mode, outcome, seconds) {
@@ -332,7 +331,7 @@ function instruments(registry: Registry): StoreMetrics {
     embedding(model, texts, outcome, seconds) {
       embeddings.observe({ model, outcome }, seconds);
       embeddedTexts.inc({ model }, texts);
-      if (listeners.size > 0) emit({ layer: "embedding", operation: "embed", outcome, seconds });
+      table.of("embedding", "embed").observe(seconds, outcome);
     },
     appended(events) {
       appended += events;
@@ -366,10 +365,12 @@ function instruments(registry: Registry): StoreMetrics {
       driverGauges(d.name);
     },
     driverStats: stats,
-    onSample(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
+    timings: (layer, operation) => table.of(layer, operation),
+    allTimings: () => table.all(),
+    keepTimings: () => table.keep(),
+    onSample: (listener) => table.onSample(listener),
+    emit(sample) {
+      table.of(sample.layer, sample.operation).observe(sample.seconds, sample.outcome);
     },
-    emit,
   };
 }

@@ -159,4 +159,37 @@ describe("monitor report", () => {
       monitor.close();
     }
   });
+
+  it("counts what was timed after it started, window by window, while onSample listeners hear every operation", async () => {
+    await using store = await slowStore({ ms: 0 });
+    const ctx = await store.createContext({ kind: "chat" });
+    await store.append(ctx.id, { type: "message", data: "before" });
+    const m = storeMetrics(store)!;
+    const heard: string[] = [];
+    const unsubscribe = m.onSample((s) => void heard.push(`${s.layer} ${s.operation} ${s.outcome}`));
+    const clock = { t: 0 };
+    const monitor = createMonitor(m, { manual: true, now: () => clock.t, windowMs: WINDOW });
+    try {
+      for (let i = 0; i < 3; i++) await store.append(ctx.id, { type: "message", data: i });
+      m.emit({ layer: "http", operation: "POST /v1/contexts/:id/events", outcome: "NOT_FOUND", seconds: 0.001 });
+      clock.t += WINDOW;
+      await monitor.tick();
+      await store.append(ctx.id, { type: "message", data: "later" });
+      clock.t += WINDOW;
+      await monitor.tick();
+      const rows = monitor.csv().trim().split("\n").slice(1).map((l) => l.split(",").slice(2, 6).join(" "));
+      expect(rows).toEqual([
+        "driver commit 3 0",
+        "store append 3 0",
+        "http POST /v1/contexts/:id/events 1 1",
+        "driver commit 1 0",
+        "store append 1 0",
+      ]);
+      expect(heard.filter((h) => h === "store append ok")).toHaveLength(4);
+      expect(heard).toContain("http POST /v1/contexts/:id/events NOT_FOUND");
+    } finally {
+      unsubscribe();
+      monitor.close();
+    }
+  });
 });

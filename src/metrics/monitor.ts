@@ -11,16 +11,11 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { IntervalHistogram } from "node:perf_hooks";
 import { ContextError } from "../errors.js";
-import type { OperationSample, StoreMetrics } from "./metrics.js";
+import type { OperationSample, OperationTimings, StoreMetrics } from "./metrics.js";
 import { checkRules, evaluateRules } from "./alerts.js";
 import type { AlertEvent, AlertRule, AlertSink, AlertState, MonitorReport, OperationFigures, ResourceFigures } from "./monitor-types.js";
 import { recommend } from "./recommendations.js";
-
-/** Latency buckets of a window: 10 µs × 1.25^i, i < 80 (up to ~570 s). */
-const LAT_BASE = 0.00001;
-const LAT_RATIO = 1.25;
-const LAT_BUCKETS = 80;
-const LOG_RATIO = Math.log(LAT_RATIO);
+import { LATENCY_BASE as LAT_BASE, LATENCY_BUCKETS as LAT_BUCKETS, LATENCY_RATIO as LAT_RATIO } from "./timings.js";
 
 /** Options of {@link createMonitor}. */
 export interface MonitorOptions {
@@ -65,11 +60,6 @@ export interface Monitor {
   alerts(): AlertState[];
   /** Stops the timer and the listeners; safe to call twice. */
   close(): void;
-}
-
-function latencyBucket(seconds: number): number {
-  if (seconds <= LAT_BASE) return 0;
-  return Math.min(LAT_BUCKETS - 1, Math.ceil(Math.log(seconds / LAT_BASE) / LOG_RATIO));
 }
 
 function quantile(latency: Uint32Array, count: number, q: number): number {
@@ -149,14 +139,27 @@ export function createMonitor(metrics: StoreMetrics, options: MonitorOptions = {
     loop = undefined;
   }
 
-  const off = metrics.onSample((s) => {
-    const key = `${s.layer}\u0000${s.operation}`;
-    let c = current.cells.get(key);
-    if (c === undefined) current.cells.set(key, (c = { count: 0, errors: 0, latency: new Uint32Array(LAT_BUCKETS) }));
-    c.count++;
-    if (s.outcome !== "ok") c.errors++;
-    (c.latency[latencyBucket(s.seconds)] as number)++;
-  });
+  // What the tiers had counted at the last read: a window is the difference (the tiers keep
+  // running totals, so timing an operation costs the monitor nothing).
+  const seen = new Map<OperationTimings, Cell>();
+  const read = (into: Map<string, Cell>): void => {
+    for (const t of metrics.allTimings()) {
+      let last = seen.get(t);
+      if (last === undefined) seen.set(t, (last = { count: 0, errors: 0, latency: new Uint32Array(LAT_BUCKETS) }));
+      if (t.count === last.count) continue;
+      const latency = new Uint32Array(LAT_BUCKETS);
+      for (let i = 0; i < LAT_BUCKETS; i++) {
+        latency[i] = (t.latency[i] as number) - (last.latency[i] as number);
+        last.latency[i] = t.latency[i] as number;
+      }
+      into.set(`${t.layer}\u0000${t.operation}`, { count: t.count - last.count, errors: t.errors - last.errors, latency });
+      last.count = t.count;
+      last.errors = t.errors;
+    }
+  };
+  // Operations before the monitor started are not its to report.
+  const release = metrics.keepTimings();
+  read(new Map());
 
   const sampleResources = (): ResourceFigures => {
     const mem = process.memoryUsage();
@@ -211,6 +214,7 @@ export function createMonitor(metrics: StoreMetrics, options: MonitorOptions = {
         current.cache = { hits: cache.hits - before.hits, misses: cache.misses - before.misses, fallbacks: cache.fallbacks - before.fallbacks };
         lastCache = cache;
       }
+      read(current.cells);
       current.resources = sampleResources();
       windows.push(current);
       current = { start: end, end, cells: new Map(), cache: null, resources: null };
@@ -265,7 +269,7 @@ export function createMonitor(metrics: StoreMetrics, options: MonitorOptions = {
       return rules.map((r) => states.get(r.name) ?? { rule: r, state: "inactive" as const, value: null, since: null });
     },
     close() {
-      off();
+      release();
       if (timer !== undefined) clearInterval(timer);
       loop?.disable();
     },

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { FastHistogram, storeMetrics } from "../index.js";
-import type { ContextStore, HistogramSeries, StoreMetrics } from "../index.js";
+import type { ContextStore, HistogramSeries, OperationTimings, StoreMetrics } from "../index.js";
 
 /** HTTP durations: 100 µs to 30 s. */
 const HTTP_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -29,6 +29,13 @@ export interface ServerMetrics {
 }
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+/** The series of one route and method, bound on first use. */
+interface RouteSeries {
+  /** By status class (index = status / 100). */
+  readonly classes: (HistogramSeries | undefined)[];
+  /** The performance monitor's totals of `METHOD route` (undefined without store metrics). */
+  readonly timings: OperationTimings | undefined;
+}
 
 /**
  * Makes the metrics of one app. Process metrics (`process_*`, `nodejs_*`) keep the standard
@@ -61,22 +68,26 @@ export function createServerMetrics(store: ContextStore, options: { processMetri
   const own = storeMetrics(store);
   let exposed: Registry | undefined;
   const all = (): Registry => (exposed ??= own === undefined ? registry : Registry.merge([registry, own.registry]));
-  const children = new Map<string, HistogramSeries>();
+  // Route → method → series: the route templates and methods are the same few strings on
+  // every request, so each lookup reuses their cached hashes (no key string is built per request).
+  const routes = new Map<string, Map<string, RouteSeries>>();
+  const seriesOf = (route: string, method: string): RouteSeries => {
+    let methods = routes.get(route);
+    if (methods === undefined) routes.set(route, (methods = new Map()));
+    let s = methods.get(method);
+    if (s === undefined) methods.set(method, (s = { classes: [], timings: own?.timings("http", `${method} ${route}`) }));
+    return s;
+  };
   return {
     registry,
     store: own,
     request(route, method, status, seconds, errorCode) {
       const m = METHODS.has(method) ? method : "OTHER";
-      const cls = `${Math.floor(status / 100)}xx`;
-      const key = `${route} ${m} ${cls}`;
-      let child = children.get(key);
-      if (child === undefined) {
-        child = requests.series({ route, method: m, status: cls });
-        children.set(key, child);
-      }
-      child.observe(seconds);
+      const s = seriesOf(route, m);
+      const c = Math.floor(status / 100);
+      (s.classes[c] ??= requests.series({ route, method: m, status: `${c}xx` })).observe(seconds);
       if (errorCode !== undefined) errors.inc({ code: errorCode });
-      own?.emit({ layer: "http", operation: `${m} ${route}`, outcome: errorCode ?? "ok", seconds });
+      s.timings?.observe(seconds, errorCode ?? "ok");
     },
     sse(delta) {
       streams.inc(delta);
