@@ -3,6 +3,7 @@
  * the driver contract by call and outcome. The engine is unchanged; the backend's own latency
  * (a commit, a head read) shows apart from the store operation that made the call.
  */
+import { performance } from "node:perf_hooks";
 import { DRIVER_METHODS, OPTIONAL_DRIVER_METHODS, wrapDriver } from "../drivers/wrap.js";
 import type { DriverOverrides } from "../drivers/wrap.js";
 import type { Driver } from "../drivers/driver.js";

@@ -2,6 +2,7 @@
  * `meteredEmbedder(embedder, metrics)`: the embedding model with each call timed by model and
  * outcome (searches by meaning and memory writes wait on it).
  */
+import { performance } from "node:perf_hooks";
 import type { Embedder } from "../core/embedder.js";
 import { outcomeOf } from "./metrics.js";
 import type { StoreMetrics } from "./metrics.js";

@@ -7,6 +7,7 @@
  * Spans go through `@opentelemetry/api`, which is a no-op until the application registers an
  * SDK: then contextd's operations appear in its traces as children of its active span.
  */
+import { performance } from "node:perf_hooks";
 import { ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Span } from "@opentelemetry/api";
 import type { ContextEvent, CoreStore } from "../core/types.js";

@@ -2,6 +2,7 @@
  * The contextd HTTP app: a hono app over a {@link ContextStore}, independent of any port
  * (tests call it with `app.request()`; {@link serve} binds it).
  */
+import { performance } from "node:perf_hooks";
 import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { OpenAPIHono } from "@hono/zod-openapi";

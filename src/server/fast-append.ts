@@ -11,6 +11,7 @@
  * and returns false for everything else, which then goes to hono. `test/fast-append.test.ts`
  * sends the same requests both ways and compares the answers.
  */
+import { performance } from "node:perf_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTPException } from "hono/http-exception";
 import type { Admission, Gate } from "./gate.js";

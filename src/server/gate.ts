@@ -4,6 +4,7 @@
  * authentication, the tenant, the rate limit, the deadline, and the request log. One
  * implementation, so the two ways cannot drift apart.
  */
+import { performance } from "node:perf_hooks";
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { ContextError } from "../index.js";
