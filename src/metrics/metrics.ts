@@ -98,6 +98,18 @@ export function createStoreMetrics(options: MetricsOptions = {}): StoreMetrics {
   }
 }
 
+/**
+ * A recorder of successes bound to one operation's success series and running totals. The
+ * series is made on the first success, not here: an operation never called exports no series.
+ */
+function okRecorder(makeSeries: () => HistogramSeries, totals: OperationTimings): (seconds: number) => void {
+  let series: HistogramSeries | undefined;
+  return (seconds) => {
+    (series ??= makeSeries()).observe(seconds);
+    totals.observe(seconds, "ok");
+  };
+}
+
 function instruments(registry: Registry): StoreMetrics {
   const registers = [registry];
   let driver: Driver | undefined;
@@ -308,23 +320,8 @@ function instruments(registry: Registry): StoreMetrics {
       child.observe(seconds);
       table.of("driver", call).observe(seconds, outcome);
     },
-    operationOk(operation) {
-      // Made on the first success, not here: an operation never called exports no series.
-      let series: HistogramSeries | undefined;
-      const totals = table.of("store", operation);
-      return (seconds) => {
-        (series ??= operations.series({ operation, driver: driverName, outcome: "ok" })).observe(seconds);
-        totals.observe(seconds, "ok");
-      };
-    },
-    driverCallOk(call) {
-      let series: HistogramSeries | undefined;
-      const totals = table.of("driver", call);
-      return (seconds) => {
-        (series ??= driverCalls.series({ call, driver: driverName, outcome: "ok" })).observe(seconds);
-        totals.observe(seconds, "ok");
-      };
-    },
+    operationOk: (operation) => okRecorder(() => operations.series({ operation, driver: driverName, outcome: "ok" }), table.of("store", operation)),
+    driverCallOk: (call) => okRecorder(() => driverCalls.series({ call, driver: driverName, outcome: "ok" }), table.of("driver", call)),
     search(kind, mode, outcome, seconds) {
       searches.observe({ kind, mode, outcome }, seconds);
     },

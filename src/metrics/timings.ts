@@ -81,13 +81,11 @@ export function createTimingTable(): TimingTable {
       errors: 0,
       latency,
       observe(seconds: number, outcome: string): void {
-        if (keepers === 0) {
-          if (listeners.size > 0) emit({ layer, operation, outcome, seconds });
-          return;
+        if (keepers > 0) {
+          t.count++;
+          if (outcome !== "ok") t.errors++;
+          (latency[latencyBucket(seconds)] as number)++;
         }
-        t.count++;
-        if (outcome !== "ok") t.errors++;
-        (latency[latencyBucket(seconds)] as number)++;
         if (listeners.size > 0) emit({ layer, operation, outcome, seconds });
       },
     };

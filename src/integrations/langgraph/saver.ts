@@ -80,6 +80,16 @@ class Lru<V> extends Map<string, V> {
   }
 }
 
+/** The metadata of a thread's context as the saver creates it: the thread and a new incarnation. */
+function threadMetadata(thread: string): { thread_id: string; incarnation: string } {
+  return { thread_id: thread, incarnation: randomUUID() };
+}
+
+/** Whether the checkpoint event at `seq` holding `data` is the anchor. */
+function isAnchor(anchor: Anchor, seq: number, data: CheckpointData): boolean {
+  return seq === anchor.seq && data.id === anchor.id && data.ns === anchor.ns;
+}
+
 /**
  * What tells a thread's context from one deleted and created again under the same id: the
  * random `incarnation` the saver puts in the metadata of the contexts it creates, else (a
@@ -200,9 +210,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private async anchored(ctx: string, anchor: Anchor): Promise<boolean> {
     const page = await orMissing(() => this.store.readEvents(ctx, { types: [CHECKPOINT_EVENT], afterSeq: anchor.seq - 1, limit: 1 }));
     const e = page?.items[0];
-    if (e === undefined || e.seq !== anchor.seq) return false;
-    const data = e.data as unknown as CheckpointData;
-    return data.id === anchor.id && data.ns === anchor.ns;
+    return e !== undefined && isAnchor(anchor, e.seq, e.data as unknown as CheckpointData);
   }
 
   /** Forgets what the saver remembers of a thread (after it was deleted, pruned or written elsewhere). */
@@ -305,7 +313,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
       const all = await allCheckpoints(this.store, ctx);
       // What the saver remembers of the thread is of this thread only if its anchor is among them.
       const anchor = this.anchor.get(ctx);
-      if (anchor !== undefined && !all.some((c) => c.seq === anchor.seq && c.data.id === anchor.id && c.data.ns === anchor.ns)) this.forget(ctx);
+      if (anchor !== undefined && !all.some((c) => isAnchor(anchor, c.seq, c.data))) this.forget(ctx);
       const namespaces = [...new Set(all.map((c) => c.data.ns))];
       let writes: ContextEvent[] | undefined;
       const resolver = new ValueResolver(this.store, this.serde, ctx);
@@ -533,8 +541,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private async ensureThread(ctx: string, thread: string): Promise<void> {
     const ttl = this.ttlMs;
     try {
-      const metadata = { thread_id: thread, incarnation: randomUUID() };
-      const created = await this.store.createContext({ id: ctx, kind: this.prefix, metadata, ...(ttl !== undefined && { ttlMs: ttl }) });
+      const created = await this.store.createContext({ id: ctx, kind: this.prefix, metadata: threadMetadata(thread), ...(ttl !== undefined && { ttlMs: ttl }) });
       // Caches made before (of a thread deleted since) stay unconfirmed: the check after the append drops them.
       if (!this.incarnation.has(ctx) && !this.anchor.has(ctx)) this.incarnation.set(ctx, incarnationOf(created));
     } catch (e) {
@@ -597,7 +604,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   async copyThread(from: string, to: string): Promise<void> {
     await copyThreadLog(this.store, this.contextId(String(from)), this.contextId(String(to)), {
       kind: this.prefix,
-      metadata: { thread_id: String(to), incarnation: randomUUID() },
+      metadata: threadMetadata(String(to)),
       ...(this.ttlMs !== undefined && { ttlMs: this.ttlMs }),
     });
   }
