@@ -20,6 +20,33 @@ export function sharedBackendTests(s: Suite): void {
       expect(await s.store.getState(c.id)).toEqual({ state: { a: 1, b: 2 }, version: 2 });
     });
 
+    s.test("sharedBackend", "appends, state writes and context updates through two stores interleave: each store's next write and read see the other's", async () => {
+      const peer = await s.openPeer();
+      const c = await s.store.createContext({ kind: "shared", state: { n: 0 } });
+      let seq = 0;
+      for (let i = 1; i <= 4; i++) {
+        // Plain appends through both: each one's head (kept by the store that wrote it) must
+        // not hide the other's.
+        await s.store.append(c.id, [{ type: "message", data: `a${i}` }]);
+        await s.store.append(c.id, [{ type: "message", data: `b${i}` }]);
+        seq += 2;
+        expect((await peer.getContext(c.id)).lastSeq).toBe(seq);
+        await peer.append(c.id, [{ type: "message", data: `c${i}` }]);
+        seq += 1;
+        expect((await s.store.getContext(c.id)).lastSeq).toBe(seq);
+        // A state write after plain appends merges into the stored state.
+        await s.store.patchState(c.id, { [`k${i}`]: i });
+        seq += 1;
+        expect(await peer.getState(c.id)).toEqual({ state: { n: 0, ...Object.fromEntries(Array.from({ length: i }, (_, j) => [`k${j + 1}`, j + 1])) }, version: i + 1 });
+        await peer.updateContext(c.id, { title: `t${i}` });
+        const seen = await s.store.getContext(c.id);
+        expect([seen.title, seen.lastSeq, seen.version]).toEqual([`t${i}`, seq, i + 1]);
+      }
+      const events = await allEvents(peer, c.id);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+      expect(await peer.getContext(c.id)).toEqual(await s.store.getContext(c.id));
+    });
+
     s.test("sharedBackend", "compare-and-set increments from two stores end exactly at the total, one state event each", async () => {
       const peer = await s.openPeer();
       const c = await s.store.createContext({ state: { n: 0 } });

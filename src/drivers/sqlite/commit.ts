@@ -75,10 +75,11 @@ export function insertContextBody(
 }
 
 /**
- * The head of a context for a commit: this connection's own last commit of it when no other
- * connection has committed since (see `HeadCache`), else read back.
+ * The head of a context as this connection's own last commit of it left it, when no other
+ * connection has committed since (see `HeadCache`); undefined when it must be read back. Its
+ * state is null when that commit was an append that did not read it.
  */
-function cachedHead(scope: CommitScope, tenant: string, id: string, now: number): CommitHead | undefined {
+export function cachedHead(scope: CommitScope, tenant: string, id: string, now: number): CommitHead | undefined {
   if (!scope.heads.has(tenant, id)) return undefined;
   const head = scope.heads.get(tenant, id, scope.s.dataVersion.get() as number);
   // An expired context is read again (and is then not found).
@@ -92,15 +93,17 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
   const cached = cachedHead(scope, tenant, id, now);
   if (update === undefined && m.snapshot === undefined) {
     // Appends write only their events (BEGIN IMMEDIATE makes max(seq) + 1 race-free); the
-    // head row and the state are not touched.
-    const head = cached === undefined ? (s.contextHead.get(tenant, id, now) as HeadTuple | undefined) : headTuple(cached);
+    // head row and the state are not touched, nor read: the head is cached without its state
+    // (null) when it was not cached, so that the context's next append reads nothing.
+    const head = cached ?? (s.appendHead.get(tenant, id, now) as CommitHead | undefined);
     if (head === undefined) throw contextNotFound(id);
     checkGuards(s, head[0], id, head[2], m, now);
     const events = insertEvents(s, head[0], head[3] + 1, m.events, undefined, true);
     const newest = events[events.length - 1];
-    const after: HeadTuple = [head[0], head[1], head[2], head[3] + events.length, head[4], Math.max(head[5], newest?.timestamp ?? 0)];
-    if (cached !== undefined && newest !== undefined) {
-      const next = cached.slice() as CommitHead;
+    const before = headTuple(head);
+    const after: HeadTuple = [before[0], before[1], before[2], before[3] + events.length, before[4], Math.max(before[5], newest?.timestamp ?? 0)];
+    if (newest !== undefined) {
+      const next = head.slice() as CommitHead;
       next[3] = after[3];
       next[7] = newest.timestamp;
       scope.heads.stage(tenant, id, next);
@@ -108,14 +111,17 @@ export function commitBody(scope: CommitScope, tenant: string, id: string, m: Mu
     return { record: recordOf(scope, after), events };
   }
 
-  const head = cached ?? (s.commitHead.get(tenant, id, now) as CommitHead | undefined);
+  // A cached head without its state (an append's) is read again, with the state.
+  const known = cached !== undefined && cached[9] !== null ? cached : undefined;
+  const head = known ?? (s.commitHead.get(tenant, id, now) as CommitHead | undefined);
   if (head === undefined) throw contextNotFound(id);
   const pk = head[0];
   const lastSeqBefore = head[3];
   checkGuards(s, pk, id, head[2], m, now);
   const record = recordOf(scope, headTuple(head));
   let state: JsonObject | undefined;
-  let stateJson = head[9];
+  // Both reads above have the state: `known` was checked, `commitHead` selects it.
+  let stateJson = head[9] as string;
   let version = head[2];
   let events: EventRecord[];
   if (update !== undefined) {

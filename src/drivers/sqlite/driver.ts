@@ -30,7 +30,7 @@ import type {
   SnapshotRecord,
 } from "../driver.js";
 import { ChangeFeed } from "./change-feed.js";
-import { type CommitScope, commitBody, insertContextBody } from "./commit.js";
+import { type CommitScope, cachedHead, commitBody, insertContextBody } from "./commit.js";
 import { HeadCache } from "./head-cache.js";
 import { wrapNative } from "./errors.js";
 import { inspectDatabaseFile } from "./inspect.js";
@@ -49,6 +49,7 @@ import {
   type HeadTuple,
   type SchemaRow,
   type SnapshotRow,
+  headTuple,
   parseObject,
   toContextRecord,
   toEventRecord,
@@ -288,7 +289,9 @@ class SqliteDriver implements Driver {
   getContext(tenant: string, id: string, call: DriverCall): Promise<ContextRecord | null> {
     const now = call.now;
     return this.#run("getContext", call, (s) => {
-      const head = s.contextHead.get(tenant, id, now) as HeadTuple | undefined;
+      // This connection's last commit of the context, if no other connection committed since.
+      const own = cachedHead(this.#scope as CommitScope, tenant, id, now);
+      const head = own !== undefined ? headTuple(own) : (s.contextHead.get(tenant, id, now) as HeadTuple | undefined);
       if (head === undefined) return null;
       const cached = this.#records.record(head);
       if (cached !== undefined) return cached;

@@ -1,6 +1,8 @@
 /**
  * The heads of contexts as this connection's own commits left them, so that the next commit
- * of the same context (an agent's next step) skips reading its head and state back.
+ * of the same context (an agent's next step) skips reading its head and state back, and a
+ * read of the head (`getContext`) skips the query. An append's head holds no state (null):
+ * it serves appends and head reads, and a state write reads the head again.
  *
  * An entry is valid while no other connection has committed: `PRAGMA data_version` (read
  * inside the commit's `BEGIN IMMEDIATE` transaction) changes exactly when another connection
@@ -19,6 +21,9 @@ const MAX_ENTRIES = 10_000;
 const MAX_CHARS = 8_000_000;
 /** A larger state is not cached: reading it back costs little next to writing it. */
 const MAX_STATE_CHARS = 256_000;
+
+/** Characters of state JSON a head holds (none: an append's head, read without its state). */
+const charsOf = (head: CachedHead): number => head[9]?.length ?? 0;
 
 export class HeadCache {
   #dataVersion = Number.NaN;
@@ -66,10 +71,11 @@ export class HeadCache {
     if (heads !== undefined && old !== undefined) {
       heads.delete(id);
       this.#entries--;
-      this.#chars -= old[9].length;
+      this.#chars -= charsOf(old);
     }
-    if (head === undefined || head[9].length > MAX_STATE_CHARS) return;
-    if (this.#entries >= MAX_ENTRIES || this.#chars + head[9].length > MAX_CHARS) {
+    const chars = head === undefined ? 0 : charsOf(head);
+    if (head === undefined || chars > MAX_STATE_CHARS) return;
+    if (this.#entries >= MAX_ENTRIES || this.#chars + chars > MAX_CHARS) {
       this.clear();
       heads = undefined;
     }
@@ -79,7 +85,7 @@ export class HeadCache {
     }
     heads.set(id, head);
     this.#entries++;
-    this.#chars += head[9].length;
+    this.#chars += chars;
   }
 
   /** Forgets everything (a failed transaction, or a write that changes heads outside `commit`). */

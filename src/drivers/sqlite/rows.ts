@@ -102,7 +102,8 @@ export type CommitHead = [
   stateUpdatedAt: number,
   newestEventTs: number,
   expiresAt: number | null,
-  state: string,
+  /** The state JSON; null in a head read for an append, which does not need it (see `APPEND_HEAD_COLUMNS`). */
+  state: string | null,
   schemaJson: string | null,
   schemaRevision: number | null,
   schemaUpdatedAt: number | null,
@@ -111,6 +112,14 @@ export type CommitHead = [
 /** The columns of a {@link CommitHead}; select them `FROM` {@link CONTEXT_FROM}. */
 export const COMMIT_HEAD_COLUMNS = `c.pk, c.meta_rev, st.version, ${lastSeqSql()}, c.first_seq, c.updated_at, st.updated_at,
   ${newestTsSql()}, c.expires_at, st.state`;
+
+/**
+ * The columns of a {@link CommitHead} without the state or the schema (NULL in their places),
+ * for an append, which writes only its events: reading a large state back for it would cost
+ * more than the append.
+ */
+export const APPEND_HEAD_COLUMNS = `c.pk, c.meta_rev, st.version, ${lastSeqSql()}, c.first_seq, c.updated_at, st.updated_at,
+  ${newestTsSql()}, c.expires_at, NULL, NULL, NULL, NULL`;
 
 /** The {@link HeadTuple} of a {@link CommitHead}. */
 export function headTuple(h: CommitHead): HeadTuple {

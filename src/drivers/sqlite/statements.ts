@@ -5,6 +5,7 @@
 import type Database from "better-sqlite3";
 import type { ContextPatch, ContextQuery, EventRecordQuery } from "../driver.js";
 import {
+  APPEND_HEAD_COLUMNS,
   COMMIT_HEAD_COLUMNS,
   CONTEXT_COLUMNS,
   CONTEXT_FROM,
@@ -49,6 +50,8 @@ const FIXED = {
      WHERE ${C_VISIBLE}`,
     raw: true,
   },
+  /** The head of a context for an append: a commit head without state or schema. */
+  appendHead: { sql: `SELECT ${APPEND_HEAD_COLUMNS} FROM ${CONTEXT_FROM} WHERE ${C_VISIBLE}`, raw: true },
   /** A state write: the state and the head fields beside it (the context row is not touched). */
   writeState: { sql: "UPDATE states SET state = ?, version = ?, updated_at = ? WHERE ctx = ?" },
   deleteState: { sql: "DELETE FROM states WHERE ctx = ?" },
