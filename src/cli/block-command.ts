@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { invalidInput } from "../index.js";
 import type { Block, BlockEdit, BlockInput, BlockScope, BlockWriteOptions, JsonObject } from "../index.js";
 import type { WithStore } from "./data-commands.js";
-import { jsonFlag } from "./flags.js";
+import { integerFlag, jsonFlag } from "./flags.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printTable, println } from "./output.js";
 
@@ -32,15 +32,9 @@ function scopeOf(o: ScopeFlags): BlockScope {
   return scope as BlockScope;
 }
 
-function integer(text: string, flag: string, min: number): number {
-  const n = Number(text);
-  if (!/^\d{1,15}$/.test(text) || n < min) throw invalidInput(flag, `must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
-  return n;
-}
-
 function writeOptions(o: WriteFlags): BlockWriteOptions {
   const options: BlockWriteOptions = {};
-  if (o.ifVersion !== undefined) options.ifVersion = integer(o.ifVersion, "--if-version", 0);
+  if (o.ifVersion !== undefined) options.ifVersion = integerFlag(o.ifVersion, "--if-version", 0);
   if (o.actor !== undefined) options.actor = o.actor;
   return options;
 }
@@ -106,8 +100,8 @@ export function registerBlockCommands(program: Command, io: CliIo, withStore: Wi
     .action(async (label: string, value: string, o: WriteFlags & { chars?: string; tokens?: string; description?: string; schema?: string }, command: Command) =>
       withStore(command, async (store, g) => {
         const limit: BlockInput["limit"] = {};
-        if (o.chars !== undefined) limit.chars = integer(o.chars, "--chars", 1);
-        if (o.tokens !== undefined) limit.tokens = integer(o.tokens, "--tokens", 1);
+        if (o.chars !== undefined) limit.chars = integerFlag(o.chars, "--chars", 1);
+        if (o.tokens !== undefined) limit.tokens = integerFlag(o.tokens, "--tokens", 1);
         const input: BlockInput = { label, value, limit };
         if (o.description !== undefined) input.description = o.description;
         if (o.schema !== undefined) {
@@ -151,8 +145,8 @@ export function registerBlockCommands(program: Command, io: CliIo, withStore: Wi
     .action(async (label: string, o: ScopeFlags & { after?: string; limit?: string }, command: Command) =>
       withStore(command, async (store, g) => {
         const page = {
-          ...(o.after !== undefined && { afterVersion: integer(o.after, "--after", 0) }),
-          ...(o.limit !== undefined && { limit: integer(o.limit, "--limit", 1) }),
+          ...(o.after !== undefined && { afterVersion: integerFlag(o.after, "--after", 0) }),
+          ...(o.limit !== undefined && { limit: integerFlag(o.limit, "--limit", 1) }),
         };
         const versions = await store.blockHistory(scopeOf(o), label, page);
         if (g.json) {

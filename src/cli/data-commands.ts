@@ -10,6 +10,7 @@ import type { CliIo } from "./output.js";
 import { printFields, printJson, printRow, printTable, println } from "./output.js";
 import type { TableLayout } from "./output.js";
 import { barProgress } from "./progress.js";
+import { integerFlag } from "./flags.js";
 
 /**
  * Runs `fn` with the store the global options name, and closes it. A command that only reads
@@ -20,12 +21,6 @@ export type WithStore = <T>(
   fn: (store: ContextStore, options: GlobalOptions) => Promise<T>,
   access?: "read" | "write",
 ) => Promise<T>;
-
-function count(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidInput(flag, `must be a non-negative integer, got ${JSON.stringify(text)}`);
-  return n;
-}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").filter((v) => v.length > 0)];
@@ -131,7 +126,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--limit <n>", "at most this many", "100")
     .action(async (o: { kind?: string; user?: string; chat?: string; agent?: string; status?: string; limit: string }, command: Command) =>
       readStore(command, async (store, g) => {
-        const query: ListContextsQuery = { limit: count(o.limit, "--limit") };
+        const query: ListContextsQuery = { limit: integerFlag(o.limit, "--limit") };
         if (o.kind) query.kind = o.kind;
         if (o.user) query.userId = o.user;
         if (o.chat) query.chatId = o.chat;
@@ -186,10 +181,10 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--follow", "keep watching for new events (Ctrl-C to stop)")
     .action(async (id: string, o: { type?: string[]; limit: string; after?: string; follow?: boolean }, command: Command) =>
       readStore(command, async (store, g) => {
-        const limit = count(o.limit, "--limit");
+        const limit = integerFlag(o.limit, "--limit");
         let events: ContextEvent[];
         if (o.after !== undefined) {
-          const query: EventQuery = { afterSeq: count(o.after, "--after"), limit };
+          const query: EventQuery = { afterSeq: integerFlag(o.after, "--after"), limit };
           if (o.type) query.types = o.type;
           events = (await store.readEvents(id, query)).items;
         } else {
@@ -222,7 +217,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
           const query: SearchQuery = { text, mode: o.mode as "text" };
           if (o.context !== undefined) query.contextId = o.context;
           if (o.type !== undefined) query.types = o.type;
-          if (o.limit !== undefined) query.limit = count(o.limit, "--limit");
+          if (o.limit !== undefined) query.limit = integerFlag(o.limit, "--limit");
           if (o.minScore !== undefined) {
             const n = Number(o.minScore);
             if (o.minScore.trim() === "" || !Number.isFinite(n)) throw invalidInput("--min-score", `must be a number, got ${JSON.stringify(o.minScore)}`);
@@ -265,7 +260,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--at <version>", "the state at this version")
     .action(async (id: string, o: { at?: string }, command: Command) =>
       readStore(command, async (store, g) => {
-        const record = o.at === undefined ? await store.getState(id) : await store.stateAt(id, { version: count(o.at, "--at") });
+        const record = o.at === undefined ? await store.getState(id) : await store.stateAt(id, { version: integerFlag(o.at, "--at") });
         if (g.json) return printJson(out, record);
         println(io.stderr, `version ${record.version}`);
         println(out, JSON.stringify(record.state, null, 2));
@@ -277,7 +272,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .description("the JSON Patch between two versions")
     .action(async (id: string, from: string, to: string, _o: unknown, command: Command) =>
       readStore(command, async (store, g) => {
-        const ops = await store.diff(id, count(from, "from"), count(to, "to"));
+        const ops = await store.diff(id, integerFlag(from, "from"), integerFlag(to, "to"));
         if (g.json) return printJson(out, ops);
         if (ops.length === 0) return println(out, "(no changes)");
         printTable(out, ["op", "path", "value"], ops.map((op) => [op.op, op.path, "value" in op ? op.value : null]), 80);
@@ -316,7 +311,7 @@ export function registerDataCommands(program: Command, io: CliIo, withStore: Wit
     .option("--title <title>")
     .action(async (id: string, o: { snapshot?: string; at?: string; id?: string; title?: string }, command: Command) =>
       withStore(command, async (store, g) => {
-        const target = o.snapshot ? { snapshot: o.snapshot } : o.at ? { version: count(o.at, "--at") } : {};
+        const target = o.snapshot ? { snapshot: o.snapshot } : o.at ? { version: integerFlag(o.at, "--at") } : {};
         const info = await store.fork(id, { ...target, ...(o.id ? { id: o.id } : {}), ...(o.title ? { title: o.title } : {}) });
         if (g.json) return printJson(out, info);
         println(out, `forked ${id} → ${info.id} (version ${info.parentVersion ?? "?"})`);

@@ -22,7 +22,7 @@ import type {
   MetadataFilter,
 } from "../index.js";
 import type { WithStore } from "./data-commands.js";
-import { jsonFlag } from "./flags.js";
+import { integerFlag, jsonFlag } from "./flags.js";
 import type { CliIo } from "./output.js";
 import { printFields, printJson, printTable, println } from "./output.js";
 import { barProgress, textProgress } from "./progress.js";
@@ -47,12 +47,6 @@ interface SelectionFlags extends ScopeFlags {
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").filter((v) => v.length > 0)];
-}
-
-function integer(text: string, flag: string, min = 0): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min) throw invalidInput(flag, `must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 function decimal(text: string, flag: string): number {
@@ -225,7 +219,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           if (o.metadata !== undefined) input.metadata = jsonFlag(o.metadata, "--metadata") as JsonObject;
           if (o.value !== undefined) input.value = jsonFlag(o.value, "--value");
           if (o.importance !== undefined) input.importance = decimal(o.importance, "--importance");
-          if (o.ttl !== undefined) input.ttlMs = integer(o.ttl, "--ttl", 1);
+          if (o.ttl !== undefined) input.ttlMs = integerFlag(o.ttl, "--ttl", 1);
           const options: AddMemoriesOptions = {};
           if (o.merge !== undefined) options.merge = { threshold: decimal(o.merge, "--merge") };
           if (o.actor !== undefined) options.actor = o.actor;
@@ -269,7 +263,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
     .option("--cursor <cursor>", "the next page (printed when there is one)")
     .action(async (o: SelectionFlags & { order: string; limit: string; cursor?: string }, command: Command) =>
       withStore(command, async (store, g) => {
-        const query: ListMemoriesQuery = { ...selectionOf(o), order: o.order as "asc", limit: integer(o.limit, "--limit", 1) };
+        const query: ListMemoriesQuery = { ...selectionOf(o), order: o.order as "asc", limit: integerFlag(o.limit, "--limit", 1) };
         if (o.cursor !== undefined) query.cursor = o.cursor;
         const page = await store.listMemories(query);
         if (g.json) return printJson(out, page);
@@ -289,7 +283,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
     .option("--min-score <score>", "only hits scoring at least this")
     .action(async (words: string[], o: SelectionFlags & { mode: string; limit: string; minScore?: string }, command: Command) =>
       withStore(command, async (store, g) => {
-        const query: MemorySearchQuery = { ...selectionOf(o), text: words.join(" "), mode: o.mode as "hybrid", limit: integer(o.limit, "--limit", 1) };
+        const query: MemorySearchQuery = { ...selectionOf(o), text: words.join(" "), mode: o.mode as "hybrid", limit: integerFlag(o.limit, "--limit", 1) };
         if (o.minScore !== undefined) query.minScore = decimal(o.minScore, "--min-score");
         const hits = await store.searchMemories(query);
         if (g.json) {
@@ -314,7 +308,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
     .action(async (ids: string[], o: { expectedVersion?: string; actor?: string }, command: Command) =>
       withStore(command, async (store, g) => {
         const options: MemoryWriteOptions = {};
-        if (o.expectedVersion !== undefined) options.expectedVersion = integer(o.expectedVersion, "--expected-version", 1);
+        if (o.expectedVersion !== undefined) options.expectedVersion = integerFlag(o.expectedVersion, "--expected-version", 1);
         if (o.actor !== undefined) options.actor = o.actor;
         const deleted: string[] = [];
         for (const id of ids) {
@@ -359,8 +353,8 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
           const result = await reindex(
             store,
             {
-              batchSize: integer(o.batchSize, "--batch-size", 1),
-              limit: o.limit === undefined ? undefined : integer(o.limit, "--limit", 1),
+              batchSize: integerFlag(o.batchSize, "--batch-size", 1),
+              limit: o.limit === undefined ? undefined : integerFlag(o.limit, "--limit", 1),
               signal: stop.signal,
             },
             show ? (tty ? barProgress(io.stderr) : textProgress(io.stderr, "reindex")) : null,
@@ -387,7 +381,7 @@ export function registerMemoryCommands(program: Command, io: CliIo, withStore: W
     .option("--no-progress", "never show progress (default: shown when stderr is a terminal and --json is not given)")
     .action(async (file: string, o: ScopeFlags & { batchSize: string; progress?: boolean }, command: Command) => {
       const lines = await readMemoryLines(file, scopeOf(o));
-      const batchSize = integer(o.batchSize, "--batch-size", 1);
+      const batchSize = integerFlag(o.batchSize, "--batch-size", 1);
       return withStore(command, async (store, g) => {
         const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
         const show = o.progress ?? (tty && !g.json);

@@ -9,6 +9,7 @@ import type { MonitorReport } from "../index.js";
 import type { GlobalOptions } from "./connect.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
+import { integerFlag } from "./flags.js";
 
 interface MonitorFlags {
   csv?: boolean;
@@ -73,8 +74,7 @@ export function registerMonitorCommand(program: Command, io: CliIo): void {
       const url = global.url ?? io.env.CONTEXTD_URL;
       if (url === undefined) throw invalidInput("--url", "contextd monitor reads a running server: pass --url (or CONTEXTD_URL)");
       const apiKey = global.apiKey ?? io.env.CONTEXTD_API_KEY;
-      const interval = Number(flags.interval);
-      if (!Number.isSafeInteger(interval) || interval < 100) throw invalidInput("--interval", "must be a whole number of ms, at least 100");
+      const interval = integerFlag(flags.interval, "--interval", 100);
       if (flags.last !== undefined && !/^[1-9][0-9]{0,12}$/.test(flags.last)) throw invalidInput("--last", "must be a positive whole number of ms");
       const params = new URLSearchParams();
       if (flags.csv) params.set("format", "csv");

@@ -83,6 +83,11 @@ describe("contextd CLI", () => {
     const bad = await cli(["--store", url, "search", "!!!"]);
     expect([bad.code, bad.err]).toEqual([1, "contextd: INVALID_INPUT: text: must contain at least one word (letters or digits)\n"]);
     expect((await cli(["--store", url, "search", "a", "--limit", "x"])).code).toBe(1);
+    // An empty or non-decimal number is refused, not read as 0 or 1000.
+    for (const limit of ["", "1e3"]) {
+      const r = await cli(["--store", url, "search", "a", "--limit", limit]);
+      expect([r.code, r.err]).toEqual([1, `contextd: INVALID_INPUT: --limit: must be a whole number of at least 0 in decimal digits, got ${JSON.stringify(limit)}\n`]);
+    }
     expect((await cli(["--store", url, "search"])).code).toBe(2);
   });
 

@@ -26,6 +26,7 @@ import { defaultKeysFile } from "./keys-command.js";
 import { MonitorSection, monitorSettings } from "./config-file.js";
 import type { CliIo } from "./output.js";
 import { println } from "./output.js";
+import { integerFlag } from "./flags.js";
 
 interface ServeFlags {
   config?: string;
@@ -67,17 +68,11 @@ export function embedderOption(spec: string, env: Record<string, string | undefi
     return createEmbedder(spec, {
       ...(env.CONTEXTD_EMBEDDER_URL !== undefined && { baseURL: env.CONTEXTD_EMBEDDER_URL }),
       ...(apiKey !== undefined && { apiKey }),
-      ...(dimensions !== undefined && { dimensions: positiveInt(dimensions, "CONTEXTD_EMBEDDER_DIMENSIONS") }),
+      ...(dimensions !== undefined && { dimensions: integerFlag(dimensions, "CONTEXTD_EMBEDDER_DIMENSIONS") }),
     });
   } catch (e) {
     throw invalidInput("--embedder", `${(e as Error).message}; or "none" for no embedding model`);
   }
-}
-
-function positiveInt(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidInput(flag, `must be a non-negative integer, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 function parseLevel(text: string): ConfigLevel {
@@ -137,12 +132,12 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
       // Flags first, with their own messages; then the whole configuration.
       if (flags.logLevel !== undefined && !levels.includes(flags.logLevel)) throw invalidInput("--log-level", `use one of ${levels.join(", ")}`);
       if (flags.port !== undefined) {
-        const port = positiveInt(flags.port, "--port");
+        const port = integerFlag(flags.port, "--port");
         if (port > 65_535) throw invalidInput("--port", `must be from 0 to 65535 (0 picks a free one), got ${flags.port}`);
       }
-      if (flags.rateLimit !== undefined) positiveInt(flags.rateLimit, "--rate-limit");
-      if (flags.maxBody !== undefined) positiveInt(flags.maxBody, "--max-body");
-      if (flags.timeout !== undefined) positiveInt(flags.timeout, "--timeout");
+      if (flags.rateLimit !== undefined) integerFlag(flags.rateLimit, "--rate-limit");
+      if (flags.maxBody !== undefined) integerFlag(flags.maxBody, "--max-body");
+      if (flags.timeout !== undefined) integerFlag(flags.timeout, "--timeout");
       if (flags.keys !== undefined && !existsSync(flags.keys)) {
         throw new ContextError("INVALID_INPUT", `keys file ${flags.keys} does not exist: create a key with \`contextd keys create --tenant <t> --keys ${flags.keys}\``);
       }
