@@ -86,6 +86,8 @@ export function createGate(o: {
   metrics?: ServerMetrics | undefined;
 }): Gate {
   const { store, keys, logger, limits, metrics } = o;
+  // A store's tenant never changes: read once, not through the store's getters per request.
+  const storeTenant = store.tenant;
   const limiter = limits.rateLimit ? createRateLimiter(limits.rateLimit) : null;
   const bootId = Date.now().toString(36);
   let counter = 0;
@@ -113,7 +115,7 @@ export function createGate(o: {
   const viewOf = (tenant: string): ContextStore => {
     let view = views.get(tenant);
     if (view === undefined) {
-      view = tenant === store.tenant ? store : store.withTenant(tenant);
+      view = tenant === storeTenant ? store : store.withTenant(tenant);
       if (views.size >= 10_000) views.clear();
       views.set(tenant, view);
     }
@@ -128,7 +130,7 @@ export function createGate(o: {
     },
     admit(header, retryAfter) {
       let key: ApiKeyRecord | null = null;
-      let tenant = store.tenant;
+      let tenant = storeTenant;
       if (keys !== null) {
         const authorization = header("authorization");
         if (authorization === undefined) throw new ContextError("UNAUTHORIZED", "missing Authorization: Bearer <api key>");
