@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HeadCache } from "./head-cache.js";
 import type { CommitHead } from "./rows.js";
 
-const head = (version: number, state = "{}"): CommitHead => [1, 0, version, version, 1, 0, 0, 0, null, state, null, null, null];
+const head = (version: number, state: string | null = "{}"): CommitHead => [1, 0, version, version, 1, 0, 0, 0, null, state, null, null, null];
 
 describe("HeadCache", () => {
   it("keeps a staged head only once its transaction committed", () => {
@@ -52,5 +52,19 @@ describe("HeadCache", () => {
     expect(c.get("t1", "a", 1)?.[2]).toBe(2);
     expect(c.get("t2", "a", 1)?.[2]).toBe(9);
     expect(c.has("t3", "a")).toBe(false);
+  });
+
+  it("keeps an append's head without its state, and a state write's head in its place", () => {
+    const c = new HeadCache();
+    c.get("t", "a", 1);
+    c.stage("t", "a", head(2, null));
+    c.committed();
+    expect(c.get("t", "a", 1)?.[9]).toBeNull();
+    c.stage("t", "a", head(3, `"${"x".repeat(200_000)}"`));
+    c.committed();
+    expect(c.get("t", "a", 1)?.[2]).toBe(3);
+    c.stage("t", "a", head(4, null));
+    c.committed();
+    expect(c.get("t", "a", 1)?.[2]).toBe(4);
   });
 });
