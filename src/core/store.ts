@@ -22,6 +22,7 @@ import {
 } from "./validate.js";
 import { watchContext } from "./watch.js";
 import { parseEvents } from "./event-input.js";
+import { withCommitted } from "./committed.js";
 import { countEvents, readEventPage } from "./history.js";
 import { searchEvents } from "./search.js";
 import {
@@ -245,7 +246,7 @@ class EmbeddedStore implements CoreStore {
     const call: DriverCall = { now, signal: o.signal };
     const commit = { events: records, expectedVersion: mutation.expectedVersion, fencingToken: mutation.fencingToken }; // one shape: see writeState
     const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, commit, call));
-    return r.events.map((ev) => toContextEvent(id, ev));
+    return withCommitted(r.events.map((ev) => toContextEvent(id, ev)), r.record);
   }
 
   async readEvents(id: string, query?: EventQuery): Promise<Page<ContextEvent>> {

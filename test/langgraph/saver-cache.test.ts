@@ -65,6 +65,38 @@ describe("ContextdSaver caches and other writers", () => {
     await store.close();
   });
 
+  // Embedded stores tell the saver which context an append committed to; a store that does not
+  // (the HTTP client: here a wrapper returning a copy of the events) makes it read the context.
+  for (const [name, open] of [
+    ["in memory", async () => createStore(inMemoryDriver())],
+    ["SQLite", async () => createStore(sqliteDriver({ path: ":memory:" }))],
+    ["a store that does not say which context an append committed to", async () => {
+      const store = await createStore(inMemoryDriver());
+      return new Proxy(store, {
+        get(target, key) {
+          if (key === "append") return async (...args: Parameters<typeof store.append>) => [...(await target.append(...args))];
+          const v: unknown = Reflect.get(target, key);
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    }],
+  ] as const) {
+    it(`${name}: a put after another saver deleted and wrote the thread again up to the same seq does not point into the old thread`, async () => {
+      const store = await open();
+      const a = new ContextdSaver(store);
+      const b = new ContextdSaver(store);
+      const run = await steps(a, await start(a, "t"), 0, 3, []);
+      const before = await store.getContext(a.contextId("t"));
+      await b.deleteThread("t");
+      await steps(b, await start(b, "t"), 100, 3, []);
+      // The same last seq: the seq a's next append lands at does not show the other writer.
+      expect((await store.getContext(a.contextId("t"))).lastSeq).toBe(before.lastSeq);
+      const next = await steps(a, run.config, 3, 1, run.list);
+      expect(await messagesOf(new ContextdSaver(store), "t")).toEqual(next.list);
+      await store.close();
+    });
+  }
+
   it("the newest checkpoint stays the newest when two savers take turns on a thread", async () => {
     const store = await createStore(inMemoryDriver());
     const a = new ContextdSaver(store);

@@ -19,6 +19,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { invalidInput, isContextError } from "../../index.js";
+import { committedContext } from "../../core/committed.js";
 import type { ContextEvent, ContextInfo, EventInput, JsonValue } from "../../index.js";
 import { CHECKPOINT_EVENT, ITEMS_EVENT, VALUE_EVENT, WRITES_EVENT, ValueEncoder, decodeValue, eventData, threadContextId } from "./log.js";
 import type { CheckpointData, ItemsData, ValueData, WritesData } from "./log.js";
@@ -95,7 +96,7 @@ function isAnchor(anchor: Anchor, seq: number, data: CheckpointData): boolean {
  * random `incarnation` the saver puts in the metadata of the contexts it creates, else (a
  * context made otherwise: a copy, an older saver) its creation time.
  */
-function incarnationOf(info: ContextInfo): string {
+function incarnationOf(info: Pick<ContextInfo, "metadata" | "createdAt">): string {
   const token = info.metadata.incarnation;
   return typeof token === "string" ? token : `created ${info.createdAt}`;
 }
@@ -163,7 +164,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
   /**
    * Per thread, which context the caches were made from ({@link incarnationOf}): a thread
    * deleted and created again is another context under the same id. Checked after each put's
-   * append (one `getContext`): the store has no guard on append that tells them apart.
+   * append, on the context the append committed to (embedded stores return it with the events;
+   * over HTTP one `getContext`): the store has no guard on append that tells them apart.
    */
   private readonly incarnation = new Lru<string>();
   /**
@@ -231,8 +233,9 @@ export class ContextdSaver extends BaseCheckpointSaver {
    * after this put's append): the incarnation they were made from, or, when the saver does not
    * know it (caches from `list`, or a put that read the parent), the anchor's checkpoint.
    */
-  private async sameThread(ctx: string): Promise<boolean> {
-    const info = await orMissing(() => this.store.getContext(ctx));
+  private async sameThread(ctx: string, written: ContextEvent[]): Promise<boolean> {
+    // The context the append committed to, when the store says (embedded stores), else read.
+    const info = committedContext(written) ?? (await orMissing(() => this.store.getContext(ctx)));
     if (info === undefined) return false;
     const now = incarnationOf(info);
     const known = this.incarnation.get(ctx);
@@ -365,7 +368,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
       let written = await this.appendTo(ctx, thread, plan.events);
       const first = (written[0] as ContextEvent).seq;
       // The thread checked after the append: one deleted and written again before it is seen.
-      if ((seen !== undefined && first !== seen + 1) || !(await this.sameThread(ctx))) {
+      if ((seen !== undefined && first !== seen + 1) || !(await this.sameThread(ctx, written))) {
         // Another writer appended since the caches were made (another process's steps, a
         // prune), or the thread was deleted and written again (up to the same seq, or not):
         // what this put reused from them may be stale. Write the checkpoint again from what
