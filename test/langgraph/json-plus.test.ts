@@ -52,6 +52,8 @@ const cases: [string, () => unknown][] = [
   }],
   ["toJSON with its key", () => ({ k: { toJSON: (key: string) => `key:${key}` }, arr: [{ toJSON: (key: string) => key }] })],
   ["toJSON returning undefined", () => ({ gone: { toJSON: () => undefined }, kept: 1 })],
+  ["a null-prototype object", () => ({ n: Object.assign(Object.create(null) as object, { a: 1, b: [undefined, "x"] }) })],
+  ["plain objects and arrays that look like a Send", () => ({ s: { lg_name: "Send", node: "n", args: { x: 1 }, extra: true }, a: Object.assign([1, 2], { lg_name: "Send", node: "m", args: [3] }) })],
   ["a checkpoint", () => ({ v: 4, id: "1ef", ts: "2026-01-01T00:00:00.000Z", channel_values: {}, channel_versions: { messages: 2, "branch:to:agent": 3 }, versions_seen: { __input__: {}, agent: { messages: 1 } } })],
 ];
 

@@ -53,13 +53,52 @@ function replace(obj: unknown): unknown {
   return obj;
 }
 
-/** One value as `JSON.stringify(…, replacer)` then `JSON.parse` would give it; {@link SKIP} when left out. */
-function walk(key: string, input: unknown, path: unknown[]): JsonValue | typeof SKIP {
+const OBJECT_PROTOTYPE: unknown = Object.prototype;
+const ARRAY_PROTOTYPE: unknown = Array.prototype;
+/** `undefined` as the replacer writes it. */
+const UNDEFINED = (): JsonObject => ({ lc: 2, type: "undefined" });
+
+/**
+ * One value as `JSON.stringify(…, replacer)` then `JSON.parse` would give it; {@link SKIP} when
+ * left out. `key` is the value's key (an array index as a number: made a string only for a
+ * `toJSON`). The common values take a short way with the same result: a primitive (every
+ * `instanceof` of the replacer is false for one; only its prototype's `lg_name` could matter),
+ * and an object without `toJSON` whose prototype is `Object.prototype`, `Array.prototype` or
+ * null (none of the replacer's classes is on its chain, so only its own `lg_name` could
+ * matter). Anything else takes the replacer's steps one by one ({@link walkReplaced}).
+ */
+function walk(key: string | number, input: unknown, path: unknown[]): JsonValue | typeof SKIP {
+  switch (typeof input) {
+    case "string":
+    case "boolean":
+      if ((input as unknown as { lg_name?: unknown }).lg_name === "Send") throw notPlain;
+      return input;
+    case "number":
+      if ((input as unknown as { lg_name?: unknown }).lg_name === "Send") throw notPlain;
+      return Number.isFinite(input) ? (input === 0 ? 0 : input) : null; // -0 is written 0
+    case "undefined":
+      return UNDEFINED();
+    case "object": {
+      if (input === null) return null;
+      if (typeof (input as { toJSON?: unknown }).toJSON === "function") break;
+      const proto: unknown = Object.getPrototypeOf(input);
+      if (proto !== OBJECT_PROTOTYPE && proto !== ARRAY_PROTOTYPE && proto !== null) break;
+      if ((input as { lg_name?: unknown }).lg_name === "Send") break;
+      return walkObject(input, input, path);
+    }
+    default:
+      break;
+  }
+  return walkReplaced(key, input, path);
+}
+
+/** {@link walk} of any value, step for step: `toJSON`, then the replacer, then the result. */
+function walkReplaced(key: string | number, input: unknown, path: unknown[]): JsonValue | typeof SKIP {
   let value = input;
   if (typeof value === "bigint") throw notPlain;
   if (typeof value === "object" && value !== null) {
     const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") value = (toJSON as (k: string) => unknown).call(value, key);
+    if (typeof toJSON === "function") value = (toJSON as (k: string) => unknown).call(value, String(key));
   }
   value = replace(value);
   switch (typeof value) {
@@ -76,6 +115,11 @@ function walk(key: string, input: unknown, path: unknown[]): JsonValue | typeof 
       return SKIP; // undefined (from toJSON), functions, symbols
   }
   if (value === null) return null;
+  return walkObject(value, input, path);
+}
+
+/** The members of object `value` (which `input` became through `toJSON` or the replacer, or is). */
+function walkObject(value: object, input: unknown, path: unknown[]): JsonValue {
   if (BOXED.has(Object.prototype.toString.call(value)) || value instanceof Number || value instanceof String || value instanceof Boolean) throw notPlain;
   if (path.length >= MAX_WALK_DEPTH || path.includes(value)) throw notPlain;
   // The object toJSON or the replacer was called on counts as on the path too: seeing it again is a cycle.
@@ -87,7 +131,7 @@ function walk(key: string, input: unknown, path: unknown[]): JsonValue | typeof 
     if (Array.isArray(value)) {
       const out: JsonValue[] = new Array<JsonValue>(value.length);
       for (let i = 0; i < value.length; i++) {
-        const v = walk(String(i), (value as unknown[])[i], path);
+        const v = walk(i, (value as unknown[])[i], path);
         out[i] = v === SKIP ? null : v;
       }
       return out;
