@@ -12,21 +12,24 @@
  * fresh ContextdSaver and a fresh SqliteSaver (timing calls inside the graph would also count
  * whatever else LangGraph runs while a call awaits). Messages are replayed as one object per
  * message id, as in a run where LangGraph hands the saver back the list the saver gave it.
- * The raw-SQL contender then stores the same rows the replayed ContextdSaver stored (read
+ * The raw-SQL contenders then store the same rows the replayed ContextdSaver stored (read
  * back from its file) into contextd's own events table (same indexes), one transaction per
- * call as the calls came, encoding each row with JSON.stringify — the floor for storing those
- * rows through SQL, without LangGraph's serializer. The saver's share of a step is the
- * replayed calls' time over the graph run's time.
+ * call as the calls came, encoding each row with JSON.stringify: once built from the calls' own
+ * objects (the new messages, the checkpoint, the metadata, the writes as LangGraph passed them,
+ * so each message's `toJSON` runs as in any SQL saver; checked to give the stored text row by
+ * row), and once from the stored rows parsed back (no serialization at all: the database work
+ * alone). `LG_ROUNDS=n` (default 5) rounds of the three, rotating which goes first, by process
+ * CPU time and wall time. The saver's share of a step is the replayed calls' time over the
+ * graph run's time.
  *
  * `LG_STEPS=n` changes the number of steps, `LG_PG_STEPS=n` those of the PostgreSQL runs alone
  * (SqliteSaver and PostgresSaver store the whole message list at every checkpoint, so their
  * time and size grow with the square of it).
  *
- * `LG_REPLAY_ROUNDS=n` runs only the replay comparison, for iterating on the saver: the graph
- * runs on ContextdSaver (timed, then recording the calls), then n rounds replay them on a fresh ContextdSaver
- * and raw better-sqlite3, alternating which goes first, and print each contender's process CPU
- * time (and wall time) per round and the median ratio (after the graph run's own figures). `LG_PROFILE=file.cpuprofile` also
- * writes a CPU profile of one extra ContextdSaver replay.
+ * `LG_REPLAY_ROUNDS=n` runs only the raw-SQL comparison, for iterating on the saver: the graph
+ * runs on ContextdSaver (timed, then recording the calls), then n rounds as above, each printed
+ * as it goes, and the median ratios. `LG_PROFILE=file.cpuprofile` also writes a CPU profile of
+ * one extra ContextdSaver replay.
  */
 import { statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -96,25 +99,64 @@ const cpuNow = () => {
   return (u.user + u.system) / 1000;
 };
 
-/**
- * Raw better-sqlite3 storing the rows ContextdSaver stored in `file` (its events, in order),
- * into a fresh database with contextd's schema, one transaction per saver call (a put's
- * values and checkpoint together, each putWrites alone); returns ms of storing them.
- */
-let rawRuns = 0;
-async function rawReplay(file) {
+/** The rows ContextdSaver stored in `file` (its `lg.*` events, in order), one group per saver call. */
+function storedRows(file) {
   const src = new Database(file, { readonly: true });
   const rows = src.prepare("SELECT type, data, tokens FROM events WHERE type LIKE 'lg.%' ORDER BY ctx, seq").all();
   src.close();
-  const calls = [];
+  const groups = [];
   let open = [];
   for (const r of rows) {
-    open.push({ type: r.type, data: JSON.parse(r.data), tokens: r.tokens });
+    open.push(r);
     if (r.type === "lg.checkpoint" || r.type === "lg.writes") {
-      calls.push(open);
+      groups.push(open);
       open = [];
     }
   }
+  return { groups, rows: rows.length };
+}
+
+/**
+ * The same rows built from the saver calls' own arguments (`calls`): each serialized value the
+ * saver stored is replaced by the live value it came from — the new messages of a list, a
+ * channel's value, the checkpoint without its values, the metadata, the writes — so that
+ * `JSON.stringify` (which calls each message's own `toJSON`) gives the stored text again.
+ * Checked row by row: a contender that stored other rows would not be a floor.
+ */
+function liveRows(groups) {
+  if (groups.length !== calls.length) throw new Error(`raw contender: ${groups.length} stored calls, ${calls.length} recorded`);
+  return groups.map((group, i) => {
+    const [m, , , ...args] = calls[i];
+    return group.map((row) => {
+      const d = JSON.parse(row.data);
+      if (m === "put") {
+        const [cp, md] = args;
+        if (row.type === "lg.items") d.items = cp.channel_values[d.c].slice(d.n - d.items.length);
+        else if (row.type === "lg.value") d.v = { j: cp.channel_values[d.c] };
+        else {
+          const { channel_values: _, ...rest } = cp;
+          d.cp = { j: { ...rest, channel_values: {} } };
+          d.md = { j: md };
+        }
+      } else d.w = d.w.map(([idx, c], k) => [idx, c, { j: args[0][k][1] }]);
+      if (JSON.stringify(d) !== row.data) throw new Error(`raw contender: a ${row.type} row of call ${i} does not encode to the text ContextdSaver stored`);
+      return { type: row.type, data: d, tokens: row.tokens };
+    });
+  });
+}
+
+/**
+ * Raw better-sqlite3 storing the rows ContextdSaver stored in `file` into a fresh database with
+ * contextd's schema, one transaction per saver call (a put's values and checkpoint together,
+ * each putWrites alone), encoding each row with `JSON.stringify`. `live`: from the calls' own
+ * objects ({@link liveRows}: the serialization any SQL saver does); else from the stored rows
+ * parsed back (pre-encoded: no `toJSON` of a message, the floor of the database work alone).
+ * Returns ms and process CPU ms of storing them.
+ */
+let rawRuns = 0;
+async function rawReplay(file, live) {
+  const { groups, rows } = storedRows(file);
+  const prepared = live ? liveRows(groups) : groups.map((g) => g.map((r) => ({ type: r.type, data: JSON.parse(r.data), tokens: r.tokens })));
   const path = join(dir, `raw-${++rawRuns}.db`);
   const s = await openStore(`sqlite:${path}`);
   await s.createContext({ id: "raw" });
@@ -130,11 +172,11 @@ async function rawReplay(file) {
   }).immediate;
   const c0 = cpuNow();
   const t0 = performance.now();
-  for (const c of calls) call(c);
+  for (const c of prepared) call(c);
   const ms = performance.now() - t0;
   const cpu = cpuNow() - c0;
   db.close();
-  return { ms, cpu, calls: calls.length, rows: rows.length };
+  return { ms, cpu, calls: prepared.length, rows };
 }
 
 const graphOf = (checkpointer) =>
@@ -165,7 +207,12 @@ async function graphRun(checkpointer, thread, steps = STEPS) {
   return { rate: steps / (total / 1000), first: avg(ms.slice(0, 10)), last: avg(ms.slice(-10)), firstMed: med(ms.slice(0, 10)), lastMed: med(ms.slice(-10)), total };
 }
 
-/** The replay comparison alone (`LG_REPLAY_ROUNDS`), printed as it goes. */
+/**
+ * The saver calls replayed `rounds` times on a fresh ContextdSaver and by both raw contenders,
+ * rotating which goes first; per round, process CPU ms and wall ms of each, printed as it goes.
+ * The ratios are taken per round (the same minutes of this machine for all three) and their
+ * median reported.
+ */
 async function replayRounds(rounds) {
   const ours = async (n) => {
     const s = await openStore(`sqlite:${join(dir, `rounds-${n}.db`)}`);
@@ -176,22 +223,23 @@ async function replayRounds(rounds) {
     await s.close();
     return { ms, cpu };
   };
-  await ours(0); // warm-up, and the rows raw stores
-  const ratios = [];
+  await ours(0); // warm-up, and the rows the raw contenders store
+  const file = join(dir, "rounds-0.db");
+  const runs = { ours: () => ours(runs.n), live: () => rawReplay(file, true), pre: () => rawReplay(file, false), n: 0 };
+  const out = { ours: [], live: [], pre: [], rows: 0 };
+  const order = ["ours", "live", "pre"];
   for (let r = 1; r <= rounds; r++) {
-    let a, b;
-    if (r % 2) {
-      a = await ours(r);
-      b = await rawReplay(join(dir, "rounds-0.db"));
-    } else {
-      b = await rawReplay(join(dir, "rounds-0.db"));
-      a = await ours(r);
+    runs.n = r;
+    const got = {};
+    for (let k = 0; k < 3; k++) {
+      const name = order[(r + k) % 3];
+      got[name] = await runs[name]();
     }
-    ratios.push(b.cpu / a.cpu);
-    console.log(`round ${r}: ContextdSaver cpu ${a.cpu.toFixed(0)} ms (wall ${a.ms.toFixed(0)}), raw cpu ${b.cpu.toFixed(0)} ms (wall ${b.ms.toFixed(0)}), ${calls.length} calls: ${(1000 * a.cpu / calls.length).toFixed(1)} µs/call vs ${(1000 * b.cpu / calls.length).toFixed(1)}; raw/ours cpu ${(b.cpu / a.cpu).toFixed(2)}×`);
+    for (const name of order) out[name].push(got[name]);
+    out.rows = got.live.rows;
+    const us = (x) => ((1000 * x.cpu) / calls.length).toFixed(1);
+    progress(`  round ${r}: CPU µs/call ContextdSaver ${us(got.ours)}, raw ${us(got.live)} (pre-encoded ${us(got.pre)}); raw/ours ${(got.live.cpu / got.ours.cpu).toFixed(2)}× (${(got.pre.cpu / got.ours.cpu).toFixed(2)}×)`);
   }
-  ratios.sort((x, y) => x - y);
-  console.log(`median raw/ours cpu ratio ${ratios[Math.floor(ratios.length / 2)].toFixed(2)}× over ${rounds} rounds; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   if (process.env.LG_PROFILE) {
     const { Session } = await import("node:inspector/promises");
     const { writeFileSync } = await import("node:fs");
@@ -205,6 +253,15 @@ async function replayRounds(rounds) {
     writeFileSync(process.env.LG_PROFILE, JSON.stringify(profile));
     session.disconnect();
   }
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const ratio = (name, key) => median(out[name].map((x, i) => x[key] / out.ours[i][key]));
+  return {
+    rounds,
+    rows: out.rows,
+    ours: { cpu: median(out.ours.map((x) => x.cpu)), ms: median(out.ours.map((x) => x.ms)) },
+    live: { cpu: median(out.live.map((x) => x.cpu)), ms: median(out.live.map((x) => x.ms)), cpuRatio: ratio("live", "cpu"), msRatio: ratio("live", "ms") },
+    pre: { cpu: median(out.pre.map((x) => x.cpu)), ms: median(out.pre.map((x) => x.ms)), cpuRatio: ratio("pre", "cpu"), msRatio: ratio("pre", "ms") },
+  };
 }
 
 // 1. Real graph on SQLite (timed), then the same graph again recording the saver's calls.
@@ -220,7 +277,8 @@ await graphRun(recording, "recorded");
 await storeR.close();
 if (process.env.LG_REPLAY_ROUNDS) {
   console.log(`graph on ContextdSaver: ${STEPS} steps, ${gOurs.rate.toFixed(1)} steps/s, ms/step ${gOurs.first.toFixed(1)} (steps 1–10) → ${gOurs.last.toFixed(1)} (last 10): ${(gOurs.last / gOurs.first).toFixed(1)}×; medians ${gOurs.firstMed.toFixed(1)} → ${gOurs.lastMed.toFixed(1)}: ${(gOurs.lastMed / gOurs.firstMed).toFixed(1)}×`);
-  await replayRounds(Number(process.env.LG_REPLAY_ROUNDS));
+  const rr = await replayRounds(Number(process.env.LG_REPLAY_ROUNDS));
+  console.log(`median over ${rr.rounds} rounds: raw/ours CPU ${rr.live.cpuRatio.toFixed(2)}× (pre-encoded rows ${rr.pre.cpuRatio.toFixed(2)}×), wall ${rr.live.msRatio.toFixed(2)}× (${rr.pre.msRatio.toFixed(2)}×); load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   process.exit(0);
 }
 const gdb = new Database(join(dir, "graph-saver.db"));
@@ -243,7 +301,9 @@ cdb.pragma("journal_mode = WAL");
 cdb.pragma("synchronous = NORMAL");
 const cTheirs = await replay(new SqliteSaver(cdb), calls, "calls");
 cdb.close();
-const raw = await rawReplay(join(dir, "calls.db"));
+const ROUNDS = Number(process.env.LG_ROUNDS ?? (QUICK ? 1 : 5));
+progress(`langgraph: the calls against raw SQL, ${ROUNDS} rounds`);
+const rr = await replayRounds(ROUNDS);
 
 // 3. Real graph on PostgreSQL.
 let pgRows = null;
@@ -299,7 +359,14 @@ const lines = [
   table(["contender", "total ms", "ms per put (with the writes before it)", "ContextdSaver is"], [
     ["ContextdSaver", f(cOurs), f2(cOurs / puts), ""],
     ["SqliteSaver", f(cTheirs), f2(cTheirs / puts), `${fmtRatio(cTheirs / cOurs)} faster (target ≥ 20×)`],
-    [`raw better-sqlite3: the same ${raw.rows} rows, contextd's schema, ${raw.calls} transactions`, f(raw.ms), f2(raw.ms / puts), `${fmtRatio(raw.ms / cOurs)} of its speed (target ≥ 0.7×)`],
+  ]),
+  "",
+  `Against raw SQL storing the same ${rr.rows} rows (better-sqlite3, contextd's schema, one transaction per call, prepared inserts, \`JSON.stringify\` per row), ${rr.rounds} rounds rotating which contender goes first; per call, medians of the rounds; ratios are the median of the rounds' own ratios:`,
+  "",
+  table(["contender", "CPU µs per call", "wall µs per call", "ContextdSaver's speed against it, by CPU (wall)"], [
+    ["ContextdSaver", f((1000 * rr.ours.cpu) / calls.length), f((1000 * rr.ours.ms) / calls.length), ""],
+    ["raw SQL from the calls' own objects (each message's `toJSON`, as any SQL saver must)", f((1000 * rr.live.cpu) / calls.length), f((1000 * rr.live.ms) / calls.length), `${fmtRatio(rr.live.cpuRatio)} (${fmtRatio(rr.live.msRatio)}) (target ≥ 0.7×)`],
+    ["raw SQL from the stored rows parsed back (no serialization: the database work alone)", f((1000 * rr.pre.cpu) / calls.length), f((1000 * rr.pre.ms) / calls.length), `${fmtRatio(rr.pre.cpuRatio)} (${fmtRatio(rr.pre.msRatio)})`],
   ]),
   "",
   `### A messages graph, ${STEPS} invokes on one thread (two nodes per step)`,
