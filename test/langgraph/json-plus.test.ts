@@ -4,11 +4,14 @@
  * text parses to, or the saver falls back to the serializer.
  */
 import { describe, expect, it } from "vitest";
-import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import {
+  AIMessage, AIMessageChunk, ChatMessage, ChatMessageChunk, FunctionMessage, FunctionMessageChunk, HumanMessage,
+  HumanMessageChunk, RemoveMessage, SystemMessage, SystemMessageChunk, ToolMessage, ToolMessageChunk,
+} from "@langchain/core/messages";
 import { Command, Send } from "@langchain/langgraph";
 import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import { NOT_PLAIN, isDefaultSerde, jsonPlusValue, reviveItems } from "../../src/integrations/langgraph/json-plus.js";
+import { NOT_PLAIN, isDefaultSerde, jsonPlusValue, messageJSON, reviveItems } from "../../src/integrations/langgraph/json-plus.js";
 import { ValueEncoder, decodeItems, decodeValue, encodeValue } from "../../src/integrations/langgraph/log.js";
 import type { JsonValue } from "../../src/index.js";
 
@@ -173,5 +176,67 @@ describe("json-plus: reading a list of items back for the default serializer", (
       expect(reviveItems(items)).toBe(NOT_PLAIN);
       expect(await decodeItems(serde, items)).toStrictEqual(await viaLoads(items));
     }
+  });
+});
+
+describe("json-plus: LangChain's messages serialized without their toJSON", () => {
+  class MyMessage extends AIMessage {}
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+  const corpus: [string, () => object][] = [
+    ["a human message", () => new HumanMessage("hello")],
+    ["a human message with an id, a name and content blocks", () => new HumanMessage({ content: [{ type: "text", text: "hi" }, { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }], id: "h1", name: "ann" })],
+    ["an AI message with tool calls, usage and metadata", () => new AIMessage({
+      content: "",
+      id: "a1",
+      tool_calls: [{ id: "t1", name: "search", args: { q: "x", n: undefined, deep: { camelKey: [1, 2] } }, type: "tool_call" }],
+      invalid_tool_calls: [{ id: "t2", name: "bad", args: "{", error: "parse", type: "invalid_tool_call" }],
+      usage_metadata: { input_tokens: 10, output_tokens: 5, total_tokens: 15, input_token_details: { cache_read: 2 } },
+      response_metadata: { model_name: "m", finishReason: "stop", tokenUsage: { promptTokens: 10 } },
+      additional_kwargs: { function_call: undefined, refusal: null },
+    })],
+    ["an AI message holding what toJSON escapes", () => new AIMessage({ content: "x", additional_kwargs: { a: { lc: 1, type: "secret", id: ["X"] }, b: [{ __lc_escaped__: { y: 1 } }], c: { __lc_escaped__: 1, other: 2 }, inherited: Object.create({ lc: 1 }) as object } })],
+    ["an AI message holding a message, a Date, a Map, a Set, a class instance and a sparse array", () => new AIMessage({ content: "x", additional_kwargs: { inner: new ToolMessage({ content: "r", tool_call_id: "t" }), d: new Date(5), m: new Map([["k", 1]]), s: new Set([1]), p: new Point(), sparse } })],
+    ["an AI message changed after construction", () => {
+      const m = new AIMessage({ content: "before", additional_kwargs: { k: 1 } });
+      m.content = "after";
+      m.name = "later";
+      m.additional_kwargs = { replaced: true };
+      return m;
+    }],
+    ["a tool message with an artifact and a status", () => new ToolMessage({ content: [{ type: "text", text: "r" }], tool_call_id: "t1", name: "search", artifact: { rows: [[1, 2]], at: new Date(0) }, status: "error" })],
+    ["a system message", () => new SystemMessage({ content: "be brief", id: "s1" })],
+    ["a chat message", () => new ChatMessage({ content: "c", role: "critic" })],
+    ["a function message", () => new FunctionMessage({ content: "{}", name: "f" })],
+    ["a remove message", () => new RemoveMessage({ id: "gone" })],
+    ["message chunks", () => [new AIMessageChunk({ content: "ch", tool_call_chunks: [{ id: "t", name: "f", args: "{\"q\":", index: 0, type: "tool_call_chunk" }] }), new HumanMessageChunk({ content: "h" }), new SystemMessageChunk({ content: "s" }), new ToolMessageChunk({ content: "t", tool_call_id: "t" }), new ChatMessageChunk({ content: "c", role: "r" }), new FunctionMessageChunk({ content: "f", name: "g" })]],
+  ];
+
+  for (const [name, make] of corpus) {
+    it(`${name}: gives toJSON's answer, and the serializer's JSON`, async () => {
+      const made = make();
+      for (const message of Array.isArray(made) ? (made as object[]) : [made]) {
+        expect(messageJSON(message)).toStrictEqual((message as { toJSON(): unknown }).toJSON());
+      }
+      expect(jsonPlusValue(make())).toStrictEqual(await viaSerde(make()));
+    });
+  }
+
+  it("leaves to toJSON other classes, cycles and __proto__ keys, and the saver still stores the serializer's JSON", async () => {
+    const odd: [string, () => object][] = [
+      ["a subclass", () => new MyMessage({ content: "mine" })],
+      ["a cycle", () => new AIMessage({ content: "x", additional_kwargs: { cyclic } })],
+      ["a __proto__ key", () => new AIMessage({ content: "x", additional_kwargs: JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown> })],
+    ];
+    const encoder = new ValueEncoder(serde);
+    for (const [, make] of odd) {
+      expect(messageJSON(make())).toBeUndefined();
+      // What the saver stores (the walk's value, or the serializer's when the walk gives up) is the serializer's.
+      expect(await encoder.value(make())).toStrictEqual(await encodeValue(serde, make()));
+    }
+    // A cycle inside a message: the serializer writes "[Circular]" where toJSON would write another thing.
+    expect(jsonPlusValue(odd[1]![1]())).toBe(NOT_PLAIN);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

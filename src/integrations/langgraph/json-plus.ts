@@ -13,6 +13,11 @@
  * test/langgraph/json-plus.test.ts holds it to the serializer's output.
  */
 import { load } from "@langchain/core/load";
+import { Serializable } from "@langchain/core/load/serializable";
+import {
+  AIMessage, AIMessageChunk, ChatMessage, ChatMessageChunk, FunctionMessage, FunctionMessageChunk, HumanMessage,
+  HumanMessageChunk, RemoveMessage, SystemMessage, SystemMessageChunk, ToolMessage, ToolMessageChunk,
+} from "@langchain/core/messages";
 import { DeltaSnapshot, JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { JsonObject, JsonValue } from "../../index.js";
@@ -92,13 +97,43 @@ function walk(key: string | number, input: unknown, path: unknown[]): JsonValue 
   return walkReplaced(key, input, path);
 }
 
+/**
+ * True when the serializer's cycle pass would find a cycle under `obj`, an object with a
+ * `toJSON`: before `JSON.stringify` runs, the serializer's `stringify` walks the value's own
+ * keys — into objects whose `toJSON` the walk only calls, such as a message's fields — and
+ * replaces an object met again on its way from the top with "[Circular]" (while `toJSON` would
+ * see, and write, something else). `path`: the walk's way to `obj` (every object on the way
+ * from the top is on it). Such a value goes to the serializer.
+ */
+function cyclicInside(obj: object, path: unknown[]): boolean {
+  const stack: object[] = [];
+  const visit = (v: unknown): boolean => {
+    if (typeof v !== "object" || v === null) return false;
+    if (path.includes(v) || stack.includes(v)) return true;
+    if (path.length + stack.length >= MAX_WALK_DEPTH) throw notPlain;
+    stack.push(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (visit(v[i])) return true;
+    } else {
+      for (const k of Object.keys(v)) if (visit((v as Record<string, unknown>)[k])) return true;
+    }
+    stack.pop();
+    return false;
+  };
+  return visit(obj);
+}
+
 /** {@link walk} of any value, step for step: `toJSON`, then the replacer, then the result. */
 function walkReplaced(key: string | number, input: unknown, path: unknown[]): JsonValue | typeof SKIP {
   let value = input;
   if (typeof value === "bigint") throw notPlain;
   if (typeof value === "object" && value !== null) {
     const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") value = (toJSON as (k: string) => unknown).call(value, String(key));
+    if (typeof toJSON === "function") {
+      if (cyclicInside(value, path)) throw notPlain;
+      const message = toJSON === LC_TO_JSON ? messageJSON(value) : undefined;
+      value = message !== undefined ? message : (toJSON as (k: string) => unknown).call(value, String(key));
+    }
   }
   value = replace(value);
   switch (typeof value) {
@@ -150,6 +185,128 @@ function walkObject(value: object, input: unknown, path: unknown[]): JsonValue {
   }
 }
 
+/** The `toJSON` LangChain's message classes inherit from `Serializable`. */
+const LC_TO_JSON: unknown = Serializable.prototype.toJSON;
+
+/** LangChain's own message classes: their alias getters return constants and they have no secrets or attributes. */
+const MESSAGE_PROTOTYPES = new Set<object>(
+  [AIMessage, AIMessageChunk, ChatMessage, ChatMessageChunk, FunctionMessage, FunctionMessageChunk, HumanMessage,
+    HumanMessageChunk, RemoveMessage, SystemMessage, SystemMessageChunk, ToolMessage, ToolMessageChunk].map((c) => c.prototype as object),
+);
+
+/** What {@link messageJSON} keeps per message class: its aliases and each kwargs key's JSON name. */
+interface MessageClass {
+  aliases: Record<string, unknown>;
+  /** `aliases[key] || snakeCase(key)` per key, as `toJSON` names it; null when it is not a string key. */
+  names: Map<string, string | null>;
+}
+
+/** Per prototype; null for a class {@link messageJSON} leaves to its own `toJSON`. */
+const messageClasses = new Map<object, MessageClass | null>();
+
+/** Whether {@link messageJSON} serves messages at all: the probe at load agreed with `toJSON` (see below). */
+let shortMessages = true;
+
+class Bail extends Error {}
+/** Thrown where `toJSON` would do something {@link messageJSON} does not copy: it then calls `toJSON`. */
+const bail = new Bail();
+
+/** LangChain's `snakeCase` (load/map_keys), which `toJSON` applies to a kwargs key without an alias. */
+function snakeCase(key: string): string {
+  return key
+    .replace(/([A-Z]+)([A-Z][a-z0-9]+)/g, "$1_$2")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[-_\s]+/g, "_")
+    .toLowerCase();
+}
+
+function learnMessageClass(proto: object, instance: object): MessageClass | null {
+  if (!MESSAGE_PROTOTYPES.has(proto)) return null;
+  // toJSON's own merge: every class on the chain, getters called on the instance.
+  const aliases: Record<string, unknown> = {};
+  const secrets: Record<string, unknown> = {};
+  const attributes: Record<string, unknown> = {};
+  for (let current: object | null = proto; current !== null; current = Object.getPrototypeOf(current) as object | null) {
+    Object.assign(aliases, Reflect.get(current, "lc_aliases", instance));
+    Object.assign(secrets, Reflect.get(current, "lc_secrets", instance));
+    Object.assign(attributes, Reflect.get(current, "lc_attributes", instance));
+  }
+  if (Object.keys(secrets).length > 0 || Object.keys(attributes).length > 0) return null;
+  return { aliases, names: new Map() };
+}
+
+function nameOf(cls: MessageClass, key: string): string {
+  let name = cls.names.get(key);
+  if (name === undefined) {
+    const alias = cls.aliases[key]; // an inherited property counts, as in toJSON's `aliases?.[key]`
+    const mapped: unknown = alias || snakeCase(key);
+    name = typeof mapped === "string" && mapped !== "__proto__" ? mapped : null;
+    cls.names.set(key, name);
+  }
+  if (name === null) throw bail;
+  return name;
+}
+
+/** LangChain's `escapeIfNeeded` (load/validation), for what it does to kwargs values; {@link bail} on a cycle or a `__proto__` key. */
+function escapeValue(value: unknown, path: object[]): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== ARRAY_PROTOTYPE) throw bail; // its `map` could build another class
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) if (i in value) out[i] = escapeValue(value[i], path);
+    return out;
+  }
+  if (path.includes(value)) throw bail; // toJSON writes a "not_implemented" record there
+  if ("lc_serializable" in value && typeof (value as { toJSON?: unknown }).toJSON === "function") return value;
+  if ("lc" in value || (Object.keys(value).length === 1 && "__lc_escaped__" in value)) return { __lc_escaped__: value };
+  path.push(value);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "__proto__") throw bail; // toJSON's assignment would set the copy's prototype
+    out[k] = escapeValue(v, path);
+  }
+  path.pop();
+  return out;
+}
+
+/**
+ * What `message.toJSON()` returns, for an instance of one of LangChain's message classes that
+ * inherits `Serializable`'s `toJSON`, built without it: the same steps (each kwargs key's current
+ * value, escaped, under its JSON name) without what costs most in it — the alias, secret and
+ * attribute getters of every class on the chain (learned once per class) and the key mapping's
+ * regular expressions (once per key). Undefined when `toJSON` itself must answer.
+ * test/langgraph/json-plus.test.ts holds it to `toJSON`, and a probe at load turns it off
+ * should the installed LangChain serialize differently.
+ */
+export function messageJSON(message: object): JsonObject | undefined {
+  if (!shortMessages) return undefined;
+  const proto = Object.getPrototypeOf(message) as object;
+  let cls = messageClasses.get(proto);
+  if (cls === undefined) {
+    cls = learnMessageClass(proto, message);
+    messageClasses.set(proto, cls);
+  }
+  if (cls === null) return undefined;
+  const m = message as Record<string, unknown>;
+  const fields = m.lc_kwargs;
+  if (!m.lc_serializable || typeof fields !== "object" || fields === null || Array.isArray(fields) || fields instanceof Serializable) return undefined;
+  try {
+    const keys = Object.keys(fields);
+    const values = keys.map((k) => (k in message ? m[k] : (fields as Record<string, unknown>)[k]));
+    const path: object[] = [message];
+    const kwargs: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      if (k === "__proto__") return undefined;
+      kwargs[nameOf(cls, k)] = escapeValue(values[i], path);
+    }
+    return { lc: 1, type: "constructor", id: m.lc_id as JsonValue, kwargs: kwargs as JsonObject };
+  } catch (e) {
+    if (e instanceof Bail) return undefined;
+    throw e;
+  }
+}
+
 /**
  * The JSON value JsonPlusSerializer's text of `value` parses to, or {@link NOT_PLAIN} when
  * only the serializer itself can say. Only for the default serializer (see {@link isDefaultSerde}).
@@ -164,6 +321,44 @@ export function jsonPlusValue(value: unknown): JsonValue | typeof NOT_PLAIN {
     return NOT_PLAIN;
   }
 }
+
+/** Messages of each kind, with what `toJSON` escapes, renames, keeps as is or reads from a field. */
+function probeMessages(): object[] {
+  const ai = new AIMessage({
+    content: "probe",
+    id: "p1",
+    name: "n",
+    additional_kwargs: { a: { lc: 1, k: 2 }, b: [{ __lc_escaped__: 1 }], camelCase: { innerKey: [1, null, "s"] }, d: new Date(0), u: undefined },
+    response_metadata: { model_name: "m", tokenUsage: { promptTokens: 1 } },
+    tool_calls: [{ id: "t", name: "f", args: { q: "x" }, type: "tool_call" }],
+    usage_metadata: { input_tokens: 1, output_tokens: 2, total_tokens: 3 },
+  });
+  ai.content = "changed after construction";
+  return [
+    ai,
+    new HumanMessage({ content: [{ type: "text", text: "hi" }, { type: "image_url", image_url: { url: "data:," } }], additional_kwargs: { nested: new HumanMessage("inner") } }),
+    new ToolMessage({ content: "ok", tool_call_id: "t", artifact: { big: [1, 2] }, status: "success" }),
+    new SystemMessage("s"),
+    new ChatMessage("c", "role"),
+    new AIMessageChunk({ content: "chunk", tool_call_chunks: [{ id: "t", name: "f", args: "{\"q\":", index: 0, type: "tool_call_chunk" }] }),
+  ];
+}
+
+/** True when {@link messageJSON} gives `toJSON`'s answers for the probe messages (under the installed LangChain). */
+function probeAgrees(): boolean {
+  try {
+    for (const message of probeMessages()) {
+      shortMessages = false;
+      const slow = JSON.stringify(jsonPlusValue(message));
+      shortMessages = true;
+      if (messageJSON(message) === undefined || JSON.stringify(jsonPlusValue(message)) !== slow) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+shortMessages = probeAgrees();
 
 /** True when `v` holds no object with an own `lc` or `__proto__` key (at any depth). */
 function inert(v: JsonValue): boolean {

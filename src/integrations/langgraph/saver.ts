@@ -233,16 +233,33 @@ export class ContextdSaver extends BaseCheckpointSaver {
    * after this put's append): the incarnation they were made from, or, when the saver does not
    * know it (caches from `list`, or a put that read the parent), the anchor's checkpoint.
    */
-  private async sameThread(ctx: string, written: ContextEvent[]): Promise<boolean> {
-    // The context the append committed to, when the store says (embedded stores), else read.
-    const info = committedContext(written) ?? (await orMissing(() => this.store.getContext(ctx)));
+  private sameThread(ctx: string, written: ContextEvent[]): boolean | Promise<boolean> {
+    // The context the append committed to, when the store says (embedded stores: no read), else read.
+    const committed = committedContext(written);
+    return committed !== undefined ? this.sameIncarnation(ctx, committed) : this.sameAsStored(ctx);
+  }
+
+  private async sameAsStored(ctx: string): Promise<boolean> {
+    const info = await orMissing(() => this.store.getContext(ctx));
     if (info === undefined) return false;
+    const same = this.sameIncarnation(ctx, info);
+    return same instanceof Promise ? await same : same;
+  }
+
+  /** {@link sameThread} for the context `info` (the one the caches must have been made from). */
+  private sameIncarnation(ctx: string, info: Pick<ContextInfo, "metadata" | "createdAt">): boolean | Promise<boolean> {
     const now = incarnationOf(info);
     const known = this.incarnation.get(ctx);
     const anchor = this.anchor.get(ctx);
-    const same = known !== undefined ? known === now : anchor === undefined || (await this.anchored(ctx, anchor));
-    if (same) this.incarnation.set(ctx, now);
-    return same;
+    if (known !== undefined || anchor === undefined) {
+      const same = known === undefined || known === now;
+      if (same) this.incarnation.set(ctx, now);
+      return same;
+    }
+    return this.anchored(ctx, anchor).then((same) => {
+      if (same) this.incarnation.set(ctx, now);
+      return same;
+    });
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -368,7 +385,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
       let written = await this.appendTo(ctx, thread, plan.events);
       const first = (written[0] as ContextEvent).seq;
       // The thread checked after the append: one deleted and written again before it is seen.
-      if ((seen !== undefined && first !== seen + 1) || !(await this.sameThread(ctx, written))) {
+      const same = (seen === undefined || first === seen + 1) && this.sameThread(ctx, written);
+      if (!(same instanceof Promise ? await same : same)) {
         // Another writer appended since the caches were made (another process's steps, a
         // prune), or the thread was deleted and written again (up to the same seq, or not):
         // what this put reused from them may be stale. Write the checkpoint again from what
@@ -409,7 +427,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
     parentId: string | undefined,
     before?: number,
   ): Promise<{ events: EventInput[]; lists: PlannedList[]; at: Record<string, number>; max: string }> {
-    const parent = parentId === undefined ? undefined : await this.knownCheckpoint(ctx, ns, parentId);
+    const parent = parentId === undefined ? undefined : (this.known.get(this.key(ctx, ns, parentId)) ?? (await this.knownCheckpoint(ctx, ns, parentId)));
     const { channel_values: values, ...rest } = checkpoint;
     const enc = this.encoder;
     const events: EventInput[] = [];
@@ -499,7 +517,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private async appendTo(ctx: string, thread: string, events: EventInput[]): Promise<ContextEvent[]> {
     if (this.threads.has(ctx)) {
       try {
-        return await this.refreshed(ctx, await this.store.append(ctx, events));
+        return this.refreshed(ctx, await this.store.append(ctx, events));
       } catch (e) {
         if (!isContextError(e, "NOT_FOUND")) throw e;
         // Deleted: the caches stay until the caller's check, which the new context's
@@ -527,17 +545,17 @@ export class ContextdSaver extends BaseCheckpointSaver {
    * clock (the events' timestamps); once more than half the TTL has passed since the last move,
    * so a busy thread pays one extra write per half TTL, not per step.
    */
-  private async refreshed(ctx: string, written: ContextEvent[]): Promise<ContextEvent[]> {
+  private refreshed(ctx: string, written: ContextEvent[]): ContextEvent[] | Promise<ContextEvent[]> {
     const ttl = this.ttlMs;
     const last = written[written.length - 1];
     if (ttl === undefined || last === undefined) return written;
     const now = Date.parse(last.timestamp);
     const expiresAt = this.expiry.get(ctx);
-    if (expiresAt === undefined || expiresAt - now < ttl / 2) {
-      await this.store.updateContext(ctx, { expiresAt: now + ttl });
+    if (expiresAt !== undefined && expiresAt - now >= ttl / 2) return written;
+    return this.store.updateContext(ctx, { expiresAt: now + ttl }).then(() => {
       this.expiry.set(ctx, now + ttl);
-    }
-    return written;
+      return written;
+    });
   }
 
   /** Creates the thread's context unless its id is taken. */
