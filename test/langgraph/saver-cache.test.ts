@@ -97,6 +97,21 @@ describe("ContextdSaver caches and other writers", () => {
     });
   }
 
+  it("a thread the saver stopped remembering (4,096 other threads used since) and another saver wrote to reads back right after its next put", async () => {
+    const store = await createStore(inMemoryDriver());
+    const a = new ContextdSaver(store);
+    const b = new ContextdSaver(store);
+    let run = await steps(a, await start(a, "t"), 0, 2, []);
+    for (let i = 0; i < 4100; i++) await start(a, `other-${i}`);
+    // b appends two steps after a's last one: only a's memory of "t" could tell a it is behind.
+    const tuple = await b.getTuple({ configurable: { thread_id: "t" } });
+    const theirs = await steps(b, tuple!.config, 2, 2, run.list);
+    run = await steps(a, run.config, 4, 1, run.list);
+    expect(await messagesOf(new ContextdSaver(store), "t")).toEqual(run.list);
+    expect(theirs.list).toHaveLength(4);
+    await store.close();
+  });
+
   it("the newest checkpoint stays the newest when two savers take turns on a thread", async () => {
     const store = await createStore(inMemoryDriver());
     const a = new ContextdSaver(store);

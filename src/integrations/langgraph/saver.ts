@@ -56,7 +56,10 @@ interface Anchor {
   id: string;
 }
 
-const CACHE_LIMIT = 4096;
+/** Threads the saver remembers (the most recently used). */
+const THREAD_LIMIT = 4096;
+/** Per thread, checkpoints, lists and namespaces it remembers (the most recently written or read). */
+const PER_THREAD_LIMIT = 256;
 
 /**
  * A list channel a put stores: the cached base it extends (if any), the items it adds (a copy,
@@ -71,13 +74,61 @@ interface PlannedList {
   index: number;
 }
 
-/** A bounded map that forgets its oldest entries. */
+/** A bounded map that forgets its least recently set entries. */
 class Lru<V> extends Map<string, V> {
+  readonly #limit: number;
+  constructor(limit: number) {
+    super();
+    this.#limit = limit;
+  }
+
   override set(key: string, value: V): this {
     super.delete(key);
     super.set(key, value);
-    if (this.size > CACHE_LIMIT) this.delete(this.keys().next().value as string);
+    if (this.size > this.#limit) this.delete(this.keys().next().value as string);
     return this;
+  }
+}
+
+/**
+ * What the saver remembers of one thread, made from its own writes and reads: kept and
+ * forgotten as a whole (a thread's caches evicted one by one could leave, say, a list without
+ * the seq that tells whether it is still current).
+ */
+class ThreadMemory {
+  /** Checkpoints written or read, by `${ns}\0${id}`. */
+  readonly known = new Lru<KnownCheckpoint>(PER_THREAD_LIMIT);
+  /** The newest checkpoint id per namespace. */
+  readonly latest = new Lru<string>(PER_THREAD_LIMIT);
+  /** The list channels last stored or read, by `${ns}\0${channel}`. */
+  readonly lists = new Lru<ListBase>(PER_THREAD_LIMIT);
+  /** The thread's context exists (the saver created or read it). */
+  created = false;
+  /** The expiry the saver last set (with a TTL). */
+  expiresAt: number | undefined;
+  /**
+   * The seq of the newest event the saver knows of (its own last append, or the thread's last
+   * seq read before a `getTuple`): what the caches were made from. An append landing anywhere
+   * but right after it means another writer came in between.
+   */
+  seen: number | undefined;
+  /**
+   * A checkpoint event the caches were made with (the last one remembered). A thread deleted
+   * and written again up to the same seq is told apart by it: its event at that seq is another
+   * one (checkpoint ids are unique).
+   */
+  anchor: Anchor | undefined;
+  /**
+   * Which context the caches were made from ({@link incarnationOf}): a thread deleted and
+   * created again is another context under the same id. Checked after each put's append, on
+   * the context the append committed to (embedded stores return it with the events; over HTTP
+   * one `getContext`): the store has no guard on append that tells them apart.
+   */
+  incarnation: string | undefined;
+
+  remember(ns: string, id: string, cp: KnownCheckpoint): void {
+    this.known.set(`${ns}\0${id}`, cp);
+    this.anchor = { seq: cp.seq, ns, id };
   }
 }
 
@@ -144,30 +195,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
   /** The prefix of the threads' context ids and their kind. */
   readonly prefix: string;
   private readonly ttlMs: number | undefined;
-  private readonly known = new Lru<KnownCheckpoint>();
-  private readonly latest = new Lru<string>();
-  private readonly lists = new Lru<ListBase>();
-  private readonly threads = new Lru<true>();
-  private readonly expiry = new Lru<number>();
-  /**
-   * Per thread, the seq of the newest event the saver knows of (its own last append, or the
-   * thread's last seq read before a `getTuple`): what the caches above were made from. An
-   * append landing anywhere but right after it means another writer came in between.
-   */
-  private readonly seen = new Lru<number>();
-  /**
-   * Per thread, a checkpoint event the caches above were made with (the last one remembered).
-   * A thread deleted and written again up to the same seq is told apart by it: its event at
-   * that seq is another one (checkpoint ids are unique).
-   */
-  private readonly anchor = new Lru<Anchor>();
-  /**
-   * Per thread, which context the caches were made from ({@link incarnationOf}): a thread
-   * deleted and created again is another context under the same id. Checked after each put's
-   * append, on the context the append committed to (embedded stores return it with the events;
-   * over HTTP one `getContext`): the store has no guard on append that tells them apart.
-   */
-  private readonly incarnation = new Lru<string>();
+  /** Per thread (context id), what the saver remembers of it. */
+  private readonly memory = new Lru<ThreadMemory>(THREAD_LIMIT);
   /**
    * Per thread, the saver's appends run one after another (LangGraph issues a step's
    * `putWrites` and `put` concurrently): the seq check above then tells this saver's own
@@ -195,14 +224,14 @@ export class ContextdSaver extends BaseCheckpointSaver {
     return threadContextId(this.prefix, threadId);
   }
 
-  private key(ctx: string, ns: string, id: string): string {
-    // A context id has no NUL (ids are checked), so the thread's keys all start with `${ctx}\0`.
-    return `${ctx}\0${ns}\0${id}`;
-  }
-
-  private remember(ctx: string, ns: string, id: string, cp: KnownCheckpoint): void {
-    this.known.set(this.key(ctx, ns, id), cp);
-    this.anchor.set(ctx, { seq: cp.seq, ns, id });
+  /** What the saver remembers of thread `ctx`: empty when nothing (then kept from now on). */
+  private mem(ctx: string): ThreadMemory {
+    let m = this.memory.get(ctx);
+    if (m === undefined) {
+      m = new ThreadMemory();
+      this.memory.set(ctx, m);
+    }
+    return m;
   }
 
   /**
@@ -217,15 +246,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
 
   /** Forgets what the saver remembers of a thread (after it was deleted, pruned or written elsewhere). */
   private forget(ctx: string): void {
-    const prefix = `${ctx}\0`;
-    for (const cache of [this.known, this.latest, this.lists] as Lru<unknown>[]) {
-      for (const k of [...cache.keys()]) if (k.startsWith(prefix)) cache.delete(k);
-    }
-    this.threads.delete(ctx);
-    this.expiry.delete(ctx);
-    this.seen.delete(ctx);
-    this.anchor.delete(ctx);
-    this.incarnation.delete(ctx);
+    this.memory.delete(ctx);
   }
 
   /**
@@ -249,15 +270,16 @@ export class ContextdSaver extends BaseCheckpointSaver {
   /** {@link sameThread} for the context `info` (the one the caches must have been made from). */
   private sameIncarnation(ctx: string, info: Pick<ContextInfo, "metadata" | "createdAt">): boolean | Promise<boolean> {
     const now = incarnationOf(info);
-    const known = this.incarnation.get(ctx);
-    const anchor = this.anchor.get(ctx);
+    const m = this.memory.get(ctx);
+    const known = m?.incarnation;
+    const anchor = m?.anchor;
     if (known !== undefined || anchor === undefined) {
       const same = known === undefined || known === now;
-      if (same) this.incarnation.set(ctx, now);
+      if (same) this.mem(ctx).incarnation = now;
       return same;
     }
     return this.anchored(ctx, anchor).then((same) => {
-      if (same) this.incarnation.set(ctx, now);
+      if (same) this.mem(ctx).incarnation = now;
       return same;
     });
   }
@@ -275,10 +297,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const info = await orMissing(() => this.store.getContext(ctx));
     if (info === undefined) return undefined;
     const incarnation = incarnationOf(info);
-    if (this.seen.get(ctx) !== info.lastSeq || this.incarnation.get(ctx) !== incarnation) this.forget(ctx);
-    this.seen.set(ctx, info.lastSeq);
-    this.incarnation.set(ctx, incarnation);
-    this.threads.set(ctx, true);
+    const before = this.memory.get(ctx);
+    if (before?.seen !== info.lastSeq || before.incarnation !== incarnation) this.forget(ctx);
+    const m = this.mem(ctx);
+    m.seen = info.lastSeq;
+    m.incarnation = incarnation;
+    m.created = true;
+    this.memory.set(ctx, m); // the most recently used
     const stored = await findCheckpoint(this.store, ctx, ns, id || undefined);
     if (stored === undefined) return undefined;
     return this.tuple(thread, ctx, stored, new ValueResolver(this.store, this.serde, ctx));
@@ -291,14 +316,15 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const metadata = (await decodeValue(this.serde, data.md)) as CheckpointMetadata;
     // The list this saver last stored or read at the checkpoint's own seq (the checkpoint is
     // one it knows at that seq: not another thread's after a delete) is not read back again.
-    const mine = this.known.get(this.key(ctx, data.ns, data.id))?.seq === seq;
+    const mine = this.memory.get(ctx)?.known.get(`${data.ns}\0${data.id}`)?.seq === seq;
     const { values, bases } = await resolver.values(at, (channel, s) => {
-      const base = mine ? this.lists.get(this.key(ctx, data.ns, channel)) : undefined;
+      const base = mine ? this.memory.get(ctx)?.lists.get(`${data.ns}\0${channel}`) : undefined;
       return base !== undefined && base.seq === s ? base.items : undefined;
     });
     checkpoint.channel_values = values;
-    for (const [channel, base] of bases) this.lists.set(this.key(ctx, data.ns, channel), base);
-    this.remember(ctx, data.ns, data.id, { seq, versions: { ...checkpoint.channel_versions }, at });
+    const now = this.mem(ctx);
+    for (const [channel, base] of bases) now.lists.set(`${data.ns}\0${channel}`, base);
+    now.remember(data.ns, data.id, { seq, versions: { ...checkpoint.channel_versions }, at });
     if (checkpoint.v < 4 && data.parent !== null) await this.migratePendingSends(checkpoint, ctx, data.ns, data.parent, writes);
     const tuple: CheckpointTuple = {
       config: { configurable: { thread_id: thread, checkpoint_ns: data.ns, checkpoint_id: data.id } },
@@ -332,7 +358,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
       const ctx = this.contextId(thread);
       const all = await allCheckpoints(this.store, ctx);
       // What the saver remembers of the thread is of this thread only if its anchor is among them.
-      const anchor = this.anchor.get(ctx);
+      const anchor = this.memory.get(ctx)?.anchor;
       if (anchor !== undefined && !all.some((c) => isAnchor(anchor, c.seq, c.data))) this.forget(ctx);
       const namespaces = [...new Set(all.map((c) => c.data.ns))];
       let writes: ContextEvent[] | undefined;
@@ -380,7 +406,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
     const ctx = this.contextId(thread);
     await this.serially(ctx, async () => {
-      const seen = this.seen.get(ctx);
+      const seen = this.memory.get(ctx)?.seen;
       let plan = await this.plan(ctx, ns, checkpoint, metadata, newVersions, parentId);
       let written = await this.appendTo(ctx, thread, plan.events);
       const first = (written[0] as ContextEvent).seq;
@@ -396,6 +422,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
         written = await this.appendTo(ctx, thread, plan.events);
       }
       const cpSeq = (written[written.length - 1] as ContextEvent).seq;
+      const m = this.mem(ctx);
       for (const { channel, on, added, items, index } of plan.lists) {
         const seq = (written[index] as ContextEvent).seq;
         // The base's copies grow by the items added (the base is replaced by this list):
@@ -404,11 +431,12 @@ export class ContextdSaver extends BaseCheckpointSaver {
         const base: Pick<ListBase, "refs" | "items"> = on ?? { refs: [], items: [] };
         for (const item of added) base.refs.push(item);
         for (const item of items) base.items.push(item);
-        this.lists.set(this.key(ctx, ns, channel), { seq, first: on?.first ?? seq, refs: base.refs, items: base.items });
+        m.lists.set(`${ns}\0${channel}`, { seq, first: on?.first ?? seq, refs: base.refs, items: base.items });
       }
-      this.latest.set(this.key(ctx, ns, ""), plan.max);
-      this.remember(ctx, ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
-      this.seen.set(ctx, cpSeq);
+      m.latest.set(ns, plan.max);
+      m.remember(ns, checkpoint.id, { seq: cpSeq, versions: { ...checkpoint.channel_versions }, at: absoluteAt(cpSeq, plan.at) });
+      m.seen = cpSeq;
+      this.memory.set(ctx, m); // the most recently used
     });
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
@@ -427,7 +455,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
     parentId: string | undefined,
     before?: number,
   ): Promise<{ events: EventInput[]; lists: PlannedList[]; at: Record<string, number>; max: string }> {
-    const parent = parentId === undefined ? undefined : (this.known.get(this.key(ctx, ns, parentId)) ?? (await this.knownCheckpoint(ctx, ns, parentId)));
+    const m = this.memory.get(ctx);
+    const parent = parentId === undefined ? undefined : (m?.known.get(`${ns}\0${parentId}`) ?? (await this.knownCheckpoint(ctx, ns, parentId)));
     const { channel_values: values, ...rest } = checkpoint;
     const enc = this.encoder;
     const events: EventInput[] = [];
@@ -443,7 +472,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
       const value = values[channel];
       const fallbacks = enc.fallbacks;
       if (Array.isArray(value)) {
-        const base = this.lists.get(this.key(ctx, ns, channel));
+        const base = m?.lists.get(`${ns}\0${channel}`);
         const on = base !== undefined && extendsList(value, base.refs) ? base : undefined;
         const items: JsonValue[] = [];
         for (let i = on?.refs.length ?? 0; i < value.length; i++) {
@@ -464,7 +493,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const relAt: Record<string, number> = {};
     for (const [channel, s] of Object.entries(at)) relAt[channel] = channel in newVersions && channel in values ? s - events.length : s;
 
-    let latest = this.latest.get(this.key(ctx, ns, ""));
+    let latest = m?.latest.get(ns);
     if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns, undefined, before))?.data.max ?? "";
     const max = latest > checkpoint.id ? latest : checkpoint.id;
     const fallbacks = enc.fallbacks;
@@ -491,13 +520,13 @@ export class ContextdSaver extends BaseCheckpointSaver {
 
   /** A checkpoint's seq, versions and value locations: remembered, else read. */
   private async knownCheckpoint(ctx: string, ns: string, id: string): Promise<KnownCheckpoint | undefined> {
-    const hit = this.known.get(this.key(ctx, ns, id));
+    const hit = this.memory.get(ctx)?.known.get(`${ns}\0${id}`);
     if (hit !== undefined) return hit;
     const stored = await findCheckpoint(this.store, ctx, ns, id);
     if (stored === undefined) return undefined;
     const cp = (await decodeValue(this.serde, stored.data.cp)) as Checkpoint;
     const known = { seq: stored.seq, versions: cp.channel_versions, at: stored.at };
-    this.remember(ctx, ns, id, known);
+    this.mem(ctx).remember(ns, id, known);
     return known;
   }
 
@@ -515,14 +544,15 @@ export class ContextdSaver extends BaseCheckpointSaver {
 
   /** Appends to the thread's context, creating it on first use. */
   private async appendTo(ctx: string, thread: string, events: EventInput[]): Promise<ContextEvent[]> {
-    if (this.threads.has(ctx)) {
+    if (this.memory.get(ctx)?.created === true) {
       try {
         return this.refreshed(ctx, await this.store.append(ctx, events));
       } catch (e) {
         if (!isContextError(e, "NOT_FOUND")) throw e;
         // Deleted: the caches stay until the caller's check, which the new context's
         // incarnation fails (a put's events were planned from them already).
-        this.threads.delete(ctx);
+        const m = this.memory.get(ctx);
+        if (m !== undefined) m.created = false;
       }
     }
     await this.ensureThread(ctx, thread);
@@ -536,7 +566,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
       await this.ensureThread(ctx, thread);
       written = await this.store.append(ctx, events);
     }
-    this.threads.set(ctx, true);
+    this.mem(ctx).created = true;
     return this.refreshed(ctx, written);
   }
 
@@ -550,10 +580,10 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const last = written[written.length - 1];
     if (ttl === undefined || last === undefined) return written;
     const now = Date.parse(last.timestamp);
-    const expiresAt = this.expiry.get(ctx);
+    const expiresAt = this.memory.get(ctx)?.expiresAt;
     if (expiresAt !== undefined && expiresAt - now >= ttl / 2) return written;
     return this.store.updateContext(ctx, { expiresAt: now + ttl }).then(() => {
-      this.expiry.set(ctx, now + ttl);
+      this.mem(ctx).expiresAt = now + ttl;
       return written;
     });
   }
@@ -564,7 +594,8 @@ export class ContextdSaver extends BaseCheckpointSaver {
     try {
       const created = await this.store.createContext({ id: ctx, kind: this.prefix, metadata: threadMetadata(thread), ...(ttl !== undefined && { ttlMs: ttl }) });
       // Caches made before (of a thread deleted since) stay unconfirmed: the check after the append drops them.
-      if (!this.incarnation.has(ctx) && !this.anchor.has(ctx)) this.incarnation.set(ctx, incarnationOf(created));
+      const m = this.memory.get(ctx);
+      if (m?.incarnation === undefined && m?.anchor === undefined) this.mem(ctx).incarnation = incarnationOf(created);
     } catch (e) {
       if (!isContextError(e, "ALREADY_EXISTS")) throw e;
     }
@@ -590,12 +621,14 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const event: EventInput = { type: WRITES_EVENT, data: eventData(data, built && enc.fallbacks === fallbacks), tokens: 0 };
     const ctx = this.contextId(thread);
     await this.serially(ctx, async () => {
-      const seen = this.seen.get(ctx);
+      const seen = this.memory.get(ctx)?.seen;
       const written = await this.appendTo(ctx, thread, [event]);
       const seq = (written[0] as ContextEvent).seq;
       // Writes reuse nothing cached; another writer in between only makes the caches stale.
       if (seen !== undefined && seq !== seen + 1) this.forget(ctx);
-      this.seen.set(ctx, seq);
+      const m = this.mem(ctx);
+      m.seen = seq;
+      this.memory.set(ctx, m); // the most recently used
     });
   }
 
