@@ -106,21 +106,33 @@ function walk(key: string | number, input: unknown, path: unknown[]): JsonValue 
  * from the top is on it). Such a value goes to the serializer.
  */
 function cyclicInside(obj: object, path: unknown[]): boolean {
-  const stack: object[] = [];
-  const visit = (v: unknown): boolean => {
-    if (typeof v !== "object" || v === null) return false;
-    if (path.includes(v) || stack.includes(v)) return true;
-    if (path.length + stack.length >= MAX_WALK_DEPTH) throw notPlain;
-    stack.push(v);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (visit(v[i])) return true;
-    } else {
-      for (const k of Object.keys(v)) if (visit((v as Record<string, unknown>)[k])) return true;
+  const depth = path.length;
+  try {
+    return cyclicFrom(obj, path);
+  } finally {
+    path.length = depth;
+  }
+}
+
+/** {@link cyclicInside}: `v` met again on `path`, or under it; pushes onto `path` (the caller restores it). */
+function cyclicFrom(v: object, path: unknown[]): boolean {
+  if (path.includes(v)) return true;
+  if (path.length >= MAX_WALK_DEPTH) throw notPlain;
+  path.push(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === "object" && x !== null && cyclicFrom(x, path)) return true;
     }
-    stack.pop();
-    return false;
-  };
-  return visit(obj);
+  } else {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const x = o[k];
+      if (typeof x === "object" && x !== null && cyclicFrom(x, path)) return true;
+    }
+  }
+  path.pop();
+  return false;
 }
 
 /** {@link walk} of any value, step for step: `toJSON`, then the replacer, then the result. */
