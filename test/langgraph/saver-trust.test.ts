@@ -29,6 +29,20 @@ describe("ContextdSaver: what the store checks", () => {
     await store.close();
   });
 
+  it("writes that are not [channel, value] pairs are refused with INVALID_INPUT naming the write, and nothing is stored", async () => {
+    const store = await createStore(inMemoryDriver());
+    const saver = new ContextdSaver(store);
+    const cfg = await saver.put({ configurable: { thread_id: "t", checkpoint_ns: "" } }, emptyCheckpoint(), { source: "input", step: -1, parents: {} }, {});
+    const before = (await store.getContext(saver.contextId("t"))).lastSeq;
+    for (const [bad, field] of [[{ 0: "c", 1: 1 }, "writes"], [[["ok", 1], "c"], "writes[1]"], [[null], "writes[0]"]] as const) {
+      const e = await saver.putWrites(cfg, bad as never, "task").catch((x: unknown) => x);
+      expect(isContextError(e, "INVALID_INPUT")).toBe(true);
+      expect((e as { details?: { field?: string } }).details?.field).toBe(field);
+    }
+    expect((await store.getContext(saver.contextId("t"))).lastSeq).toBe(before);
+    await store.close();
+  });
+
   it("a write to a channel named like an Object.prototype member is stored with its own index and read back", async () => {
     const store = await createStore(inMemoryDriver());
     const saver = new ContextdSaver(store);

@@ -167,7 +167,8 @@ function walkReplaced(key: string | number, input: unknown, path: unknown[]): Js
 
 /** The members of object `value` (which `input` became through `toJSON` or the replacer, or is). */
 function walkObject(value: object, input: unknown, path: unknown[]): JsonValue {
-  if (BOXED.has(Object.prototype.toString.call(value)) || value instanceof Number || value instanceof String || value instanceof Boolean) throw notPlain;
+  const array = Array.isArray(value); // an array is no boxed primitive
+  if (!array && (BOXED.has(Object.prototype.toString.call(value)) || value instanceof Number || value instanceof String || value instanceof Boolean)) throw notPlain;
   if (path.length >= MAX_WALK_DEPTH || path.includes(value)) throw notPlain;
   // The object toJSON or the replacer was called on counts as on the path too: seeing it again is a cycle.
   const pushed = typeof input === "object" && input !== null && input !== value ? 2 : 1;
@@ -175,10 +176,11 @@ function walkObject(value: object, input: unknown, path: unknown[]): JsonValue {
   path.push(value);
   if (pushed === 2) path.push(input);
   try {
-    if (Array.isArray(value)) {
-      const out: JsonValue[] = new Array<JsonValue>(value.length);
-      for (let i = 0; i < value.length; i++) {
-        const v = walk(i, (value as unknown[])[i], path);
+    if (array) {
+      const list = value as unknown[];
+      const out: JsonValue[] = new Array<JsonValue>(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const v = walk(i, list[i], path);
         out[i] = v === SKIP ? null : v;
       }
       return out;

@@ -610,7 +610,12 @@ export class ContextdSaver extends BaseCheckpointSaver {
     const enc = this.encoder;
     const fallbacks = enc.fallbacks;
     let built = typeof id === "string" && typeof taskId === "string" && (taskPath === undefined || typeof taskPath === "string");
-    for (const [i, [channel, value]] of writes.entries()) {
+    if (!Array.isArray(writes)) throw invalidInput("writes", "must be an array of [channel, value] pairs");
+    for (let i = 0; i < writes.length; i++) {
+      const write: unknown = writes[i];
+      if (!Array.isArray(write)) throw invalidInput(`writes[${i}]`, "must be a [channel, value] pair");
+      const channel = write[0] as string;
+      const value: unknown = write[1];
       // Own keys only: a channel named `constructor` is not one of LangGraph's special channels.
       const idx = Object.hasOwn(WRITES_IDX_MAP, channel) ? (WRITES_IDX_MAP[channel] as number) : i;
       if (typeof channel !== "string" || !Number.isSafeInteger(idx)) built = false;
