@@ -198,6 +198,10 @@ describe("json-plus: LangChain's messages serialized without their toJSON", () =
     })],
     ["an AI message holding what toJSON escapes", () => new AIMessage({ content: "x", additional_kwargs: { a: { lc: 1, type: "secret", id: ["X"] }, b: [{ __lc_escaped__: { y: 1 } }], c: { __lc_escaped__: 1, other: 2 }, inherited: Object.create({ lc: 1 }) as object } })],
     ["an AI message holding a message, a Date, a Map, a Set, a class instance and a sparse array", () => new AIMessage({ content: "x", additional_kwargs: { inner: new ToolMessage({ content: "r", tool_call_id: "t" }), d: new Date(5), m: new Map([["k", 1]]), s: new Set([1]), p: new Point(), sparse } })],
+    ["an AI message holding functions, symbols, holes, a toJSON, a Send mark and undefined", () => new AIMessage({
+      content: "x",
+      additional_kwargs: { f: () => 1, sym: Symbol("s"), withToJSON: { toJSON: () => "custom", x: 1 }, send: { lg_name: "Send", node: "n", args: 1 }, arr: [undefined, () => 1, , { lc: 2 }], u: undefined }, // eslint-disable-line no-sparse-arrays
+    })],
     ["an AI message changed after construction", () => {
       const m = new AIMessage({ content: "before", additional_kwargs: { k: 1 } });
       m.content = "after";

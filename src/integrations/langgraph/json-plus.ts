@@ -143,8 +143,11 @@ function walkReplaced(key: string | number, input: unknown, path: unknown[]): Js
     const toJSON = (value as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function") {
       if (cyclicInside(value, path)) throw notPlain;
-      const message = toJSON === LC_TO_JSON ? messageJSON(value) : undefined;
-      value = message !== undefined ? message : (toJSON as (k: string) => unknown).call(value, String(key));
+      if (toJSON === LC_TO_JSON) {
+        const walked = walkedMessage(value, path);
+        if (walked !== undefined) return walked;
+      }
+      value = (toJSON as (k: string) => unknown).call(value, String(key));
     }
   }
   value = replace(value);
@@ -249,7 +252,8 @@ function learnMessageClass(proto: object, instance: object): MessageClass | null
   return { aliases, names: new Map() };
 }
 
-function nameOf(cls: MessageClass, key: string): string {
+/** The JSON name `toJSON` gives kwargs key `key` (learned once per class), or null for one {@link messageJSON} leaves to `toJSON`. */
+function nameOf(cls: MessageClass, key: string): string | null {
   let name = cls.names.get(key);
   if (name === undefined) {
     const alias = cls.aliases[key]; // an inherited property counts, as in toJSON's `aliases?.[key]`
@@ -257,7 +261,6 @@ function nameOf(cls: MessageClass, key: string): string {
     name = typeof mapped === "string" && mapped !== "__proto__" ? mapped : null;
     cls.names.set(key, name);
   }
-  if (name === null) throw bail;
   return name;
 }
 
@@ -293,6 +296,25 @@ function escapeValue(value: unknown, path: object[]): unknown {
  * should the installed LangChain serialize differently.
  */
 export function messageJSON(message: object): JsonObject | undefined {
+  const fields = messageFields(message);
+  if (fields === undefined) return undefined;
+  try {
+    const path: object[] = [message];
+    const kwargs: Record<string, unknown> = {};
+    for (let i = 0; i < fields.names.length; i++) kwargs[fields.names[i] as string] = escapeValue(fields.values[i], path);
+    return { lc: 1, type: "constructor", id: (message as { lc_id: JsonValue }).lc_id, kwargs: kwargs as JsonObject };
+  } catch (e) {
+    if (e instanceof Bail) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * What {@link messageJSON} starts from: each kwargs key's JSON name and current value (read in
+ * `toJSON`'s order), or undefined when `toJSON` itself must answer. Two keys of one name
+ * (`toJSON` keeps the later value at the earlier place) are left to it as well.
+ */
+function messageFields(message: object): { names: string[]; values: unknown[] } | undefined {
   if (!shortMessages) return undefined;
   const proto = Object.getPrototypeOf(message) as object;
   let cls = messageClasses.get(proto);
@@ -304,20 +326,98 @@ export function messageJSON(message: object): JsonObject | undefined {
   const m = message as Record<string, unknown>;
   const fields = m.lc_kwargs;
   if (!m.lc_serializable || typeof fields !== "object" || fields === null || Array.isArray(fields) || fields instanceof Serializable) return undefined;
+  const keys = Object.keys(fields);
+  const values = keys.map((k) => (k in message ? m[k] : (fields as Record<string, unknown>)[k]));
+  const names: string[] = [];
+  for (const k of keys) {
+    if (k === "__proto__") return undefined;
+    const name = nameOf(cls, k);
+    if (name === null || names.includes(name)) return undefined;
+    names.push(name);
+  }
+  return { names, values };
+}
+
+/** Stands on the walk's path for an object `toJSON` and `escapeIfNeeded` would have made (never met in a value). */
+const MADE = Object.freeze({});
+
+/**
+ * True when `Object.prototype` or `Array.prototype` has a `toJSON` or an `lg_name` of "Send":
+ * the walk would then call it, or replace, on the objects `toJSON` makes.
+ */
+function prototypesHooked(): boolean {
+  return (
+    typeof Reflect.get(Object.prototype, "toJSON") === "function" ||
+    Reflect.get(Object.prototype, "lg_name") === "Send" ||
+    typeof Reflect.get(Array.prototype, "toJSON") === "function" ||
+    Reflect.get(Array.prototype, "lg_name") === "Send"
+  );
+}
+
+/**
+ * The walk of `message.toJSON()`'s result (an instance {@link messageJSON} serves, met at
+ * `path`), built in one pass: the kwargs' values as the walk would give them after
+ * `escapeIfNeeded` copied them, without the copies. {@link walk} has checked the value for
+ * cycles ({@link cyclicInside}), so the fresh objects `toJSON` would make stand on the path as
+ * {@link MADE}. Undefined when the walk must take `toJSON`'s result itself.
+ */
+function walkedMessage(message: object, path: unknown[]): JsonValue | undefined {
+  const fields = messageFields(message);
+  if (fields === undefined || prototypesHooked()) return undefined;
+  // walkObject of toJSON's result, with the message (its input) on the path too.
+  if (path.length >= MAX_WALK_DEPTH) throw notPlain;
+  const depth = path.length;
+  path.push(MADE, message);
   try {
-    const keys = Object.keys(fields);
-    const values = keys.map((k) => (k in message ? m[k] : (fields as Record<string, unknown>)[k]));
-    const path: object[] = [message];
-    const kwargs: Record<string, unknown> = {};
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      if (k === "__proto__") return undefined;
-      kwargs[nameOf(cls, k)] = escapeValue(values[i], path);
+    const id = walk("id", (message as { lc_id: unknown }).lc_id, path);
+    if (id === SKIP || path.length >= MAX_WALK_DEPTH) return undefined;
+    path.push(MADE); // the kwargs object
+    const kwargs: JsonObject = {};
+    for (let i = 0; i < fields.names.length; i++) {
+      const name = fields.names[i] as string;
+      const v = escapeWalk(name, fields.values[i], path);
+      if (v !== SKIP) kwargs[name] = v;
     }
-    return { lc: 1, type: "constructor", id: m.lc_id as JsonValue, kwargs: kwargs as JsonObject };
+    return { lc: 1, type: "constructor", id, kwargs };
   } catch (e) {
     if (e instanceof Bail) return undefined;
     throw e;
+  } finally {
+    path.length = depth;
+  }
+}
+
+/** The walk of `escapeIfNeeded(value)` (see {@link escapeValue}) at `key`, without the copy. */
+function escapeWalk(key: string | number, value: unknown, path: unknown[]): JsonValue | typeof SKIP {
+  if (value === null || typeof value !== "object") return walk(key, value, path);
+  if ("lc_serializable" in value && typeof (value as { toJSON?: unknown }).toJSON === "function" && !Array.isArray(value)) return walk(key, value, path);
+  if (path.length >= MAX_WALK_DEPTH) throw notPlain;
+  path.push(MADE);
+  try {
+    if (Array.isArray(value)) {
+      if (Object.getPrototypeOf(value) !== ARRAY_PROTOTYPE) throw bail;
+      const out: JsonValue[] = new Array<JsonValue>(value.length);
+      for (let i = 0; i < value.length; i++) {
+        // A hole stays one in the copy, which the walk reads as undefined.
+        const v = i in value ? escapeWalk(i, value[i], path) : walk(i, undefined, path);
+        out[i] = v === SKIP ? null : v;
+      }
+      return out;
+    }
+    if ("lc" in value || (Object.keys(value).length === 1 && "__lc_escaped__" in value)) {
+      const inner = walk("__lc_escaped__", value, path);
+      return inner === SKIP ? {} : { __lc_escaped__: inner };
+    }
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) {
+      // The copy's own `toJSON` or Send mark would make the walk call or replace it.
+      if (k === "__proto__" || (k === "lg_name" && v === "Send") || (k === "toJSON" && typeof v === "function")) throw bail;
+      const w = escapeWalk(k, v, path);
+      if (w !== SKIP) out[k] = w;
+    }
+    return out;
+  } finally {
+    path.pop();
   }
 }
 
