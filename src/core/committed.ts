@@ -24,5 +24,14 @@ export function withCommitted(events: ContextEvent[], record: ContextRecord): Co
  */
 export function committedContext(events: readonly ContextEvent[]): Pick<ContextInfo, "metadata" | "createdAt" | "lastSeq"> | undefined {
   const r = (events as { [COMMITTED]?: ContextRecord })[COMMITTED];
-  return r === undefined ? undefined : { metadata: r.metadata, createdAt: iso(r.createdAt), lastSeq: r.lastSeq };
+  if (r === undefined) return undefined;
+  return {
+    metadata: r.metadata,
+    lastSeq: r.lastSeq,
+    // Formatted when read: most callers want the metadata only (and a time of another second
+    // than the events' would make `iso` format both again).
+    get createdAt() {
+      return iso(r.createdAt);
+    },
+  };
 }
