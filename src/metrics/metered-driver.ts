@@ -29,16 +29,24 @@ export function meteredDriver(inner: Driver, metrics: StoreMetrics): Driver {
       } catch (e) {
         p = Promise.reject(e as Error);
       }
-      return p.then(
-        (v) => {
-          ok((performance.now() - start) / 1000);
-          return v;
+      // Recorded beside the caller, not in front of it (see meteredStore): the caller gets `p`.
+      void p.then(
+        () => {
+          try {
+            ok((performance.now() - start) / 1000);
+          } catch {
+            // Metrics never fail the call they measure.
+          }
         },
         (e: unknown) => {
-          metrics.driverCall(m, outcomeOf(e), (performance.now() - start) / 1000);
-          throw e;
+          try {
+            metrics.driverCall(m, outcomeOf(e), (performance.now() - start) / 1000);
+          } catch {
+            // As above.
+          }
         },
       );
+      return p;
     };
   }
   return wrapDriver(inner, overrides as DriverOverrides);
