@@ -29,24 +29,16 @@ export function meteredDriver(inner: Driver, metrics: StoreMetrics): Driver {
       } catch (e) {
         p = Promise.reject(e as Error);
       }
-      // Recorded beside the caller, not in front of it (see meteredStore): the caller gets `p`.
-      void p.then(
-        () => {
-          try {
-            ok((performance.now() - start) / 1000);
-          } catch {
-            // Metrics never fail the call they measure.
-          }
+      return p.then(
+        (v) => {
+          ok((performance.now() - start) / 1000);
+          return v;
         },
         (e: unknown) => {
-          try {
-            metrics.driverCall(m, outcomeOf(e), (performance.now() - start) / 1000);
-          } catch {
-            // As above.
-          }
+          metrics.driverCall(m, outcomeOf(e), (performance.now() - start) / 1000);
+          throw e;
         },
       );
-      return p;
     };
   }
   return wrapDriver(inner, overrides as DriverOverrides);

@@ -129,37 +129,27 @@ export function meteredStore(core: CoreStore, metrics: StoreMetrics): CoreStore 
       } catch (e) {
         p = Promise.reject(e as Error);
       }
-      // Recorded beside the caller, not in front of it: the caller gets `p` itself and resumes
-      // in the same microtask turn as this record (which, attached first, runs first), with no
-      // second promise to settle. So a failure of the record must stay here.
-      void p.then(
+      return p.then(
         (v) => {
-          try {
-            const seconds = (performance.now() - start) / 1000;
-            ok(seconds);
-            if (counts) {
-              if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), "ok", seconds);
-              afterSuccess(metrics, op, v);
-            }
-            if (span !== undefined) endSpan(span, undefined);
-          } catch {
-            // Metrics never fail the operation they measure.
+          const seconds = (performance.now() - start) / 1000;
+          ok(seconds);
+          if (counts) {
+            if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), "ok", seconds);
+            afterSuccess(metrics, op, v);
           }
+          if (span !== undefined) endSpan(span, undefined);
+          return v;
         },
         (e: unknown) => {
-          try {
-            const seconds = (performance.now() - start) / 1000;
-            const outcome = outcomeOf(e);
-            metrics.operation(op, outcome, seconds);
-            if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), outcome, seconds);
-            if (op === "acquireLease" && outcome === "LOCK_TIMEOUT") metrics.lease("timed_out");
-            if (span !== undefined) endSpan(span, e);
-          } catch {
-            // As above.
-          }
+          const seconds = (performance.now() - start) / 1000;
+          const outcome = outcomeOf(e);
+          metrics.operation(op, outcome, seconds);
+          if (isSearch) metrics.search(op === "searchEvents" ? "events" : "memories", searchMode(op, args), outcome, seconds);
+          if (op === "acquireLease" && outcome === "LOCK_TIMEOUT") metrics.lease("timed_out");
+          if (span !== undefined) endSpan(span, e);
+          throw e;
         },
       );
-      return p;
     };
   }
   return out as unknown as CoreStore;
