@@ -15,7 +15,8 @@
  *
  *   npm run build && node bench/metrics-callgrind.mjs
  *   CONTEXTD_DIST=.tmp/dist-base node bench/metrics-callgrind.mjs   (another build)
- *   CG_SIDES=on CG_KEEP=.tmp/cg node bench/metrics-callgrind.mjs     (keep the dumps; `<dump>.named` has JIT code named)
+ *   CG_SIDES=on CG_KEEP=.tmp/cg node bench/metrics-callgrind.mjs     (keep the dumps; `<dump>.named` has JIT code named:
+ *     callgrind_annotate --inclusive=yes --threshold=100 .tmp/cg/cg.<pid>.1-01.named)
  *
  * Figures from separate runs differ by a few % (JIT tiering and GC timing): compare a side with
  * itself only across runs of the same build, and on/off within one run. Prints a Markdown table.
