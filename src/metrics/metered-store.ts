@@ -9,7 +9,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { ProxyTracerProvider, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Span } from "@opentelemetry/api";
+import type { Span, Tracer } from "@opentelemetry/api";
 import type { ContextEvent, CoreStore } from "../core/types.js";
 import { readModelCall } from "../agent/usage.js";
 import { priceCall } from "../agent/prices.js";
@@ -37,18 +37,28 @@ void everyOperationListed;
 const STATE_WRITES = new Set<string>(["replaceState", "patchState", "setStateAt", "removeStateAt", "restore"]);
 /** The operations whose success {@link afterSuccess} counts. */
 const COUNTING = new Set<string>([...STATE_WRITES, "append", "acquireLease", "renewLease", "releaseLease"]);
-const tracer = trace.getTracer("contextd");
 /** What the API's global provider delegates to while no SDK is registered. */
 const NO_SDK = new ProxyTracerProvider().getDelegate();
+/**
+ * Where `@opentelemetry/api` 1.x keeps whatever an application registers (a tracer provider,
+ * a context manager, a propagator), shared by every copy of the API in the process: until
+ * something is registered there, no SDK can be.
+ */
+const OTEL_GLOBALS = Symbol.for("opentelemetry.js.api.1");
 
 /**
- * Whether an application registered a tracing SDK. Checked on every operation (a global lookup),
- * so an SDK registered after the store opened is seen at once; without one no span is made at
- * all, not even the API's non-recording one.
+ * The tracer of the SDK an application registered, or undefined without one. Checked on every
+ * operation, so an SDK registered after the store opened is seen at once; without one no span
+ * is made at all, not even the API's non-recording one. Most processes register nothing: one
+ * property read then. The tracer is asked of the provider each time, not kept: a tracer got
+ * through the API's proxy stays bound to the first SDK it saw, even after that one is
+ * unregistered and another registered.
  */
-function tracing(): boolean {
+function activeTracer(): Tracer | undefined {
+  if ((globalThis as Record<symbol, unknown>)[OTEL_GLOBALS] === undefined) return undefined;
   const provider = trace.getTracerProvider();
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
+  if (provider instanceof ProxyTracerProvider && provider.getDelegate() === NO_SDK) return undefined;
+  return provider.getTracer("contextd");
 }
 
 /** Counts what the events an operation stored mean: how many, and the model calls among them. */
@@ -111,7 +121,7 @@ export function meteredStore(core: CoreStore, metrics: StoreMetrics): CoreStore 
     // One options object per operation, not one per call (the span API does not keep it).
     const spanOptions = { kind: SpanKind.INTERNAL, attributes: { "contextd.operation": op } };
     out[op] = (...args: unknown[]): Promise<unknown> => {
-      const span = tracing() ? tracer.startSpan(name, spanOptions) : undefined;
+      const span = activeTracer()?.startSpan(name, spanOptions);
       const start = performance.now();
       let p: Promise<unknown>;
       try {

@@ -242,6 +242,24 @@ describe("tracing", () => {
       await provider.shutdown();
     }
   });
+
+  it("sees an SDK registered after the store opened, and stops making spans once it is unregistered", async () => {
+    const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
+    const { trace } = await import("@opentelemetry/api");
+    await using store = await openStore("in-memory:", { embedder: null });
+    const c = await store.createContext({ kind: "chat" });
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      await store.append(c.id, { type: "message", data: "x" });
+    } finally {
+      trace.disable();
+    }
+    await store.append(c.id, { type: "message", data: "y" });
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["contextd.append"]);
+    await provider.shutdown();
+  });
 });
 
 describe("/v1/monitor and /v1/alerts", () => {

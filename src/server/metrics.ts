@@ -31,6 +31,8 @@ export interface ServerMetrics {
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
 /** The series of one route and method, bound on first use. */
 interface RouteSeries {
+  /** The method label (`OTHER` for a method not in {@link METHODS}). */
+  readonly method: string;
   /** By status class (index = status / 100). */
   readonly classes: (HistogramSeries | undefined)[];
   /** The performance monitor's totals of `METHOD route` (undefined without store metrics). */
@@ -75,17 +77,28 @@ export function createServerMetrics(store: ContextStore, options: { processMetri
     let methods = routes.get(route);
     if (methods === undefined) routes.set(route, (methods = new Map()));
     let s = methods.get(method);
-    if (s === undefined) methods.set(method, (s = { classes: [], timings: own?.timings("http", `${method} ${route}`) }));
+    if (s === undefined) methods.set(method, (s = { method, classes: [], timings: own?.timings("http", `${method} ${route}`) }));
     return s;
   };
+  // The last route and method asked for, and their series: the fast append path passes the same
+  // two constant strings on every request, so most requests skip the set and the maps.
+  let lastRoute = "";
+  let lastMethod = "";
+  let last: RouteSeries | undefined;
   return {
     registry,
     store: own,
     request(route, method, status, seconds, errorCode) {
-      const m = METHODS.has(method) ? method : "OTHER";
-      const s = seriesOf(route, m);
+      let s: RouteSeries;
+      if (route === lastRoute && method === lastMethod && last !== undefined) s = last;
+      else {
+        s = seriesOf(route, METHODS.has(method) ? method : "OTHER");
+        lastRoute = route;
+        lastMethod = method;
+        last = s;
+      }
       const c = Math.floor(status / 100);
-      (s.classes[c] ??= requests.series({ route, method: m, status: `${c}xx` })).observe(seconds);
+      (s.classes[c] ??= requests.series({ route, method: s.method, status: `${c}xx` })).observe(seconds);
       if (errorCode !== undefined) errors.inc({ code: errorCode });
       s.timings?.observe(seconds, errorCode ?? "ok");
     },
