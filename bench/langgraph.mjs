@@ -134,7 +134,9 @@ function liveRows(groups) {
         if (row.type === "lg.items") d.items = cp.channel_values[d.c].slice(d.n - d.items.length);
         else if (row.type === "lg.value") d.v = { j: cp.channel_values[d.c] };
         else {
-          const { channel_values: _, ...rest } = cp;
+          // The checkpoint without its values, as the saver stores it (channel_values last, empty).
+          const rest = { ...cp };
+          delete rest.channel_values;
           d.cp = { j: { ...rest, channel_values: {} } };
           d.md = { j: md };
         }

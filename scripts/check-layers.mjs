@@ -9,7 +9,8 @@
 // - client/ imports errors.ts, the engine's pure modules and agent/ only (it must stay light:
 //   no driver, no native module, no server code);
 // - server/, cli/, mcp/, integrations/ use the public API (src/index.ts and the sibling entries);
-//   integrations/ may also use core/json-text.ts (trusted event data, never exported to users);
+//   integrations/ may also use core/json-text.ts (trusted event data) and core/committed.ts (the
+//   context an append committed to), both never exported to users;
 // - concurrency/ and tools/ are built on the store interface like agent/ (tools/ may use
 //   concurrency/, not the reverse); only concurrency/redis-limiter.ts reaches Redis, through
 //   drivers/redis/redis-module.ts (the optional `redis` package, loaded on use).
@@ -37,7 +38,7 @@ const CORE_PURE = new Set([...LEAVES, "core/types.ts", "core/call-types.ts", "co
  * Internal modules an outer layer may use besides the public entries: JSON that contextd's own
  * code built, stored without the checks a user's data gets (not exported to users).
  */
-const INTERNAL = new Map([["integrations", new Set(["core/json-text.ts"])]]);
+const INTERNAL = new Map([["integrations", new Set(["core/json-text.ts", "core/committed.ts"])]]);
 const OUTER = ["server", "client", "cli", "mcp", "integrations"];
 /** Implementations plugged into the engine at open (like drivers): only the contract they implement. */
 const PLUGINS = ["embeddings"];
