@@ -263,8 +263,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   private async sameAsStored(ctx: string): Promise<boolean> {
     const info = await orMissing(() => this.store.getContext(ctx));
     if (info === undefined) return false;
-    const same = this.sameIncarnation(ctx, info);
-    return same instanceof Promise ? await same : same;
+    return this.sameIncarnation(ctx, info);
   }
 
   /** {@link sameThread} for the context `info` (the one the caches must have been made from). */
