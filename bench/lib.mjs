@@ -190,3 +190,17 @@ export function freePort() {
     });
   });
 }
+
+/**
+ * The body of a `contextd serve` child for the metrics benches (`node --input-type=module -e`):
+ * a SQLite store at `DB` served on `PORT`, metrics on when `METRICS=on`, else off on the store
+ * and the server; `DIST_INDEX` and `DIST_SERVER` are the build's entry files as URLs.
+ */
+export const METRICS_SERVER = `
+const { openStore } = await import(process.env.DIST_INDEX);
+const { serve } = await import(process.env.DIST_SERVER);
+const { pino } = await import("pino");
+const on = process.env.METRICS === "on";
+const store = await openStore("sqlite:" + process.env.DB, { embedder: null, ...(on ? {} : { metrics: false }) });
+await serve({ store, port: Number(process.env.PORT), logger: pino({ level: "silent" }), handleSignals: true, ...(on ? {} : { metrics: false }) });
+`;

@@ -25,7 +25,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { request, Agent } from "node:http";
-import { DIST, ROOT, freePort, progress, table, tempDir, text } from "./lib.mjs";
+import { DIST, METRICS_SERVER, ROOT, freePort, progress, table, tempDir, text } from "./lib.mjs";
 
 const APPENDS = Number(process.env.CG_APPENDS ?? 2000);
 const WARMUP = Number(process.env.CG_WARMUP ?? 5000);
@@ -47,13 +47,7 @@ if (process.env.ELD_RESOLUTION) {
   perf.monitorEventLoopDelay = (o) => monitor({ ...o, resolution: Number(process.env.ELD_RESOLUTION) });
   (await import("node:module")).syncBuiltinESMExports();
 }
-const { openStore } = await import(process.env.DIST_INDEX);
-const { serve } = await import(process.env.DIST_SERVER);
-const { pino } = await import("pino");
-const on = process.env.METRICS === "on";
-const store = await openStore("sqlite:" + process.env.DB, { embedder: null, ...(on ? {} : { metrics: false }) });
-await serve({ store, port: Number(process.env.PORT), logger: pino({ level: "silent" }), handleSignals: true, ...(on ? {} : { metrics: false }) });
-`;
+${METRICS_SERVER}`;
 
 /** Sends `n` appends through `agent` (`CONNECTIONS` keep-alive connections), `CONNECTIONS` in flight. */
 async function appends(port, agent, n) {

@@ -21,7 +21,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { cpus, loadavg } from "node:os";
-import { DIST, QUICK, ROOT, compare, fmtRate, fmtRatio, importContextd, progress, rate, table, tempDir, text, verdict, median, freePort } from "./lib.mjs";
+import { DIST, METRICS_SERVER, QUICK, ROOT, compare, fmtRate, fmtRatio, importContextd, progress, rate, table, tempDir, text, verdict, median, freePort } from "./lib.mjs";
 
 const EVENT = { type: "message", data: { role: "user", content: text(200) } };
 const TARGET = 0.95;
@@ -64,19 +64,11 @@ async function embedded(label, url) {
   return { label, on: r.on.median, off: r.off.median, cpuOn: 1e6 / r.on.cpuMedian, cpuOff: 1e6 / r.off.cpuMedian };
 }
 
-const SERVER = `
-const { openStore } = await import(process.env.DIST_INDEX);
-const { serve } = await import(process.env.DIST_SERVER);
-const { pino } = await import("pino");
-const on = process.env.METRICS === "on";
-const store = await openStore("sqlite:" + process.env.DB, { embedder: null, ...(on ? {} : { metrics: false }) });
-await serve({ store, port: Number(process.env.PORT), logger: pino({ level: "silent" }), handleSignals: true, ...(on ? {} : { metrics: false }) });
-`;
 
 async function startServer(metrics, half) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", SERVER], {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", METRICS_SERVER], {
     cwd: ROOT,
     env: {
       ...process.env,
