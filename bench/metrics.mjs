@@ -2,7 +2,7 @@
  * Metrics and tracing on versus off (issue 13), on the built package (`dist/`), same run:
  *
  * - embedded appends (one ~200-byte message per append, one commit) on a SQLite file and on
- *   the in-memory driver: a store opened with metrics (the default: store and driver tiers,
+ *   the in-memory driver: a store opened with metrics (the default: the store tier,
  *   OpenTelemetry tracing, spans only with an SDK) against one opened with `metrics: false`,
  *   interleaved rounds in this process;
  * - HTTP appends: two `serve()` processes on SQLite files, one with metrics (store, HTTP,
@@ -48,20 +48,28 @@ const dir = tempDir();
 async function embedded(label, url) {
   const on = await openStore(url(`on`), { embedder: null });
   const off = await openStore(url(`off`), { embedder: null, metrics: false });
+  // Reported beside: metrics with the driver tier (off by default) timing each driver call too.
+  const calls = await openStore(url(`calls`), { embedder: null, metrics: { driverCalls: true } });
   const ctxOn = await on.createContext({ kind: "bench" });
   const ctxOff = await off.createContext({ kind: "bench" });
+  const ctxCalls = await calls.createContext({ kind: "bench" });
   progress(`embedded appends, ${label}`);
+  const ms = QUICK ? 100 : 250;
   const r = await compare(
     {
-      on: () => rate(() => on.append(ctxOn.id, EVENT), { ms: QUICK ? 100 : 250 }),
-      off: () => rate(() => off.append(ctxOff.id, EVENT), { ms: QUICK ? 100 : 250 }),
+      on: () => rate(() => on.append(ctxOn.id, EVENT), { ms }),
+      off: () => rate(() => off.append(ctxOff.id, EVENT), { ms }),
+      calls: () => rate(() => calls.append(ctxCalls.id, EVENT), { ms }),
     },
     EMBEDDED_ROUNDS,
   );
   await on.close();
   await off.close();
+  await calls.close();
   // CPU µs per append: what the work costs this process, whatever else the machine runs.
-  return { label, on: r.on.median, off: r.off.median, cpuOn: 1e6 / r.on.cpuMedian, cpuOff: 1e6 / r.off.cpuMedian };
+  const row = { label, on: r.on.median, off: r.off.median, cpuOn: 1e6 / r.on.cpuMedian, cpuOff: 1e6 / r.off.cpuMedian };
+  const withCalls = { label: `${label}, driver calls timed too (\`driverCalls: true\`)`, on: r.calls.median, off: r.off.median, cpuOn: 1e6 / r.calls.cpuMedian, cpuOff: 1e6 / r.off.cpuMedian, reportedOnly: true };
+  return [row, withCalls];
 }
 
 
@@ -167,18 +175,18 @@ async function http() {
 
 const rows = [];
 // An A/A run measures the HTTP method alone.
-if (!AA) rows.push(await embedded("embedded, SQLite file", (n) => `sqlite:${join(dir, `embedded-${n}.db`)}`));
+if (!AA) rows.push(...(await embedded("embedded, SQLite file", (n) => `sqlite:${join(dir, `embedded-${n}.db`)}`)));
 // The in-memory driver (tests, throwaway stores) is reported without a target: an append there
 // costs ~5 µs of CPU, so the fixed cost of timing it (clock reads, two histogram observations,
 // the tiers' promise hops: ~0.5–1 µs) is a larger share than on any store that persists.
-if (!AA) rows.push({ ...(await embedded("embedded, in-memory", () => "in-memory:")), reportedOnly: true });
+if (!AA) rows.push({ ...(await embedded("embedded, in-memory", () => "in-memory:"))[0], reportedOnly: true });
 const h = await http();
 rows.push(h);
 
 const out = [
   "## Metrics and tracing on versus off (issue 13)",
   "",
-  `Appends per second, and CPU time per append, with metrics on (the default: the store and driver tiers, OpenTelemetry tracing (spans only once an application registers an SDK), and for HTTP the request histogram and process metrics) and off (\`metrics: false\` on the store and the server), measured in the same run. Embedded: two stores in this process, medians of ${EMBEDDED_ROUNDS} interleaved rounds, one ~200-byte message per append. HTTP: two \`serve()\` processes on SQLite files${AA ? " (**A/A run: both without metrics**)" : ""}, loaded at the same time by two autocannon instances with ${CONNECTIONS} keep-alive connections each, ${ROUNDS} rounds of ${SECONDS} s over ${SEGMENTS} pairs of fresh server processes (started in the other order every other pair), medians; the HTTP ratio is the median of the rounds' ratios. Target: on ≥ ${TARGET}× off (within 5 %).`,
+  `Appends per second, and CPU time per append, with metrics on (the default: the store tier, OpenTelemetry tracing (spans only once an application registers an SDK), and for HTTP the request histogram and process metrics) and off (\`metrics: false\` on the store and the server), measured in the same run; embedded, also with the driver tier on (\`metrics: { driverCalls: true }\`, off by default: every driver call timed as well), reported only. Embedded: the stores in this process, medians of ${EMBEDDED_ROUNDS} interleaved rounds, one ~200-byte message per append. HTTP: two \`serve()\` processes on SQLite files${AA ? " (**A/A run: both without metrics**)" : ""}, loaded at the same time by two autocannon instances with ${CONNECTIONS} keep-alive connections each, ${ROUNDS} rounds of ${SECONDS} s over ${SEGMENTS} pairs of fresh server processes (started in the other order every other pair), medians; the HTTP ratio is the median of the rounds' ratios. Target: on ≥ ${TARGET}× off (within 5 %).`,
   "",
   table(
     ["workload", "on (appends/s)", "off (appends/s)", "on / off", "CPU µs per append on / off", "CPU cost ratio off / on", "target (CPU)"],

@@ -21,7 +21,8 @@ export interface CreateStoreOptions extends StoreOptions {
   /**
    * Metrics and tracing: on by default (a registry of the store's own, see
    * {@link storeMetrics}); `{ registry }` registers them in the application's prom-client
-   * registry instead; `false` turns metrics and spans off.
+   * registry instead; `{ driverCalls: true }` also times each call of the storage driver;
+   * `false` turns metrics and spans off.
    * @default true
    */
   metrics?: boolean | MetricsOptions;
@@ -159,7 +160,7 @@ export async function createStore(driver: Driver, options: CreateStoreOptions = 
   const m = await import("./metrics/index.js");
   const metrics = m.createStoreMetrics(metricsOption === true ? {} : metricsOption);
   metrics.attach(driver);
-  const core = await createCoreStore(m.meteredDriver(driver, metrics), {
+  const core = await createCoreStore(metrics.driverCalls ? m.meteredDriver(driver, metrics) : driver, {
     ...storeOptions,
     embedder: embedder === null ? null : m.meteredEmbedder(embedder, metrics),
   });

@@ -74,6 +74,21 @@ describe("contextd serve (child process)", { timeout: 180_000 }, () => {
     }
   });
 
+  it("times driver calls only with metrics.driverCalls on (CONTEXTD_METRICS_DRIVER_CALLS=on)", async () => {
+    for (const on of [false, true]) {
+      const server = await startServerProcess(["--store", "in-memory:", "--log-level", "warn", "--embedder", "none"], on ? { CONTEXTD_METRICS_DRIVER_CALLS: "on" } : {});
+      try {
+        const created = await fetch(`${server.url}/v1/contexts`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+        expect(created.status).toBe(201);
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        expect(text).toContain('contextd_store_operation_duration_seconds_count{operation="createContext",driver="in-memory",outcome="ok"} 1');
+        expect(text.includes('contextd_driver_call_duration_seconds_count{call="insertContext",driver="in-memory",outcome="ok"} 1')).toBe(on);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    }
+  });
+
   it("echoes X-Request-Id, names the tenant, sends ETag and logs one line per request, errors included", async () => {
     const server = await startServerProcess(["--store", "in-memory:", "--log-level", "info"]);
     try {

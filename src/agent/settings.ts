@@ -285,6 +285,17 @@ export const SETTINGS: readonly Setting[] = [
     apply: "restart",
   },
   {
+    key: "metrics.driverCalls",
+    env: "CONTEXTD_METRICS_DRIVER_CALLS",
+    kind: "enum",
+    fold: "lower",
+    schema: z.enum(["off", "on"]),
+    defaultText: "`off`",
+    allowed: "off or on",
+    doc: "also time every call of the storage driver (`contextd_driver_call_duration_seconds`, the monitor's `driver` layer); store operations are timed either way",
+    apply: "restart",
+  },
+  {
     key: "health.intervalMs",
     env: "CONTEXTD_HEALTH_INTERVAL_MS",
     kind: "int",

@@ -188,6 +188,7 @@ export function registerServeCommand(program: Command, io: CliIo, started?: (url
         ...(synchronous !== undefined && { synchronous }),
         circuit,
         embedder,
+        metrics: { driverCalls: values["metrics.driverCalls"] === "on" },
       }).catch((e: unknown) => {
         offCircuits();
         throw e;

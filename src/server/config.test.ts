@@ -8,6 +8,7 @@ import { checkConfiguration, loadServeConfig } from "./config.js";
 import type { ConfigLevel } from "./config.js";
 import { generateApiKey } from "./keys.js";
 import { runCliCaptured } from "../../test/helpers/run-cli.js";
+import { MonitorSection } from "../cli/config-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +102,21 @@ describe("configuration levels", () => {
     expect(good.loaded.config.sections).toEqual({ testAlerts: [{ metric: "p99", threshold: 1 }] });
     const bad = check("strict", { testAlerts: [{ metric: "p99", threshold: "high" }] });
     expect(bad.findings).toMatchObject([{ code: "CONFIG_INVALID_VALUE", setting: "testAlerts.0.threshold" }]);
+  });
+
+  it("an alert rule on the driver layer while driver calls are not timed: a warning at basic, an error at strict; none with metrics.driverCalls on", () => {
+    registerConfigSection("monitor", { schema: MonitorSection, doc: "the performance monitor" });
+    const monitor = { alerts: [{ name: "slow commits", metric: "p99_seconds", labels: { layer: "driver", operation: "commit" }, op: ">", threshold: 0.05, severity: "warning" }] };
+    const basic = check("basic", { monitor });
+    expect(basic.findings).toMatchObject([{ code: "ALERT_RULE_NEVER_FIRES", severity: "warning", setting: "metrics.driverCalls" }]);
+    expect(basic.findings[0]?.message).toContain('"slow commits"');
+    expect(codes(check("strict", { monitor }).findings)).toEqual(["error ALERT_RULE_NEVER_FIRES"]);
+    expect(check("strict", { monitor, metrics: { driverCalls: "on" } }).findings).toEqual([]);
+    expect(check("strict", { monitor }, { CONTEXTD_METRICS_DRIVER_CALLS: "ON" }).findings).toEqual([]);
+    // A rule on the store layer is fine either way.
+    const store = { alerts: [{ ...monitor.alerts[0], labels: { layer: "store" } }] };
+    expect(check("strict", { monitor: store }).findings).toEqual([]);
+    expect(check("basic", { metrics: { driverCalls: true } }).findings).toMatchObject([{ code: "CONFIG_INVALID_VALUE", setting: "metrics.driverCalls" }]);
   });
 
   it("listening beyond loopback without keys is an error at every level", () => {

@@ -301,6 +301,21 @@ export function checkConfiguration(
     add("error", "KEYS_REQUIRED_BEYOND_LOOPBACK", "server.host", `refusing to listen on ${host} without API keys: anyone who can reach it could read and write every context`, "create a key with `contextd keys create --tenant <t> --scope read,write` and set server.keys (--keys), or listen on 127.0.0.1");
   }
 
+  // An alert rule on the driver layer never fires while driver calls are not timed.
+  const rules = (loaded.config.sections["monitor"] as { alerts?: { name?: unknown; labels?: { layer?: unknown } }[] } | undefined)?.alerts ?? [];
+  if (values["metrics.driverCalls"] !== "on") {
+    for (const rule of rules) {
+      if (rule.labels?.layer !== "driver") continue;
+      add(
+        strict ? "error" : "warning",
+        "ALERT_RULE_NEVER_FIRES",
+        "metrics.driverCalls",
+        `alert rule ${JSON.stringify(rule.name)} watches the driver layer, which is timed only with metrics.driverCalls on`,
+        'set metrics.driverCalls to "on" (CONTEXTD_METRICS_DRIVER_CALLS=on), or watch the store layer',
+      );
+    }
+  }
+
   if (strict) {
     const implausible = (setting: string, message: string, fix: string) => add("error", "LIMIT_IMPLAUSIBLE", setting, message, fix);
     // Only when set: the default event limit under a small body limit is harmless (the body limit bounds it).

@@ -78,7 +78,7 @@ describe("/metrics", () => {
   const promtoolTest = "passes `promtool check metrics` with nothing to report";
   // Under CI promtool must be there (.ci/run installs it): the test runs and fails without it.
   it.skipIf(!promtool && !process.env.CI)(promtool ? promtoolTest : `${promtoolTest} — SKIPPED: promtool not installed (apt-get install prometheus)`, async () => {
-    await using store = await openStore("sqlite::memory:", { embedder: null });
+    await using store = await openStore("sqlite::memory:", { embedder: null, metrics: { driverCalls: true } });
     await withServer(store, null, async (url) => {
       const c = await store.createContext({ kind: "chat" });
       await store.append(c.id, { type: "model_usage", data: { modelId: "gpt-4o-mini", provider: "openai", inputTokens: 10, outputTokens: 5 } });
@@ -86,6 +86,7 @@ describe("/metrics", () => {
       await store.searchEvents({ text: "hello" });
       await fetch(`${url}/v1/contexts/${c.id}`);
       const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toContain("contextd_driver_call_duration_seconds_count");
       expect(promtoolCheck(text)).toBe("");
     });
   });
@@ -177,12 +178,31 @@ describe("store.metrics()", () => {
     expect(value("contextd_model_tokens_total", { provider: "openai", model: "gpt-4o-mini", direction: "input" })).toBe(1000);
     expect(value("contextd_model_cost_usd_total", { provider: "openai", model: "gpt-4o-mini" })).toBe(0.5);
     expect(value("contextd_store_operation_duration_seconds", { operation: "patchState", outcome: "VERSION_CONFLICT", driver: "in-memory" })).toBe(1);
-    expect(value("contextd_driver_call_duration_seconds", { call: "commit", outcome: "ok" })).toBeGreaterThanOrEqual(2);
     // Only what ran has a series: an operation never called adds nothing to a scrape.
     const operations = new Set(family(all, "contextd_store_operation_duration_seconds")?.values.map((v) => v.labels["operation"]));
     expect(operations.has("patchState")).toBe(true);
     expect(operations.has("searchMemories")).toBe(false);
-    expect(new Set(family(all, "contextd_driver_call_duration_seconds")?.values.map((v) => v.labels["call"])).has("compact")).toBe(false);
+    // Driver calls are not timed by default: no family, no monitor layer.
+    expect(family(all, "contextd_driver_call_duration_seconds")).toBeUndefined();
+    expect([...storeMetrics(store)!.allTimings()].some((t) => t.layer === "driver")).toBe(false);
+  });
+
+  it("times every driver call with driverCalls: true, by call and outcome, in the registry and the monitor's driver layer", async () => {
+    await using store = await openStore("in-memory:", { embedder: null, metrics: { driverCalls: true } });
+    const c = await store.createContext({ kind: "chat" });
+    await store.append(c.id, { type: "message", data: "hi" });
+    await store.patchState(c.id, { turns: 1 });
+    await expect(store.patchState(c.id, { turns: 2 }, { expectedVersion: 9 })).rejects.toMatchObject({ code: "VERSION_CONFLICT" });
+    const all = await store.metrics();
+    const calls = family(all, "contextd_driver_call_duration_seconds")?.values.filter((v) => v.metricName?.endsWith("_count")) ?? [];
+    const count = (call: string) => calls.find((v) => v.labels["call"] === call && v.labels["outcome"] === "ok" && v.labels["driver"] === "in-memory")?.value;
+    // One insert for the context, one commit each for the append and the patch (the stale patch is refused before its commit).
+    expect(count("insertContext")).toBe(1);
+    expect(count("commit")).toBe(2);
+    // Only calls that ran have a series.
+    expect(calls.some((v) => v.labels["call"] === "compact")).toBe(false);
+    const driverLayer = [...storeMetrics(store)!.allTimings()].filter((t) => t.layer === "driver").map((t) => t.operation);
+    expect(driverLayer).toContain("commit");
   });
 
   it("counts open watchers until they end", async () => {
