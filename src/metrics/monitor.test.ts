@@ -19,7 +19,8 @@ async function slowStore(delay: { ms: number }): Promise<ContextStore> {
       return inner.commit(...args);
     },
   });
-  return createStore(driver, { embedder: null });
+  // Driver calls timed too: the monitor's driver layer is covered below.
+  return createStore(driver, { embedder: null, metrics: { driverCalls: true } });
 }
 
 function setup(store: ContextStore, rules: AlertRule[]) {
