@@ -245,7 +245,13 @@ class EmbeddedStore implements CoreStore {
     this.#e.enter(o);
     const call: DriverCall = { now, signal: o.signal };
     const commit = { events: records, expectedVersion: mutation.expectedVersion, fencingToken: mutation.fencingToken }; // one shape: see writeState
-    const r = await this.#e.run(() => this.#e.driver.commit(this.tenant, id, commit, call));
+    let r: Awaited<ReturnType<Driver["commit"]>>;
+    try {
+      // The driver awaited here, not through Engine.run (one async frame less per append).
+      r = await this.#e.driver.commit(this.tenant, id, commit, call);
+    } catch (e) {
+      throw this.#e.driverError(e);
+    }
     return withCommitted(r.events.map((ev) => toContextEvent(id, ev)), r.record);
   }
 

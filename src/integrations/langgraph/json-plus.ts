@@ -198,7 +198,9 @@ function walkObject(value: object, input: unknown, path: unknown[]): JsonValue {
     }
     return out;
   } finally {
-    path.length -= pushed;
+    // pop, not a length write: the length setter is a call of its own, and this runs per object.
+    path.pop();
+    if (pushed === 2) path.pop();
   }
 }
 

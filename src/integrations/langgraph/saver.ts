@@ -530,15 +530,17 @@ export class ContextdSaver extends BaseCheckpointSaver {
   }
 
   /** Runs `fn` after the saver's earlier appends to `ctx` have settled. */
-  private async serially<T>(ctx: string, fn: () => Promise<T>): Promise<T> {
+  private serially<T>(ctx: string, fn: () => Promise<T>): Promise<T> {
     const before = this.queues.get(ctx);
     const run = before === undefined ? fn() : before.then(fn, fn);
     this.queues.set(ctx, run);
-    try {
-      return await run;
-    } finally {
+    // Not an async function awaiting `run`: each promise costs more where promise hooks are on
+    // (LangChain's AsyncLocalStorage turns them on), and the caller awaits `run` itself.
+    const settled = (): void => {
       if (this.queues.get(ctx) === run) this.queues.delete(ctx);
-    }
+    };
+    run.then(settled, settled);
+    return run;
   }
 
   /** Appends to the thread's context, creating it on first use. */
