@@ -164,6 +164,24 @@ function extendsList(list: unknown[], base: unknown[]): boolean {
   return list.length >= base.length && base.every((item, i) => list[i] === item);
 }
 
+/**
+ * The checkpoint as stored: its own keys in order, `channel_values` last and empty (the values
+ * are events of their own). A loop, not `{ ...rest, channel_values: {} }` after an object rest
+ * pattern: those copied the checkpoint twice, at every put.
+ */
+function withoutValues(checkpoint: Checkpoint): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const from = checkpoint as unknown as Record<string, unknown>;
+  for (const k of Object.keys(from)) {
+    if (k === "channel_values") continue;
+    // A `__proto__` key is data, never the copy's prototype.
+    if (k === "__proto__") Object.defineProperty(out, k, { value: from[k], writable: true, enumerable: true, configurable: true });
+    else out[k] = from[k];
+  }
+  out["channel_values"] = {};
+  return out;
+}
+
 function threadOf(config: RunnableConfig, what: string): string {
   const threadId: unknown = config.configurable?.thread_id;
   if (typeof threadId !== "string" && typeof threadId !== "number") {
@@ -456,7 +474,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
   ): Promise<{ events: EventInput[]; lists: PlannedList[]; at: Record<string, number>; max: string }> {
     const m = this.memory.get(ctx);
     const parent = parentId === undefined ? undefined : (m?.known.get(`${ns}\0${parentId}`) ?? (await this.knownCheckpoint(ctx, ns, parentId)));
-    const { channel_values: values, ...rest } = checkpoint;
+    const values = checkpoint.channel_values;
     const enc = this.encoder;
     const events: EventInput[] = [];
     const at: Record<string, number> = {};
@@ -496,7 +514,7 @@ export class ContextdSaver extends BaseCheckpointSaver {
     if (latest === undefined) latest = (await findCheckpoint(this.store, ctx, ns, undefined, before))?.data.max ?? "";
     const max = latest > checkpoint.id ? latest : checkpoint.id;
     const fallbacks = enc.fallbacks;
-    const cp = enc.value({ ...rest, channel_values: {} });
+    const cp = enc.value(withoutValues(checkpoint));
     const md = enc.value(metadata);
     const data: CheckpointData = {
       ns,
