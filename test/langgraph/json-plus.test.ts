@@ -159,23 +159,37 @@ describe("json-plus: reading a list of items back for the default serializer", (
     }
   });
 
-  it("gives load()'s result for a message holding a __proto__ key, and touches no prototype", async () => {
+  it("gives load()'s message for one holding a __proto__ key, the key kept as data (the serializer would make it a prototype), and touches no prototype", async () => {
     await reviveItems(stored(messages()));
     const item = JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","id":"p","additional_kwargs":{"x":{"__proto__":{"polluted":true}}}}}') as JsonValue;
     const mine = reviveItems([item]);
-    const got = mine === NOT_PLAIN ? await decodeItems(serde, [item]) : await mine;
-    expect(got).toStrictEqual(await viaLoads([item]));
+    const got = (mine === NOT_PLAIN ? await decodeItems(serde, [item]) : await mine) as HumanMessage[];
+    const [theirs] = (await viaLoads([item])) as HumanMessage[];
+    const x = (got[0]?.additional_kwargs as Record<string, Record<string, unknown>>)["x"] as Record<string, unknown>;
+    expect(got[0]).toBeInstanceOf(HumanMessage);
+    expect([got[0]?.content, got[0]?.id]).toEqual([theirs?.content, theirs?.id]);
+    expect(Object.hasOwn(x, "__proto__")).toBe(true);
+    expect(x["__proto__"]).toEqual({ polluted: true });
+    expect(Object.getPrototypeOf(x)).toBe(Object.prototype);
+    // What the serializer alone gives: the stored object as the prototype, the key gone.
+    const theirX = (theirs?.additional_kwargs as Record<string, object>)["x"] as object;
+    expect(Object.hasOwn(theirX, "__proto__")).toBe(false);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("leaves to the serializer lists holding anything else to revive", async () => {
     const withUndefined = stored([new AIMessage({ content: "x", id: "u", tool_calls: [{ id: "t", name: "n", args: { gone: undefined } }] })]);
     const nestedMessage = stored([new AIMessage({ content: "x", id: "n", additional_kwargs: { inner: new HumanMessage({ content: "in", id: "i" }) as unknown as string } })]);
-    const others = [withUndefined, nestedMessage, stored([{ plain: 1 }]), stored([[1, 2]]), stored([new Set([1])]), [JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","response_metadata":{"__proto__":{"a":1}}}}') as JsonValue]];
+    const others = [withUndefined, nestedMessage, stored([{ plain: 1 }]), stored([[1, 2]]), stored([new Set([1])])];
     for (const items of others) {
       expect(reviveItems(items)).toBe(NOT_PLAIN);
       expect(await decodeItems(serde, items)).toStrictEqual(await viaLoads(items));
     }
+    // A __proto__ key too (kept as data there: see above).
+    const proto = [JSON.parse('{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"c","response_metadata":{"__proto__":{"a":1}}}}') as JsonValue];
+    expect(reviveItems(proto)).toBe(NOT_PLAIN);
+    const [read] = (await decodeItems(serde, proto)) as HumanMessage[];
+    expect(Object.hasOwn(read?.response_metadata as object, "__proto__")).toBe(true);
   });
 });
 

@@ -29,6 +29,39 @@ describe("ContextdSaver: what the store checks", () => {
     await store.close();
   });
 
+  it("own __proto__ keys in a checkpoint, a channel value and a pending write read back as data, touching no prototype", async () => {
+    const store = await createStore(inMemoryDriver());
+    const polluted = (o: unknown) => (o as { polluted?: unknown }).polluted;
+    const own = (o: unknown) => {
+      expect(Object.hasOwn(o as object, "__proto__")).toBe(true);
+      expect((o as Record<string, unknown>)["__proto__"]).toEqual({ polluted: true });
+      expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+      expect(polluted(o)).toBeUndefined();
+    };
+    const evil = () => JSON.parse('{"a": 1, "__proto__": {"polluted": true}, "z": 2}') as Record<string, unknown>;
+    const base = emptyCheckpoint();
+    const odd = JSON.parse(`{"__proto__": {"polluted": true}, ${JSON.stringify(base).slice(1)}`) as Checkpoint;
+    // (A message's kwargs are not among them: LangChain's toJSON copies them with assignments, so
+    // the serializer itself writes an own __proto__ key there as the copy's prototype, not as data.)
+    odd.channel_values = { list: [evil()], plain: evil() };
+    odd.channel_versions = { list: 1, plain: 1 };
+    const saver = new ContextdSaver(store);
+    const cfg = await saver.put({ configurable: { thread_id: "t", checkpoint_ns: "" } }, odd, { source: "input", step: -1, parents: {} }, { list: 1, plain: 1 });
+    await saver.putWrites(cfg, [["plain", evil()]], "task");
+    // A fresh saver reads everything from the store.
+    const back = await new ContextdSaver(store).getTuple(cfg);
+    const cp = back?.checkpoint as unknown as Record<string, unknown>;
+    own(cp);
+    expect(back?.checkpoint.id).toBe(base.id);
+    const plain = back?.checkpoint.channel_values["plain"] as Record<string, unknown>;
+    own(plain);
+    expect(Object.keys(plain)).toEqual(["a", "__proto__", "z"]);
+    own((back?.checkpoint.channel_values["list"] as unknown[])[0]);
+    own(back?.pendingWrites?.[0]?.[2]);
+    expect(polluted({})).toBeUndefined();
+    await store.close();
+  });
+
   it("writes that are not [channel, value] pairs are refused with INVALID_INPUT naming the write, and nothing is stored", async () => {
     const store = await createStore(inMemoryDriver());
     const saver = new ContextdSaver(store);

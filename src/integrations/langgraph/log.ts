@@ -8,7 +8,7 @@
  * where every channel's value lives; `putWrites` appends one `lg.writes` event. Nothing is
  * rewritten: an unchanged channel is a pointer, a grown list is its new items.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { JsonObject, JsonValue } from "../../index.js";
 import { trustedJsonText } from "../../core/json-text.js";
@@ -148,8 +148,60 @@ export async function encodeValue(serde: SerializerProtocol, value: unknown): Pr
 
 /** The inverse of {@link encodeValue}. */
 export async function decodeValue(serde: SerializerProtocol, stored: StoredValue): Promise<unknown> {
-  if ("j" in stored) return serde.loadsTyped("json", JSON.stringify(stored.j));
-  return serde.loadsTyped(stored.t, new Uint8Array(Buffer.from(stored.b, "base64")));
+  if ("j" in stored) return loadJson(serde, JSON.stringify(stored.j));
+  const bytes = new Uint8Array(Buffer.from(stored.b, "base64"));
+  return stored.t === "json" ? loadJson(serde, decoder.decode(bytes)) : serde.loadsTyped(stored.t, bytes);
+}
+
+/** Stands in for an own `__proto__` key while the serializer revives: random per process, so no stored key is it. */
+const OWN_PROTO = `__contextd_own_proto_${randomUUID()}`;
+
+/**
+ * `serde.loadsTyped("json", text)`, with every own `__proto__` key kept as data. LangGraph's
+ * reviver (and LangChain's `load`) copy each object with `copy[key] = value`: an own
+ * `__proto__` key would make the stored value the copy's prototype (its properties then
+ * inherited, the key gone). Such keys are renamed to a stand-in before the serializer runs and
+ * made own `__proto__` keys again, in their place, after it.
+ */
+export async function loadJson(serde: SerializerProtocol, text: string): Promise<unknown> {
+  if (!text.includes('"__proto__"')) return serde.loadsTyped("json", text);
+  const renamed = JSON.stringify(renameProto(JSON.parse(text) as JsonValue));
+  return restoreProto(await serde.loadsTyped("json", renamed), new Set());
+}
+
+/** A parsed JSON value with its own `__proto__` keys renamed to {@link OWN_PROTO}. */
+function renameProto(value: JsonValue): JsonValue {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map(renameProto);
+  const out: JsonObject = {};
+  for (const k of Object.keys(value)) out[k === "__proto__" ? OWN_PROTO : k] = renameProto(value[k] as JsonValue);
+  return out;
+}
+
+/** Turns {@link OWN_PROTO} keys back into own `__proto__` keys, wherever the serializer put the objects. */
+function restoreProto(value: unknown, seen: Set<object>): unknown {
+  if (typeof value !== "object" || value === null || seen.has(value)) return value;
+  seen.add(value);
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      restoreProto(k, seen);
+      restoreProto(v, seen);
+    }
+    return value;
+  }
+  if (value instanceof Set) {
+    for (const v of value) restoreProto(v, seen);
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  for (const k of keys) restoreProto(o[k], seen);
+  if (!Object.hasOwn(o, OWN_PROTO)) return value;
+  // Rebuilt in order, so the key stays where it was (an array's indices are no stand-ins).
+  const entries = keys.map((k) => [k, o[k]] as const);
+  for (const [k] of entries) delete o[k];
+  for (const [k, v] of entries) Object.defineProperty(o, k === OWN_PROTO ? "__proto__" : k, { value: v, writable: true, enumerable: true, configurable: true });
+  return value;
 }
 
 /** Serializes one list item (to store it in an `lg.items` event). */
@@ -164,13 +216,13 @@ export async function decodeItems(serde: SerializerProtocol, items: JsonValue[])
   if (!items.some((i) => i !== null && typeof i === "object" && !Array.isArray(i) && "__contextd_bytes" in i)) {
     const direct = isDefaultSerde(serde) ? reviveItems(items) : NOT_PLAIN;
     if (direct !== NOT_PLAIN) return direct;
-    return (await serde.loadsTyped("json", JSON.stringify(items))) as unknown[];
+    return (await loadJson(serde, JSON.stringify(items))) as unknown[];
   }
   return Promise.all(
     items.map((i) =>
       i !== null && typeof i === "object" && !Array.isArray(i) && "__contextd_bytes" in i
         ? decodeValue(serde, i.__contextd_bytes as unknown as StoredValue)
-        : serde.loadsTyped("json", JSON.stringify(i)),
+        : loadJson(serde, JSON.stringify(i)),
     ),
   );
 }
