@@ -255,6 +255,7 @@ export type {
 } from "./core/memory-types.js";
 export type { MemoryAdd, MemoryArea, MemoryChange, MemoryContent, MemoryNearestQuery, MemoryRecord, MemoryVersionRecord } from "./drivers/memory-area.js";
 export type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockLimit, BlockScope, BlockVersion, BlockWriteOptions } from "./core/block-types.js";
+export { MAX_BLOCK_HISTORY_PAGE } from "./core/block-types.js";
 export type { BlockArea, BlockChange, BlockContent, BlockKey, BlockRecord, BlockVersionRecord } from "./drivers/block-area.js";
 export { blockConflict } from "./drivers/block-area.js";
 export { blocksOf, blockTools, updateBlock } from "./agent/blocks.js";

@@ -5,6 +5,7 @@
  * leaves the rest to the server's store, so errors are the embedded store's.
  */
 import { invalidInput } from "../errors.js";
+import { MAX_BLOCK_HISTORY_PAGE } from "../core/block-types.js";
 import type { Block, BlockVersion, BlockWriteOptions } from "../core/block-types.js";
 import type { CoreStore } from "../core/types.js";
 import { isPlainObject } from "../core/json.js";
@@ -119,7 +120,7 @@ export function blockMethods(call: Call): BlockMethods {
         const fields = (options ?? {}) as Record<string, unknown>;
         // Checked here as the embedded store checks them (a query string cannot carry the type).
         if (fields.afterVersion !== undefined) query.afterVersion = String(checkInt(fields.afterVersion, "options.afterVersion", 0));
-        if (fields.limit !== undefined) query.limit = String(checkInt(fields.limit, "options.limit", 1, 10_000));
+        if (fields.limit !== undefined) query.limit = String(checkInt(fields.limit, "options.limit", 1, MAX_BLOCK_HISTORY_PAGE));
         const path = blockPath(label, "/history");
         return (await call<{ items: BlockVersion[] }>({ method: "GET", path, query, signal: signalOf(options) })).items;
       }),

@@ -5,6 +5,9 @@
 import type { JsonObject, JsonValue } from "./json-types.js";
 import type { CallOptions } from "./call-types.js";
 
+/** The most versions one `blockHistory` page holds (embedded, over HTTP and in the client's own check). */
+export const MAX_BLOCK_HISTORY_PAGE = 10_000;
+
 /** Whose block: exactly one of a context, a user or an agent. */
 export type BlockScope = { contextId: string } | { userId: string } | { agentId: string };
 

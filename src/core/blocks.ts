@@ -9,6 +9,7 @@ import type { BlockArea, BlockHistoryPage, BlockKey, BlockRecord, BlockVersionRe
 import { notSupported, type Engine } from "./engine.js";
 import { checkBlockInput, checkBlockScope, checkEdit, checkLabel, editedContent, scopeOf, type BlockRules } from "./block-input.js";
 import type { Block, BlockEdit, BlockHistoryOptions, BlockInput, BlockScope, BlockVersion, BlockWriteOptions } from "./block-types.js";
+import { MAX_BLOCK_HISTORY_PAGE } from "./block-types.js";
 import type { CallOptions } from "./call-types.js";
 import { checkInt, checkOptions, checkText, iso } from "./validate.js";
 
@@ -147,7 +148,6 @@ export async function deleteBlock(engine: Engine, tenant: string, scope: BlockSc
 }
 
 /** Most versions one `blockHistory` page may ask for. */
-export const MAX_BLOCK_HISTORY_PAGE = 10_000;
 
 /**
  * `store.blockHistory`: the versions after `afterVersion`, oldest first, at most `limit`.

@@ -3,6 +3,7 @@
  * document, so the two cannot drift apart. Request objects are strict: unknown fields are 400.
  */
 import { z } from "@hono/zod-openapi";
+import { MAX_BLOCK_HISTORY_PAGE } from "../index.js";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
@@ -669,7 +670,7 @@ export const BlockScopeQuery = z.strictObject({
 /** The query of a block's history: its scope and a page. */
 export const BlockHistoryQuery = BlockScopeQuery.extend({
   afterVersion: z.coerce.number().int().min(0).optional().openapi({ description: "Versions after this one (default 0)." }),
-  limit: z.coerce.number().int().min(1).max(10_000).optional().openapi({ description: "At most this many versions (default: all)." }),
+  limit: z.coerce.number().int().min(1).max(MAX_BLOCK_HISTORY_PAGE).optional().openapi({ description: "At most this many versions (default: all)." }),
 });
 /** `{label}` in the path. */
 export const LabelParams = z.strictObject({
