@@ -27,6 +27,8 @@ export interface CommitScope {
   heads: HeadCache;
   /** Parsed schemas by `tenant\0kind`, reused while their text is unchanged. */
   schemas: Map<string, { text: string; parsed: JsonObject }>;
+  /** Reads `PRAGMA data_version` (and tells the write lock's wait check it was read). */
+  version: () => number;
 }
 
 /** The record of a head, from the cache or (inside the same transaction) the full row. */
@@ -81,7 +83,7 @@ export function insertContextBody(
  */
 export function cachedHead(scope: CommitScope, tenant: string, id: string, now: number): CommitHead | undefined {
   if (!scope.heads.has(tenant, id)) return undefined;
-  const head = scope.heads.get(tenant, id, scope.s.dataVersion.get() as number);
+  const head = scope.heads.get(tenant, id, scope.version());
   // An expired context is read again (and is then not found).
   return head !== undefined && (head[8] === null || head[8] > now) ? head : undefined;
 }

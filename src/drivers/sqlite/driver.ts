@@ -42,7 +42,7 @@ import { SqliteMemories } from "./memories.js";
 import type { MemoryArea } from "../memory-area.js";
 import type { BlockArea } from "../block-area.js";
 import { SqliteBlocks } from "./blocks.js";
-import { type LockWaits, type WriteTransaction, writeTransaction } from "./write-lock.js";
+import { type LockWaits, type SeenVersion, type WriteTransaction, writeTransaction } from "./write-lock.js";
 import {
   type ContextRow,
   type EventRow,
@@ -177,7 +177,7 @@ class SqliteDriver implements Driver {
     this.capabilities = { crossProcessWatch: true, durable: !memory, search: true, memory: true, blocks: true };
     this.#feed = new ChangeFeed(() => {
       try {
-        return this.#scope?.s.dataVersion.get() as number | undefined;
+        return this.#scope?.version();
       } catch {
         return undefined; // Busy or closing: the next tick looks again.
       }
@@ -221,8 +221,12 @@ class SqliteDriver implements Driver {
       if (path !== ":memory:") db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${this.#synchronous}`);
       applyMigrations(db, path);
-      const scope: CommitScope = { s: prepareStatements(db), records: this.#records, heads: new HeadCache(), schemas: new Map() };
-      const write = writeTransaction(db, this.#lockWaits);
+      const s = prepareStatements(db);
+      // Every read of data_version tells the write lock's wait check what this connection has seen.
+      const seen: SeenVersion = { value: undefined };
+      const version = (): number => (seen.value = s.dataVersion.get() as number);
+      const scope: CommitScope = { s, records: this.#records, heads: new HeadCache(), schemas: new Map(), version };
+      const write = writeTransaction(db, this.#lockWaits, seen);
       this.#commitTx = (tenant, id, m, now) => {
         try {
           const result = write(() => commitBody(scope, tenant, id, m, now));

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
 import { openStore } from "../../open.js";
+import { writeTransaction } from "./write-lock.js";
+import type { SeenVersion } from "./write-lock.js";
 import type { ContextStore } from "../../index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "contextd-write-lock-"));
@@ -61,5 +64,38 @@ describe("sqlite lock waits", () => {
     expect(after.waits - before.waits).toBe(1);
     expect(after.seconds - before.seconds).toBeGreaterThanOrEqual(0.001);
     expect((await store.lastEvents(c.id, 1)).map((e) => e.data)).toEqual(["after the lock"]);
+  });
+
+  it("a slow BEGIN counts as a wait only if another connection committed since this one last read data_version", () => {
+    const path = join(dir, "seen.db");
+    const a = new Database(path);
+    const b = new Database(path);
+    try {
+      a.pragma("journal_mode = WAL");
+      a.exec("CREATE TABLE t (x)");
+      const waits = { waits: 0, waitMs: 0 };
+      const seen: SeenVersion = { value: undefined };
+      // Every BEGIN takes 5 ms by this clock: whether it counts is the data_version rule alone.
+      let t = 0;
+      const write = writeTransaction(a, waits, seen, () => (t += 5));
+      const readVersion = () => (seen.value = a.prepare("PRAGMA data_version").pluck().get() as number);
+      const insert = a.prepare("INSERT INTO t VALUES (1)");
+
+      b.exec("INSERT INTO t VALUES (0)"); // another connection commits …
+      readVersion(); // … and this one reads data_version afterwards (a commit's head check, the change feed)
+      write(() => insert.run());
+      expect(waits.waits).toBe(0); // nothing committed by another connection since: not a wait
+
+      b.exec("INSERT INTO t VALUES (0)");
+      write(() => insert.run());
+      expect(waits.waits).toBe(1);
+      expect(waits.waitMs).toBe(5);
+      write(() => insert.run()); // the slow BEGIN's own check read the new version
+      expect(waits.waits).toBe(1);
+      expect(a.prepare("SELECT count(*) FROM t").pluck().get()).toBe(5);
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 });

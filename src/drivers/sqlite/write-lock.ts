@@ -4,9 +4,12 @@
  * busy handler sleep — at least 1 ms, then longer, until the busy timeout — inside the
  * synchronous `BEGIN`; better-sqlite3 exposes no busy-handler hook, so the driver times the
  * `BEGIN` instead. One that took 1 ms or more waited for the lock if another connection has
- * committed since the last such check (`PRAGMA data_version` moved: a holder of the write lock
- * commits what it wrote); otherwise the thread was only descheduled by a busy machine. The
- * check runs only after a slow `BEGIN`: an uncontended write pays two clock reads.
+ * committed since this connection last read `PRAGMA data_version` (it moved: a holder of the
+ * write lock commits what it wrote); otherwise the thread was only descheduled by a busy
+ * machine. Every read of it counts ({@link SeenVersion}: a commit's head check reads it inside
+ * each write, the change feed polls it), so a commit long before the `BEGIN` is not taken for
+ * one during it. The check runs only after a slow `BEGIN`: an uncontended write pays two clock
+ * reads.
  */
 import { performance } from "node:perf_hooks";
 import type Database from "better-sqlite3";
@@ -20,35 +23,46 @@ export interface LockWaits {
   waitMs: number;
 }
 
+/** The `PRAGMA data_version` this connection read last, whoever read it (see the module comment). */
+export interface SeenVersion {
+  value: number | undefined;
+}
+
 /** Runs `fn` in a `BEGIN IMMEDIATE` transaction: committed when it returns, rolled back when it throws. */
 export type WriteTransaction = <T>(fn: () => T) => T;
 
 /**
  * A write transaction on `db` that adds its lock waits to `waits`. Inside it, better-sqlite3's
- * `db.transaction()` nests as a savepoint, as in any transaction.
+ * `db.transaction()` nests as a savepoint, as in any transaction. `seen`: shared with the
+ * connection's other reads of `PRAGMA data_version`; `clock` (tests): milliseconds.
  */
-export function writeTransaction(db: Database.Database, waits: LockWaits): WriteTransaction {
+export function writeTransaction(
+  db: Database.Database,
+  waits: LockWaits,
+  seen: SeenVersion = { value: undefined },
+  clock: () => number = () => performance.now(),
+): WriteTransaction {
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
   const dataVersion = db.prepare("PRAGMA data_version").pluck();
-  let seen = dataVersion.get();
+  seen.value = dataVersion.get() as number;
   return <T>(fn: () => T): T => {
-    const start = performance.now();
+    const start = clock();
     let begun = false;
     try {
       begin.run();
       begun = true;
     } finally {
-      const waited = performance.now() - start;
+      const waited = clock() - start;
       if (waited >= WAIT_MS) {
         // A BEGIN that gave up after the busy timeout waited for the lock in any case.
-        const now = begun ? dataVersion.get() : undefined;
-        if (!begun || now !== seen) {
-          seen = now ?? seen;
+        const now = begun ? (dataVersion.get() as number) : undefined;
+        if (!begun || now !== seen.value) {
           waits.waits++;
           waits.waitMs += waited;
         }
+        if (now !== undefined) seen.value = now;
       }
     }
     try {
