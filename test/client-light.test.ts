@@ -85,7 +85,7 @@ async function trace(subpath: string): Promise<Trace & { own: string[]; packages
 }
 
 // What the client may load: itself, the agent layer, errors and the engine's pure modules.
-const ALLOWED = /^(client\/[^/]+|agent\/[^/]+|errors|core\/(types|json-types|json|json-text|validate|ids|words))\.js$/;
+const ALLOWED = /^(client\/[^/]+|agent\/[^/]+|errors|core\/(types|json-types|json|json-text|validate|ids|words|block-types))\.js$/;
 // The model SDKs too: the window's formats name their types only (type imports, erased).
 const HEAVY = ["better-sqlite3", "pg", "redis", "@redis/client", "ajv", "ajv-formats", "zod", "hono", "@hono/node-server", "@hono/zod-openapi", "pino", "openai", "@anthropic-ai/sdk", "ai"];
 
