@@ -147,8 +147,6 @@ export async function deleteBlock(engine: Engine, tenant: string, scope: BlockSc
   if (!(await engine.run(() => area.delete(tenant, key, l, guard, call)))) throw blockNotFound(key, l);
 }
 
-/** Most versions one `blockHistory` page may ask for. */
-
 /**
  * `store.blockHistory`: the versions after `afterVersion`, oldest first, at most `limit`.
  * @throws `NOT_FOUND` when the block never existed
