@@ -211,6 +211,11 @@ export function createController(options: ControllerOptions = {}): Controller {
           grantedAt = r.at + r.waitMs;
           try {
             await sleep(r.waitMs, signal);
+            // A timer can fire a little before its time by the wall clock (Node times it from the
+            // event loop's cached clock): wait out the rest, at most the wait again (the limiter's
+            // clock may be another machine's).
+            const rest = Math.min(r.waitMs, grantedAt - Date.now());
+            if (rest > 0) await sleep(Math.ceil(rest), signal);
           } catch (e) {
             // Cancelled before its turn: the reserved cost goes back.
             await limiter.adjust(o.key!, cost, ks.rates).catch(() => undefined);
